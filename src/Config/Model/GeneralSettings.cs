@@ -1,0 +1,109 @@
+namespace Broker.Config.Model;
+
+/// <summary>general_settings: the proxy server.</summary>
+public sealed record GeneralSettings
+{
+    /// <summary>master_key, else LITELLM_MASTER_KEY; null = open gateway.</summary>
+    public Secret? MasterKey { get; init; }
+
+    public Secret? DatabaseUrl { get; init; }
+
+    public int? DatabaseConnectionPoolLimit { get; init; }
+
+    public TimeSpan? DatabaseConnectionTimeout { get; init; }
+
+    public bool EnableJwtAuth { get; init; }
+
+    public string? KeyManagementSystem { get; init; }
+
+    public bool UseGoogleKms { get; init; }
+
+    public bool DisableMasterKeyReturn { get; init; }
+
+    public IReadOnlyList<string> AllowedIps { get; init; } = [];
+
+    public IReadOnlyList<string> AllowedRoutes { get; init; } = [];
+
+    public IReadOnlyList<string> AdminOnlyRoutes { get; init; } = [];
+
+    /// <summary>Default per-deployment concurrency limit.</summary>
+    public int? MaxParallelRequests { get; init; }
+
+    public int? GlobalMaxParallelRequests { get; init; }
+
+    public bool DisableRetryOnMaxParallelRequestLimitError { get; init; }
+
+    public TimeSpan? ProxyBatchWriteAt { get; init; }
+
+    public TimeSpan? ProxyBatchPollingInterval { get; init; }
+
+    public bool BackgroundHealthChecks { get; init; }
+
+    public TimeSpan? HealthCheckInterval { get; init; }
+
+    public bool DisableHealthChecks { get; init; }
+
+    public IReadOnlyList<string> Alerting { get; init; } = [];
+
+    public TimeSpan? AlertingThreshold { get; init; }
+
+    public AlertingArgs? AlertingArgs { get; init; }
+
+    /// <summary>alert_to_webhook_url: alert kind → URL.</summary>
+    public IReadOnlyDictionary<string, string> AlertToWebhookUrl { get; init; } = new Dictionary<string, string>();
+
+    public decimal? BudgetLocal { get; init; }
+
+    public string? BudgetDuration { get; init; }
+
+    public double? BudgetAlertBuffer { get; init; }
+
+    public bool DisableSpendLogs { get; init; }
+
+    public bool StorePromptsInSpendLogs { get; init; }
+
+    public string? MaximumSpendLogsRetentionPeriod { get; init; }
+
+    public bool AllowRequestsOnDbUnavailable { get; init; }
+
+    public bool EnforceUserParam { get; init; }
+
+    public IReadOnlyList<PassThroughEndpoint> PassThroughEndpoints { get; init; } = [];
+
+    public bool StoreModelInDb { get; init; }
+
+    public string? UiAccessMode { get; init; }
+
+    public bool EnableOauth2Auth { get; init; }
+
+    public IReadOnlyList<OAuth2Provider> Oauth2Providers { get; init; } = [];
+
+    public string? CustomAuth { get; init; }
+
+    public IReadOnlyDictionary<string, object?> KeyGenerationSettings { get; init; } = new Dictionary<string, object?>();
+
+    /// <summary>max_request_size_mb (default 10).</summary>
+    public double MaxRequestSizeMb { get; init; } = 10;
+
+    /// <summary>Other general_settings keys, kept as loaded.</summary>
+    public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
+}
+
+/// <summary>alerting_args.</summary>
+public sealed record AlertingArgs
+{
+    public Secret? SlackWebhookUrl { get; init; }
+
+    /// <summary>alert_channels: alert kind → Slack channel.</summary>
+    public IReadOnlyDictionary<string, string> AlertChannels { get; init; } = new Dictionary<string, string>();
+
+    public string? SpendReportFrequency { get; init; }
+
+    public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
+}
+
+/// <summary>pass_through_endpoints entry.</summary>
+public sealed record PassThroughEndpoint(string Path, string Target, IReadOnlyDictionary<string, string> Headers);
+
+/// <summary>oauth2_providers entry.</summary>
+public sealed record OAuth2Provider(string Name, string? ClientId, Secret? ClientSecret);

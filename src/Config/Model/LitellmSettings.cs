@@ -1,0 +1,114 @@
+namespace Broker.Config.Model;
+
+/// <summary>litellm_settings: runtime, caching, callbacks, logging.</summary>
+public sealed record LitellmSettings
+{
+    public TimeSpan? RequestTimeout { get; init; }
+
+    public int? NumRetries { get; init; }
+
+    public bool ForceIpv4 { get; init; }
+
+    public bool Cache { get; init; }
+
+    public CacheParams? CacheParams { get; init; }
+
+    public IReadOnlyList<string> SuccessCallback { get; init; } = [];
+
+    public IReadOnlyList<string> FailureCallback { get; init; } = [];
+
+    public IReadOnlyList<string> Callbacks { get; init; } = [];
+
+    public IReadOnlyList<string> ServiceCallback { get; init; } = [];
+
+    public bool TurnOffMessageLogging { get; init; }
+
+    public bool RedactUserApiKeyInfo { get; init; }
+
+    public bool SetVerbose { get; init; }
+
+    public bool JsonLogs { get; init; }
+
+    public IReadOnlyList<string> LangfuseDefaultTags { get; init; } = [];
+
+    public Secret? LangfusePublicKey { get; init; }
+
+    public Secret? LangfuseSecretKey { get; init; }
+
+    public IReadOnlyList<Guardrail> Guardrails { get; init; } = [];
+
+    public IReadOnlyDictionary<string, McpServer> McpServers { get; init; } = new Dictionary<string, McpServer>();
+
+    public IReadOnlyDictionary<string, string> McpAliases { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>max_budget / budget_duration accepted here as LiteLLM does (proxy-wide budget).</summary>
+    public decimal? MaxBudget { get; init; }
+
+    public string? BudgetDuration { get; init; }
+
+    /// <summary>Other litellm_settings keys, kept as loaded.</summary>
+    public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
+}
+
+/// <summary>cache_params.</summary>
+public sealed record CacheParams
+{
+    /// <summary>redis, redis-semantic, qdrant-semantic, s3, local.</summary>
+    public string Type { get; init; } = "local";
+
+    public string? Host { get; init; }
+
+    public int? Port { get; init; }
+
+    public Secret? Password { get; init; }
+
+    public string? Namespace { get; init; }
+
+    public TimeSpan? Ttl { get; init; }
+
+    public IReadOnlyList<string> RedisStartupNodes { get; init; } = [];
+
+    public string? ServiceName { get; init; }
+
+    public IReadOnlyList<string> SentinelNodes { get; init; } = [];
+
+    public string? S3BucketName { get; init; }
+
+    public string? S3RegionName { get; init; }
+
+    public Secret? S3AwsAccessKeyId { get; init; }
+
+    public Secret? S3AwsSecretAccessKey { get; init; }
+
+    public string? S3EndpointUrl { get; init; }
+
+    public string? QdrantSemanticCacheEmbeddingModel { get; init; }
+
+    public string? RedisSemanticCacheEmbeddingModel { get; init; }
+
+    public string? QdrantApiBase { get; init; }
+
+    public double? SimilarityThreshold { get; init; }
+
+    public IReadOnlyList<string> SupportedCallTypes { get; init; } = [];
+
+    /// <summary>default_off: cache only when a request opts in.</summary>
+    public string? Mode { get; init; }
+
+    public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
+}
+
+/// <summary>One guardrails entry: <c>{prompt_injection: {callbacks: [...], default_on: true}}</c>.</summary>
+public sealed record Guardrail(string Name, IReadOnlyList<string> Callbacks, bool DefaultOn);
+
+/// <summary>mcp_servers entry (stdio command + args, or url).</summary>
+public sealed record McpServer
+{
+    public string? Command { get; init; }
+
+    public IReadOnlyList<string> Args { get; init; } = [];
+
+    public string? Url { get; init; }
+
+    public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+}

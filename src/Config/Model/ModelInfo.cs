@@ -1,0 +1,26 @@
+namespace Broker.Config.Model;
+
+/// <summary>model_info: id, prices and limits of a deployment.</summary>
+public sealed record ModelInfo
+{
+    public static ModelInfo Empty { get; } = new();
+
+    public string? Id { get; init; }
+
+    public string? Mode { get; init; }
+
+    public string? BaseModel { get; init; }
+
+    public decimal? InputCostPerToken { get; init; }
+
+    public decimal? OutputCostPerToken { get; init; }
+
+    public int? MaxInputTokens { get; init; }
+
+    public int? MaxOutputTokens { get; init; }
+
+    public int? MaxTokens { get; init; }
+
+    /// <summary>Other model_info keys, kept as loaded.</summary>
+    public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
+}

@@ -1,0 +1,65 @@
+namespace Broker.Config.Model;
+
+/// <summary>The whole config.yaml, loaded, resolved and validated. Immutable snapshot.</summary>
+public sealed record ProxyConfig
+{
+    /// <summary>Path of the file this was loaded from.</summary>
+    public required string SourcePath { get; init; }
+
+    public required IReadOnlyList<ModelDeployment> ModelList { get; init; }
+
+    /// <summary>Deployments grouped by model_name, in first-appearance order.</summary>
+    public required IReadOnlyList<ModelGroup> ModelGroups { get; init; }
+
+    /// <summary>Router settings, with litellm_settings values filled in where router_settings is silent.</summary>
+    public required RouterSettings RouterSettings { get; init; }
+
+    public required LitellmSettings LitellmSettings { get; init; }
+
+    public required GeneralSettings GeneralSettings { get; init; }
+
+    public required IReadOnlyDictionary<string, string> EnvironmentVariables { get; init; }
+
+    /// <summary>callback_settings: per-callback option maps (values are YAML scalars, lists or maps).</summary>
+    public required IReadOnlyDictionary<string, IReadOnlyDictionary<string, object?>> CallbackSettings { get; init; }
+
+    /// <summary>
+    /// Resolves a client's model name to its group: exact model_name, then model_group_alias, then wildcard groups
+    /// (<c>*</c>, <c>anthropic/*</c>; the longest matching prefix wins). Null when nothing matches.
+    /// </summary>
+    public ModelGroup? FindGroup(string requestedModel)
+    {
+        ArgumentNullException.ThrowIfNull(requestedModel);
+        foreach (var group in ModelGroups)
+        {
+            if (!group.IsWildcard && string.Equals(group.Name, requestedModel, StringComparison.Ordinal))
+            {
+                return group;
+            }
+        }
+
+        if (RouterSettings.ModelGroupAlias.TryGetValue(requestedModel, out var target) &&
+            !string.Equals(target, requestedModel, StringComparison.Ordinal))
+        {
+            foreach (var group in ModelGroups)
+            {
+                if (!group.IsWildcard && string.Equals(group.Name, target, StringComparison.Ordinal))
+                {
+                    return group;
+                }
+            }
+        }
+
+        ModelGroup? best = null;
+        foreach (var group in ModelGroups)
+        {
+            if (group.IsWildcard && group.Matches(requestedModel) &&
+                (best is null || group.Name.Length > best.Name.Length))
+            {
+                best = group;
+            }
+        }
+
+        return best;
+    }
+}

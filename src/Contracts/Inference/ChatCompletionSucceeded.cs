@@ -1,0 +1,21 @@
+namespace Broker.Contracts.Inference;
+
+/// <summary>Reply to <see cref="CreateChatCompletion"/>: the provider answered.</summary>
+public sealed record ChatCompletionSucceeded
+{
+    public required Guid RequestId { get; init; }
+
+    /// <summary>The chat completion as OpenAI JSON.</summary>
+    public required string Body { get; init; }
+
+    public required string ModelGroup { get; init; }
+
+    public required string DeploymentId { get; init; }
+
+    public required string Provider { get; init; }
+
+    /// <summary>The queue the command was consumed from.</summary>
+    public required string Queue { get; init; }
+
+    public required TokenUsage Usage { get; init; }
+}

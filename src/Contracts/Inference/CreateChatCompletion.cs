@@ -1,0 +1,21 @@
+namespace Broker.Contracts.Inference;
+
+/// <summary>
+/// Command sent by the Ingress to a model group's queue: run one OpenAI chat completion.
+/// </summary>
+public sealed record CreateChatCompletion
+{
+    public required Guid RequestId { get; init; }
+
+    /// <summary>The model group (model_name in config.yaml) whose queue carries this command.</summary>
+    public required string ModelGroup { get; init; }
+
+    /// <summary>The model name the client asked for (differs from the group for aliases and wildcards).</summary>
+    public required string RequestedModel { get; init; }
+
+    /// <summary>The client's request body as OpenAI JSON.</summary>
+    public required string Body { get; init; }
+
+    /// <summary>When the Ingress stops waiting; a worker that picks the command up later drops it.</summary>
+    public required DateTimeOffset Deadline { get; init; }
+}
