@@ -88,6 +88,10 @@ public sealed record CacheParams
 
     public string? QdrantApiBase { get; init; }
 
+    public Secret? QdrantApiKey { get; init; }
+
+    public string? QdrantCollectionName { get; init; }
+
     public double? SimilarityThreshold { get; init; }
 
     public IReadOnlyList<string> SupportedCallTypes { get; init; } = [];
@@ -109,6 +113,9 @@ public sealed record McpServer
     public IReadOnlyList<string> Args { get; init; } = [];
 
     public string? Url { get; init; }
+
+    /// <summary>transport: stdio, sse or http.</summary>
+    public string? Transport { get; init; }
 
     public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
 }

@@ -38,6 +38,9 @@ public sealed record RouterSettings
 
     public IReadOnlyDictionary<string, string> ModelGroupAlias { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Aliases written as <c>{model: "x", hidden: true}</c>: they resolve but are not listed by /v1/models.</summary>
+    public IReadOnlyList<string> HiddenModelGroupAliases { get; init; } = [];
+
     /// <summary>Request timeout (router_settings.timeout, else litellm_settings.request_timeout); null = default.</summary>
     public TimeSpan? Timeout { get; init; }
 

@@ -18,4 +18,7 @@ public sealed record CreateChatCompletion
 
     /// <summary>When the Ingress stops waiting; a worker that picks the command up later drops it.</summary>
     public required DateTimeOffset Deadline { get; init; }
+
+    /// <summary>When set, only this deployment is used (health checks); otherwise routing picks one.</summary>
+    public string? DeploymentId { get; init; }
 }

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Broker's local backing services: RabbitMQ (+ management plugin), Redis and PostgreSQL on 127.0.0.1.
+#
+# For machines without systemd or a Docker engine (developer boxes and CI, running as root).
+#
+#   scripts/services.sh [up]     install missing Debian packages, start whatever is not running, wait
+#                                until each service answers, ensure the PostgreSQL role+database
+#                                broker/broker, then print `export ...` lines on stdout
+#   scripts/services.sh down     stop all three
+#   eval "$(scripts/services.sh)"   set RABBITMQ_URL, RABBITMQ_MANAGEMENT_URL, REDIS_URL, PG_CONNECTION
+#
+# Only the export lines go to stdout; every log line goes to stderr. Running it again while all is up
+# takes well under a second. Tunables (environment): SERVICES_TIMEOUT (seconds to wait for each
+# service, default 90), PG_PORT (5432), BROKER_DB_USER / BROKER_DB_PASSWORD / BROKER_DB_NAME (broker).
+set -euo pipefail
+
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
+export DEBIAN_FRONTEND=noninteractive
+
+TIMEOUT="${SERVICES_TIMEOUT:-90}"
+PG_PORT="${PG_PORT:-5432}"
+DB_USER="${BROKER_DB_USER:-broker}"
+DB_PASS="${BROKER_DB_PASSWORD:-broker}"
+DB_NAME="${BROKER_DB_NAME:-broker}"
+AMQP_PORT=5672
+MGMT_PORT=15672
+REDIS_PORT=6379
+
+say() { printf '[services %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+# Run a command as root: directly when we are root, else through non-interactive sudo.
+if [ "$(id -u)" -eq 0 ]; then
+  as_root() { "$@"; }
+else
+  command -v sudo >/dev/null 2>&1 || die "needs root (or passwordless sudo)"
+  as_root() { sudo -n "$@"; }
+fi
+
+# Run a command as another system user from / (so it never trips over an unreadable cwd).
+as_user() { local u="$1"; shift; (cd / && as_root runuser -u "$u" -- "$@"); }
+
+# ---- probes (quiet; exit status only) ------------------------------------------------------------
+rabbit_alive()  { rabbitmq-diagnostics -q check_running >/dev/null 2>&1; }
+rabbit_pinged() { rabbitmq-diagnostics -q ping >/dev/null 2>&1; }
+mgmt_alive()    { curl -fsS -m 3 -o /dev/null -u guest:guest "http://127.0.0.1:${MGMT_PORT}/api/overview" 2>/dev/null; }
+redis_alive()   { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; }
+pg_alive()      { pg_isready -q -h 127.0.0.1 -p "$PG_PORT" -t 2 >/dev/null 2>&1; }
+
+# await NAME PROBE : poll PROBE until it succeeds; give up after $TIMEOUT seconds.
+await() {
+  local name="$1" probe="$2" t0=$SECONDS
+  while ! "$probe"; do
+    if (( SECONDS - t0 >= TIMEOUT )); then
+      die "$name did not answer within ${TIMEOUT}s"
+    fi
+    sleep 0.25
+  done
+  say "$name is up (waited $(( SECONDS - t0 ))s)"
+}
+
+pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# newest installed PostgreSQL major version (e.g. 15), empty when none
+pg_major() { find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort -n | tail -n 1; }
+
+# status column of `pg_lsclusters` for cluster VERSION/main, empty when the cluster does not exist
+pg_cluster_status() { pg_lsclusters -h 2>/dev/null | awk -v v="$1" '$1 == v && $2 == "main" { print $4 }'; }
+
+# ---- down ---------------------------------------------------------------------------------------
+stop_all() {
+  if command -v rabbitmqctl >/dev/null 2>&1 && rabbit_pinged; then
+    say "stopping rabbitmq"
+    as_root rabbitmqctl stop >&2 || say "rabbitmqctl stop failed"
+  fi
+  # epmd (Erlang port mapper) stays behind after the node stops; ask it to exit
+  if command -v epmd >/dev/null 2>&1 && epmd -names >/dev/null 2>&1; then
+    say "stopping epmd"
+    epmd -kill >/dev/null 2>&1 || true
+  fi
+  if command -v redis-cli >/dev/null 2>&1 && redis_alive; then
+    say "stopping redis"
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown >&2 2>/dev/null || true
+  fi
+  local v; v="$(pg_major)"
+  if [ -n "$v" ] && [ "$(pg_cluster_status "$v")" = "online" ]; then
+    say "stopping postgresql $v/main"
+    as_root pg_ctlcluster "$v" main stop >&2
+  fi
+  say "all stopped"
+}
+
+# ---- up -----------------------------------------------------------------------------------------
+install_missing() {
+  local wanted=(rabbitmq-server redis-server redis-tools postgresql curl) missing=() p
+  for p in "${wanted[@]}"; do pkg_ok "$p" || missing+=("$p"); done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  say "installing missing packages: ${missing[*]}"
+  as_root apt-get update -qq >&2 || die "apt-get update failed"
+  # Debian's post-install scripts may or may not start the daemons (policy-rc.d, no systemd):
+  # either way the steps below find out what runs and start the rest.
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 9>&- \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+start_rabbitmq() {
+  if mgmt_alive; then
+    say "rabbitmq (management api) already running"
+    return 0
+  fi
+  # the node is named rabbit@<short hostname>: when that name does not resolve, pin it to localhost
+  local envconf=/etc/rabbitmq/rabbitmq-env.conf
+  if ! getent hosts "$(hostname -s)" >/dev/null 2>&1 && ! grep -qs '^NODENAME=' "$envconf"; then
+    say "hostname '$(hostname -s)' does not resolve; setting NODENAME=rabbit@localhost in $envconf"
+    printf 'NODENAME=rabbit@localhost\n' | as_root tee -a "$envconf" >/dev/null
+  fi
+  if rabbit_alive; then
+    say "rabbitmq running without the management api: enabling the plugin"
+    as_root rabbitmq-plugins enable rabbitmq_management >&2 9>&-
+  else
+    # enabled offline, the plugin comes up together with the node
+    as_root rabbitmq-plugins enable --offline rabbitmq_management >/dev/null 2>&1 \
+      || die "could not enable rabbitmq_management"
+    say "starting rabbitmq"
+    as_root rabbitmq-server -detached >&2 2>&1 9>&- || die "rabbitmq-server -detached failed"
+    await "rabbitmq" rabbit_alive
+  fi
+  await "rabbitmq management api" mgmt_alive
+}
+
+start_redis() {
+  if redis_alive; then
+    say "redis already running"
+    return 0
+  fi
+  # systemd would create the runtime dir that Debian's redis.conf puts its pid file in
+  as_root install -d -o redis -g redis -m 2755 /run/redis
+  say "starting redis"
+  as_user redis redis-server /etc/redis/redis.conf --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes >&2 9>&- \
+    || die "redis-server failed to start (see /var/log/redis/)"
+  await "redis" redis_alive
+}
+
+psql_su() { as_user postgres psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
+
+start_postgres() {
+  local v; v="$(pg_major)"
+  [ -n "$v" ] || die "no PostgreSQL server installed under /usr/lib/postgresql"
+  if [ -z "$(pg_cluster_status "$v")" ]; then
+    say "creating cluster $v/main on port $PG_PORT"
+    as_root pg_createcluster "$v" main --port "$PG_PORT" >&2
+  fi
+  if pg_alive; then
+    say "postgresql already running"
+  else
+    as_root install -d -o postgres -g postgres -m 2775 /var/run/postgresql
+    say "starting postgresql $v/main"
+    as_root pg_ctlcluster "$v" main start >&2 9>&- || die "pg_ctlcluster $v main start failed (see /var/log/postgresql/)"
+    await "postgresql" pg_alive
+  fi
+
+  # role and database; Debian's pg_hba.conf already allows password (scram) logins from 127.0.0.1
+  if [ "$(psql_su -tAc "SELECT 1 FROM pg_roles WHERE rolname = '${DB_USER}'")" != "1" ]; then
+    say "creating role ${DB_USER}"
+    psql_su -c "CREATE ROLE \"${DB_USER}\" LOGIN PASSWORD '${DB_PASS}'"
+  fi
+  if [ "$(psql_su -tAc "SELECT 1 FROM pg_database WHERE datname = '${DB_NAME}'")" != "1" ]; then
+    say "creating database ${DB_NAME}"
+    psql_su -c "CREATE DATABASE \"${DB_NAME}\" OWNER \"${DB_USER}\""
+  fi
+  PGPASSWORD="$DB_PASS" PGCONNECT_TIMEOUT=5 \
+    psql -X -h 127.0.0.1 -p "$PG_PORT" -U "$DB_USER" -d "$DB_NAME" -tAc 'SELECT 1' >/dev/null \
+    || die "password login as ${DB_USER} to ${DB_NAME} failed"
+}
+
+print_env() {
+  cat <<EOF
+export RABBITMQ_URL='amqp://guest:guest@127.0.0.1:${AMQP_PORT}/'
+export RABBITMQ_MANAGEMENT_URL='http://guest:guest@127.0.0.1:${MGMT_PORT}/'
+export REDIS_URL='127.0.0.1:${REDIS_PORT}'
+export PG_CONNECTION='Host=127.0.0.1;Port=${PG_PORT};Username=${DB_USER};Password=${DB_PASS};Database=${DB_NAME}'
+EOF
+}
+
+main() {
+  local cmd="${1:-up}"
+  # one run at a time (two test runs starting the same daemons would race); every daemon is started
+  # with fd 9 closed (9>&-) so that it does not inherit, and hold forever, this lock
+  exec 9>"${TMPDIR:-/tmp}/broker-services.lock"
+  flock -w "$(( TIMEOUT * 4 ))" 9 || die "another scripts/services.sh is still running"
+  case "$cmd" in
+    up)
+      local t0=$SECONDS
+      install_missing
+      start_rabbitmq
+      start_redis
+      start_postgres
+      say "all services ready ($(( SECONDS - t0 ))s)"
+      print_env
+      ;;
+    down) stop_all ;;
+    env)  print_env ;;
+    *)    die "usage: $0 [up|down|env]" ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,151 @@
+using System.Collections.Frozen;
+using System.Text;
+
+namespace Broker.Config.Loading;
+
+/// <summary>
+/// Which known config.yaml keys this release loads but does not act on yet. A key listed here gets one
+/// "loaded; not active yet" info diagnostic when present; remove it from the list once its behaviour ships.
+/// Patterns are key paths with list indexes written as <c>[]</c>.
+/// </summary>
+public static class ConfigFeatures
+{
+    public const string NotActiveMessage = "loaded; not active yet";
+
+    public static FrozenSet<string> NotActiveYet { get; } = new[]
+    {
+        // model_list entries
+        "model_list[].rpm",
+        "model_list[].tpm",
+        "model_list[].litellm_params.rpm",
+        "model_list[].litellm_params.tpm",
+        "model_list[].litellm_params.weight",
+        "model_list[].litellm_params.order",
+        "model_list[].litellm_params.stream_timeout",
+        "model_list[].litellm_params.max_retries",
+        "model_list[].model_info.mode",
+        "model_list[].model_info.base_model",
+        "model_list[].model_info.input_cost_per_token",
+        "model_list[].model_info.output_cost_per_token",
+        "model_list[].model_info.max_input_tokens",
+        "model_list[].model_info.max_output_tokens",
+        "model_list[].model_info.max_tokens",
+
+        // router_settings (model_group_alias and timeout are active)
+        "router_settings.routing_strategy",
+        "router_settings.load_balancing",
+        "router_settings.enable_pre_call_checks",
+        "router_settings.num_retries",
+        "router_settings.retry_policy",
+        "router_settings.allowed_fails",
+        "router_settings.allowed_fails_policy",
+        "router_settings.cooldown_time",
+        "router_settings.disable_cooldowns",
+        "router_settings.fallbacks",
+        "router_settings.context_window_fallbacks",
+        "router_settings.content_policy_fallbacks",
+        "router_settings.default_fallbacks",
+        "router_settings.max_fallbacks",
+        "router_settings.stream_timeout",
+        "router_settings.redis_host",
+        "router_settings.redis_port",
+        "router_settings.redis_password",
+
+        // litellm_settings (request_timeout and model_group_alias are active)
+        "litellm_settings.num_retries",
+        "litellm_settings.force_ipv4",
+        "litellm_settings.cache",
+        "litellm_settings.cache_params",
+        "litellm_settings.success_callback",
+        "litellm_settings.failure_callback",
+        "litellm_settings.callbacks",
+        "litellm_settings.service_callbacks",
+        "litellm_settings.turn_off_message_logging",
+        "litellm_settings.redact_user_api_key_info",
+        "litellm_settings.set_verbose",
+        "litellm_settings.json_logs",
+        "litellm_settings.langfuse_default_tags",
+        "litellm_settings.langfuse_public_key",
+        "litellm_settings.langfuse_secret_key",
+        "litellm_settings.guardrails",
+        "litellm_settings.mcp_servers",
+        "litellm_settings.mcp_aliases",
+        "litellm_settings.max_budget",
+        "litellm_settings.budget_duration",
+        "litellm_settings.fallbacks",
+        "litellm_settings.context_window_fallbacks",
+        "litellm_settings.content_policy_fallbacks",
+        "litellm_settings.default_fallbacks",
+        "litellm_settings.allowed_fails",
+        "litellm_settings.cooldown_time",
+        "litellm_settings.max_fallbacks",
+
+        // general_settings (master_key, max_parallel_requests and max_request_size_mb are active)
+        "general_settings.database_url",
+        "general_settings.database_connection_pool_limit",
+        "general_settings.database_connection_timeout",
+        "general_settings.enable_jwt_auth",
+        "general_settings.key_management_system",
+        "general_settings.use_google_kms",
+        "general_settings.disable_master_key_return",
+        "general_settings.allowed_ips",
+        "general_settings.allowed_routes",
+        "general_settings.admin_only_routes",
+        "general_settings.global_max_parallel_requests",
+        "general_settings.disable_retry_on_max_parallel_request_limit_error",
+        "general_settings.proxy_batch_write_at",
+        "general_settings.proxy_batch_polling_interval",
+        "general_settings.background_health_checks",
+        "general_settings.health_check_interval",
+        "general_settings.disable_health_checks",
+        "general_settings.alerting",
+        "general_settings.alerting_threshold",
+        "general_settings.alerting_args",
+        "general_settings.alert_to_webhook_url",
+        "general_settings.budget_local",
+        "general_settings.budget_duration",
+        "general_settings.budget_alert_buffer",
+        "general_settings.disable_spend_logs",
+        "general_settings.store_prompts_in_spend_logs",
+        "general_settings.maximum_spend_logs_retention_period",
+        "general_settings.allow_requests_on_db_unavailable",
+        "general_settings.enforce_user_param",
+        "general_settings.pass_through_endpoints",
+        "general_settings.store_model_in_db",
+        "general_settings.ui_access_mode",
+        "general_settings.enable_oauth2_auth",
+        "general_settings.oauth2_providers",
+        "general_settings.custom_auth",
+        "general_settings.key_generation_settings",
+
+        // whole sections
+        "callback_settings",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>A key path with its list indexes blanked: <c>model_list[2].rpm</c> gives <c>model_list[].rpm</c>.</summary>
+    public static string PatternOf(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var sb = new StringBuilder(path.Length);
+        var inIndex = false;
+        foreach (var c in path)
+        {
+            if (c == '[')
+            {
+                inIndex = true;
+                sb.Append('[');
+            }
+            else if (c == ']')
+            {
+                inIndex = false;
+                sb.Append(']');
+            }
+            else if (!inIndex)
+            {
+                sb.Append(c);
+            }
+        }
+
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,157 @@
+using Broker.Config.Model;
+using YamlDotNet.RepresentationModel;
+
+namespace Broker.Config.Loading;
+
+/// <summary>general_settings → <see cref="GeneralSettings"/>.</summary>
+internal static class GeneralSettingsReader
+{
+    public const string Section = "general_settings";
+
+    public static GeneralSettings Read(NodeConverter convert, YamlNode? node)
+    {
+        var context = convert.Context;
+        var g = new MapReader(convert, node is null ? null : convert.Map(node, Section), Section);
+        var settings = new GeneralSettings
+        {
+            MasterKey = g.Secret("master_key") ?? SecretFromEnv(context, "LITELLM_MASTER_KEY"),
+            DatabaseUrl = g.Secret("database_url") ?? SecretFromEnv(context, "DATABASE_URL"),
+            DatabaseConnectionPoolLimit = g.Int("database_connection_pool_limit", 1),
+            DatabaseConnectionTimeout = g.Duration("database_connection_timeout"),
+            EnableJwtAuth = g.Bool("enable_jwt_auth") ?? false,
+            KeyManagementSystem = g.String("key_management_system"),
+            UseGoogleKms = g.Bool("use_google_kms") ?? false,
+            DisableMasterKeyReturn = g.Bool("disable_master_key_return") ?? false,
+            AllowedIps = g.StringList("allowed_ips") ?? [],
+            AllowedRoutes = g.StringList("allowed_routes") ?? [],
+            AdminOnlyRoutes = g.StringList("admin_only_routes") ?? [],
+            MaxParallelRequests = g.Int("max_parallel_requests", 1),
+            GlobalMaxParallelRequests = g.Int("global_max_parallel_requests", 1),
+            DisableRetryOnMaxParallelRequestLimitError = g.Bool("disable_retry_on_max_parallel_request_limit_error") ?? false,
+            ProxyBatchWriteAt = g.Duration("proxy_batch_write_at"),
+            ProxyBatchPollingInterval = g.Duration("proxy_batch_polling_interval"),
+            BackgroundHealthChecks = g.Bool("background_health_checks") ?? false,
+            HealthCheckInterval = g.Duration("health_check_interval"),
+            DisableHealthChecks = g.Bool("disable_health_checks") ?? false,
+            Alerting = g.StringList("alerting") ?? [],
+            AlertingThreshold = g.Duration("alerting_threshold"),
+            AlertingArgs = ReadAlertingArgs(g),
+            AlertToWebhookUrl = g.StringMap("alert_to_webhook_url") ?? new Dictionary<string, string>(),
+            BudgetLocal = g.Decimal("budget_local"),
+            BudgetDuration = g.String("budget_duration"),
+            BudgetAlertBuffer = g.Double("budget_alert_buffer", 0),
+            DisableSpendLogs = g.Bool("disable_spend_logs") ?? false,
+            StorePromptsInSpendLogs = g.Bool("store_prompts_in_spend_logs") ?? false,
+            MaximumSpendLogsRetentionPeriod = g.String("maximum_spend_logs_retention_period"),
+            AllowRequestsOnDbUnavailable = g.Bool("allow_requests_on_db_unavailable") ?? false,
+            EnforceUserParam = g.Bool("enforce_user_param") ?? false,
+            PassThroughEndpoints = ReadPassThroughEndpoints(g),
+            StoreModelInDb = g.Bool("store_model_in_db") ?? false,
+            UiAccessMode = g.String("ui_access_mode"),
+            EnableOauth2Auth = g.Bool("enable_oauth2_auth") ?? false,
+            Oauth2Providers = ReadOAuth2Providers(g),
+            CustomAuth = g.String("custom_auth"),
+            KeyGenerationSettings = g.ObjectMap("key_generation_settings") ?? new Dictionary<string, object?>(),
+            MaxRequestSizeMb = g.Double("max_request_size_mb", 0) ?? 10,
+        };
+        return settings with { Extra = g.Finish() };
+    }
+
+    private static Secret? SecretFromEnv(LoadContext context, string name) =>
+        context.GetEnv(name) is { Length: > 0 } value ? new Secret(value) : null;
+
+    private static AlertingArgs? ReadAlertingArgs(MapReader g)
+    {
+        var map = g.Map("alerting_args");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var r = new MapReader(g.Convert, map, g.ChildPath("alerting_args"));
+        var args = new AlertingArgs
+        {
+            SlackWebhookUrl = r.Secret("slack_webhook_url") ?? SecretFromEnv(g.Convert.Context, "SLACK_WEBHOOK_URL"),
+            AlertChannels = r.StringMap("alert_channels") ?? new Dictionary<string, string>(),
+            SpendReportFrequency = r.String("spend_report_frequency"),
+        };
+        return args with { Extra = r.Finish() };
+    }
+
+    private static List<PassThroughEndpoint> ReadPassThroughEndpoints(MapReader g)
+    {
+        var result = new List<PassThroughEndpoint>();
+        var list = g.Sequence("pass_through_endpoints");
+        if (list is null)
+        {
+            return result;
+        }
+
+        var convert = g.Convert;
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var path = $"{g.ChildPath("pass_through_endpoints")}[{i}]";
+            var map = convert.Map(list.Children[i], path);
+            if (map is null)
+            {
+                continue;
+            }
+
+            var r = new MapReader(convert, map, path);
+            var routePath = Required(r, "path");
+            var target = Required(r, "target");
+            var headers = r.StringMap("headers") ?? new Dictionary<string, string>();
+            r.Finish();
+            if (routePath is not null && target is not null)
+            {
+                result.Add(new PassThroughEndpoint(routePath, target, headers));
+            }
+        }
+
+        return result;
+    }
+
+    private static List<OAuth2Provider> ReadOAuth2Providers(MapReader g)
+    {
+        var result = new List<OAuth2Provider>();
+        var list = g.Sequence("oauth2_providers");
+        if (list is null)
+        {
+            return result;
+        }
+
+        var convert = g.Convert;
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var path = $"{g.ChildPath("oauth2_providers")}[{i}]";
+            var map = convert.Map(list.Children[i], path);
+            if (map is null)
+            {
+                continue;
+            }
+
+            var r = new MapReader(convert, map, path);
+            var name = Required(r, "name");
+            var clientId = r.String("client_id");
+            var clientSecret = r.Secret("client_secret");
+            r.Finish();
+            if (name is not null)
+            {
+                result.Add(new OAuth2Provider(name, clientId, clientSecret));
+            }
+        }
+
+        return result;
+    }
+
+    private static string? Required(MapReader r, string key)
+    {
+        var value = r.String(key);
+        if (value is null && !r.Has(key) && r.Node is not null)
+        {
+            r.Convert.Context.Error(r.Node, r.ChildPath(key), "required");
+        }
+
+        return value;
+    }
+}

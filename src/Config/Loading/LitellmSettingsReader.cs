@@ -1,0 +1,256 @@
+using Broker.Config.Model;
+using Broker.Config.Yaml;
+using YamlDotNet.RepresentationModel;
+
+namespace Broker.Config.Loading;
+
+/// <summary>litellm_settings → <see cref="LitellmSettings"/>, plus the routing keys router_settings may override.</summary>
+internal static class LitellmSettingsReader
+{
+    public const string Section = "litellm_settings";
+
+    private static readonly string[] CacheTypes = ["local", "redis", "redis-semantic", "qdrant-semantic", "s3", "disk"];
+
+    public static (LitellmSettings Settings, RoutingValues Shared) Read(NodeConverter convert, YamlNode? node)
+    {
+        var section = new MapReader(convert, node is null ? null : convert.Map(node, Section), Section);
+        var shared = RoutingKeysReader.Read(section, "request_timeout");
+        var settings = new LitellmSettings
+        {
+            RequestTimeout = shared.Timeout,
+            NumRetries = shared.NumRetries,
+            ForceIpv4 = section.Bool("force_ipv4") ?? false,
+            Cache = section.Bool("cache") ?? false,
+            CacheParams = ReadCacheParams(section),
+            SuccessCallback = section.StringList("success_callback") ?? [],
+            FailureCallback = section.StringList("failure_callback") ?? [],
+            Callbacks = section.StringList("callbacks") ?? [],
+            ServiceCallback = section.StringList("service_callbacks") ?? [],
+            TurnOffMessageLogging = section.Bool("turn_off_message_logging") ?? false,
+            RedactUserApiKeyInfo = section.Bool("redact_user_api_key_info") ?? false,
+            SetVerbose = section.Bool("set_verbose") ?? false,
+            JsonLogs = section.Bool("json_logs") ?? false,
+            LangfuseDefaultTags = section.StringList("langfuse_default_tags") ?? [],
+            LangfusePublicKey = section.Secret("langfuse_public_key"),
+            LangfuseSecretKey = section.Secret("langfuse_secret_key"),
+            Guardrails = ReadGuardrails(section),
+            McpServers = ReadMcpServers(section),
+            McpAliases = section.StringMap("mcp_aliases") ?? new Dictionary<string, string>(),
+            MaxBudget = section.Decimal("max_budget"),
+            BudgetDuration = section.String("budget_duration"),
+        };
+        return (settings with { Extra = section.Finish() }, shared);
+    }
+
+    private static CacheParams? ReadCacheParams(MapReader section)
+    {
+        var map = section.Map("cache_params");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var convert = section.Convert;
+        var r = new MapReader(convert, map, section.ChildPath("cache_params"));
+        var typeNode = r.Take("type");
+        var type = typeNode is null ? null : convert.String(typeNode, r.ChildPath("type"));
+        if (type is not null && !CacheTypes.Contains(type, StringComparer.Ordinal))
+        {
+            convert.Context.Error(typeNode, r.ChildPath("type"),
+                $"unknown cache type '{type}' (known: {string.Join(", ", CacheTypes)})");
+        }
+
+        var cache = new CacheParams
+        {
+            Type = type ?? "local",
+            Host = r.String("host"),
+            Port = r.Int("port"),
+            Password = r.Secret("password"),
+            Namespace = r.String("namespace"),
+            Ttl = r.Duration("ttl"),
+            RedisStartupNodes = ReadNodes(r, "redis_startup_nodes"),
+            ServiceName = r.String("service_name"),
+            SentinelNodes = ReadNodes(r, "sentinel_nodes"),
+            S3BucketName = r.String("s3_bucket_name"),
+            S3RegionName = r.String("s3_region_name"),
+            S3AwsAccessKeyId = r.Secret("s3_aws_access_key_id"),
+            S3AwsSecretAccessKey = r.Secret("s3_aws_secret_access_key"),
+            S3EndpointUrl = r.String("s3_endpoint_url"),
+            QdrantSemanticCacheEmbeddingModel = r.String("qdrant_semantic_cache_embedding_model"),
+            RedisSemanticCacheEmbeddingModel = r.String("redis_semantic_cache_embedding_model"),
+            QdrantApiBase = r.String("qdrant_api_base"),
+            QdrantApiKey = r.Secret("qdrant_api_key"),
+            QdrantCollectionName = r.String("qdrant_collection_name"),
+            SimilarityThreshold = r.Double("similarity_threshold", 0),
+            SupportedCallTypes = r.StringList("supported_call_types") ?? [],
+            Mode = r.String("mode"),
+        };
+        return cache with { Extra = r.Finish() };
+    }
+
+    /// <summary>Redis nodes as <c>host:port</c>: from <c>{host, port}</c> maps, <c>[host, port]</c> pairs or strings.</summary>
+    private static List<string> ReadNodes(MapReader reader, string key)
+    {
+        var result = new List<string>();
+        var list = reader.Sequence(key);
+        if (list is null)
+        {
+            return result;
+        }
+
+        var convert = reader.Convert;
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var path = $"{reader.ChildPath(key)}[{i}]";
+            switch (list.Children[i])
+            {
+                case YamlMappingNode map:
+                    var item = new MapReader(convert, map, path);
+                    var host = item.String("host");
+                    var port = item.Int("port");
+                    item.Finish();
+                    if (host is null)
+                    {
+                        convert.Context.Error(map, NodeConverter.Child(path, "host"), "required");
+                    }
+                    else
+                    {
+                        result.Add(port is null ? host : $"{host}:{port}");
+                    }
+
+                    break;
+                case YamlSequenceNode pair when pair.Children.Count == 2:
+                    var pairHost = convert.String(pair.Children[0], $"{path}[0]");
+                    var pairPort = convert.Int(pair.Children[1], $"{path}[1]");
+                    if (pairHost is not null && pairPort is not null)
+                    {
+                        result.Add($"{pairHost}:{pairPort}");
+                    }
+
+                    break;
+                case YamlScalarNode scalar when !YamlScalars.IsNull(scalar):
+                    if (convert.String(scalar, path) is { } text)
+                    {
+                        result.Add(text);
+                    }
+
+                    break;
+                default:
+                    convert.Context.Error(list.Children[i], path, "expected {host, port}, [host, port] or \"host:port\"");
+                    break;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>guardrails: a list of one-key maps <c>{name: {callbacks: [...], default_on: bool}}</c>.</summary>
+    private static List<Guardrail> ReadGuardrails(MapReader section)
+    {
+        var result = new List<Guardrail>();
+        var list = section.Sequence("guardrails");
+        if (list is null)
+        {
+            return result;
+        }
+
+        var convert = section.Convert;
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var path = $"{section.ChildPath("guardrails")}[{i}]";
+            var map = convert.Map(list.Children[i], path);
+            if (map is null)
+            {
+                continue;
+            }
+
+            foreach (var (keyNode, valueNode) in map.Children)
+            {
+                var name = convert.Key(keyNode, path);
+                if (name is null)
+                {
+                    continue;
+                }
+
+                var guardPath = NodeConverter.Child(path, name);
+                var r = new MapReader(convert, convert.Map(valueNode, guardPath), guardPath);
+                var callbacks = r.StringList("callbacks") ?? [];
+                var defaultOn = r.Bool("default_on") ?? false;
+                r.Finish();
+                result.Add(new Guardrail(name, callbacks, defaultOn));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>mcp_servers: a map name → server, or (as in the seed) a list of servers with a <c>name</c>.</summary>
+    private static Dictionary<string, McpServer> ReadMcpServers(MapReader section)
+    {
+        var result = new Dictionary<string, McpServer>(StringComparer.Ordinal);
+        var node = section.Take("mcp_servers");
+        if (node is null)
+        {
+            return result;
+        }
+
+        var convert = section.Convert;
+        var path = section.ChildPath("mcp_servers");
+        if (node is YamlSequenceNode list)
+        {
+            for (var i = 0; i < list.Children.Count; i++)
+            {
+                var itemPath = $"{path}[{i}]";
+                var map = convert.Map(list.Children[i], itemPath);
+                if (map is null)
+                {
+                    continue;
+                }
+
+                var r = new MapReader(convert, map, itemPath);
+                var nameNode = r.Take("name");
+                var name = nameNode is null ? null : convert.String(nameNode, r.ChildPath("name"));
+                if (nameNode is null)
+                {
+                    convert.Context.Error(map, r.ChildPath("name"), "required");
+                }
+
+                var server = ReadMcpServer(r);
+                if (name is not null)
+                {
+                    result[name] = server;
+                }
+            }
+        }
+        else if (convert.Map(node, path) is { } map)
+        {
+            foreach (var (keyNode, valueNode) in map.Children)
+            {
+                var name = convert.Key(keyNode, path);
+                if (name is null)
+                {
+                    continue;
+                }
+
+                var serverPath = NodeConverter.Child(path, name);
+                result[name] = ReadMcpServer(new MapReader(convert, convert.Map(valueNode, serverPath), serverPath));
+            }
+        }
+
+        return result;
+    }
+
+    private static McpServer ReadMcpServer(MapReader r)
+    {
+        var server = new McpServer
+        {
+            Command = r.String("command"),
+            Args = r.StringList("args") ?? [],
+            Url = r.String("url"),
+            Transport = r.String("transport"),
+            Env = r.StringMap("env") ?? new Dictionary<string, string>(),
+        };
+        r.Finish();
+        return server;
+    }
+}

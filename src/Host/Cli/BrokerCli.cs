@@ -1,0 +1,147 @@
+using System.CommandLine;
+using Broker.Config.Loading;
+using Broker.Host.Composition;
+
+namespace Broker.Host.Cli;
+
+/// <summary>The <c>broker</c> command line: run roles (default) and <c>check-config</c>.</summary>
+public static class BrokerCli
+{
+    public static Task<int> InvokeAsync(string[] args) => InvokeAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable);
+
+    public static async Task<int> InvokeAsync(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?> getEnv)
+    {
+        ArgumentNullException.ThrowIfNull(getEnv);
+        var root = new RootCommand("Broker: an LLM gateway that reads LiteLLM's config.yaml and runs every request through a durable queue.");
+        var config = ConfigOption();
+        var port = new Option<int>("--port", "-p")
+        {
+            Description = "HTTP port of the Ingress (default 4000, or $PORT)",
+            DefaultValueFactory = _ => int.TryParse(getEnv("PORT"), out var p) ? p : 4000,
+        };
+        var host = new Option<string>("--host") { Description = "Address to listen on", DefaultValueFactory = _ => "0.0.0.0" };
+        var role = new Option<string?>("--role") { Description = "ingress, workers or billing (comma-separated for several); needs RABBITMQ_URL. Default: all roles in one process" };
+        var groups = new Option<string?>("--groups") { Description = "Workers: serve only these model groups (comma-separated)" };
+        var numWorkers = new Option<int?>("--num_workers", "--num-workers") { Description = "Accepted for LiteLLM compatibility" };
+        var debug = new Option<bool>("--debug", "--detailed_debug") { Description = "Debug logging" };
+        foreach (var option in new Option[] { config, port, host, role, groups, numWorkers, debug })
+        {
+            root.Options.Add(option);
+        }
+
+        root.SetAction(async (parse, cancellationToken) =>
+        {
+            var roles = ParseRoles(parse.GetValue(role), stderr);
+            if (roles is null)
+            {
+                return 2;
+            }
+
+            var rabbit = getEnv("RABBITMQ_URL");
+            Uri? rabbitUrl = null;
+            if (!string.IsNullOrWhiteSpace(rabbit) && !Uri.TryCreate(rabbit, UriKind.Absolute, out rabbitUrl))
+            {
+                await stderr.WriteLineAsync($"error: RABBITMQ_URL is not a valid amqp:// URL");
+                return 2;
+            }
+
+            var roleGiven = parse.GetValue(role) is not null;
+            if (roleGiven && rabbitUrl is null)
+            {
+                await stderr.WriteLineAsync(
+                    "error: --role needs RABBITMQ_URL (e.g. amqp://guest:guest@127.0.0.1:5672/): without it the bus is in-memory, " +
+                    "which only works with every role in one process (run broker without --role).");
+                return 2;
+            }
+
+            var options = new RunOptions
+            {
+                ConfigPath = parse.GetValue(config)!,
+                Roles = roles.Value,
+                RoleGiven = roleGiven,
+                Host = parse.GetValue(host)!,
+                Port = parse.GetValue(port),
+                Groups = SplitList(parse.GetValue(groups)),
+                NumWorkers = parse.GetValue(numWorkers),
+                Debug = parse.GetValue(debug),
+                RabbitMqUrl = rabbitUrl,
+            };
+            return await RunAsync(options, stderr, getEnv, cancellationToken);
+        });
+
+        var checkConfig = new Command("check-config", "Load config.yaml, print its model groups and every problem; exit 0 only when it is usable");
+        var checkConfigFile = ConfigOption();
+        checkConfig.Options.Add(checkConfigFile);
+        checkConfig.SetAction(async (parse, _) =>
+        {
+            var result = ProxyConfigLoader.LoadFile(parse.GetValue(checkConfigFile)!, getEnv);
+            await stdout.WriteAsync(ConfigReport.Render(result));
+            return result.IsUsable ? 0 : 1;
+        });
+        root.Subcommands.Add(checkConfig);
+
+        var parsed = root.Parse(args);
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    private static async Task<int> RunAsync(RunOptions options, TextWriter stderr, Func<string, string?> getEnv, CancellationToken cancellationToken)
+    {
+        var loaded = ProxyConfigLoader.LoadFile(options.ConfigPath, getEnv);
+        if (!loaded.IsUsable)
+        {
+            foreach (var error in loaded.Errors)
+            {
+                await stderr.WriteLineAsync(error.ToString());
+            }
+
+            await stderr.WriteLineAsync($"error: {options.ConfigPath} is not usable ({loaded.Errors.Count()} error(s)); `broker check-config --config {options.ConfigPath}` shows the details");
+            return 1;
+        }
+
+        foreach (var (name, value) in loaded.Config!.EnvironmentVariables)
+        {
+            Environment.SetEnvironmentVariable(name, value);
+        }
+
+        using var app = BrokerApp.Build(options, loaded);
+        await app.RunAsync(cancellationToken);
+        return 0;
+    }
+
+    private static Option<string> ConfigOption() => new("--config", "-c")
+    {
+        Description = "Path to LiteLLM's config.yaml",
+        DefaultValueFactory = _ => "config.yaml",
+    };
+
+    private static BrokerRoles? ParseRoles(string? value, TextWriter stderr)
+    {
+        if (value is null)
+        {
+            return BrokerRoles.All;
+        }
+
+        var roles = BrokerRoles.None;
+        foreach (var name in SplitList(value))
+        {
+            roles |= name.ToLowerInvariant() switch
+            {
+                "ingress" => BrokerRoles.Ingress,
+                "workers" or "worker" => BrokerRoles.Workers,
+                "billing" => BrokerRoles.Billing,
+                "all" => BrokerRoles.All,
+                _ => BrokerRoles.None,
+            };
+            if (name.ToLowerInvariant() is not ("ingress" or "workers" or "worker" or "billing" or "all"))
+            {
+                stderr.WriteLine($"error: unknown role '{name}' (expected ingress, workers or billing)");
+                return null;
+            }
+        }
+
+        return roles == BrokerRoles.None ? BrokerRoles.All : roles;
+    }
+
+    private static string[] SplitList(string? value) =>
+        value?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+}

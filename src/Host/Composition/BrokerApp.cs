@@ -1,0 +1,110 @@
+using Broker.Billing;
+using Broker.Config;
+using Broker.Config.Loading;
+using Broker.Ingress;
+using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Logging;
+using Broker.Workers;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Broker.Host.Composition;
+
+/// <summary>Composes the requested roles into one host: the Ingress as a web app, Workers and Billing as bus consumers.</summary>
+public static class BrokerApp
+{
+    /// <summary>Builds (does not start) the host for <paramref name="options"/> over a loaded config.</summary>
+    public static IHost Build(RunOptions options, ConfigLoadResult loaded)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loaded);
+        var config = loaded.Config ?? throw new ArgumentException("config is not usable", nameof(loaded));
+        var provider = new ProxyConfigProvider(config);
+        var debug = options.Debug || config.LitellmSettings.SetVerbose;
+
+        IHostApplicationBuilder builder;
+        WebApplicationBuilder? web = null;
+        if (options.Roles.HasFlag(BrokerRoles.Ingress))
+        {
+            web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+            web.WebHost.UseUrls($"http://{(options.Host is "0.0.0.0" or "*" ? "0.0.0.0" : options.Host)}:{options.Port}");
+            builder = web;
+        }
+        else
+        {
+            builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        }
+
+        builder.AddBrokerLogging(debug, config.LitellmSettings.JsonLogs);
+        builder.Services.AddSingleton<IProxyConfigProvider>(provider);
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        if (options.Roles.HasFlag(BrokerRoles.Ingress))
+        {
+            builder.AddIngress();
+        }
+
+        if (options.Roles.HasFlag(BrokerRoles.Workers))
+        {
+            builder.AddWorkers(provider, new WorkersOptions { Groups = options.Groups });
+        }
+
+        if (options.Roles.HasFlag(BrokerRoles.Billing))
+        {
+            builder.AddBilling();
+        }
+
+        builder.AddBrokerBus(new BusOptions { RabbitMqUrl = options.RabbitMqUrl });
+
+        IHost host;
+        if (web is not null)
+        {
+            var app = web.Build();
+            app.MapIngress();
+            host = app;
+        }
+        else
+        {
+            host = ((HostApplicationBuilder)builder).Build();
+        }
+
+        ReportStartup(host, options, loaded);
+        return host;
+    }
+
+    /// <summary>The addresses the Ingress listens on, once started (empty for other roles).</summary>
+    public static IReadOnlyList<string> Addresses(IHost host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return host.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+    }
+
+    private static void ReportStartup(IHost host, RunOptions options, ConfigLoadResult loaded)
+    {
+        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Broker");
+        foreach (var d in loaded.Diagnostics)
+        {
+            if (d.Severity == ConfigSeverity.Warning)
+            {
+                Log.ConfigWarning(logger, d.ToString());
+            }
+            else if (d.Severity == ConfigSeverity.Info)
+            {
+                Log.ConfigNotActive(logger, d.ToString());
+            }
+        }
+
+        if (options.Roles.HasFlag(BrokerRoles.Ingress) && loaded.Config!.GeneralSettings.MasterKey is null)
+        {
+            Log.OpenGateway(logger);
+        }
+
+        if (options.NumWorkers is { } n)
+        {
+            Log.NumWorkersIgnored(logger, n);
+        }
+
+        Log.Started(logger, options.Roles.ToString(), options.RabbitMqUrl is null ? "in-memory" : "rabbitmq",
+            loaded.Config!.ModelGroups.Count, options.ConfigPath);
+    }
+}

@@ -1,0 +1,43 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+
+namespace Broker.Ingress.Errors;
+
+/// <summary>An OpenAI-shaped error with its HTTP status; the one error result of every OpenAI route.</summary>
+public sealed class OpenAiErrorResult(int statusCode, string message, string type, string? param = null, string? code = null) : IResult
+{
+    public int StatusCode { get; } = statusCode;
+
+    public OpenAiError Error { get; } = new(new OpenAiErrorBody(message, type, param, code));
+
+    /// <summary>Seconds for a Retry-After header (rate limits).</summary>
+    public double? RetryAfterSeconds { get; init; }
+
+    public static OpenAiErrorResult BadRequest(string message, string? param = null, string? code = null) =>
+        new(StatusCodes.Status400BadRequest, message, "invalid_request_error", param, code);
+
+    public static OpenAiErrorResult Unauthorized(string message) =>
+        new(StatusCodes.Status401Unauthorized, message, "invalid_request_error", null, "invalid_api_key");
+
+    public static OpenAiErrorResult ModelNotFound(string model) =>
+        new(StatusCodes.Status404NotFound,
+            $"The model `{model}` does not exist or you do not have access to it.",
+            "invalid_request_error", "model", "model_not_found");
+
+    public static OpenAiErrorResult Timeout(TimeSpan after) =>
+        new(StatusCodes.Status504GatewayTimeout,
+            $"Request timed out after {after.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s waiting for a worker",
+            "timeout", null, "timeout");
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        httpContext.Response.StatusCode = StatusCode;
+        if (RetryAfterSeconds is { } seconds)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Ceiling(seconds).ToString(CultureInfo.InvariantCulture);
+        }
+
+        await httpContext.Response.WriteAsJsonAsync(Error, IngressJsonContext.Default.OpenAiError, cancellationToken: httpContext.RequestAborted);
+    }
+}

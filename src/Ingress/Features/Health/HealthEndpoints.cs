@@ -1,0 +1,98 @@
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Contracts.Inference;
+using Broker.Ingress.Http;
+using Broker.Ingress.Inference;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Broker.Ingress.Features.Health;
+
+public static class HealthEndpoints
+{
+    /// <summary>Time allowed for each deployment's probe in <c>GET /health</c>.</summary>
+    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(30);
+
+    private static readonly Dictionary<string, string> NoHeaders = [];
+
+    /// <summary>Liveness and readiness: open, for load balancers and Kubernetes probes.</summary>
+    public static IEndpointRouteBuilder MapProbes(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/health/liveliness", () => Results.Json("I'm alive!"));
+        app.MapGet("/health/liveness", () => Results.Json("I'm alive!"));
+        app.MapGet("/health/readiness", async (HealthCheckService health, CancellationToken cancellationToken) =>
+        {
+            var report = await health.CheckHealthAsync(r => r.Tags.Contains("ready"), cancellationToken);
+            var bus = report.Entries.Where(e => e.Key.Contains("bus", StringComparison.OrdinalIgnoreCase)).Select(e => e.Value.Status).DefaultIfEmpty(report.Status).Min();
+            var body = new JsonObject
+            {
+                ["status"] = report.Status == HealthStatus.Healthy ? "healthy" : "unhealthy",
+                ["bus"] = bus == HealthStatus.Healthy ? "connected" : bus.ToString().ToLowerInvariant(),
+                ["checks"] = new JsonObject(report.Entries.Select(e =>
+                    KeyValuePair.Create(e.Key, (JsonNode?)e.Value.Status.ToString().ToLowerInvariant()))),
+            };
+            return Results.Text(body.ToJsonString(), "application/json", statusCode: report.Status == HealthStatus.Healthy ? 200 : 503);
+        });
+        return app;
+    }
+
+    /// <summary><c>GET /health</c>: sends a one-token request to every deployment through its group's queue.</summary>
+    public static RouteGroupBuilder MapDeploymentHealth(this RouteGroupBuilder group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapGet("/health", async (IProxyConfigProvider config, InferenceClient inference, CancellationToken cancellationToken) =>
+        {
+            var current = config.Current;
+            var probes = current.ModelGroups
+                .Where(g => !g.IsWildcard)
+                .SelectMany(g => g.Deployments.Select(d => (Group: g, Deployment: d)))
+                .Select(async x =>
+                {
+                    var entry = new JsonObject { ["model"] = x.Deployment.Model, ["model_name"] = x.Group.Name, ["model_id"] = x.Deployment.Id };
+                    if (x.Deployment.ApiBase is not null)
+                    {
+                        entry["api_base"] = x.Deployment.ApiBase;
+                    }
+
+                    try
+                    {
+                        var body = new JsonObject
+                        {
+                            ["model"] = x.Group.Name,
+                            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "ping" }),
+                            ["max_tokens"] = 1,
+                        };
+                        var response = await inference.CreateChatCompletionAsync(x.Group, x.Group.Name, body.ToJsonString(), x.Deployment.Id, ProbeTimeout, cancellationToken);
+                        if (response.Is(out Response<ChatCompletionFailed>? failed))
+                        {
+                            entry["error"] = failed.Message.Message;
+                            return (Healthy: false, Entry: entry);
+                        }
+
+                        return (Healthy: true, Entry: entry);
+                    }
+                    catch (RequestTimeoutException)
+                    {
+                        entry["error"] = $"no answer within {ProbeTimeout.TotalSeconds}s";
+                        return (Healthy: false, Entry: entry);
+                    }
+                })
+                .ToList();
+            var results = await Task.WhenAll(probes);
+            var healthy = new JsonArray(results.Where(r => r.Healthy).Select(r => (JsonNode)r.Entry).ToArray());
+            var unhealthy = new JsonArray(results.Where(r => !r.Healthy).Select(r => (JsonNode)r.Entry).ToArray());
+            return new JsonTextResult(new JsonObject
+            {
+                ["healthy_endpoints"] = healthy,
+                ["unhealthy_endpoints"] = unhealthy,
+                ["healthy_count"] = healthy.Count,
+                ["unhealthy_count"] = unhealthy.Count,
+            }.ToJsonString(), NoHeaders);
+        });
+        return group;
+    }
+}

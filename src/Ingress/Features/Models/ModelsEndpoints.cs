@@ -1,0 +1,97 @@
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Ingress.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+
+namespace Broker.Ingress.Features.Models;
+
+public static class ModelsEndpoints
+{
+    private static readonly Dictionary<string, string> NoHeaders = [];
+
+    /// <summary><c>GET /models</c>: the model groups (and aliases) clients may name, in OpenAI's list shape.</summary>
+    public static RouteGroupBuilder MapModels(this RouteGroupBuilder group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapGet("/models", (IProxyConfigProvider config) =>
+        {
+            var current = config.Current;
+            var names = current.ModelGroups.Where(g => !g.IsWildcard).Select(g => g.Name)
+                .Concat(current.RouterSettings.ModelGroupAlias.Keys)
+                .Distinct(StringComparer.Ordinal);
+            var data = new JsonArray();
+            foreach (var name in names)
+            {
+                data.Add(new JsonObject { ["id"] = name, ["object"] = "model", ["created"] = 1677610602, ["owned_by"] = "openai" });
+            }
+
+            return new JsonTextResult(new JsonObject { ["object"] = "list", ["data"] = data }.ToJsonString(), NoHeaders);
+        });
+        return group;
+    }
+
+    /// <summary><c>GET /model/list</c> (admin): every deployment with its params, secrets redacted.</summary>
+    public static RouteGroupBuilder MapModelList(this RouteGroupBuilder group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapGet("/model/list", (IProxyConfigProvider config) =>
+        {
+            var data = new JsonArray();
+            foreach (var d in config.Current.ModelList)
+            {
+                var litellmParams = new JsonObject { ["model"] = d.Model };
+                if (d.ApiBase is not null)
+                {
+                    litellmParams["api_base"] = d.ApiBase;
+                }
+
+                if (d.ApiVersion is not null)
+                {
+                    litellmParams["api_version"] = d.ApiVersion;
+                }
+
+                if (d.ApiKey is not null)
+                {
+                    litellmParams["api_key"] = d.ApiKey.ToString();
+                }
+
+                if (d.Rpm is not null)
+                {
+                    litellmParams["rpm"] = d.Rpm;
+                }
+
+                if (d.Tpm is not null)
+                {
+                    litellmParams["tpm"] = d.Tpm;
+                }
+
+                if (d.MaxParallelRequests is not null)
+                {
+                    litellmParams["max_parallel_requests"] = d.MaxParallelRequests;
+                }
+
+                if (d.MockResponse is not null)
+                {
+                    litellmParams["mock_response"] = d.MockResponse;
+                }
+
+                data.Add(new JsonObject
+                {
+                    ["model_name"] = d.ModelName,
+                    ["litellm_params"] = litellmParams,
+                    ["model_info"] = new JsonObject
+                    {
+                        ["id"] = d.Id,
+                        ["mode"] = d.ModelInfo.Mode,
+                        ["provider"] = d.Provider,
+                        ["queue"] = Config.Model.ModelGroup.QueueNameFor(d.ModelName),
+                    },
+                });
+            }
+
+            return new JsonTextResult(new JsonObject { ["data"] = data }.ToJsonString(), NoHeaders);
+        });
+        return group;
+    }
+}

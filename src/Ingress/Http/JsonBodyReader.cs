@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Broker.Ingress.Errors;
+using Microsoft.AspNetCore.Http;
+
+namespace Broker.Ingress.Http;
+
+/// <summary>Reads a JSON object body within max_request_size_mb, or says why not in OpenAI's shape.</summary>
+public static class JsonBodyReader
+{
+    public static async Task<(JsonObject? Body, string Text, OpenAiErrorResult? Error)> ReadAsync(
+        HttpRequest request, long maxBytes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, "", TooLarge(request.ContentLength.Value, maxBytes));
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        try
+        {
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > maxBytes)
+                {
+                    return (null, "", TooLarge(buffer.Length + read, maxBytes));
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException ex)
+        {
+            return (null, "", new OpenAiErrorResult(ex.StatusCode, ex.Message, "invalid_request_error"));
+        }
+
+        if (buffer.Length == 0)
+        {
+            return (null, "", OpenAiErrorResult.BadRequest(
+                "We could not parse the JSON body of your request: the body is empty. (HINT: send a JSON object with 'model' and 'messages'.)",
+                null, "invalid_json"));
+        }
+
+        try
+        {
+            var node = JsonNode.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length).Span);
+            if (node is JsonObject obj)
+            {
+                return (obj, obj.ToJsonString(), null);
+            }
+
+            return (null, "", OpenAiErrorResult.BadRequest(
+                "We could not parse the JSON body of your request: expected a JSON object.", null, "invalid_json"));
+        }
+        catch (JsonException ex)
+        {
+            return (null, "", OpenAiErrorResult.BadRequest(
+                $"We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.) {ex.Message}",
+                null, "invalid_json"));
+        }
+    }
+
+    private static OpenAiErrorResult TooLarge(long size, long maxBytes) =>
+        new(StatusCodes.Status413PayloadTooLarge,
+            $"Request body is {size.ToString(CultureInfo.InvariantCulture)} bytes or more; the limit (general_settings.max_request_size_mb) is {(maxBytes / 1024.0 / 1024.0).ToString("0.##", CultureInfo.InvariantCulture)} MB.",
+            "invalid_request_error", null, "request_too_large");
+}

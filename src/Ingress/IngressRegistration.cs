@@ -1,0 +1,57 @@
+using Broker.Ingress.Auth;
+using Broker.Ingress.Errors;
+using Broker.Ingress.Features.ChatCompletions;
+using Broker.Ingress.Features.Health;
+using Broker.Ingress.Features.Models;
+using Broker.Ingress.Inference;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace Broker.Ingress;
+
+public static class IngressRegistration
+{
+    /// <summary>The Ingress role's services: the OpenAI HTTP surface that sends requests to model group queues.</summary>
+    public static IHostApplicationBuilder AddIngress(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<InferenceClient>();
+        builder.Services.AddSingleton<MasterKeyFilter>();
+        builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddHealthChecks();
+        // the body limit is enforced by the endpoints (max_request_size_mb), with an OpenAI-shaped 413
+        builder.Services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = null);
+        return builder;
+    }
+
+    /// <summary>Maps the OpenAI routes (with and without <c>/v1</c>), admin and health routes.</summary>
+    public static WebApplication MapIngress(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.MapProbes();
+
+        foreach (var prefix in new[] { "/v1", "" })
+        {
+            app.MapGroup(prefix)
+                .AddEndpointFilter<MasterKeyFilter>()
+                .MapChatCompletions()
+                .MapModels();
+        }
+
+        app.MapGroup("")
+            .AddEndpointFilter<MasterKeyFilter>()
+            .MapModelList()
+            .MapDeploymentHealth();
+
+        app.MapFallback((HttpContext http) => new OpenAiErrorResult(
+            StatusCodes.Status404NotFound, $"Unknown route {http.Request.Method} {http.Request.Path}", "invalid_request_error", null, "unknown_route"));
+        return app;
+    }
+}

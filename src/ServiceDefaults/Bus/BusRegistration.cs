@@ -1,0 +1,72 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Broker.ServiceDefaults.Bus;
+
+public static class BusRegistration
+{
+    /// <summary>Registers a role's part of the bus; <see cref="AddBrokerBus"/> gathers them all.</summary>
+    public static IHostApplicationBuilder AddBusContribution(this IHostApplicationBuilder builder, IBusContribution contribution)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton(contribution);
+        return builder;
+    }
+
+    /// <summary>
+    /// One MassTransit bus for the process, on RabbitMQ or in memory, with every role's consumers and endpoints.
+    /// Call after the roles' Add methods.
+    /// </summary>
+    public static IHostApplicationBuilder AddBrokerBus(this IHostApplicationBuilder builder, BusOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        var contributions = builder.Services
+            .Where(d => d.ServiceType == typeof(IBusContribution) && d.ImplementationInstance is not null)
+            .Select(d => (IBusContribution)d.ImplementationInstance!)
+            .ToList();
+        builder.Services.AddSingleton(options);
+
+        builder.Services.AddMassTransit(x =>
+        {
+            x.SetKebabCaseEndpointNameFormatter();
+            foreach (var contribution in contributions)
+            {
+                contribution.AddConsumers(x);
+            }
+
+            if (options.RabbitMqUrl is { } url)
+            {
+                x.UsingRabbitMq((context, cfg) =>
+                {
+                    cfg.Host(url);
+                    Configure(context, cfg, contributions);
+                });
+            }
+            else
+            {
+                x.UsingInMemory((context, cfg) => Configure(context, cfg, contributions));
+            }
+        });
+
+        builder.Services.Configure<MassTransitHostOptions>(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StartTimeout = TimeSpan.FromSeconds(60);
+            o.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+        return builder;
+    }
+
+    private static void Configure<T>(IBusRegistrationContext context, IBusFactoryConfigurator<T> cfg, List<IBusContribution> contributions)
+        where T : IReceiveEndpointConfigurator
+    {
+        foreach (var contribution in contributions)
+        {
+            contribution.ConfigureEndpoints(context, cfg);
+        }
+
+        cfg.ConfigureEndpoints(context);
+    }
+}

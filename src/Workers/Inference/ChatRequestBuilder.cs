@@ -1,0 +1,53 @@
+using System.Text.Json.Nodes;
+using Broker.Config.Model;
+
+namespace Broker.Workers.Inference;
+
+/// <summary>Builds the request one deployment receives: the client's body, the deployment's defaults, its model.</summary>
+public static class ChatRequestBuilder
+{
+    /// <summary>Keys LiteLLM reads itself and never forwards to a provider.</summary>
+    private static readonly HashSet<string> GatewayOnlyKeys =
+    [
+        "metadata", "fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "num_retries", "caching",
+        "cache", "tags", "mock_testing_fallbacks", "mock_timeout", "api_key", "api_base", "api_version",
+        "litellm_logging_obj", "proxy_server_request", "guardrails",
+    ];
+
+    public static JsonObject Build(JsonObject clientRequest, ModelDeployment deployment, string providerModel)
+    {
+        ArgumentNullException.ThrowIfNull(clientRequest);
+        ArgumentNullException.ThrowIfNull(deployment);
+        var request = new JsonObject();
+        foreach (var (key, value) in clientRequest)
+        {
+            if (!GatewayOnlyKeys.Contains(key))
+            {
+                request[key] = value?.DeepClone();
+            }
+        }
+
+        foreach (var (key, value) in deployment.DefaultParams)
+        {
+            if (!request.ContainsKey(key))
+            {
+                request[key] = JsonNode.Parse(value.GetRawText());
+            }
+        }
+
+        request["model"] = providerModel;
+        request.Remove("stream");
+        request.Remove("stream_options");
+        return request;
+    }
+
+    /// <summary>The model the provider is asked for: wildcard deployments take it from the client's model name.</summary>
+    public static string ProviderModel(ModelGroup group, ModelDeployment deployment, string requestedModel)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(deployment);
+        var model = deployment.ProviderModel;
+        var star = model.IndexOf('*', StringComparison.Ordinal);
+        return star < 0 ? model : model[..star] + group.WildcardPart(requestedModel) + model[(star + 1)..];
+    }
+}

@@ -1,0 +1,132 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Contracts.Inference;
+using Broker.Contracts.Usage;
+using Broker.Workers.Providers;
+using Broker.Workers.Routing;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Workers.Inference;
+
+/// <summary>Consumes one model group's queue: picks a deployment, calls its provider, replies, records usage.</summary>
+public sealed class CreateChatCompletionConsumer(
+    IProxyConfigProvider config,
+    DeploymentSelector selector,
+    ProviderResolver providers,
+    TimeProvider timeProvider,
+    ILogger<CreateChatCompletionConsumer> logger) : IConsumer<CreateChatCompletion>
+{
+    public async Task Consume(ConsumeContext<CreateChatCompletion> context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var message = context.Message;
+        var queue = context.ReceiveContext.InputAddress.AbsolutePath.Split('/')[^1];
+        var remaining = message.Deadline - timeProvider.GetUtcNow();
+        if (remaining <= TimeSpan.Zero)
+        {
+            Log.Expired(logger, message.RequestId, message.ModelGroup);
+            return;
+        }
+
+        var group = config.Current.ModelGroups.FirstOrDefault(g => g.Name == message.ModelGroup);
+        if (group is null)
+        {
+            await Fail(context, queue, null, new ProviderError(ProviderErrorClass.NotFound, 404,
+                $"Model group '{message.ModelGroup}' is not served by this worker's config", "model_not_found"));
+            return;
+        }
+
+        var deployment = selector.Select(group, message.DeploymentId);
+        if (deployment is null)
+        {
+            await Fail(context, queue, null, new ProviderError(ProviderErrorClass.NotFound, 404,
+                $"No deployment '{message.DeploymentId}' in model group '{group.Name}'", "model_not_found"));
+            return;
+        }
+
+        JsonObject clientRequest;
+        try
+        {
+            clientRequest = JsonNode.Parse(message.Body) as JsonObject ?? throw new JsonException("not an object");
+        }
+        catch (JsonException ex)
+        {
+            await Fail(context, queue, deployment.Id, new ProviderError(ProviderErrorClass.BadRequest, 400, "Request body is not a JSON object: " + ex.Message));
+            return;
+        }
+
+        var providerModel = ChatRequestBuilder.ProviderModel(group, deployment, message.RequestedModel);
+        var request = ChatRequestBuilder.Build(clientRequest, deployment, providerModel);
+        var provider = providers.Resolve(deployment, request.ContainsKey("mock_response"));
+        if (provider is null)
+        {
+            await Fail(context, queue, deployment.Id, new ProviderError(ProviderErrorClass.BadRequest, 400,
+                $"Provider '{deployment.Provider}' ({deployment.Model}) is not supported yet; set api_base to call it as an OpenAI-compatible API"));
+            return;
+        }
+
+        using var deadline = new CancellationTokenSource(remaining, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, deadline.Token);
+        var started = timeProvider.GetTimestamp();
+        ProviderResult result;
+        try
+        {
+            result = await provider.CompleteAsync(new ProviderCall(deployment, providerModel, request, message.RequestedModel), linked.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            Log.Expired(logger, message.RequestId, message.ModelGroup);
+            return;
+        }
+
+        var elapsedMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;
+        await context.Publish(new UsageRecorded
+        {
+            RequestId = message.RequestId,
+            ModelGroup = group.Name,
+            DeploymentId = deployment.Id,
+            Provider = deployment.Provider,
+            PromptTokens = result.Usage.PromptTokens,
+            CompletionTokens = result.Usage.CompletionTokens,
+            LatencyMs = elapsedMs,
+            Succeeded = result.Succeeded,
+            ErrorClass = result.Error?.Class.ToString(),
+            CompletedAt = timeProvider.GetUtcNow(),
+        }, context.CancellationToken);
+
+        if (result.Error is { } error)
+        {
+            Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
+            await Fail(context, queue, deployment.Id, error);
+            return;
+        }
+
+        Log.Completed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, elapsedMs);
+        await context.RespondAsync(new ChatCompletionSucceeded
+        {
+            RequestId = message.RequestId,
+            Body = result.Completion!.ToJsonString(),
+            ModelGroup = group.Name,
+            DeploymentId = deployment.Id,
+            Provider = deployment.Provider,
+            Queue = queue,
+            Usage = result.Usage,
+        });
+    }
+
+    private static Task Fail(ConsumeContext<CreateChatCompletion> context, string queue, string? deploymentId, ProviderError error) =>
+        context.RespondAsync(new ChatCompletionFailed
+        {
+            RequestId = context.Message.RequestId,
+            StatusCode = error.StatusCode,
+            ErrorClass = error.Class,
+            Message = error.Message,
+            Type = error.Type,
+            Code = error.Code,
+            RetryAfterSeconds = error.RetryAfterSeconds,
+            DeploymentId = deploymentId,
+            Queue = queue,
+        });
+}

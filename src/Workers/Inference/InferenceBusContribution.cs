@@ -1,0 +1,37 @@
+using Broker.Config.Model;
+using Broker.ServiceDefaults.Bus;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Workers.Inference;
+
+/// <summary>One receive endpoint per served model group, each with its own concurrency limit.</summary>
+public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollection<ModelGroup> groups) : IBusContribution
+{
+    public void AddConsumers(IBusRegistrationConfigurator configurator)
+    {
+        ArgumentNullException.ThrowIfNull(configurator);
+        configurator.AddConsumer<CreateChatCompletionConsumer>().ExcludeFromConfigureEndpoints();
+    }
+
+    public void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator configurator)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(configurator);
+        var logger = context.GetRequiredService<ILogger<InferenceBusContribution>>();
+        foreach (var group in groups)
+        {
+            var limit = GroupConcurrency.For(group, config.GeneralSettings);
+            configurator.ReceiveEndpoint(group.QueueName, e =>
+            {
+                // commands are sent to the queue directly: no fan-out binding to the message type's exchange
+                e.ConfigureConsumeTopology = false;
+                e.PrefetchCount = limit;
+                e.ConcurrentMessageLimit = limit;
+                e.ConfigureConsumer<CreateChatCompletionConsumer>(context);
+            });
+            Log.Consuming(logger, group.Name, group.QueueName, limit);
+        }
+    }
+}

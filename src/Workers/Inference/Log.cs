@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Workers.Inference;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Completed {RequestId} on {ModelGroup}/{DeploymentId} ({Provider}) in {ElapsedMs} ms")]
+    public static partial void Completed(ILogger logger, Guid requestId, string modelGroup, string deploymentId, string provider, double elapsedMs);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Failed {RequestId} on {ModelGroup}/{DeploymentId} ({Provider}): {ErrorClass} {StatusCode} {ErrorMessage}")]
+    public static partial void Failed(ILogger logger, Guid requestId, string modelGroup, string deploymentId, string provider, string errorClass, int statusCode, string errorMessage);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Dropped {RequestId} for {ModelGroup}: its deadline passed while queued")]
+    public static partial void Expired(ILogger logger, Guid requestId, string modelGroup);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Consuming {ModelGroup} from queue {Queue} with concurrency {Concurrency}")]
+    public static partial void Consuming(ILogger logger, string modelGroup, string queue, int concurrency);
+}

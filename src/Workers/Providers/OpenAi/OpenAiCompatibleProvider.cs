@@ -1,0 +1,104 @@
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Broker.Contracts.Inference;
+
+namespace Broker.Workers.Providers.OpenAi;
+
+/// <summary>
+/// OpenAI's chat completions API and everything that speaks it (groq, together_ai, hosted_vllm, any api_base),
+/// plus Azure OpenAI (deployment URL, api-version, api-key header).
+/// </summary>
+public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider
+{
+    public const string DefaultAzureApiVersion = "2024-10-21";
+
+    private static readonly Dictionary<string, string> DefaultBases = new(StringComparer.Ordinal)
+    {
+        ["openai"] = "https://api.openai.com/v1",
+        ["groq"] = "https://api.groq.com/openai/v1",
+        ["together_ai"] = "https://api.together.xyz/v1",
+        ["mistral"] = "https://api.mistral.ai/v1",
+        ["deepseek"] = "https://api.deepseek.com/v1",
+        ["openrouter"] = "https://openrouter.ai/api/v1",
+        ["fireworks_ai"] = "https://api.fireworks.ai/inference/v1",
+        ["perplexity"] = "https://api.perplexity.ai",
+        ["xai"] = "https://api.x.ai/v1",
+        ["gemini"] = "https://generativelanguage.googleapis.com/v1beta/openai",
+        ["ollama"] = "http://localhost:11434/v1",
+        ["ollama_chat"] = "http://localhost:11434/v1",
+        ["hosted_vllm"] = "http://localhost:8000/v1",
+        ["vllm"] = "http://localhost:8000/v1",
+    };
+
+    /// <summary>Providers this class serves.</summary>
+    public static IEnumerable<string> Providers => DefaultBases.Keys.Append("azure").Append("azure_ai").Append("openai_like");
+
+    public async Task<ProviderResult> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var deployment = call.Deployment;
+        var isAzure = deployment.Provider == "azure";
+        var url = isAzure ? AzureUrl(call) : new Uri(Base(deployment.Provider, deployment.ApiBase) + "/chat/completions");
+        var apiKey = deployment.ApiKey?.Value;
+
+        var (body, _, error) = await http.PostJsonAsync(
+            deployment.Provider,
+            url,
+            call.Request,
+            h =>
+            {
+                if (string.IsNullOrEmpty(apiKey))
+                {
+                    return;
+                }
+
+                if (isAzure)
+                {
+                    h.Add("api-key", apiKey);
+                }
+                else
+                {
+                    h.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+                }
+            },
+            deployment.Timeout ?? TimeSpan.FromMinutes(10),
+            cancellationToken);
+
+        if (error is not null)
+        {
+            return ProviderResult.Failure(error);
+        }
+
+        return ProviderResult.Success(body!, ReadUsage(body!));
+    }
+
+    public static TokenUsage ReadUsage(JsonObject completion)
+    {
+        ArgumentNullException.ThrowIfNull(completion);
+        var usage = completion["usage"] as JsonObject;
+        return new TokenUsage
+        {
+            PromptTokens = Int(usage?["prompt_tokens"]),
+            CompletionTokens = Int(usage?["completion_tokens"]),
+        };
+    }
+
+    private static int Int(JsonNode? node) =>
+        node is JsonValue v && v.TryGetValue<int>(out var i) ? i : 0;
+
+    private static string Base(string provider, string? apiBase) =>
+        (apiBase ?? DefaultBases.GetValueOrDefault(provider) ?? DefaultBases["openai"]).TrimEnd('/');
+
+    private static Uri AzureUrl(ProviderCall call)
+    {
+        var d = call.Deployment;
+        var root = (d.ApiBase ?? "").TrimEnd('/');
+        var version = Uri.EscapeDataString(d.ApiVersion ?? DefaultAzureApiVersion);
+        if (root.Contains("/openai/deployments/", StringComparison.Ordinal))
+        {
+            return new Uri($"{root}/chat/completions?api-version={version}");
+        }
+
+        return new Uri($"{root}/openai/deployments/{Uri.EscapeDataString(call.ProviderModel)}/chat/completions?api-version={version}");
+    }
+}

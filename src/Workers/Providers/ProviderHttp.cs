@@ -1,0 +1,63 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Broker.Workers.Providers;
+
+/// <summary>Sends one JSON request to a provider under a per-attempt timeout and classifies what comes back.</summary>
+public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvider timeProvider)
+{
+    public const string ClientName = "providers";
+
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
+
+    public async Task<(JsonObject? Body, HttpResponseHeaders? Headers, ProviderError? Error)> PostJsonAsync(
+        string provider,
+        Uri url,
+        JsonObject payload,
+        Action<HttpRequestHeaders> headers,
+        TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
+        using var request = new HttpRequestMessage(HttpMethod.Post, url);
+        request.Content = new StringContent(payload.ToJsonString(), Encoding.UTF8);
+        request.Content.Headers.ContentType = Json;
+        headers(request.Headers);
+
+        var client = httpClientFactory.CreateClient(ClientName);
+        try
+        {
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+            var text = await response.Content.ReadAsStringAsync(linked.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                return (null, response.Headers, ProviderErrorClassifier.FromHttp(provider, (int)response.StatusCode, text, response.Headers));
+            }
+
+            try
+            {
+                if (JsonNode.Parse(text) is JsonObject body)
+                {
+                    return (body, response.Headers, null);
+                }
+            }
+            catch (JsonException)
+            {
+                // fall through: not a JSON object
+            }
+
+            return (null, response.Headers, ProviderErrorClassifier.FromHttp(provider, 502, $"{provider} answered with a body that is not a JSON object", null));
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (null, null, ProviderErrorClassifier.Timeout(provider, timeout));
+        }
+        catch (HttpRequestException ex)
+        {
+            return (null, null, ProviderErrorClassifier.Unreachable(provider, ex.HttpRequestError.ToString()));
+        }
+    }
+}

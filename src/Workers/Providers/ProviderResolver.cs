@@ -1,0 +1,28 @@
+using Broker.Config.Model;
+using Broker.Workers.Providers.Anthropic;
+using Broker.Workers.Providers.Mock;
+using Broker.Workers.Providers.OpenAi;
+
+namespace Broker.Workers.Providers;
+
+/// <summary>Picks the provider implementation for a deployment; null when its provider is not supported yet.</summary>
+public sealed class ProviderResolver(OpenAiCompatibleProvider openAi, AnthropicProvider anthropic, MockProvider mock)
+{
+    private static readonly HashSet<string> OpenAiCompatible = [.. OpenAiCompatibleProvider.Providers];
+
+    public IChatProvider? Resolve(ModelDeployment deployment, bool requestHasMock)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        if (requestHasMock || deployment.MockResponse is not null)
+        {
+            return mock;
+        }
+
+        if (deployment.Provider == "anthropic")
+        {
+            return anthropic;
+        }
+
+        return OpenAiCompatible.Contains(deployment.Provider) || deployment.ApiBase is not null ? openAi : null;
+    }
+}

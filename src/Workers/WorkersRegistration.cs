@@ -1,0 +1,53 @@
+using Broker.Config;
+using Broker.ServiceDefaults.Bus;
+using Broker.Workers.Inference;
+using Broker.Workers.Providers;
+using Broker.Workers.Providers.Anthropic;
+using Broker.Workers.Providers.Mock;
+using Broker.Workers.Providers.OpenAi;
+using Broker.Workers.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace Broker.Workers;
+
+public static class WorkersRegistration
+{
+    /// <summary>
+    /// The Workers role: consumes each served model group's queue and calls providers.
+    /// Needs the config registered (<see cref="IProxyConfigProvider"/>) and, after all roles, <c>AddBrokerBus</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddWorkers(this IHostApplicationBuilder builder, IProxyConfigProvider config, WorkersOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(options);
+        var all = config.Current.ModelGroups;
+        var unknown = options.Groups.Where(g => all.All(m => m.Name != g)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException(
+                $"--groups names model groups that config.yaml does not have: {string.Join(", ", unknown)} (known: {string.Join(", ", all.Select(g => g.Name))})",
+                nameof(options));
+        }
+
+        var served = options.Groups.Count == 0 ? all : all.Where(g => options.Groups.Contains(g.Name)).ToList();
+
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddHttpClient(ProviderHttp.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                MaxConnectionsPerServer = 1024,
+            });
+        builder.Services.AddSingleton<ProviderHttp>();
+        builder.Services.AddSingleton<OpenAiCompatibleProvider>();
+        builder.Services.AddSingleton<AnthropicProvider>();
+        builder.Services.AddSingleton<MockProvider>();
+        builder.Services.AddSingleton<ProviderResolver>();
+        builder.Services.AddSingleton<DeploymentSelector>();
+        builder.AddBusContribution(new InferenceBusContribution(config.Current, served));
+        return builder;
+    }
+}
