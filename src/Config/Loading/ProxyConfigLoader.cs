@@ -41,7 +41,7 @@ public static class ProxyConfigLoader
         try
         {
             using var reader = new StringReader(yaml);
-            stream.Load(new MergingParser(new Parser(reader)));
+            stream.Load(reader);
         }
         catch (YamlException ex)
         {
@@ -51,6 +51,7 @@ public static class ProxyConfigLoader
         }
 
         YamlNode? root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
+        Yaml.MergeKeys.Apply(root);
         if (stream.Documents.Count > 1)
         {
             context.Warning(stream.Documents[1].RootNode, "", "only the first YAML document is read; the others are ignored");

@@ -40,7 +40,7 @@ public static class BusRegistration
             {
                 x.UsingRabbitMq((context, cfg) =>
                 {
-                    cfg.Host(url);
+                    ConfigureHost(cfg, url);
                     Configure(context, cfg, contributions);
                 });
             }
@@ -57,6 +57,27 @@ public static class BusRegistration
             o.StopTimeout = TimeSpan.FromSeconds(30);
         });
         return builder;
+    }
+
+    /// <summary>amqp://user:pass@host:port/vhost → MassTransit host settings (the default vhost is "/").</summary>
+    private static void ConfigureHost(IRabbitMqBusFactoryConfigurator cfg, Uri url)
+    {
+        var vhost = Uri.UnescapeDataString(url.AbsolutePath.TrimStart('/'));
+        var userInfo = url.UserInfo.Split(':', 2);
+        var port = url.IsDefaultPort || url.Port <= 0 ? (url.Scheme == "amqps" ? 5671 : 5672) : url.Port;
+        cfg.Host(url.Host, (ushort)port, vhost.Length == 0 ? "/" : vhost, h =>
+        {
+            if (userInfo[0].Length > 0)
+            {
+                h.Username(Uri.UnescapeDataString(userInfo[0]));
+                h.Password(userInfo.Length > 1 ? Uri.UnescapeDataString(userInfo[1]) : "");
+            }
+
+            if (url.Scheme == "amqps")
+            {
+                h.UseSsl(s => s.Protocol = System.Security.Authentication.SslProtocols.Tls12);
+            }
+        });
     }
 
     private static void Configure<T>(IBusRegistrationContext context, IBusFactoryConfigurator<T> cfg, List<IBusContribution> contributions)

@@ -1,0 +1,321 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Broker.Host.Tests.Infrastructure;
+using Broker.TestKit;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Broker.Host.Tests.EndToEnd;
+
+/// <summary>
+/// The same end-to-end cases for every deployment shape: the official OpenAI SDK against a running Broker,
+/// with real fake providers (OpenAI-compatible and Anthropic) on 127.0.0.1.
+/// </summary>
+public abstract class ChatCompletionsTestsBase : IAsyncLifetime
+{
+    protected const string MasterKey = "sk-test-master-key-0001";
+
+    private BrokerRunner? _broker;
+
+    protected FakeUpstream OpenAi { get; private set; } = null!;
+
+    protected FakeUpstream Anthropic { get; private set; } = null!;
+
+    protected FakeUpstream Slow { get; private set; } = null!;
+
+    protected BrokerRunner Broker => _broker ?? throw new InvalidOperationException("not started");
+
+    protected abstract Task<BrokerRunner> StartBrokerAsync(string yaml, IReadOnlyDictionary<string, string> env);
+
+    public async Task InitializeAsync()
+    {
+        OpenAi = await FakeUpstream.StartOpenAiAsync();
+        Anthropic = await FakeUpstream.StartAnthropicAsync();
+        Slow = await FakeUpstream.StartOpenAiAsync();
+        var yaml = $$"""
+            model_list:
+              - model_name: gpt-4o
+                litellm_params:
+                  model: openai/gpt-4o
+                  api_base: {{OpenAi.BaseUrl}}/v1
+                  api_key: os.environ/TEST_OPENAI_KEY
+                  temperature: 0.2
+              - model_name: claude
+                litellm_params:
+                  model: anthropic/claude-3-5-sonnet-20240620
+                  api_base: {{Anthropic.BaseUrl}}
+                  api_key: sk-ant-test-key-9876
+              - model_name: slow
+                litellm_params:
+                  model: openai/slow-model
+                  api_base: {{Slow.BaseUrl}}/v1
+                  api_key: sk-slow-key-5555
+                  max_parallel_requests: 1
+                  timeout: 5
+              - model_name: mocked
+                litellm_params:
+                  model: openai/gpt-4o-mini
+                  mock_response: "canned answer"
+            router_settings:
+              model_group_alias: {"gpt-4": "gpt-4o"}
+              timeout: 20
+            general_settings:
+              master_key: {{MasterKey}}
+              max_request_size_mb: 0.05
+            """;
+        _broker = await StartBrokerAsync(yaml, new Dictionary<string, string> { ["TEST_OPENAI_KEY"] = "sk-openai-test-key-1234" });
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        if (_broker is not null)
+        {
+            await _broker.DisposeAsync();
+        }
+
+        await OpenAi.DisposeAsync();
+        await Anthropic.DisposeAsync();
+        await Slow.DisposeAsync();
+    }
+
+    protected OpenAIClient Sdk(string key = MasterKey) =>
+        new(new ApiKeyCredential(key), new OpenAIClientOptions
+        {
+            Endpoint = new Uri(Broker.BaseUrl + "/v1"),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            NetworkTimeout = TimeSpan.FromSeconds(60),
+        });
+
+    protected async Task<(HttpStatusCode Status, JsonObject Body, HttpResponseMessage Response)> PostRawAsync(string path, string body, string? key = MasterKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (key is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        var response = await Broker.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, JsonNode.Parse(text)!.AsObject(), response);
+    }
+
+    protected static void AssertOpenAiError(JsonObject body, string expectedType, string? expectedCode = null)
+    {
+        var error = Assert.IsType<JsonObject>(body["error"]);
+        Assert.False(string.IsNullOrWhiteSpace(error["message"]?.GetValue<string>()));
+        Assert.Equal(expectedType, error["type"]?.GetValue<string>());
+        Assert.True(error.ContainsKey("param"));
+        Assert.True(error.ContainsKey("code"));
+        if (expectedCode is not null)
+        {
+            Assert.Equal(expectedCode, error["code"]?.GetValue<string>());
+        }
+
+        Assert.DoesNotContain("   at ", body.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ListModels_OfficialSdk_ReturnsGroupsAndAliases()
+    {
+        var models = await Sdk().GetOpenAIModelClient().GetModelsAsync();
+
+        var ids = models.Value.Select(m => m.Id).ToList();
+        Assert.Equal(["gpt-4o", "claude", "slow", "mocked", "gpt-4"], ids);
+    }
+
+    [Fact]
+    public async Task CompleteChat_OpenAiUpstream_ReturnsAnswerThroughGroupQueue()
+    {
+        var result = await Sdk().GetChatClient("gpt-4o").CompleteChatAsync([new UserChatMessage("Say hello")]);
+
+        Assert.Equal("Hello from the fake provider", result.Value.Content[0].Text);
+        Assert.Equal(ChatFinishReason.Stop, result.Value.FinishReason);
+        Assert.Equal(13, result.Value.Usage.InputTokenCount);
+        Assert.Equal(5, result.Value.Usage.OutputTokenCount);
+        var raw = result.GetRawResponse();
+        Assert.True(raw.Headers.TryGetValue("x-broker-queue", out var queue));
+        Assert.Equal("model-group.gpt-4o", queue);
+
+        var upstream = Assert.Single(OpenAi.Requests);
+        Assert.Equal("/v1/chat/completions", upstream.Path);
+        Assert.Equal("Bearer sk-openai-test-key-1234", upstream.Headers["authorization"]);
+        Assert.Equal("gpt-4o", upstream.Body["model"]!.GetValue<string>());
+        Assert.Equal(0.2, upstream.Body["temperature"]!.GetValue<double>());
+        Assert.Equal("Say hello", upstream.Body["messages"]![0]!["content"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task CompleteChat_Alias_RoutesToTargetGroup()
+    {
+        var result = await Sdk().GetChatClient("gpt-4").CompleteChatAsync([new UserChatMessage("hi")]);
+
+        Assert.Equal("Hello from the fake provider", result.Value.Content[0].Text);
+        Assert.True(result.GetRawResponse().Headers.TryGetValue("x-broker-queue", out var queue));
+        Assert.Equal("model-group.gpt-4o", queue);
+        Assert.Equal("gpt-4o", Assert.Single(OpenAi.Requests).Body["model"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task CompleteChat_AnthropicUpstream_TranslatesRequestAndAnswer()
+    {
+        var result = await Sdk().GetChatClient("claude").CompleteChatAsync(
+            [new SystemChatMessage("You are terse."), new UserChatMessage("Say hello")],
+            new ChatCompletionOptions { Temperature = 0.5f, StopSequences = { "END" } });
+
+        Assert.Equal("Hello from the fake provider", result.Value.Content[0].Text);
+        Assert.Equal(ChatFinishReason.Stop, result.Value.FinishReason);
+        Assert.Equal(11, result.Value.Usage.InputTokenCount);
+        Assert.Equal(7, result.Value.Usage.OutputTokenCount);
+
+        var upstream = Assert.Single(Anthropic.Requests);
+        Assert.Equal("/v1/messages", upstream.Path);
+        Assert.Equal("sk-ant-test-key-9876", upstream.Headers["x-api-key"]);
+        Assert.Equal("2023-06-01", upstream.Headers["anthropic-version"]);
+        Assert.Equal("claude-3-5-sonnet-20240620", upstream.Body["model"]!.GetValue<string>());
+        Assert.Equal("You are terse.", upstream.Body["system"]!.GetValue<string>());
+        Assert.Equal(4096, upstream.Body["max_tokens"]!.GetValue<int>());
+        Assert.Equal("END", upstream.Body["stop_sequences"]![0]!.GetValue<string>());
+        var message = Assert.Single(upstream.Body["messages"]!.AsArray())!;
+        Assert.Equal("user", message["role"]!.GetValue<string>());
+        Assert.Equal("Say hello", message["content"]![0]!["text"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task CompleteChat_MockResponse_AnswersWithoutProvider()
+    {
+        var result = await Sdk().GetChatClient("mocked").CompleteChatAsync([new UserChatMessage("anything")]);
+
+        Assert.Equal("canned answer", result.Value.Content[0].Text);
+        Assert.Empty(OpenAi.Requests);
+    }
+
+    [Fact]
+    public async Task CompleteChat_WrongKey_Returns401InOpenAiShape()
+    {
+        var ex = await Assert.ThrowsAsync<ClientResultException>(() =>
+            Sdk("sk-wrong-key-0000").GetChatClient("gpt-4o").CompleteChatAsync([new UserChatMessage("hi")]));
+        Assert.Equal(401, ex.Status);
+
+        var (status, body, _) = await PostRawAsync("v1/chat/completions", """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""", key: null);
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        AssertOpenAiError(body, "invalid_request_error", "invalid_api_key");
+        Assert.Empty(OpenAi.Requests);
+    }
+
+    [Fact]
+    public async Task CompleteChat_UnknownModel_Returns404ModelNotFound()
+    {
+        var ex = await Assert.ThrowsAsync<ClientResultException>(() =>
+            Sdk().GetChatClient("no-such-model").CompleteChatAsync([new UserChatMessage("hi")]));
+        Assert.Equal(404, ex.Status);
+
+        var (status, body, _) = await PostRawAsync("chat/completions", """{"model":"no-such-model","messages":[{"role":"user","content":"hi"}]}""");
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        AssertOpenAiError(body, "invalid_request_error", "model_not_found");
+    }
+
+    [Fact]
+    public async Task CompleteChat_BadBodies_ReturnOpenAiErrorsAndKeepServing()
+    {
+        var malformed = await PostRawAsync("v1/chat/completions", """{"model": "gpt-4o", "messages": [""");
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.Status);
+        AssertOpenAiError(malformed.Body, "invalid_request_error", "invalid_json");
+
+        var missing = await PostRawAsync("v1/chat/completions", """{"model": "gpt-4o"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, missing.Status);
+        AssertOpenAiError(missing.Body, "invalid_request_error", "missing_required_parameter");
+        Assert.Equal("messages", missing.Body["error"]!["param"]!.GetValue<string>());
+
+        var wrongType = await PostRawAsync("v1/chat/completions", """{"model": "gpt-4o", "messages": "hi"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, wrongType.Status);
+        AssertOpenAiError(wrongType.Body, "invalid_request_error", "invalid_type");
+
+        var badRole = await PostRawAsync("v1/chat/completions", """{"model": "gpt-4o", "messages": [{"role": "wizard", "content": "hi"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, badRole.Status);
+        Assert.Equal("messages[0].role", badRole.Body["error"]!["param"]!.GetValue<string>());
+
+        var big = new string('x', 80 * 1024);
+        var tooLarge = await PostRawAsync("v1/chat/completions", $$"""{"model": "gpt-4o", "messages": [{"role": "user", "content": "{{big}}"}]}""");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.Status);
+        AssertOpenAiError(tooLarge.Body, "invalid_request_error", "request_too_large");
+
+        Assert.Empty(OpenAi.Requests);
+        var ok = await Sdk().GetChatClient("gpt-4o").CompleteChatAsync([new UserChatMessage("still there?")]);
+        Assert.Equal("Hello from the fake provider", ok.Value.Content[0].Text);
+    }
+
+    [Fact]
+    public async Task CompleteChat_UpstreamRateLimited_Returns429WithRetryAfter()
+    {
+        OpenAi.Failure = (429, """{"error":{"message":"Rate limit reached for gpt-4o","type":"requests","code":"rate_limit_exceeded"}}""",
+            new Dictionary<string, string> { ["retry-after"] = "7" });
+
+        var (status, body, response) = await PostRawAsync("v1/chat/completions", """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, status);
+        AssertOpenAiError(body, "rate_limit_error", "rate_limit_exceeded");
+        Assert.Contains("Rate limit reached for gpt-4o", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("7", response.Headers.RetryAfter?.ToString());
+    }
+
+    [Fact]
+    public async Task CompleteChat_UpstreamServerError_Returns5xxWithProviderMessage()
+    {
+        OpenAi.Failure = (503, """{"error":{"message":"The engine is currently overloaded","type":"server_error"}}""", null);
+
+        var (status, body, _) = await PostRawAsync("v1/chat/completions", """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        AssertOpenAiError(body, "api_error");
+        Assert.Contains("The engine is currently overloaded", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CompleteChat_UpstreamSlowerThanTimeout_ReturnsTimeoutError()
+    {
+        Slow.Delay = TimeSpan.FromSeconds(8);
+
+        var (status, body, _) = await PostRawAsync("v1/chat/completions", """{"model":"slow","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.RequestTimeout, status);
+        AssertOpenAiError(body, "timeout", "timeout");
+    }
+
+    [Fact]
+    public async Task CompleteChat_SlowGroupAtItsLimit_DoesNotHoldBackOtherGroup()
+    {
+        Slow.Delay = TimeSpan.FromMilliseconds(400);
+        var chat = Sdk();
+        var slow = Enumerable.Range(0, 4)
+            .Select(_ => chat.GetChatClient("slow").CompleteChatAsync([new UserChatMessage("slow one")]))
+            .ToList();
+        await Task.Delay(100);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var fast = await chat.GetChatClient("gpt-4o").CompleteChatAsync([new UserChatMessage("fast one")]);
+        var fastMs = watch.ElapsedMilliseconds;
+        var stillQueued = slow.Count(t => !t.IsCompleted);
+        await Task.WhenAll(slow);
+
+        Assert.Equal("Hello from the fake provider", fast.Value.Content[0].Text);
+        Assert.True(stillQueued >= 2, $"the fast group answered after {fastMs} ms, yet only {stillQueued} slow requests were still waiting");
+        Assert.Equal(1, Slow.MaxInFlight);
+        Assert.Equal(4, Slow.Requests.Count);
+    }
+
+    [Fact]
+    public async Task CompleteChat_StreamTrue_AnswersWithServerSentEvents()
+    {
+        var chunks = new List<string>();
+        await foreach (var update in Sdk().GetChatClient("gpt-4o").CompleteChatStreamingAsync([new UserChatMessage("hi")]))
+        {
+            chunks.AddRange(update.ContentUpdate.Select(p => p.Text));
+        }
+
+        Assert.Equal("Hello from the fake provider", string.Concat(chunks));
+    }
+}

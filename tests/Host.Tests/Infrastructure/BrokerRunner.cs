@@ -1,0 +1,102 @@
+using Broker.Config.Loading;
+using Broker.Host.Composition;
+using Microsoft.Extensions.Hosting;
+
+namespace Broker.Host.Tests.Infrastructure;
+
+/// <summary>Runs Broker in-process exactly as the <c>broker</c> command composes it: embedded, or one host per role.</summary>
+public sealed class BrokerRunner : IAsyncDisposable
+{
+    private readonly List<IHost> _hosts = [];
+    private readonly string _configPath;
+
+    private BrokerRunner(string configPath) => _configPath = configPath;
+
+    public string BaseUrl { get; private set; } = "";
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public IReadOnlyList<IHost> Hosts => _hosts;
+
+    /// <summary>All roles in one process on the in-memory transport.</summary>
+    public static Task<BrokerRunner> StartEmbeddedAsync(string yaml, IReadOnlyDictionary<string, string>? env = null) =>
+        StartAsync(yaml, env, null, [(BrokerRoles.All, [])]);
+
+    /// <summary>Ingress, workers and billing as separate hosts over RabbitMQ.</summary>
+    public static Task<BrokerRunner> StartDistributedAsync(string yaml, Uri rabbitMq, IReadOnlyDictionary<string, string>? env = null) =>
+        StartAsync(yaml, env, rabbitMq, [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])]);
+
+    public static async Task<BrokerRunner> StartAsync(
+        string yaml,
+        IReadOnlyDictionary<string, string>? env,
+        Uri? rabbitMq,
+        IReadOnlyList<(BrokerRoles Roles, string[] Groups)> processes)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"broker-test-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, yaml);
+        var runner = new BrokerRunner(path);
+        var loaded = ProxyConfigLoader.LoadFile(path, name => env is not null && env.TryGetValue(name, out var v) ? v : null);
+        if (!loaded.IsUsable)
+        {
+            throw new InvalidOperationException("test config is not usable:\n" + string.Join("\n", loaded.Diagnostics));
+        }
+
+        try
+        {
+            foreach (var (roles, groups) in processes)
+            {
+                var host = BrokerApp.Build(new RunOptions
+                {
+                    ConfigPath = path,
+                    Roles = roles,
+                    RoleGiven = rabbitMq is not null,
+                    Host = "127.0.0.1",
+                    Port = 0,
+                    Groups = groups,
+                    RabbitMqUrl = rabbitMq,
+                }, loaded);
+                runner._hosts.Add(host);
+                await host.StartAsync();
+                if (roles.HasFlag(BrokerRoles.Ingress))
+                {
+                    runner.BaseUrl = BrokerApp.Addresses(host)[0];
+                }
+            }
+        }
+        catch
+        {
+            await runner.DisposeAsync();
+            throw;
+        }
+
+        runner.Http = new HttpClient { BaseAddress = new Uri(runner.BaseUrl + "/"), Timeout = TimeSpan.FromSeconds(60) };
+        return runner;
+    }
+
+    /// <summary>Stops one of the hosts (e.g. a worker) while the others keep running.</summary>
+    public async Task StopHostAsync(IHost host)
+    {
+        await host.StopAsync();
+        host.Dispose();
+        _hosts.Remove(host);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http?.Dispose();
+        for (var i = _hosts.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                await _hosts[i].StopAsync(TimeSpan.FromSeconds(10));
+            }
+            finally
+            {
+                _hosts[i].Dispose();
+            }
+        }
+
+        _hosts.Clear();
+        File.Delete(_configPath);
+    }
+}

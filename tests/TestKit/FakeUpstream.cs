@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.TestKit;
+
+/// <summary>One request as the fake provider received it.</summary>
+public sealed record RecordedRequest(string Path, string Query, IReadOnlyDictionary<string, string> Headers, JsonObject Body);
+
+/// <summary>
+/// A real HTTP server on 127.0.0.1 that plays an LLM provider (OpenAI-compatible or Anthropic).
+/// Records each request and the highest number of requests it held at once.
+/// </summary>
+public sealed class FakeUpstream : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private int _inFlight;
+    private int _maxInFlight;
+
+    private FakeUpstream(WebApplication app) => _app = app;
+
+    /// <summary>Base URL, e.g. http://127.0.0.1:41234.</summary>
+    public string BaseUrl { get; private set; } = "";
+
+    /// <summary>Delay before answering.</summary>
+    public TimeSpan Delay { get; set; }
+
+    /// <summary>When set, answer with this status and body instead of a completion.</summary>
+    public (int Status, string Body, IReadOnlyDictionary<string, string>? Headers)? Failure { get; set; }
+
+    /// <summary>The text the fake puts in its answer.</summary>
+    public string ReplyText { get; set; } = "Hello from the fake provider";
+
+    public IReadOnlyCollection<RecordedRequest> Requests => _requests;
+
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
+    public void ResetStats()
+    {
+        _requests.Clear();
+        Volatile.Write(ref _maxInFlight, 0);
+    }
+
+    /// <summary>Starts an OpenAI-compatible fake: <c>POST .../chat/completions</c> (any prefix, Azure's deployment paths too).</summary>
+    public static Task<FakeUpstream> StartOpenAiAsync() => StartAsync(anthropic: false);
+
+    /// <summary>Starts an Anthropic fake: <c>POST /v1/messages</c>.</summary>
+    public static Task<FakeUpstream> StartAnthropicAsync() => StartAsync(anthropic: true);
+
+    private static async Task<FakeUpstream> StartAsync(bool anthropic)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var fake = new FakeUpstream(app);
+        app.MapPost("/{**path}", async (HttpContext http) => await fake.HandleAsync(http, anthropic));
+        await app.StartAsync();
+        fake.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return fake;
+    }
+
+    private async Task HandleAsync(HttpContext http, bool anthropic)
+    {
+        var now = Interlocked.Increment(ref _inFlight);
+        int seen;
+        while (now > (seen = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, seen) != seen)
+        {
+        }
+
+        try
+        {
+            var body = await JsonNode.ParseAsync(http.Request.Body) as JsonObject ?? [];
+            var headers = http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
+            _requests.Enqueue(new RecordedRequest(http.Request.Path, http.Request.QueryString.Value ?? "", headers, body));
+            if (Delay > TimeSpan.Zero)
+            {
+                await Task.Delay(Delay, http.RequestAborted);
+            }
+
+            if (Failure is { } failure)
+            {
+                http.Response.StatusCode = failure.Status;
+                foreach (var (name, value) in failure.Headers ?? new Dictionary<string, string>())
+                {
+                    http.Response.Headers[name] = value;
+                }
+
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync(failure.Body);
+                return;
+            }
+
+            var model = body["model"]?.GetValue<string>() ?? "unknown";
+            JsonObject reply = anthropic
+                ? new JsonObject
+                {
+                    ["id"] = "msg_fake123",
+                    ["type"] = "message",
+                    ["role"] = "assistant",
+                    ["model"] = model,
+                    ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = ReplyText }),
+                    ["stop_reason"] = "end_turn",
+                    ["usage"] = new JsonObject { ["input_tokens"] = 11, ["output_tokens"] = 7 },
+                }
+                : new JsonObject
+                {
+                    ["id"] = "chatcmpl-fake123",
+                    ["object"] = "chat.completion",
+                    ["created"] = 1_700_000_000,
+                    ["model"] = model,
+                    ["choices"] = new JsonArray(new JsonObject
+                    {
+                        ["index"] = 0,
+                        ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = ReplyText },
+                        ["finish_reason"] = "stop",
+                    }),
+                    ["usage"] = new JsonObject { ["prompt_tokens"] = 13, ["completion_tokens"] = 5, ["total_tokens"] = 18 },
+                };
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(reply.ToJsonString());
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
