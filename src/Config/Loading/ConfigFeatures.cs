@@ -19,8 +19,6 @@ public static class ConfigFeatures
         "model_list[].tpm",
         "model_list[].litellm_params.rpm",
         "model_list[].litellm_params.tpm",
-        "model_list[].litellm_params.weight",
-        "model_list[].litellm_params.order",
         "model_list[].litellm_params.stream_timeout",
         "model_list[].litellm_params.max_retries",
         "model_list[].model_info.mode",
@@ -32,7 +30,6 @@ public static class ConfigFeatures
         "model_list[].model_info.max_tokens",
 
         // router_settings (model_group_alias and timeout are active)
-        "router_settings.routing_strategy",
         "router_settings.load_balancing",
         "router_settings.enable_pre_call_checks",
         "router_settings.num_retries",
@@ -62,8 +59,6 @@ public static class ConfigFeatures
         "litellm_settings.service_callbacks",
         "litellm_settings.turn_off_message_logging",
         "litellm_settings.redact_user_api_key_info",
-        "litellm_settings.set_verbose",
-        "litellm_settings.json_logs",
         "litellm_settings.langfuse_default_tags",
         "litellm_settings.langfuse_public_key",
         "litellm_settings.langfuse_secret_key",

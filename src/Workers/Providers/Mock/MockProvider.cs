@@ -12,7 +12,7 @@ public sealed class MockProvider(TimeProvider timeProvider) : IChatProvider
         var text = call.Request["mock_response"]?.GetValue<string>() ?? call.Deployment.MockResponse ?? "";
         var usage = new TokenUsage
         {
-            PromptTokens = CountWords(call.Request["messages"]?.ToJsonString() ?? ""),
+            PromptTokens = (call.Request["messages"] as JsonArray ?? []).Sum(m => CountWords(ContentText(m?["content"]))),
             CompletionTokens = CountWords(text),
         };
         var completion = new JsonObject
@@ -36,6 +36,13 @@ public sealed class MockProvider(TimeProvider timeProvider) : IChatProvider
         };
         return Task.FromResult(ProviderResult.Success(completion, usage));
     }
+
+    private static string ContentText(JsonNode? content) => content switch
+    {
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        JsonArray parts => string.Join(' ', parts.Select(p => p?["text"]?.GetValue<string>() ?? "")),
+        _ => "",
+    };
 
     /// <summary>A rough count for a canned answer (no provider reports one); real counting comes with a tokenizer.</summary>
     private static int CountWords(string text) =>
