@@ -81,11 +81,11 @@ counts="$(
       line = $0
       while (match(line, /<Counters[^>]*>/)) {
         tag = substr(line, RSTART, RLENGTH)
+        line = substr(line, RSTART + RLENGTH)     # before attr(): its match() resets RSTART/RLENGTH
         files++
         total += attr(tag, "total"); executed += attr(tag, "executed")
         passed += attr(tag, "passed"); failed += attr(tag, "failed")
         errors += attr(tag, "error"); timeouts += attr(tag, "timeout"); aborted += attr(tag, "aborted")
-        line = substr(line, RSTART + RLENGTH)
       }
     }
     END {

@@ -63,8 +63,8 @@ public static class ProviderErrorClassifier
             return new ProviderError(ProviderErrorClass.BadRequest, status, message, code);
         }
 
-        // 5xx, and Anthropic's 529 "overloaded", are server errors; keep the status the client can act on
-        var clientStatus = status is >= 500 and <= 599 ? status : 503;
+        // 5xx are server errors; a non-standard one (Anthropic's 529 "overloaded") is shown as 503
+        var clientStatus = status is >= 500 and <= 511 ? status : 503;
         return new ProviderError(ProviderErrorClass.InternalServerError, clientStatus, message, code, retryAfter);
     }
 

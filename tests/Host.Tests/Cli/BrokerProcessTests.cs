@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Broker.Host.Tests.Cli;
+
+/// <summary>The README's run command, as a user types it: the real <c>broker</c> process with the repo's config.yaml.</summary>
+public sealed class BrokerProcessTests
+{
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Broker.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Broker.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task Broker_ShippedConfig_AnswersCurlStyleRequest()
+    {
+        var root = RepoRoot();
+        var port = FreePort();
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "broker.dll"), "--config", "config.yaml", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"])
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment.Remove("RABBITMQ_URL");
+        start.Environment.Remove("LITELLM_MASTER_KEY");
+        using var process = Process.Start(start)!;
+        var log = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
+            var deadline = Stopwatch.StartNew();
+            while (true)
+            {
+                try
+                {
+                    if ((await http.GetAsync("health/readiness")).IsSuccessStatusCode)
+                    {
+                        break;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                Assert.False(process.HasExited, "broker exited early:\n" + log);
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), "broker not ready within 60 s:\n" + log);
+                await Task.Delay(200);
+            }
+
+            using var content = new StringContent("""{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}""", Encoding.UTF8, "application/json");
+            var response = await http.PostAsync("v1/chat/completions", content);
+            var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("Hello from Broker! This answer went through the gpt-4o queue.", body["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+            Assert.Equal("model-group.gpt-4o", response.Headers.GetValues("x-broker-queue").Single());
+            lock (log)
+            {
+                Assert.Contains("the gateway is OPEN", log.ToString(), StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+}
