@@ -4,8 +4,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Broker.Billing.Usage;
 using Broker.Host.Tests.Infrastructure;
 using Broker.TestKit;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using OpenAI.Chat;
 
@@ -143,9 +145,40 @@ public abstract class ChatCompletionsTestsBase : IAsyncLifetime
         var upstream = Assert.Single(OpenAi.Requests);
         Assert.Equal("/v1/chat/completions", upstream.Path);
         Assert.Equal("Bearer sk-openai-test-key-1234", upstream.Headers["authorization"]);
+        Assert.DoesNotContain(MasterKey, upstream.Headers.Values);
         Assert.Equal("gpt-4o", upstream.Body["model"]!.GetValue<string>());
         Assert.Equal(0.2, upstream.Body["temperature"]!.GetValue<double>());
         Assert.Equal("Say hello", upstream.Body["messages"]![0]!["content"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task CompleteChat_Completed_BillingReceivesUsageRecorded()
+    {
+        await Sdk().GetChatClient("gpt-4o").CompleteChatAsync([new UserChatMessage("count me")]);
+
+        var ledger = Broker.Hosts.Select(h => h.Services.GetService<UsageLedger>()).Single(l => l is not null)!;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!ledger.Snapshot().ContainsKey("gpt-4o") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(ledger.Snapshot().TryGetValue("gpt-4o", out var totals), "billing never received the usage event");
+        Assert.Equal(new GroupTotals(1, 13, 5), totals);
+    }
+
+    [Fact]
+    public async Task CompleteChat_XApiKeyHeader_IsAccepted()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"mocked","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", MasterKey);
+
+        var response = await Broker.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     [Fact]

@@ -33,6 +33,40 @@ public sealed class DistributedChatCompletionsTests(RabbitMqFixture rabbit) : Ch
         }
     }
 
+    [Fact]
+    public async Task CompleteChat_GroupWithoutWorkers_TimesOutWith504AndOtherGroupsServe()
+    {
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        try
+        {
+            var yaml = $$"""
+                model_list:
+                  - model_name: served
+                    litellm_params: {model: openai/a, mock_response: "served answer"}
+                  - model_name: unserved
+                    litellm_params: {model: openai/b, mock_response: "never"}
+                router_settings:
+                  timeout: 2
+                """;
+            await using var broker = await BrokerRunner.StartAsync(yaml, null, url,
+                [(Composition.BrokerRoles.Workers, ["served"]), (Composition.BrokerRoles.Ingress, [])]);
+
+            using var ok = await broker.Http.PostAsync("v1/chat/completions", Json("""{"model":"served","messages":[{"role":"user","content":"hi"}]}"""));
+            Assert.Equal(System.Net.HttpStatusCode.OK, ok.StatusCode);
+
+            using var timedOut = await broker.Http.PostAsync("v1/chat/completions", Json("""{"model":"unserved","messages":[{"role":"user","content":"hi"}]}"""));
+            Assert.Equal(System.Net.HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
+            var body = System.Text.Json.Nodes.JsonNode.Parse(await timedOut.Content.ReadAsStringAsync())!.AsObject();
+            AssertOpenAiError(body, "timeout", "timeout");
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
+    private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();

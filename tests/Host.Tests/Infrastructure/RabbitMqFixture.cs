@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using System.Text;
-using DotNet.Testcontainers.Builders;
 using RabbitMQ.Client;
 using Testcontainers.RabbitMq;
 
@@ -38,7 +37,7 @@ public sealed class RabbitMqFixture : IAsyncLifetime
                 AmqpUrl = new Uri(_container.GetConnectionString());
                 ManagementUrl = new Uri($"http://{_container.Hostname}:{_container.GetMappedPublicPort(15672)}/");
             }
-            catch (Exception ex) when (ex is DockerUnavailableException or InvalidOperationException or ArgumentException or TimeoutException)
+            catch (Exception ex)
             {
                 throw new InvalidOperationException(
                     "RabbitMQ is not reachable: RABBITMQ_URL is not set and no Docker engine answers for Testcontainers. " +
