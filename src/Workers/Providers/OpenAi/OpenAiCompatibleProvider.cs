@@ -28,6 +28,10 @@ public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider
         ["ollama_chat"] = "http://localhost:11434/v1",
         ["hosted_vllm"] = "http://localhost:8000/v1",
         ["vllm"] = "http://localhost:8000/v1",
+        ["cerebras"] = "https://api.cerebras.ai/v1",
+        ["deepinfra"] = "https://api.deepinfra.com/v1/openai",
+        ["nvidia_nim"] = "https://integrate.api.nvidia.com/v1",
+        ["lm_studio"] = "http://localhost:1234/v1",
     };
 
     /// <summary>Providers this class serves.</summary>
