@@ -12,6 +12,16 @@ public static class ConfigFeatures
 {
     public const string NotActiveMessage = "loaded; not active yet";
 
+    /// <summary>
+    /// Keys that are active only with some values (e.g. routing_strategy: simple-shuffle); any other value
+    /// gets the "not active yet" note.
+    /// </summary>
+    public static FrozenDictionary<string, FrozenSet<string>> ActiveOnlyWithValues { get; } =
+        new Dictionary<string, FrozenSet<string>>
+        {
+            ["router_settings.routing_strategy"] = new[] { "simple-shuffle" }.ToFrozenSet(StringComparer.Ordinal),
+        }.ToFrozenDictionary(StringComparer.Ordinal);
+
     public static FrozenSet<string> NotActiveYet { get; } = new[]
     {
         // model_list entries

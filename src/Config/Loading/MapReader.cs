@@ -54,7 +54,10 @@ internal sealed class MapReader
             {
                 var path = ChildPath(key);
                 var pattern = ConfigFeatures.PatternOf(path);
-                if (ConfigFeatures.NotActiveYet.Contains(pattern) && _convert.Context.FirstTime(pattern))
+                var notActive = ConfigFeatures.NotActiveYet.Contains(pattern) ||
+                    (ConfigFeatures.ActiveOnlyWithValues.TryGetValue(pattern, out var activeValues) &&
+                     !(value is YamlScalarNode scalar && scalar.Value is { } text && activeValues.Contains(text)));
+                if (notActive && _convert.Context.FirstTime(pattern))
                 {
                     _convert.Context.Info(keyNode, path, ConfigFeatures.NotActiveMessage);
                 }

@@ -99,11 +99,6 @@ public static class BrokerApp
             Log.OpenGateway(logger);
         }
 
-        if (loaded.Config!.RouterSettings.RoutingStrategy != "simple-shuffle")
-        {
-            Log.RoutingStrategyNotActive(logger, loaded.Config.RouterSettings.RoutingStrategy);
-        }
-
         if (options.NumWorkers is { } n)
         {
             Log.NumWorkersIgnored(logger, n);

@@ -17,7 +17,4 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "--num_workers {NumWorkers} accepted for LiteLLM compatibility; Broker is multi-threaded in one process and scales by running more processes")]
     public static partial void NumWorkersIgnored(ILogger logger, int numWorkers);
-
-    [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "router_settings.routing_strategy {Strategy}: loaded; not active yet, simple-shuffle is used")]
-    public static partial void RoutingStrategyNotActive(ILogger logger, string strategy);
 }
