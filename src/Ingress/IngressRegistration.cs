@@ -7,6 +7,7 @@ using Broker.Ingress.Inference;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -21,6 +22,13 @@ public static class IngressRegistration
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InferenceClient>();
+        builder.Services.AddHostedService<StreamReplyConnector>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = new IngressOptions();
+            builder.Configuration.GetSection("Ingress").Bind(options);
+            return options;
+        });
         builder.Services.AddSingleton<MasterKeyFilter>();
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
         builder.Services.AddProblemDetails();

@@ -19,6 +19,12 @@ public sealed record CreateChatCompletion
     /// <summary>When the Ingress stops waiting; a worker that picks the command up later drops it.</summary>
     public required DateTimeOffset Deadline { get; init; }
 
+    /// <summary>
+    /// Stream the answer: the worker sends <see cref="ChatCompletionChunksStreamed"/> batches to the message's
+    /// ResponseAddress (the Ingress instance holding the client's connection) instead of one reply.
+    /// </summary>
+    public bool Stream { get; init; }
+
     /// <summary>When set, only this deployment is used (health checks); otherwise routing picks one.</summary>
     public string? DeploymentId { get; init; }
 }

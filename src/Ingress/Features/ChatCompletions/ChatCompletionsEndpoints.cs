@@ -1,12 +1,9 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Broker.Config;
-using Broker.Contracts.Inference;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Streaming;
-using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -23,11 +20,11 @@ public static class ChatCompletionsEndpoints
     }
 
     private static async Task<IResult> CreateChatCompletion(
-        HttpContext http, IProxyConfigProvider config, InferenceClient inference, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
     {
         var cancellationToken = http.RequestAborted;
         var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
-        var (body, text, readError) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, cancellationToken);
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, cancellationToken);
         if (readError is not null)
         {
             return readError;
@@ -45,54 +42,24 @@ public static class ChatCompletionsEndpoints
             return OpenAiErrorResult.ModelNotFound(model);
         }
 
-        var started = timeProvider.GetTimestamp();
-        var timeout = inference.Timeout;
-        Response<ChatCompletionSucceeded, ChatCompletionFailed> response;
-        try
-        {
-            response = await inference.CreateChatCompletionAsync(group, model, text, null, timeout, cancellationToken);
-        }
-        catch (RequestTimeoutException)
-        {
-            return OpenAiErrorResult.Timeout(timeout);
-        }
-
-        if (response.Is(out Response<ChatCompletionFailed>? failedResponse))
-        {
-            var failed = failedResponse.Message;
-            http.Response.Headers["x-broker-queue"] = failed.Queue ?? group.QueueName;
-            return new OpenAiErrorResult(failed.StatusCode, failed.Message, failed.Type, failed.Param, failed.Code)
-            {
-                RetryAfterSeconds = failed.RetryAfterSeconds,
-            };
-        }
-
-        if (!response.Is(out Response<ChatCompletionSucceeded>? succeededResponse))
-        {
-            throw new InvalidOperationException("The worker's reply was neither success nor failure");
-        }
-
-        var succeeded = succeededResponse.Message;
-        var headers = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["x-litellm-model-id"] = succeeded.DeploymentId,
-            ["x-litellm-model-group"] = succeeded.ModelGroup,
-            ["x-litellm-call-id"] = succeeded.RequestId.ToString(),
-            ["x-broker-queue"] = succeeded.Queue,
-            ["x-litellm-response-duration-ms"] = timeProvider.GetElapsedTime(started).TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture),
-        };
         if (body["stream"] is JsonValue stream && stream.GetValue<bool>())
         {
-            foreach (var (name, value) in headers)
+            var includeUsage = body["stream_options"]?["include_usage"] is JsonValue u && u.TryGetValue<bool>(out var b) && b;
+            var chunks = await inference.StreamAsync(group, model, body, cancellationToken);
+            return await SseStreamResult.WriteAsync(http, chunks, new OpenAiChatSseFormat(includeUsage), inference, options, timeProvider);
+        }
+
+        var outcome = await inference.CompleteAsync(group, model, body, cancellationToken);
+        if (outcome.Error is { } error)
+        {
+            foreach (var (name, value) in outcome.Headers)
             {
                 http.Response.Headers[name] = value;
             }
 
-            var includeUsage = body["stream_options"]?["include_usage"] is JsonValue u && u.TryGetValue<bool>(out var b) && b;
-            await CompletionAsStream.WriteAsync(http.Response, JsonNode.Parse(succeeded.Body)!.AsObject(), includeUsage, cancellationToken);
-            return Results.Empty;
+            return error;
         }
 
-        return new JsonTextResult(succeeded.Body, headers);
+        return new JsonTextResult(outcome.Completion!.ToJsonString(), outcome.Headers);
     }
 }

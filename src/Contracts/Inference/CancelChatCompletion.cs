@@ -1,0 +1,7 @@
+namespace Broker.Contracts.Inference;
+
+/// <summary>Ingress → worker: the client went away; stop the upstream call and free the slot.</summary>
+public sealed record CancelChatCompletion
+{
+    public required Guid RequestId { get; init; }
+}

@@ -1,0 +1,31 @@
+namespace Broker.Contracts.Inference;
+
+/// <summary>
+/// Worker → the Ingress instance holding a streamed request: the next batch of OpenAI
+/// <c>chat.completion.chunk</c> JSON objects. Batches carry consecutive sequence numbers from 0, so the
+/// Ingress puts them in order and notices a lost one. The last batch has <see cref="IsLast"/>; a failure
+/// is a last batch with <see cref="Error"/>.
+/// </summary>
+public sealed record ChatCompletionChunksStreamed
+{
+    public required Guid RequestId { get; init; }
+
+    public required int Sequence { get; init; }
+
+    /// <summary>Each entry one chunk as JSON; the usage chunk (empty choices) comes last when known.</summary>
+    public required IReadOnlyList<string> Chunks { get; init; }
+
+    public bool IsLast { get; init; }
+
+    /// <summary>Where to send <see cref="CancelChatCompletion"/> (the worker's own bus address).</summary>
+    public Uri? WorkerAddress { get; init; }
+
+    public string? DeploymentId { get; init; }
+
+    public string? ModelGroup { get; init; }
+
+    public string? Queue { get; init; }
+
+    /// <summary>Set on a failed last batch.</summary>
+    public ChatCompletionFailed? Error { get; init; }
+}

@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Broker.Contracts.Inference;
+using Broker.Ingress.Errors;
+using Microsoft.AspNetCore.Http;
+
+namespace Broker.Ingress.Inference;
+
+/// <summary>
+/// One streamed request as seen by the Ingress: chunk batches arrive from the worker (possibly out of order),
+/// are put back in sequence, and are read once as <see cref="StreamEvent"/>s. Disposing before the end
+/// tells the worker to stop.
+/// </summary>
+public sealed class ChatCompletionStream : IAsyncDisposable
+{
+    private readonly Channel<StreamEvent> _events = Channel.CreateUnbounded<StreamEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<int, ChatCompletionChunksStreamed> _pending = new();
+    private readonly Lock _gate = new();
+    private readonly Func<ChatCompletionStream, ValueTask> _onDispose;
+    private int _next;
+    private bool _finished;
+
+    internal ChatCompletionStream(Guid requestId, string modelGroup, string queue, Func<ChatCompletionStream, ValueTask> onDispose)
+    {
+        RequestId = requestId;
+        _onDispose = onDispose;
+        Headers = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["x-litellm-model-group"] = modelGroup,
+            ["x-litellm-call-id"] = requestId.ToString(),
+            ["x-broker-queue"] = queue,
+        };
+    }
+
+    public Guid RequestId { get; }
+
+    /// <summary>Response headers; <c>x-litellm-model-id</c> is added when the first batch names the deployment.</summary>
+    public Dictionary<string, string> Headers { get; }
+
+    /// <summary>The worker that serves the stream, once known.</summary>
+    public Uri? WorkerAddress { get; private set; }
+
+    public bool Finished
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _finished;
+            }
+        }
+    }
+
+    /// <summary>Events in order: chunks, keep-alives while waiting, and at most one terminal failure.</summary>
+    public async IAsyncEnumerable<StreamEvent> ReadAllAsync(
+        TimeSpan firstChunkTimeout,
+        TimeSpan idleTimeout,
+        TimeSpan keepAliveInterval,
+        TimeProvider timeProvider,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var started = timeProvider.GetTimestamp();
+        var lastEvent = started;
+        var sawChunk = false;
+        while (true)
+        {
+            var limit = sawChunk ? idleTimeout : firstChunkTimeout;
+            var waited = timeProvider.GetElapsedTime(sawChunk ? lastEvent : started);
+            var remaining = limit - waited;
+            if (remaining <= TimeSpan.Zero)
+            {
+                var error = sawChunk
+                    ? new OpenAiErrorResult(StatusCodes.Status504GatewayTimeout, $"Stream stalled: no chunk for {limit.TotalSeconds:0.#}s (a chunk may have been lost)", "timeout", null, "stream_stalled")
+                    : new OpenAiErrorResult(StatusCodes.Status504GatewayTimeout, $"No first token within stream_timeout ({limit.TotalSeconds:0.#}s)", "timeout", null, "timeout");
+                yield return new StreamFailed(error);
+                yield break;
+            }
+
+            var wait = keepAliveInterval > TimeSpan.Zero && keepAliveInterval < remaining ? keepAliveInterval : remaining;
+            using var timeout = new CancellationTokenSource(wait, timeProvider);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+            StreamEvent? next = null;
+            bool timedOut;
+            try
+            {
+                if (!await _events.Reader.WaitToReadAsync(linked.Token))
+                {
+                    yield break;
+                }
+
+                _events.Reader.TryRead(out next);
+                timedOut = false;
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                timedOut = true;
+            }
+
+            if (timedOut)
+            {
+                if (wait < remaining)
+                {
+                    yield return new StreamKeepAlive();
+                }
+
+                continue;
+            }
+
+            if (next is null)
+            {
+                continue;
+            }
+
+            lastEvent = timeProvider.GetTimestamp();
+            if (next is StreamChunk)
+            {
+                sawChunk = true;
+            }
+
+            yield return next;
+            if (next is StreamFailed)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>Takes one batch from the bus; releases every batch that is now in sequence.</summary>
+    internal void Deliver(ChatCompletionChunksStreamed batch)
+    {
+        lock (_gate)
+        {
+            if (_finished || batch.Sequence < _next)
+            {
+                return;
+            }
+
+            _pending[batch.Sequence] = batch;
+            while (_pending.TryRemove(_next, out var ready))
+            {
+                _next++;
+                Release(ready);
+                if (_finished)
+                {
+                    _pending.Clear();
+                    return;
+                }
+            }
+        }
+    }
+
+    private void Release(ChatCompletionChunksStreamed batch)
+    {
+        if (batch.WorkerAddress is not null)
+        {
+            WorkerAddress = batch.WorkerAddress;
+        }
+
+        if (batch.DeploymentId is not null)
+        {
+            Headers["x-litellm-model-id"] = batch.DeploymentId;
+        }
+
+        foreach (var chunk in batch.Chunks)
+        {
+            if (JsonNode.Parse(chunk) is JsonObject obj)
+            {
+                _events.Writer.TryWrite(new StreamChunk(obj));
+            }
+        }
+
+        if (batch.Error is { } error)
+        {
+            _events.Writer.TryWrite(new StreamFailed(new OpenAiErrorResult(error.StatusCode, error.Message, error.Type, error.Param, error.Code)
+            {
+                RetryAfterSeconds = error.RetryAfterSeconds,
+            }));
+        }
+
+        if (batch.IsLast || batch.Error is not null)
+        {
+            _finished = true;
+            _events.Writer.TryComplete();
+        }
+    }
+
+    public ValueTask DisposeAsync() => _onDispose(this);
+}

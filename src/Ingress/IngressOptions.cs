@@ -1,0 +1,11 @@
+namespace Broker.Ingress;
+
+/// <summary>Ingress host settings (appsettings / environment, section <c>Ingress</c>, e.g. <c>Ingress__SseKeepAliveSeconds=15</c>).</summary>
+public sealed class IngressOptions
+{
+    /// <summary>SSE comment sent while a stream waits this long for its next token, so idle-timeout proxies keep it; 0 = off.</summary>
+    public double SseKeepAliveSeconds { get; set; } = 10;
+
+    /// <summary>A stream that received nothing for this long after its first chunk is ended with an error (a lost chunk).</summary>
+    public double StreamIdleTimeoutSeconds { get; set; } = 120;
+}
