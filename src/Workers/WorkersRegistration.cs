@@ -47,6 +47,8 @@ public static class WorkersRegistration
         builder.Services.AddSingleton<MockProvider>();
         builder.Services.AddSingleton<ProviderResolver>();
         builder.Services.AddSingleton<DeploymentSelector>();
+        builder.Services.AddSingleton<StreamCancellations>();
+        builder.Services.AddHostedService<CancelChatCompletionConnector>();
         builder.AddBusContribution(new InferenceBusContribution(config.Current, served));
         return builder;
     }

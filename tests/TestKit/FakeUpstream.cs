@@ -23,6 +23,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private int _inFlight;
     private int _maxInFlight;
+    private int _cancelled;
 
     private FakeUpstream(WebApplication app) => _app = app;
 
@@ -37,6 +38,15 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     /// <summary>The text the fake puts in its answer.</summary>
     public string ReplyText { get; set; } = "Hello from the fake provider";
+
+    /// <summary>Streamed answers: the pause before each text chunk.</summary>
+    public TimeSpan ChunkDelay { get; set; }
+
+    /// <summary>Streamed answers: abort the connection after this many text chunks.</summary>
+    public int? BreakStreamAfterChunks { get; set; }
+
+    /// <summary>Requests whose client went away before the fake had finished answering.</summary>
+    public int Cancelled => Volatile.Read(ref _cancelled);
 
     public IReadOnlyCollection<RecordedRequest> Requests => _requests;
 
@@ -99,6 +109,12 @@ public sealed class FakeUpstream : IAsyncDisposable
             }
 
             var model = body["model"]?.GetValue<string>() ?? "unknown";
+            if (body["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streamed) && streamed)
+            {
+                await StreamAsync(http, anthropic, model, body);
+                return;
+            }
+
             JsonObject reply = anthropic
                 ? new JsonObject
                 {
@@ -127,9 +143,105 @@ public sealed class FakeUpstream : IAsyncDisposable
             http.Response.ContentType = "application/json";
             await http.Response.WriteAsync(reply.ToJsonString());
         }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _cancelled);
+        }
         finally
         {
             Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <summary>The words of <see cref="ReplyText"/> (with their spaces), the pieces a stream sends.</summary>
+    public IReadOnlyList<string> Pieces()
+    {
+        var words = ReplyText.Split(' ');
+        return words.Select((w, i) => i < words.Length - 1 ? w + " " : w).ToList();
+    }
+
+    private async Task StreamAsync(HttpContext http, bool anthropic, string model, JsonObject body)
+    {
+        http.Response.ContentType = "text/event-stream";
+        var aborted = http.RequestAborted;
+        async Task Send(string? eventType, JsonObject data)
+        {
+            var frame = (eventType is null ? "" : $"event: {eventType}\n") + "data: " + data.ToJsonString() + "\n\n";
+            await http.Response.WriteAsync(frame, aborted);
+            await http.Response.Body.FlushAsync(aborted);
+        }
+
+        var pieces = Pieces();
+        if (anthropic)
+        {
+            await Send("message_start", new JsonObject
+            {
+                ["type"] = "message_start",
+                ["message"] = new JsonObject
+                {
+                    ["id"] = "msg_fake123", ["type"] = "message", ["role"] = "assistant", ["model"] = model,
+                    ["content"] = new JsonArray(), ["stop_reason"] = null,
+                    ["usage"] = new JsonObject { ["input_tokens"] = 11, ["output_tokens"] = 1 },
+                },
+            });
+            await Send("content_block_start", new JsonObject { ["type"] = "content_block_start", ["index"] = 0, ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" } });
+            for (var i = 0; i < pieces.Count; i++)
+            {
+                await PauseOrBreak(http, i);
+                await Send("content_block_delta", new JsonObject { ["type"] = "content_block_delta", ["index"] = 0, ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = pieces[i] } });
+            }
+
+            await Send("content_block_stop", new JsonObject { ["type"] = "content_block_stop", ["index"] = 0 });
+            await Send("message_delta", new JsonObject
+            {
+                ["type"] = "message_delta",
+                ["delta"] = new JsonObject { ["stop_reason"] = "end_turn", ["stop_sequence"] = null },
+                ["usage"] = new JsonObject { ["output_tokens"] = 7 },
+            });
+            await Send("message_stop", new JsonObject { ["type"] = "message_stop" });
+            return;
+        }
+
+        JsonObject Chunk(JsonObject delta, string? finish) => new()
+        {
+            ["id"] = "chatcmpl-fake123",
+            ["object"] = "chat.completion.chunk",
+            ["created"] = 1_700_000_000,
+            ["model"] = model,
+            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+        };
+        await Send(null, Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null));
+        for (var i = 0; i < pieces.Count; i++)
+        {
+            await PauseOrBreak(http, i);
+            await Send(null, Chunk(new JsonObject { ["content"] = pieces[i] }, null));
+        }
+
+        await Send(null, Chunk(new JsonObject(), "stop"));
+        if (body["stream_options"]?["include_usage"] is JsonValue u && u.TryGetValue<bool>(out var include) && include)
+        {
+            var usage = Chunk(new JsonObject(), null);
+            usage["choices"] = new JsonArray();
+            usage["usage"] = new JsonObject { ["prompt_tokens"] = 13, ["completion_tokens"] = 5, ["total_tokens"] = 18 };
+            await Send(null, usage);
+        }
+
+        await http.Response.WriteAsync("data: [DONE]\n\n", aborted);
+    }
+
+    private async Task PauseOrBreak(HttpContext http, int index)
+    {
+        if (BreakStreamAfterChunks is { } limit && index >= limit)
+        {
+            // let the client read what was sent, then drop the connection as a crashing server would
+            await Task.Delay(300);
+            http.Abort();
+            throw new OperationCanceledException("stream broken on purpose");
+        }
+
+        if (ChunkDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(ChunkDelay, http.RequestAborted);
         }
     }
 

@@ -17,6 +17,9 @@ public sealed record UsageRecorded
 
     public required double LatencyMs { get; init; }
 
+    /// <summary>Streamed requests: time until the provider's first chunk.</summary>
+    public double? TimeToFirstTokenMs { get; init; }
+
     public required bool Succeeded { get; init; }
 
     public string? ErrorClass { get; init; }

@@ -15,6 +15,8 @@ public sealed class CreateChatCompletionConsumer(
     IProxyConfigProvider config,
     DeploymentSelector selector,
     ProviderResolver providers,
+    StreamCancellations cancellations,
+    IBus bus,
     TimeProvider timeProvider,
     ILogger<CreateChatCompletionConsumer> logger) : IConsumer<CreateChatCompletion>
 {
@@ -70,10 +72,17 @@ public sealed class CreateChatCompletionConsumer(
         using var deadline = new CancellationTokenSource(remaining, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, deadline.Token);
         var started = timeProvider.GetTimestamp();
+        var call = new ProviderCall(deployment, providerModel, request, message.RequestedModel);
+        if (message.Stream)
+        {
+            await StreamAsync(context, group.Name, deployment.Id, deployment.Provider, provider, call, queue, linked, deadline);
+            return;
+        }
+
         ProviderResult result;
         try
         {
-            result = await provider.CompleteAsync(new ProviderCall(deployment, providerModel, request, message.RequestedModel), linked.Token);
+            result = await provider.CompleteAsync(call, linked.Token);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
@@ -82,19 +91,7 @@ public sealed class CreateChatCompletionConsumer(
         }
 
         var elapsedMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;
-        await context.Publish(new UsageRecorded
-        {
-            RequestId = message.RequestId,
-            ModelGroup = group.Name,
-            DeploymentId = deployment.Id,
-            Provider = deployment.Provider,
-            PromptTokens = result.Usage.PromptTokens,
-            CompletionTokens = result.Usage.CompletionTokens,
-            LatencyMs = elapsedMs,
-            Succeeded = result.Succeeded,
-            ErrorClass = result.Error?.Class.ToString(),
-            CompletedAt = timeProvider.GetUtcNow(),
-        }, context.CancellationToken);
+        await PublishUsage(context, group.Name, deployment.Id, deployment.Provider, result.Usage, elapsedMs, null, result.Error);
 
         if (result.Error is { } error)
         {
@@ -115,6 +112,78 @@ public sealed class CreateChatCompletionConsumer(
             Usage = result.Usage,
         });
     }
+
+    private async Task StreamAsync(
+        ConsumeContext<CreateChatCompletion> context,
+        string groupName,
+        string deploymentId,
+        string providerName,
+        IChatProvider provider,
+        ProviderCall call,
+        string queue,
+        CancellationTokenSource linked,
+        CancellationTokenSource deadline)
+    {
+        var message = context.Message;
+        if (context.ResponseAddress is not { } replyTo)
+        {
+            return;
+        }
+
+        var started = timeProvider.GetTimestamp();
+        var streamer = new ChunkStreamer(await context.GetSendEndpoint(replyTo), message.RequestId, bus.Address, groupName, deploymentId, queue);
+        cancellations.Add(message.RequestId, linked);
+        ProviderError? error;
+        try
+        {
+            var stream = await provider.StreamAsync(call, linked.Token);
+            if (stream.Error is { } startError)
+            {
+                error = startError;
+                await streamer.FailAsync(startError, context.CancellationToken);
+            }
+            else
+            {
+                error = await streamer.RunAsync(stream.Chunks!, timeProvider, started, linked.Token);
+            }
+        }
+        catch (OperationCanceledException) when (linked.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            // the client left (CancelChatCompletion) or the deadline passed: the slot is free again
+            Log.StreamCancelled(logger, message.RequestId, groupName, deadline.IsCancellationRequested ? "deadline passed" : "client disconnected");
+            error = new ProviderError(ProviderErrorClass.Timeout, 499, "cancelled");
+        }
+        finally
+        {
+            cancellations.Remove(message.RequestId);
+        }
+
+        var elapsedMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;
+        if (error is not null)
+        {
+            Log.Failed(logger, message.RequestId, groupName, deploymentId, providerName, error.Class.ToString(), error.StatusCode, error.Message);
+        }
+
+        await PublishUsage(context, groupName, deploymentId, providerName, streamer.Usage, elapsedMs, streamer.TimeToFirstChunk?.TotalMilliseconds, error);
+    }
+
+    private Task PublishUsage(
+        ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId, string providerName,
+        TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error) =>
+        context.Publish(new UsageRecorded
+        {
+            RequestId = context.Message.RequestId,
+            ModelGroup = groupName,
+            DeploymentId = deploymentId,
+            Provider = providerName,
+            PromptTokens = usage.PromptTokens,
+            CompletionTokens = usage.CompletionTokens,
+            LatencyMs = elapsedMs,
+            TimeToFirstTokenMs = timeToFirstTokenMs,
+            Succeeded = error is null,
+            ErrorClass = error?.Class.ToString(),
+            CompletedAt = timeProvider.GetUtcNow(),
+        }, context.CancellationToken);
 
     private static Task Fail(ConsumeContext<CreateChatCompletion> context, string queue, string? deploymentId, ProviderError error) =>
         context.RespondAsync(new ChatCompletionFailed

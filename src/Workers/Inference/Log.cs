@@ -15,4 +15,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Consuming {ModelGroup} from queue {Queue} with concurrency {Concurrency}")]
     public static partial void Consuming(ILogger logger, string modelGroup, string queue, int concurrency);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Stopped streaming {RequestId} for {ModelGroup}: {Reason}")]
+    public static partial void StreamCancelled(ILogger logger, Guid requestId, string modelGroup, string reason);
 }

@@ -12,6 +12,90 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
 
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
+    /// <summary>
+    /// Starts a streamed POST: returns the open response once the status line arrived within
+    /// <paramref name="timeout"/> (the caller owns and disposes it), or the classified error.
+    /// </summary>
+    public async Task<(HttpResponseMessage? Response, ProviderError? Error)> PostStreamAsync(
+        string provider,
+        Uri url,
+        JsonObject payload,
+        Action<HttpRequestHeaders> headers,
+        TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
+        using var request = new HttpRequestMessage(HttpMethod.Post, url);
+        request.Content = new StringContent(payload.ToJsonString(), Encoding.UTF8);
+        request.Content.Headers.ContentType = Json;
+        headers(request.Headers);
+        var client = httpClientFactory.CreateClient(ClientName);
+        try
+        {
+            var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+            if (response.IsSuccessStatusCode)
+            {
+                return (response, null);
+            }
+
+            using (response)
+            {
+                var text = await response.Content.ReadAsStringAsync(linked.Token);
+                return (null, ProviderErrorClassifier.FromHttp(provider, (int)response.StatusCode, text, response.Headers));
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (null, ProviderErrorClassifier.Timeout(provider, timeout));
+        }
+        catch (HttpRequestException ex)
+        {
+            return (null, ProviderErrorClassifier.Unreachable(provider, ex.HttpRequestError.ToString()));
+        }
+    }
+
+    /// <summary>The server-sent events of a streamed response, as (event type, data) pairs.</summary>
+    public static async IAsyncEnumerable<(string EventType, string Data)> ReadEventsAsync(
+        HttpResponseMessage response, string provider, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        Stream body;
+        try
+        {
+            body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new ProviderStreamException(ProviderErrorClassifier.Unreachable(provider, ex.HttpRequestError.ToString()));
+        }
+
+        await using (body)
+        {
+            var events = System.Net.ServerSentEvents.SseParser.Create(body).EnumerateAsync(cancellationToken);
+            await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await enumerator.MoveNextAsync();
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException)
+                {
+                    throw new ProviderStreamException(ProviderErrorClassifier.Unreachable(provider, "stream broken: " + ex.Message));
+                }
+
+                if (!more)
+                {
+                    yield break;
+                }
+
+                yield return (enumerator.Current.EventType, enumerator.Current.Data);
+            }
+        }
+    }
+
     public async Task<(JsonObject? Body, HttpResponseHeaders? Headers, ProviderError? Error)> PostJsonAsync(
         string provider,
         Uri url,

@@ -341,14 +341,141 @@ public abstract class ChatCompletionsTestsBase : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CompleteChat_StreamTrue_AnswersWithServerSentEvents()
+    public async Task StreamChat_OpenAiUpstream_ChunksArriveAsTheProviderEmitsThem()
     {
-        var chunks = new List<string>();
-        await foreach (var update in Sdk().GetChatClient("gpt-4o").CompleteChatStreamingAsync([new UserChatMessage("hi")]))
+        OpenAi.ReplyText = "one two three four five six";
+        OpenAi.ChunkDelay = TimeSpan.FromMilliseconds(150);
+        var arrivals = new List<(TimeSpan At, string Text)>();
+        ChatTokenUsage? usage = null;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        await foreach (var update in Sdk().GetChatClient("gpt-4o").CompleteChatStreamingAsync([new UserChatMessage("count")]))
         {
-            chunks.AddRange(update.ContentUpdate.Select(p => p.Text));
+            foreach (var part in update.ContentUpdate)
+            {
+                arrivals.Add((watch.Elapsed, part.Text));
+            }
+
+            usage ??= update.Usage;
         }
 
-        Assert.Equal("Hello from the fake provider", string.Concat(chunks));
+        Assert.Equal("one two three four five six", string.Concat(arrivals.Select(a => a.Text)));
+        Assert.True(arrivals.Count >= 4, $"expected the text in several chunks, got {arrivals.Count}");
+        var spread = arrivals[^1].At - arrivals[0].At;
+        Assert.True(spread >= TimeSpan.FromMilliseconds(500), $"first and last chunk arrived only {spread.TotalMilliseconds:0} ms apart: the answer was buffered");
+        Assert.NotNull(usage);
+        Assert.Equal(13, usage!.InputTokenCount);
+        Assert.Equal(5, usage.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task StreamChat_AnthropicUpstream_TranslatesEventsToChunks()
+    {
+        var text = new StringBuilder();
+        ChatFinishReason? finish = null;
+        ChatTokenUsage? usage = null;
+        await foreach (var update in Sdk().GetChatClient("claude").CompleteChatStreamingAsync([new SystemChatMessage("Be brief."), new UserChatMessage("hi")]))
+        {
+            text.Append(string.Concat(update.ContentUpdate.Select(p => p.Text)));
+            finish ??= update.FinishReason;
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal("Hello from the fake provider", text.ToString());
+        Assert.Equal(ChatFinishReason.Stop, finish);
+        Assert.Equal(11, usage?.InputTokenCount);
+        Assert.Equal(7, usage?.OutputTokenCount);
+        var upstream = Assert.Single(Anthropic.Requests);
+        Assert.True(upstream.Body["stream"]!.GetValue<bool>());
+        Assert.Equal("Be brief.", upstream.Body["system"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task StreamChat_RawSse_EndsWithDoneAndUsageOnlyWhenAsked()
+    {
+        var withUsage = await ReadSseAsync("""{"model":"mocked","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}""");
+        var withoutUsage = await ReadSseAsync("""{"model":"mocked","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal("data: [DONE]", withUsage[^1]);
+        Assert.Equal("data: [DONE]", withoutUsage[^1]);
+        var usageChunk = JsonNode.Parse(withUsage[^2]["data: ".Length..])!;
+        Assert.Empty(usageChunk["choices"]!.AsArray());
+        Assert.True(usageChunk["usage"]!["completion_tokens"]!.GetValue<int>() > 0);
+        Assert.DoesNotContain(withoutUsage, line => line.Contains("\"usage\"", StringComparison.Ordinal));
+        var text = string.Concat(withoutUsage.Where(l => l != "data: [DONE]")
+            .Select(l => JsonNode.Parse(l["data: ".Length..])!["choices"]![0]!["delta"]!["content"]?.GetValue<string>() ?? ""));
+        Assert.Equal("canned answer", text);
+        Assert.All(withoutUsage.Where(l => l != "data: [DONE]"), l => Assert.Equal("chat.completion.chunk", JsonNode.Parse(l["data: ".Length..])!["object"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task StreamChat_UpstreamFailsBeforeFirstChunk_AnswersWithHttpError()
+    {
+        OpenAi.Failure = (429, """{"error":{"message":"Rate limit reached for gpt-4o","code":"rate_limit_exceeded"}}""",
+            new Dictionary<string, string> { ["retry-after"] = "3" });
+
+        var (status, body, response) = await PostRawAsync("v1/chat/completions", """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, status);
+        Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        AssertOpenAiError(body, "rate_limit_error", "rate_limit_exceeded");
+    }
+
+    [Fact]
+    public async Task StreamChat_UpstreamBreaksMidStream_EndsWithErrorEvent()
+    {
+        OpenAi.ReplyText = "a b c d e f";
+        OpenAi.BreakStreamAfterChunks = 2;
+
+        var lines = await ReadSseAsync("""{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.DoesNotContain("data: [DONE]", lines);
+        var error = JsonNode.Parse(lines[^1]["data: ".Length..])!["error"];
+        Assert.NotNull(error);
+        Assert.Equal("api_error", error!["type"]!.GetValue<string>());
+        var text = string.Concat(lines.SkipLast(1).Select(l => JsonNode.Parse(l["data: ".Length..])!["choices"]![0]!["delta"]!["content"]?.GetValue<string>() ?? ""));
+        Assert.Equal("a b ", text);
+    }
+
+    [Fact]
+    public async Task StreamChat_ClientDisconnects_CancelsUpstreamAndFreesTheSlot()
+    {
+        Slow.ReplyText = string.Join(' ', Enumerable.Range(0, 30).Select(i => $"w{i}"));
+        Slow.ChunkDelay = TimeSpan.FromMilliseconds(500);
+
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions"))
+        {
+            request.Content = new StringContent("""{"model":"slow","stream":true,"messages":[{"role":"user","content":"long"}]}""", Encoding.UTF8, "application/json");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", MasterKey);
+            using var response = await Broker.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            var first = await reader.ReadLineAsync();
+            Assert.StartsWith("data: ", first, StringComparison.Ordinal);
+        }
+
+        // the slow group runs one request at a time: the next one is served only if the first was stopped
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var next = await Sdk().GetChatClient("slow").CompleteChatAsync([new UserChatMessage("next")]);
+        Assert.Equal(Slow.ReplyText, next.Value.Content[0].Text);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(8), $"the next request waited {watch.Elapsed.TotalSeconds:0.0} s: the abandoned stream kept its slot");
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (Slow.Cancelled == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(1, Slow.Cancelled);
+    }
+
+    private async Task<List<string>> ReadSseAsync(string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", MasterKey);
+        using var response = await Broker.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        return text.Split('\n').Where(l => l.Length > 0 && !l.StartsWith(':')).ToList();
     }
 }

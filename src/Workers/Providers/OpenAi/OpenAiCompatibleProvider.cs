@@ -1,5 +1,8 @@
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Broker.Config.Model;
 using Broker.Contracts.Inference;
 
 namespace Broker.Workers.Providers.OpenAi;
@@ -11,6 +14,9 @@ namespace Broker.Workers.Providers.OpenAi;
 public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider
 {
     public const string DefaultAzureApiVersion = "2024-10-21";
+
+    /// <summary>LiteLLM's default per-call timeout.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(10);
 
     private static readonly Dictionary<string, string> DefaultBases = new(StringComparer.Ordinal)
     {
@@ -41,39 +47,86 @@ public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider
     {
         ArgumentNullException.ThrowIfNull(call);
         var deployment = call.Deployment;
-        var isAzure = deployment.Provider == "azure";
-        var url = isAzure ? AzureUrl(call) : new Uri(Base(deployment.Provider, deployment.ApiBase) + "/chat/completions");
-        var apiKey = deployment.ApiKey?.Value;
-
         var (body, _, error) = await http.PostJsonAsync(
-            deployment.Provider,
-            url,
-            call.Request,
-            h =>
-            {
-                if (string.IsNullOrEmpty(apiKey))
-                {
-                    return;
-                }
+            deployment.Provider, Url(call), call.Request, Headers(deployment), deployment.Timeout ?? DefaultTimeout, cancellationToken);
+        return error is not null ? ProviderResult.Failure(error) : ProviderResult.Success(body!, ReadUsage(body!));
+    }
 
-                if (isAzure)
-                {
-                    h.Add("api-key", apiKey);
-                }
-                else
-                {
-                    h.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
-                }
-            },
-            deployment.Timeout ?? TimeSpan.FromMinutes(10),
-            cancellationToken);
+    public async Task<ProviderStream> StreamAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var deployment = call.Deployment;
+        var payload = call.Request.DeepClone().AsObject();
+        payload["stream"] = true;
+        payload["stream_options"] = new JsonObject { ["include_usage"] = true };
+        var (response, error) = await http.PostStreamAsync(
+            deployment.Provider, Url(call), payload, Headers(deployment),
+            deployment.StreamTimeout ?? deployment.Timeout ?? DefaultTimeout, cancellationToken);
+        return error is not null ? ProviderStream.Failed(error) : ProviderStream.Of(ReadChunksAsync(response!, deployment.Provider, cancellationToken));
+    }
 
-        if (error is not null)
+    private static async IAsyncEnumerable<JsonObject> ReadChunksAsync(
+        HttpResponseMessage response, string provider, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using (response)
         {
-            return ProviderResult.Failure(error);
-        }
+            await foreach (var (_, data) in ProviderHttp.ReadEventsAsync(response, provider, cancellationToken))
+            {
+                if (data == "[DONE]")
+                {
+                    yield break;
+                }
 
-        return ProviderResult.Success(body!, ReadUsage(body!));
+                JsonObject? chunk;
+                try
+                {
+                    chunk = JsonNode.Parse(data) as JsonObject;
+                }
+                catch (JsonException)
+                {
+                    continue;
+                }
+
+                if (chunk is null)
+                {
+                    continue;
+                }
+
+                if (chunk["error"] is JsonNode)
+                {
+                    throw new ProviderStreamException(ProviderErrorClassifier.FromHttp(provider, 500, data, null));
+                }
+
+                yield return chunk;
+            }
+        }
+    }
+
+    private static Uri Url(ProviderCall call) =>
+        call.Deployment.Provider == "azure"
+            ? AzureUrl(call)
+            : new Uri(Base(call.Deployment.Provider, call.Deployment.ApiBase) + "/chat/completions");
+
+    private static Action<HttpRequestHeaders> Headers(ModelDeployment deployment)
+    {
+        var apiKey = deployment.ApiKey?.Value;
+        var isAzure = deployment.Provider == "azure";
+        return h =>
+        {
+            if (string.IsNullOrEmpty(apiKey))
+            {
+                return;
+            }
+
+            if (isAzure)
+            {
+                h.Add("api-key", apiKey);
+            }
+            else
+            {
+                h.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+            }
+        };
     }
 
     public static TokenUsage ReadUsage(JsonObject completion)

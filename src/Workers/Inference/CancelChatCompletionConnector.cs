@@ -1,0 +1,27 @@
+using Broker.Contracts.Inference;
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+
+namespace Broker.Workers.Inference;
+
+/// <summary>Listens on this worker's own bus address for <see cref="CancelChatCompletion"/> from the Ingress.</summary>
+public sealed class CancelChatCompletionConnector(IBus bus, StreamCancellations cancellations) : IHostedService
+{
+    private ConnectHandle? _handle;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _handle = bus.ConnectHandler<CancelChatCompletion>(context =>
+        {
+            cancellations.Cancel(context.Message.RequestId);
+            return Task.CompletedTask;
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _handle?.Disconnect();
+        return Task.CompletedTask;
+    }
+}

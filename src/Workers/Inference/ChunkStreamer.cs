@@ -1,0 +1,117 @@
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Broker.Contracts.Inference;
+using Broker.Workers.Providers;
+using MassTransit;
+
+namespace Broker.Workers.Inference;
+
+/// <summary>
+/// Forwards a provider's chunks to the Ingress instance that holds the client: each chunk is sent as soon as
+/// it arrives; chunks that arrive while a send is in flight go together in the next batch.
+/// </summary>
+public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri workerAddress, string modelGroup, string deploymentId, string queue)
+{
+    private int _sequence;
+
+    /// <summary>Time to the first chunk sent, once there was one.</summary>
+    public TimeSpan? TimeToFirstChunk { get; private set; }
+
+    public TokenUsage Usage { get; private set; } = new() { PromptTokens = 0, CompletionTokens = 0 };
+
+    /// <summary>Streams until the provider ends; a mid-stream provider failure ends the stream with an error batch.</summary>
+    public async Task<ProviderError?> RunAsync(IAsyncEnumerable<JsonObject> chunks, TimeProvider timeProvider, long started, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
+        var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var producer = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var chunk in chunks.WithCancellation(cancellationToken))
+                {
+                    if (chunk["usage"] is JsonObject usage)
+                    {
+                        Usage = new TokenUsage
+                        {
+                            PromptTokens = usage["prompt_tokens"]?.GetValue<int>() ?? 0,
+                            CompletionTokens = usage["completion_tokens"]?.GetValue<int>() ?? 0,
+                        };
+                    }
+
+                    TimeToFirstChunk ??= timeProvider.GetElapsedTime(started);
+                    await channel.Writer.WriteAsync(chunk.ToJsonString(), cancellationToken);
+                }
+
+                channel.Writer.TryComplete();
+            }
+            catch (Exception ex)
+            {
+                channel.Writer.TryComplete(ex);
+            }
+        }, cancellationToken);
+
+        var batch = new List<string>();
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(cancellationToken))
+            {
+                while (batch.Count < 256 && channel.Reader.TryRead(out var chunk))
+                {
+                    batch.Add(chunk);
+                }
+
+                if (batch.Count > 0)
+                {
+                    await SendAsync(batch, isLast: false, error: null, cancellationToken);
+                    batch = [];
+                }
+            }
+        }
+        catch (ProviderStreamException ex)
+        {
+            await SendAsync(batch, isLast: true, ex.Error, cancellationToken);
+            await producer;
+            return ex.Error;
+        }
+
+        await producer;
+        await SendAsync(batch, isLast: true, error: null, cancellationToken);
+        return null;
+    }
+
+    /// <summary>The provider failed before streaming anything: one last batch with the error.</summary>
+    public Task FailAsync(ProviderError error, CancellationToken cancellationToken) =>
+        SendAsync([], isLast: true, error, cancellationToken);
+
+    private Task SendAsync(IReadOnlyList<string> chunks, bool isLast, ProviderError? error, CancellationToken cancellationToken)
+    {
+        var sequence = _sequence++;
+        var batch = new ChatCompletionChunksStreamed
+        {
+            RequestId = requestId,
+            Sequence = sequence,
+            Chunks = chunks,
+            IsLast = isLast,
+            WorkerAddress = sequence == 0 ? workerAddress : null,
+            DeploymentId = sequence == 0 ? deploymentId : null,
+            ModelGroup = sequence == 0 ? modelGroup : null,
+            Queue = sequence == 0 ? queue : null,
+            Error = error is null ? null : new ChatCompletionFailed
+            {
+                RequestId = requestId,
+                StatusCode = error.StatusCode,
+                ErrorClass = error.Class,
+                Message = error.Message,
+                Type = error.Type,
+                Code = error.Code,
+                RetryAfterSeconds = error.RetryAfterSeconds,
+                DeploymentId = deploymentId,
+                Queue = queue,
+            },
+        };
+
+        // the reply queue belongs to one Ingress instance and lives as long as it does: no need for disk
+        return destination.Send(batch, context => context.Durable = false, cancellationToken);
+    }
+}
