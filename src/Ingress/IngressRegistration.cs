@@ -1,6 +1,7 @@
 using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Features.ChatCompletions;
+using Broker.Ingress.Features.Embeddings;
 using Broker.Ingress.Features.Health;
 using Broker.Ingress.Features.Models;
 using Broker.Ingress.Inference;
@@ -50,6 +51,7 @@ public static class IngressRegistration
             app.MapGroup(prefix)
                 .AddEndpointFilter<MasterKeyFilter>()
                 .MapChatCompletions()
+                .MapEmbeddings()
                 .MapModels();
         }
 

@@ -109,6 +109,25 @@ public sealed class FakeUpstream : IAsyncDisposable
             }
 
             var model = body["model"]?.GetValue<string>() ?? "unknown";
+            if (http.Request.Path.Value!.EndsWith("/embeddings", StringComparison.Ordinal))
+            {
+                // like many OpenAI-compatible servers: floats, whatever encoding_format asked for
+                var inputs = body["input"] is JsonArray list ? list.Count : 1;
+                var data = new JsonArray();
+                for (var i = 0; i < inputs; i++)
+                {
+                    data.Add(new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = new JsonArray(0.1f, 0.2f, 0.3f + i) });
+                }
+
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync(new JsonObject
+                {
+                    ["object"] = "list", ["data"] = data, ["model"] = model,
+                    ["usage"] = new JsonObject { ["prompt_tokens"] = 4, ["total_tokens"] = 4 },
+                }.ToJsonString());
+                return;
+            }
+
             if (body["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streamed) && streamed)
             {
                 await StreamAsync(http, anthropic, model, body);

@@ -27,5 +27,5 @@ public sealed record ChatCompletionChunksStreamed
     public string? Queue { get; init; }
 
     /// <summary>Set on a failed last batch.</summary>
-    public ChatCompletionFailed? Error { get; init; }
+    public InferenceFailed? Error { get; init; }
 }

@@ -20,6 +20,7 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(600);
 
     private readonly ConcurrentDictionary<string, IRequestClient<CreateChatCompletion>> _clients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IRequestClient<CreateEmbedding>> _embeddingClients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, ChatCompletionStream> _streams = new();
 
     public TimeSpan Timeout => config.Current.RouterSettings.Timeout ?? DefaultTimeout;
@@ -27,7 +28,7 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
     /// <summary>Time allowed until the first streamed token: stream_timeout, else the request timeout.</summary>
     public TimeSpan StreamTimeout => config.Current.RouterSettings.StreamTimeout ?? Timeout;
 
-    public Task<Response<ChatCompletionSucceeded, ChatCompletionFailed>> CreateChatCompletionAsync(
+    public Task<Response<ChatCompletionSucceeded, InferenceFailed>> CreateChatCompletionAsync(
         ModelGroup group, string requestedModel, string body, string? deploymentId, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(group);
@@ -42,7 +43,7 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
             Deadline = timeProvider.GetUtcNow() + timeout,
             DeploymentId = deploymentId,
         };
-        return client.GetResponse<ChatCompletionSucceeded, ChatCompletionFailed>(
+        return client.GetResponse<ChatCompletionSucceeded, InferenceFailed>(
             command,
             x => x.UseExecute(context => context.TimeToLive = timeout),
             cancellationToken,
@@ -56,7 +57,7 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
         ArgumentNullException.ThrowIfNull(request);
         var started = timeProvider.GetTimestamp();
         var timeout = Timeout;
-        Response<ChatCompletionSucceeded, ChatCompletionFailed> response;
+        Response<ChatCompletionSucceeded, InferenceFailed> response;
         try
         {
             response = await CreateChatCompletionAsync(group, requestedModel, request.ToJsonString(), null, timeout, cancellationToken);
@@ -66,13 +67,9 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
             return new ChatCompletionOutcome(null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName });
         }
 
-        if (response.Is(out Response<ChatCompletionFailed>? failedResponse))
+        if (response.Is(out Response<InferenceFailed>? failedResponse))
         {
-            var failed = failedResponse.Message;
-            return new ChatCompletionOutcome(
-                null,
-                new OpenAiErrorResult(failed.StatusCode, failed.Message, failed.Type, failed.Param, failed.Code) { RetryAfterSeconds = failed.RetryAfterSeconds },
-                new Dictionary<string, string> { ["x-broker-queue"] = failed.Queue ?? group.QueueName });
+            return Failed(failedResponse.Message, group);
         }
 
         if (!response.Is(out Response<ChatCompletionSucceeded>? succeededResponse))
@@ -91,6 +88,62 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
         };
         return new ChatCompletionOutcome(JsonNode.Parse(succeeded.Body)!.AsObject(), null, headers);
     }
+
+    /// <summary>Embeddings of an OpenAI-shaped request through the group's queue, with Broker's response headers.</summary>
+    public async Task<ChatCompletionOutcome> EmbedAsync(ModelGroup group, string requestedModel, JsonObject request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(request);
+        var timeout = Timeout;
+        var client = _embeddingClients.GetOrAdd(group.QueueName, queue =>
+            clientFactory.CreateRequestClient<CreateEmbedding>(new Uri($"queue:{queue}"), RequestTimeout.After(m: 10)));
+        var command = new CreateEmbedding
+        {
+            RequestId = NewId.NextGuid(),
+            ModelGroup = group.Name,
+            RequestedModel = requestedModel,
+            Body = request.ToJsonString(),
+            Deadline = timeProvider.GetUtcNow() + timeout,
+        };
+        Response<EmbeddingSucceeded, InferenceFailed> response;
+        try
+        {
+            response = await client.GetResponse<EmbeddingSucceeded, InferenceFailed>(
+                command,
+                x => x.UseExecute(context => context.TimeToLive = timeout),
+                cancellationToken,
+                RequestTimeout.After(ms: (int)Math.Min(int.MaxValue, timeout.TotalMilliseconds)));
+        }
+        catch (RequestTimeoutException)
+        {
+            return new ChatCompletionOutcome(null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName });
+        }
+
+        if (response.Is(out Response<InferenceFailed>? failed))
+        {
+            return Failed(failed.Message, group);
+        }
+
+        if (!response.Is(out Response<EmbeddingSucceeded>? succeeded))
+        {
+            throw new InvalidOperationException("The worker's reply was neither success nor failure");
+        }
+
+        var headers = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["x-litellm-model-id"] = succeeded.Message.DeploymentId,
+            ["x-litellm-model-group"] = succeeded.Message.ModelGroup,
+            ["x-litellm-call-id"] = succeeded.Message.RequestId.ToString(),
+            ["x-broker-queue"] = succeeded.Message.Queue,
+        };
+        return new ChatCompletionOutcome(JsonNode.Parse(succeeded.Message.Body)!.AsObject(), null, headers);
+    }
+
+    private static ChatCompletionOutcome Failed(InferenceFailed failed, ModelGroup group) =>
+        new(
+            null,
+            new OpenAiErrorResult(failed.StatusCode, failed.Message, failed.Type, failed.Param, failed.Code) { RetryAfterSeconds = failed.RetryAfterSeconds },
+            new Dictionary<string, string> { ["x-broker-queue"] = failed.Queue ?? group.QueueName });
 
     /// <summary>
     /// Starts a streamed chat completion; read it with <see cref="ChatCompletionStream.ReadAllAsync"/> and

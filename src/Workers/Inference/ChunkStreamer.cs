@@ -97,7 +97,7 @@ public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri
             DeploymentId = sequence == 0 ? deploymentId : null,
             ModelGroup = sequence == 0 ? modelGroup : null,
             Queue = sequence == 0 ? queue : null,
-            Error = error is null ? null : new ChatCompletionFailed
+            Error = error is null ? null : new InferenceFailed
             {
                 RequestId = requestId,
                 StatusCode = error.StatusCode,

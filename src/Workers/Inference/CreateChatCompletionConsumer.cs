@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Contracts.Inference;
 using Broker.Contracts.Usage;
@@ -24,7 +22,7 @@ public sealed class CreateChatCompletionConsumer(
     {
         ArgumentNullException.ThrowIfNull(context);
         var message = context.Message;
-        var queue = context.ReceiveContext.InputAddress.AbsolutePath.Split('/')[^1];
+        var queue = InferenceSteps.QueueOf(context);
         var remaining = message.Deadline - timeProvider.GetUtcNow();
         if (remaining <= TimeSpan.Zero)
         {
@@ -32,40 +30,20 @@ public sealed class CreateChatCompletionConsumer(
             return;
         }
 
-        var group = config.Current.ModelGroups.FirstOrDefault(g => g.Name == message.ModelGroup);
-        if (group is null)
+        var (prepared, invalid, deploymentId) = InferenceSteps.Prepare(config.Current, selector, message.ModelGroup, message.DeploymentId, message.Body);
+        if (invalid is not null)
         {
-            await Fail(context, queue, null, new ProviderError(ProviderErrorClass.NotFound, 404,
-                $"Model group '{message.ModelGroup}' is not served by this worker's config", "model_not_found"));
+            await Fail(context, queue, deploymentId, invalid);
             return;
         }
 
-        var deployment = selector.Select(group, message.DeploymentId);
-        if (deployment is null)
-        {
-            await Fail(context, queue, null, new ProviderError(ProviderErrorClass.NotFound, 404,
-                $"No deployment '{message.DeploymentId}' in model group '{group.Name}'", "model_not_found"));
-            return;
-        }
-
-        JsonObject clientRequest;
-        try
-        {
-            clientRequest = JsonNode.Parse(message.Body) as JsonObject ?? throw new JsonException("not an object");
-        }
-        catch (JsonException ex)
-        {
-            await Fail(context, queue, deployment.Id, new ProviderError(ProviderErrorClass.BadRequest, 400, "Request body is not a JSON object: " + ex.Message));
-            return;
-        }
-
+        var (group, deployment, clientRequest) = prepared!;
         var providerModel = ChatRequestBuilder.ProviderModel(group, deployment, message.RequestedModel);
         var request = ChatRequestBuilder.Build(clientRequest, deployment, providerModel);
         var provider = providers.Resolve(deployment, request.ContainsKey("mock_response"));
         if (provider is null)
         {
-            await Fail(context, queue, deployment.Id, new ProviderError(ProviderErrorClass.BadRequest, 400,
-                $"Provider '{deployment.Provider}' ({deployment.Model}) is not supported yet; set api_base to call it as an OpenAI-compatible API"));
+            await Fail(context, queue, deployment.Id, InferenceSteps.Unsupported(deployment, "chat completions"));
             return;
         }
 
@@ -186,16 +164,5 @@ public sealed class CreateChatCompletionConsumer(
         }, context.CancellationToken);
 
     private static Task Fail(ConsumeContext<CreateChatCompletion> context, string queue, string? deploymentId, ProviderError error) =>
-        context.RespondAsync(new ChatCompletionFailed
-        {
-            RequestId = context.Message.RequestId,
-            StatusCode = error.StatusCode,
-            ErrorClass = error.Class,
-            Message = error.Message,
-            Type = error.Type,
-            Code = error.Code,
-            RetryAfterSeconds = error.RetryAfterSeconds,
-            DeploymentId = deploymentId,
-            Queue = queue,
-        });
+        InferenceSteps.RespondFailed(context, context.Message.RequestId, queue, deploymentId, error);
 }

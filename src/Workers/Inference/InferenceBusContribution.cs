@@ -13,6 +13,7 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
     {
         ArgumentNullException.ThrowIfNull(configurator);
         configurator.AddConsumer<CreateChatCompletionConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<CreateEmbeddingConsumer>().ExcludeFromConfigureEndpoints();
     }
 
     public void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator configurator)
@@ -30,6 +31,7 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
                 e.PrefetchCount = limit;
                 e.ConcurrentMessageLimit = limit;
                 e.ConfigureConsumer<CreateChatCompletionConsumer>(context);
+                e.ConfigureConsumer<CreateEmbeddingConsumer>(context);
             });
             Log.Consuming(logger, group.Name, group.QueueName, limit);
         }

@@ -25,4 +25,16 @@ public sealed class ProviderResolver(OpenAiCompatibleProvider openAi, AnthropicP
 
         return OpenAiCompatible.Contains(deployment.Provider) || deployment.ApiBase is not null ? openAi : null;
     }
+
+    /// <summary>The embedding implementation for a deployment; null when its provider has none here.</summary>
+    public IEmbeddingProvider? ResolveEmbeddings(ModelDeployment deployment, bool requestHasMock)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        if (requestHasMock || deployment.MockResponse is not null)
+        {
+            return mock;
+        }
+
+        return deployment.Provider != "anthropic" && (OpenAiCompatible.Contains(deployment.Provider) || deployment.ApiBase is not null) ? openAi : null;
+    }
 }

@@ -62,6 +62,11 @@ public abstract class ChatCompletionsTestsBase : IAsyncLifetime
                 litellm_params:
                   model: openai/gpt-4o-mini
                   mock_response: "canned answer"
+              - model_name: embed
+                litellm_params:
+                  model: openai/text-embedding-3-small
+                  api_base: {{OpenAi.BaseUrl}}/v1
+                  api_key: os.environ/TEST_OPENAI_KEY
             router_settings:
               model_group_alias: {"gpt-4": "gpt-4o"}
               timeout: 20
@@ -126,7 +131,7 @@ public abstract class ChatCompletionsTestsBase : IAsyncLifetime
         var models = await Sdk().GetOpenAIModelClient().GetModelsAsync();
 
         var ids = models.Value.Select(m => m.Id).ToList();
-        Assert.Equal(["gpt-4o", "claude", "slow", "mocked", "gpt-4"], ids);
+        Assert.Equal(["gpt-4o", "claude", "slow", "mocked", "embed", "gpt-4"], ids);
     }
 
     [Fact]
@@ -338,6 +343,42 @@ public abstract class ChatCompletionsTestsBase : IAsyncLifetime
         Assert.True(stillQueued >= 2, $"the fast group answered after {fastMs} ms, yet only {stillQueued} slow requests were still waiting");
         Assert.Equal(1, Slow.MaxInFlight);
         Assert.Equal(4, Slow.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Embeddings_OfficialSdkAsksBase64_GetsTheProvidersFloatsBack()
+    {
+        var result = await Sdk().GetEmbeddingClient("embed").GenerateEmbeddingsAsync(["hello", "world"]);
+
+        Assert.True(result.Value.Count == 2, result.GetRawResponse().Content.ToString());
+        Assert.Equal([0.1f, 0.2f, 0.3f], result.Value[0].ToFloats().ToArray());
+        Assert.Equal([0.1f, 0.2f, 1.3f], result.Value[1].ToFloats().ToArray());
+        Assert.Equal(4, result.Value.Usage.InputTokenCount);
+        var upstream = Assert.Single(OpenAi.Requests);
+        Assert.Equal("/v1/embeddings", upstream.Path);
+        Assert.Equal("text-embedding-3-small", upstream.Body["model"]!.GetValue<string>());
+        Assert.Equal("base64", upstream.Body["encoding_format"]!.GetValue<string>());
+        Assert.True(result.GetRawResponse().Headers.TryGetValue("x-broker-queue", out var queue));
+        Assert.Equal("model-group.embed", queue);
+    }
+
+    [Fact]
+    public async Task Embeddings_FloatFormatAndBadInput_AnswerAsOpenAiDoes()
+    {
+        var (status, body, _) = await PostRawAsync("embeddings", """{"model":"mocked","input":"hello there","dimensions":8}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var vector = body["data"]![0]!["embedding"]!.AsArray();
+        Assert.Equal(8, vector.Count);
+        var norm = Math.Sqrt(vector.Sum(v => Math.Pow(v!.GetValue<double>(), 2)));
+        Assert.InRange(norm, 0.999, 1.001);
+
+        var missing = await PostRawAsync("v1/embeddings", """{"model":"embed"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, missing.Status);
+        AssertOpenAiError(missing.Body, "invalid_request_error", "missing_required_parameter");
+        var badFormat = await PostRawAsync("v1/embeddings", """{"model":"embed","input":"x","encoding_format":"int8"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, badFormat.Status);
+        Assert.Equal("encoding_format", badFormat.Body["error"]!["param"]!.GetValue<string>());
+        Assert.Empty(OpenAi.Requests);
     }
 
     [Fact]

@@ -67,7 +67,7 @@ public static class HealthEndpoints
                             ["max_tokens"] = 1,
                         };
                         var response = await inference.CreateChatCompletionAsync(x.Group, x.Group.Name, body.ToJsonString(), x.Deployment.Id, ProbeTimeout, cancellationToken);
-                        if (response.Is(out Response<ChatCompletionFailed>? failed))
+                        if (response.Is(out Response<InferenceFailed>? failed))
                         {
                             entry["error"] = failed.Message.Message;
                             return (Healthy: false, Entry: entry);

@@ -4,7 +4,7 @@ using Broker.Contracts.Inference;
 namespace Broker.Workers.Providers.Mock;
 
 /// <summary>litellm_params.mock_response (or a request's own mock_response): answers without calling anyone.</summary>
-public sealed class MockProvider(TimeProvider timeProvider) : IChatProvider
+public sealed class MockProvider(TimeProvider timeProvider) : IChatProvider, IEmbeddingProvider
 {
     public Task<ProviderResult> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
     {
@@ -35,6 +35,46 @@ public sealed class MockProvider(TimeProvider timeProvider) : IChatProvider
             },
         };
         return Task.FromResult(ProviderResult.Success(completion, usage));
+    }
+
+    /// <summary>Deterministic unit vectors (same input, same vector), <c>dimensions</c> long (default 1536).</summary>
+    public Task<ProviderResult> EmbedAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var dimensions = call.Request["dimensions"] is JsonValue d && d.TryGetValue<int>(out var n) && n > 0 ? n : 1536;
+        var inputs = call.Request["input"] switch
+        {
+            JsonArray list when list.All(i => i is JsonValue v && v.TryGetValue<string>(out _)) => list.Select(i => i!.GetValue<string>()).ToList(),
+            JsonArray list when list.All(i => i is JsonValue v && v.TryGetValue<long>(out _)) => [list.ToJsonString()],
+            JsonArray list => list.Select(i => i?.ToJsonString() ?? "").ToList(),
+            JsonValue v when v.TryGetValue<string>(out var text) => [text],
+            var other => [other?.ToJsonString() ?? ""],
+        };
+        var data = new JsonArray();
+        var tokens = 0;
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            tokens += CountWords(inputs[i]);
+            var random = new Random(BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(inputs[i])), 0));
+            var vector = Enumerable.Range(0, dimensions).Select(_ => random.NextDouble() - 0.5).ToArray();
+            var norm = Math.Sqrt(vector.Sum(x => x * x));
+            data.Add(new JsonObject
+            {
+                ["object"] = "embedding",
+                ["index"] = i,
+                ["embedding"] = new JsonArray(vector.Select(x => (JsonNode)JsonValue.Create((float)(x / norm))).ToArray()),
+            });
+        }
+
+        var usage = new TokenUsage { PromptTokens = tokens, CompletionTokens = 0 };
+        var body = new JsonObject
+        {
+            ["object"] = "list",
+            ["data"] = data,
+            ["model"] = call.ClientModel,
+            ["usage"] = new JsonObject { ["prompt_tokens"] = tokens, ["total_tokens"] = tokens },
+        };
+        return Task.FromResult(ProviderResult.Success(body, usage));
     }
 
     public async Task<ProviderStream> StreamAsync(ProviderCall call, CancellationToken cancellationToken)

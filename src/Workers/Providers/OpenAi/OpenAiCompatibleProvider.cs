@@ -11,7 +11,7 @@ namespace Broker.Workers.Providers.OpenAi;
 /// OpenAI's chat completions API and everything that speaks it (groq, together_ai, hosted_vllm, any api_base),
 /// plus Azure OpenAI (deployment URL, api-version, api-key header).
 /// </summary>
-public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider
+public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider, IEmbeddingProvider
 {
     public const string DefaultAzureApiVersion = "2024-10-21";
 
@@ -49,6 +49,15 @@ public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider
         var deployment = call.Deployment;
         var (body, _, error) = await http.PostJsonAsync(
             deployment.Provider, Url(call), call.Request, Headers(deployment), deployment.Timeout ?? DefaultTimeout, cancellationToken);
+        return error is not null ? ProviderResult.Failure(error) : ProviderResult.Success(body!, ReadUsage(body!));
+    }
+
+    public async Task<ProviderResult> EmbedAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var deployment = call.Deployment;
+        var (body, _, error) = await http.PostJsonAsync(
+            deployment.Provider, Url(call, "embeddings"), call.Request, Headers(deployment), deployment.Timeout ?? DefaultTimeout, cancellationToken);
         return error is not null ? ProviderResult.Failure(error) : ProviderResult.Success(body!, ReadUsage(body!));
     }
 
@@ -102,10 +111,10 @@ public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider
         }
     }
 
-    private static Uri Url(ProviderCall call) =>
+    private static Uri Url(ProviderCall call, string operation = "chat/completions") =>
         call.Deployment.Provider == "azure"
-            ? AzureUrl(call)
-            : new Uri(Base(call.Deployment.Provider, call.Deployment.ApiBase) + "/chat/completions");
+            ? AzureUrl(call, operation)
+            : new Uri(Base(call.Deployment.Provider, call.Deployment.ApiBase) + "/" + operation);
 
     private static Action<HttpRequestHeaders> Headers(ModelDeployment deployment)
     {
@@ -146,16 +155,16 @@ public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider
     private static string Base(string provider, string? apiBase) =>
         (apiBase ?? DefaultBases.GetValueOrDefault(provider) ?? DefaultBases["openai"]).TrimEnd('/');
 
-    private static Uri AzureUrl(ProviderCall call)
+    private static Uri AzureUrl(ProviderCall call, string operation)
     {
         var d = call.Deployment;
         var root = (d.ApiBase ?? "").TrimEnd('/');
         var version = Uri.EscapeDataString(d.ApiVersion ?? DefaultAzureApiVersion);
         if (root.Contains("/openai/deployments/", StringComparison.Ordinal))
         {
-            return new Uri($"{root}/chat/completions?api-version={version}");
+            return new Uri($"{root}/{operation}?api-version={version}");
         }
 
-        return new Uri($"{root}/openai/deployments/{Uri.EscapeDataString(call.ProviderModel)}/chat/completions?api-version={version}");
+        return new Uri($"{root}/openai/deployments/{Uri.EscapeDataString(call.ProviderModel)}/{operation}?api-version={version}");
     }
 }

@@ -1,7 +1,7 @@
 namespace Broker.Contracts.Inference;
 
-/// <summary>Reply to <see cref="CreateChatCompletion"/>: no answer, with the error the client should see.</summary>
-public sealed record ChatCompletionFailed
+/// <summary>Reply to <see cref="CreateChatCompletion"/> or <see cref="CreateEmbedding"/>: no answer, with the error the client should see.</summary>
+public sealed record InferenceFailed
 {
     public required Guid RequestId { get; init; }
 

@@ -1,0 +1,16 @@
+namespace Broker.Contracts.Inference;
+
+/// <summary>Command sent by the Ingress to a model group's queue: create embeddings (OpenAI <c>/v1/embeddings</c>).</summary>
+public sealed record CreateEmbedding
+{
+    public required Guid RequestId { get; init; }
+
+    public required string ModelGroup { get; init; }
+
+    public required string RequestedModel { get; init; }
+
+    /// <summary>The client's request body as OpenAI JSON.</summary>
+    public required string Body { get; init; }
+
+    public required DateTimeOffset Deadline { get; init; }
+}

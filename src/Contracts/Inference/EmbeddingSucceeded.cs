@@ -1,0 +1,20 @@
+namespace Broker.Contracts.Inference;
+
+/// <summary>Reply to <see cref="CreateEmbedding"/>: the provider answered.</summary>
+public sealed record EmbeddingSucceeded
+{
+    public required Guid RequestId { get; init; }
+
+    /// <summary>The embedding list as OpenAI JSON, in the encoding the client asked for.</summary>
+    public required string Body { get; init; }
+
+    public required string ModelGroup { get; init; }
+
+    public required string DeploymentId { get; init; }
+
+    public required string Provider { get; init; }
+
+    public required string Queue { get; init; }
+
+    public required TokenUsage Usage { get; init; }
+}

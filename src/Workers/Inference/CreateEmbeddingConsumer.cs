@@ -1,0 +1,96 @@
+using Broker.Config;
+using Broker.Contracts.Inference;
+using Broker.Contracts.Usage;
+using Broker.Workers.Providers;
+using Broker.Workers.Routing;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Workers.Inference;
+
+/// <summary>Consumes embedding requests from a model group's queue (the same queue and limit as its chat requests).</summary>
+public sealed class CreateEmbeddingConsumer(
+    IProxyConfigProvider config,
+    DeploymentSelector selector,
+    ProviderResolver providers,
+    TimeProvider timeProvider,
+    ILogger<CreateEmbeddingConsumer> logger) : IConsumer<CreateEmbedding>
+{
+    public async Task Consume(ConsumeContext<CreateEmbedding> context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var message = context.Message;
+        var queue = InferenceSteps.QueueOf(context);
+        var remaining = message.Deadline - timeProvider.GetUtcNow();
+        if (remaining <= TimeSpan.Zero)
+        {
+            Log.Expired(logger, message.RequestId, message.ModelGroup);
+            return;
+        }
+
+        var (prepared, invalid, deploymentId) = InferenceSteps.Prepare(config.Current, selector, message.ModelGroup, null, message.Body);
+        if (invalid is not null)
+        {
+            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deploymentId, invalid);
+            return;
+        }
+
+        var (group, deployment, body) = prepared!;
+        var providerModel = ChatRequestBuilder.ProviderModel(group, deployment, message.RequestedModel);
+        var request = ChatRequestBuilder.Build(body, deployment, providerModel);
+        var requestedFormat = request["encoding_format"]?.GetValue<string>();
+        var provider = providers.ResolveEmbeddings(deployment, request.ContainsKey("mock_response"));
+        if (provider is null)
+        {
+            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, InferenceSteps.Unsupported(deployment, "embeddings"));
+            return;
+        }
+
+        using var deadline = new CancellationTokenSource(remaining, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, deadline.Token);
+        var started = timeProvider.GetTimestamp();
+        ProviderResult result;
+        try
+        {
+            result = await provider.EmbedAsync(new ProviderCall(deployment, providerModel, request, message.RequestedModel), linked.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            Log.Expired(logger, message.RequestId, message.ModelGroup);
+            return;
+        }
+
+        await context.Publish(new UsageRecorded
+        {
+            RequestId = message.RequestId,
+            ModelGroup = group.Name,
+            DeploymentId = deployment.Id,
+            Provider = deployment.Provider,
+            PromptTokens = result.Usage.PromptTokens,
+            CompletionTokens = 0,
+            LatencyMs = timeProvider.GetElapsedTime(started).TotalMilliseconds,
+            Succeeded = result.Succeeded,
+            ErrorClass = result.Error?.Class.ToString(),
+            CompletedAt = timeProvider.GetUtcNow(),
+        }, context.CancellationToken);
+
+        if (result.Error is { } error)
+        {
+            Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
+            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, error);
+            return;
+        }
+
+        EmbeddingEncoding.Apply(result.Completion!, requestedFormat);
+        await context.RespondAsync(new EmbeddingSucceeded
+        {
+            RequestId = message.RequestId,
+            Body = result.Completion!.ToJsonString(),
+            ModelGroup = group.Name,
+            DeploymentId = deployment.Id,
+            Provider = deployment.Provider,
+            Queue = queue,
+            Usage = result.Usage,
+        });
+    }
+}

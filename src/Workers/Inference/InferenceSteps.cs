@@ -1,0 +1,79 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Broker.Config.Model;
+using Broker.Contracts.Inference;
+using Broker.Workers.Providers;
+using Broker.Workers.Routing;
+using MassTransit;
+
+namespace Broker.Workers.Inference;
+
+/// <summary>The steps every inference consumer takes before calling a provider, and its failure reply.</summary>
+public static class InferenceSteps
+{
+    /// <summary>The queue a message was consumed from (e.g. <c>model-group.gpt-4o</c>).</summary>
+    public static string QueueOf(ConsumeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.ReceiveContext.InputAddress.AbsolutePath.Split('/')[^1];
+    }
+
+    /// <summary>Finds the group, picks a deployment, parses the body; or says why not.</summary>
+    public static (PreparedRequest? Request, ProviderError? Error, string? DeploymentId) Prepare(
+        ProxyConfig config, DeploymentSelector selector, string groupName, string? pinnedDeploymentId, string body)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(selector);
+        var group = config.ModelGroups.FirstOrDefault(g => g.Name == groupName);
+        if (group is null)
+        {
+            return (null, new ProviderError(ProviderErrorClass.NotFound, 404,
+                $"Model group '{groupName}' is not served by this worker's config", "model_not_found"), null);
+        }
+
+        var deployment = selector.Select(group, pinnedDeploymentId);
+        if (deployment is null)
+        {
+            return (null, new ProviderError(ProviderErrorClass.NotFound, 404,
+                $"No deployment '{pinnedDeploymentId}' in model group '{group.Name}'", "model_not_found"), null);
+        }
+
+        try
+        {
+            var parsed = JsonNode.Parse(body) as JsonObject ?? throw new JsonException("not an object");
+            return (new PreparedRequest(group, deployment, parsed), null, deployment.Id);
+        }
+        catch (JsonException ex)
+        {
+            return (null, new ProviderError(ProviderErrorClass.BadRequest, 400, "Request body is not a JSON object: " + ex.Message), deployment.Id);
+        }
+    }
+
+    public static ProviderError Unsupported(ModelDeployment deployment, string what)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        return new ProviderError(ProviderErrorClass.BadRequest, 400,
+            $"Provider '{deployment.Provider}' ({deployment.Model}) does not support {what} here yet; set api_base to call it as an OpenAI-compatible API");
+    }
+
+    public static Task RespondFailed(ConsumeContext context, Guid requestId, string queue, string? deploymentId, ProviderError error)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(error);
+        return context.RespondAsync(new InferenceFailed
+        {
+            RequestId = requestId,
+            StatusCode = error.StatusCode,
+            ErrorClass = error.Class,
+            Message = error.Message,
+            Type = error.Type,
+            Code = error.Code,
+            RetryAfterSeconds = error.RetryAfterSeconds,
+            DeploymentId = deploymentId,
+            Queue = queue,
+        });
+    }
+}
+
+/// <summary>A request ready for its provider: the group, the chosen deployment and the client's body.</summary>
+public sealed record PreparedRequest(ModelGroup Group, ModelDeployment Deployment, JsonObject Body);
