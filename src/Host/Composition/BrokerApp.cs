@@ -35,6 +35,7 @@ public static class BrokerApp
             builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
         }
 
+        builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.AddBrokerLogging(debug, config.LitellmSettings.JsonLogs);
         builder.Services.AddSingleton<IProxyConfigProvider>(provider);
         builder.Services.AddSingleton(TimeProvider.System);

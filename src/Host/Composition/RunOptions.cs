@@ -21,6 +21,9 @@ public sealed record RunOptions
 
     public bool Debug { get; init; }
 
+    /// <summary>Extra host settings (appsettings keys such as <c>Ingress:SseKeepAliveSeconds</c>), over the environment's.</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
+
     /// <summary>RABBITMQ_URL; null = in-memory transport (all roles in one process only).</summary>
     public Uri? RabbitMqUrl { get; init; }
 }

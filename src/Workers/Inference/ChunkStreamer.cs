@@ -19,6 +19,9 @@ public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri
 
     public TokenUsage Usage { get; private set; } = new() { PromptTokens = 0, CompletionTokens = 0 };
 
+    private readonly System.Text.StringBuilder _text = new();
+    private bool _providerReportedUsage;
+
     /// <summary>Streams until the provider ends; a mid-stream provider failure ends the stream with an error batch.</summary>
     public async Task<ProviderError?> RunAsync(IAsyncEnumerable<JsonObject> chunks, TimeProvider timeProvider, long started, CancellationToken cancellationToken)
     {
@@ -30,8 +33,15 @@ public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri
             {
                 await foreach (var chunk in chunks.WithCancellation(cancellationToken))
                 {
+                    if (chunk["choices"] is JsonArray { Count: > 0 } choices && choices[0]?["delta"]?["content"] is JsonValue content &&
+                        content.TryGetValue<string>(out var text))
+                    {
+                        _text.Append(text);
+                    }
+
                     if (chunk["usage"] is JsonObject usage)
                     {
+                        _providerReportedUsage = true;
                         Usage = new TokenUsage
                         {
                             PromptTokens = usage["prompt_tokens"]?.GetValue<int>() ?? 0,
@@ -79,6 +89,10 @@ public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri
         await SendAsync(batch, isLast: true, error: null, cancellationToken);
         return null;
     }
+
+    /// <summary>Usage as reported, else counted with the tokenizer from the prompt and the streamed text.</summary>
+    public TokenUsage UsageOrCounted(JsonArray? messages) =>
+        _providerReportedUsage ? Usage : new TokenUsage { PromptTokens = TokenCounter.CountMessages(messages), CompletionTokens = TokenCounter.Count(_text.ToString()) };
 
     /// <summary>The provider failed before streaming anything: one last batch with the error.</summary>
     public Task FailAsync(ProviderError error, CancellationToken cancellationToken) =>

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Contracts.Inference;
 using Broker.Contracts.Usage;
@@ -142,7 +143,7 @@ public sealed class CreateChatCompletionConsumer(
             Log.Failed(logger, message.RequestId, groupName, deploymentId, providerName, error.Class.ToString(), error.StatusCode, error.Message);
         }
 
-        await PublishUsage(context, groupName, deploymentId, providerName, streamer.Usage, elapsedMs, streamer.TimeToFirstChunk?.TotalMilliseconds, error);
+        await PublishUsage(context, groupName, deploymentId, providerName, streamer.UsageOrCounted(call.Request["messages"] as JsonArray), elapsedMs, streamer.TimeToFirstChunk?.TotalMilliseconds, error);
     }
 
     private Task PublishUsage(

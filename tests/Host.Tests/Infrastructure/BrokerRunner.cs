@@ -19,8 +19,9 @@ public sealed class BrokerRunner : IAsyncDisposable
     public IReadOnlyList<IHost> Hosts => _hosts;
 
     /// <summary>All roles in one process on the in-memory transport.</summary>
-    public static Task<BrokerRunner> StartEmbeddedAsync(string yaml, IReadOnlyDictionary<string, string>? env = null) =>
-        StartAsync(yaml, env, null, [(BrokerRoles.All, [])]);
+    public static Task<BrokerRunner> StartEmbeddedAsync(
+        string yaml, IReadOnlyDictionary<string, string>? env = null, IReadOnlyDictionary<string, string?>? settings = null) =>
+        StartAsync(yaml, env, null, [(BrokerRoles.All, [])], settings);
 
     /// <summary>Ingress, workers and billing as separate hosts over RabbitMQ.</summary>
     public static Task<BrokerRunner> StartDistributedAsync(string yaml, Uri rabbitMq, IReadOnlyDictionary<string, string>? env = null) =>
@@ -30,7 +31,8 @@ public sealed class BrokerRunner : IAsyncDisposable
         string yaml,
         IReadOnlyDictionary<string, string>? env,
         Uri? rabbitMq,
-        IReadOnlyList<(BrokerRoles Roles, string[] Groups)> processes)
+        IReadOnlyList<(BrokerRoles Roles, string[] Groups)> processes,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var path = Path.Combine(Path.GetTempPath(), $"broker-test-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(path, yaml);
@@ -54,6 +56,7 @@ public sealed class BrokerRunner : IAsyncDisposable
                     Port = 0,
                     Groups = groups,
                     RabbitMqUrl = rabbitMq,
+                    Settings = settings ?? new Dictionary<string, string?>(),
                 }, loaded);
                 runner._hosts.Add(host);
                 await host.StartAsync();

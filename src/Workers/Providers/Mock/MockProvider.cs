@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Contracts.Inference;
+using Broker.Workers.Inference;
 
 namespace Broker.Workers.Providers.Mock;
 
@@ -12,8 +13,8 @@ public sealed class MockProvider(TimeProvider timeProvider) : IChatProvider, IEm
         var text = call.Request["mock_response"]?.GetValue<string>() ?? call.Deployment.MockResponse ?? "";
         var usage = new TokenUsage
         {
-            PromptTokens = (call.Request["messages"] as JsonArray ?? []).Sum(m => CountWords(ContentText(m?["content"]))),
-            CompletionTokens = CountWords(text),
+            PromptTokens = TokenCounter.CountMessages(call.Request["messages"] as JsonArray),
+            CompletionTokens = TokenCounter.Count(text),
         };
         var completion = new JsonObject
         {
@@ -54,7 +55,7 @@ public sealed class MockProvider(TimeProvider timeProvider) : IChatProvider, IEm
         var tokens = 0;
         for (var i = 0; i < inputs.Count; i++)
         {
-            tokens += CountWords(inputs[i]);
+            tokens += TokenCounter.Count(inputs[i]);
             var random = new Random(BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(inputs[i])), 0));
             var vector = Enumerable.Range(0, dimensions).Select(_ => random.NextDouble() - 0.5).ToArray();
             var norm = Math.Sqrt(vector.Sum(x => x * x));
@@ -118,15 +119,4 @@ public sealed class MockProvider(TimeProvider timeProvider) : IChatProvider, IEm
         };
         yield return usageChunk;
     }
-
-    private static string ContentText(JsonNode? content) => content switch
-    {
-        JsonValue v when v.TryGetValue<string>(out var s) => s,
-        JsonArray parts => string.Join(' ', parts.Select(p => p?["text"]?.GetValue<string>() ?? "")),
-        _ => "",
-    };
-
-    /// <summary>A rough count for a canned answer (no provider reports one); real counting comes with a tokenizer.</summary>
-    private static int CountWords(string text) =>
-        text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
 }
