@@ -121,3 +121,34 @@ public sealed class AnthropicTranslatorTests
         Assert.Equal("claude", completion["model"]!.GetValue<string>());
     }
 }
+
+public sealed class AnthropicReasoningTests
+{
+    [Fact]
+    public void ToAnthropicRequest_ReasoningEffort_BecomesThinkingBudgetAboveMaxTokens()
+    {
+        var openAi = JsonNode.Parse("""{"model":"c","max_tokens":1000,"temperature":0.5,"reasoning_effort":"medium","messages":[{"role":"user","content":"think"}]}""")!.AsObject();
+
+        var request = AnthropicTranslator.ToAnthropicRequest(openAi, "claude-sonnet-4");
+
+        Assert.Equal("enabled", request["thinking"]!["type"]!.GetValue<string>());
+        Assert.Equal(2048, request["thinking"]!["budget_tokens"]!.GetValue<int>());
+        Assert.True(request["max_tokens"]!.GetValue<int>() > 2048);
+        Assert.False(request.ContainsKey("temperature"));
+    }
+
+    [Fact]
+    public void ToOpenAiCompletion_ThinkingBlock_BecomesReasoningContent()
+    {
+        var anthropic = JsonNode.Parse("""
+            {"id":"msg_1","content":[{"type":"thinking","thinking":"Let me see.","signature":"x"},{"type":"text","text":"42"}],
+             "stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":9}}
+            """)!.AsObject();
+
+        var (completion, _) = AnthropicTranslator.ToOpenAiCompletion(anthropic, "c", 1);
+
+        var message = completion["choices"]![0]!["message"]!;
+        Assert.Equal("42", message["content"]!.GetValue<string>());
+        Assert.Equal("Let me see.", message["reasoning_content"]!.GetValue<string>());
+    }
+}

@@ -65,6 +65,9 @@ public sealed class AnthropicStreamTranslator(string clientModel, long created)
                     case "text_delta":
                         yield return Chunk(new JsonObject { ["content"] = delta["text"]?.DeepClone() }, null);
                         break;
+                    case "thinking_delta":
+                        yield return Chunk(new JsonObject { ["reasoning_content"] = delta["thinking"]?.DeepClone() }, null);
+                        break;
                     case "input_json_delta" when _toolIndexByBlock.TryGetValue(Int(data["index"]), out var toolIndex):
                         yield return Chunk(new JsonObject
                         {

@@ -108,6 +108,30 @@ public static class AnthropicTranslator
             result["tool_choice"] = choice;
         }
 
+        // reasoning_effort → extended thinking with a budget (as LiteLLM maps it); max_tokens must exceed the budget
+        if (openAi["thinking"] is JsonObject thinking)
+        {
+            result["thinking"] = thinking.DeepClone();
+        }
+        else if (ThinkingBudget(openAi["reasoning_effort"]) is { } budget)
+        {
+            result["thinking"] = new JsonObject { ["type"] = "enabled", ["budget_tokens"] = budget };
+        }
+
+        if (result["thinking"]?["budget_tokens"] is JsonValue b && b.TryGetValue<int>(out var budgetTokens) &&
+            result["max_tokens"] is JsonValue m && m.TryGetValue<int>(out var maxTokens) && maxTokens <= budgetTokens)
+        {
+            result["max_tokens"] = budgetTokens + DefaultMaxTokens;
+        }
+
+        if (result.ContainsKey("thinking"))
+        {
+            // Anthropic accepts no sampling changes with thinking on
+            result.Remove("temperature");
+            result.Remove("top_p");
+            result.Remove("top_k");
+        }
+
         return result;
     }
 
@@ -116,6 +140,7 @@ public static class AnthropicTranslator
     {
         ArgumentNullException.ThrowIfNull(anthropic);
         var texts = new List<string>();
+        var thinking = new List<string>();
         var toolCalls = new JsonArray();
         foreach (var block in anthropic["content"] as JsonArray ?? [])
         {
@@ -123,6 +148,10 @@ public static class AnthropicTranslator
             if (type == "text")
             {
                 texts.Add(block!["text"]?.GetValue<string>() ?? "");
+            }
+            else if (type == "thinking")
+            {
+                thinking.Add(block!["thinking"]?.GetValue<string>() ?? "");
             }
             else if (type == "tool_use")
             {
@@ -147,6 +176,11 @@ public static class AnthropicTranslator
         if (toolCalls.Count > 0)
         {
             message["tool_calls"] = toolCalls;
+        }
+
+        if (thinking.Count > 0)
+        {
+            message["reasoning_content"] = string.Concat(thinking);
         }
 
         var usageNode = anthropic["usage"] as JsonObject;
@@ -177,6 +211,18 @@ public static class AnthropicTranslator
         };
         return (completion, usage);
     }
+
+    /// <summary>LiteLLM's budgets for reasoning_effort: low 1024, medium 2048, high 4096 thinking tokens.</summary>
+    public static int? ThinkingBudget(JsonNode? reasoningEffort) =>
+        (reasoningEffort as JsonValue)?.TryGetValue<string>(out var effort) == true
+            ? effort switch
+            {
+                "minimal" or "low" => 1024,
+                "medium" => 2048,
+                "high" => 4096,
+                _ => null,
+            }
+            : null;
 
     public static string FinishReason(string? stopReason) => stopReason switch
     {
