@@ -50,7 +50,7 @@ public static class JsonBodyReader
             var node = JsonNode.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length).Span);
             if (node is JsonObject obj)
             {
-                return (obj, obj.ToJsonString(), null);
+                return (obj, System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), null);
             }
 
             return (null, "", OpenAiErrorResult.BadRequest(

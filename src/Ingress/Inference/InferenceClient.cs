@@ -51,7 +51,14 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
     }
 
     /// <summary>A non-streamed chat completion of an OpenAI-shaped request, with Broker's response headers.</summary>
-    public async Task<ChatCompletionOutcome> CompleteAsync(ModelGroup group, string requestedModel, JsonObject request, CancellationToken cancellationToken)
+    public Task<ChatCompletionOutcome> CompleteAsync(ModelGroup group, string requestedModel, JsonObject request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return CompleteAsync(group, requestedModel, request.ToJsonString(), cancellationToken);
+    }
+
+    /// <summary>A non-streamed chat completion of an OpenAI request given as JSON text (sent on unchanged).</summary>
+    public async Task<ChatCompletionOutcome> CompleteAsync(ModelGroup group, string requestedModel, string request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(request);
@@ -60,11 +67,11 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
         Response<ChatCompletionSucceeded, InferenceFailed> response;
         try
         {
-            response = await CreateChatCompletionAsync(group, requestedModel, request.ToJsonString(), null, timeout, cancellationToken);
+            response = await CreateChatCompletionAsync(group, requestedModel, request, null, timeout, cancellationToken);
         }
         catch (RequestTimeoutException)
         {
-            return new ChatCompletionOutcome(null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName });
+            return new ChatCompletionOutcome((string?)null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName });
         }
 
         if (response.Is(out Response<InferenceFailed>? failedResponse))
@@ -86,7 +93,7 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
             ["x-broker-queue"] = succeeded.Queue,
             ["x-litellm-response-duration-ms"] = timeProvider.GetElapsedTime(started).TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture),
         };
-        return new ChatCompletionOutcome(JsonNode.Parse(succeeded.Body)!.AsObject(), null, headers);
+        return new ChatCompletionOutcome(succeeded.Body, null, headers);
     }
 
     /// <summary>Embeddings of an OpenAI-shaped request through the group's queue, with Broker's response headers.</summary>
@@ -116,7 +123,7 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
         }
         catch (RequestTimeoutException)
         {
-            return new ChatCompletionOutcome(null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName });
+            return new ChatCompletionOutcome((string?)null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName });
         }
 
         if (response.Is(out Response<InferenceFailed>? failed))
@@ -136,12 +143,12 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
             ["x-litellm-call-id"] = succeeded.Message.RequestId.ToString(),
             ["x-broker-queue"] = succeeded.Message.Queue,
         };
-        return new ChatCompletionOutcome(JsonNode.Parse(succeeded.Message.Body)!.AsObject(), null, headers);
+        return new ChatCompletionOutcome(succeeded.Message.Body, null, headers);
     }
 
     private static ChatCompletionOutcome Failed(InferenceFailed failed, ModelGroup group) =>
         new(
-            null,
+            (string?)null,
             new OpenAiErrorResult(failed.StatusCode, failed.Message, failed.Type, failed.Param, failed.Code) { RetryAfterSeconds = failed.RetryAfterSeconds },
             new Dictionary<string, string> { ["x-broker-queue"] = failed.Queue ?? group.QueueName });
 

@@ -24,7 +24,7 @@ public static class ChatCompletionsEndpoints
     {
         var cancellationToken = http.RequestAborted;
         var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, cancellationToken);
+        var (body, text, readError) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, cancellationToken);
         if (readError is not null)
         {
             return readError;
@@ -49,7 +49,7 @@ public static class ChatCompletionsEndpoints
             return await SseStreamResult.WriteAsync(http, chunks, new OpenAiChatSseFormat(includeUsage), inference, options, timeProvider);
         }
 
-        var outcome = await inference.CompleteAsync(group, model, body, cancellationToken);
+        var outcome = await inference.CompleteAsync(group, model, text, cancellationToken);
         if (outcome.Error is { } error)
         {
             foreach (var (name, value) in outcome.Headers)
@@ -60,6 +60,6 @@ public static class ChatCompletionsEndpoints
             return error;
         }
 
-        return new JsonTextResult(outcome.Completion!.ToJsonString(), outcome.Headers);
+        return new JsonTextResult(outcome.Body!, outcome.Headers);
     }
 }

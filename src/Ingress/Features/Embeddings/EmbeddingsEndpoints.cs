@@ -52,7 +52,7 @@ public static class EmbeddingsEndpoints
             return error;
         }
 
-        return new JsonTextResult(outcome.Completion!.ToJsonString(), outcome.Headers);
+        return new JsonTextResult(outcome.Body!, outcome.Headers);
     }
 
     /// <summary>OpenAI's checks: model; input as a string, strings, tokens or token lists; encoding_format; dimensions.</summary>
