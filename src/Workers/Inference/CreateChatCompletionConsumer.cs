@@ -69,27 +69,29 @@ public sealed class CreateChatCompletionConsumer(
             return;
         }
 
+        // the caller hears first; the usage event follows (it does not hold up the answer)
         var elapsedMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;
-        await PublishUsage(context, group.Name, deployment.Id, deployment.Provider, result.Usage, elapsedMs, null, result.Error);
-
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
             await Fail(context, queue, deployment.Id, error);
-            return;
+        }
+        else
+        {
+            Log.Completed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, elapsedMs);
+            await context.RespondAsync(new ChatCompletionSucceeded
+            {
+                RequestId = message.RequestId,
+                Body = result.Completion!.ToJsonString(),
+                ModelGroup = group.Name,
+                DeploymentId = deployment.Id,
+                Provider = deployment.Provider,
+                Queue = queue,
+                Usage = result.Usage,
+            });
         }
 
-        Log.Completed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, elapsedMs);
-        await context.RespondAsync(new ChatCompletionSucceeded
-        {
-            RequestId = message.RequestId,
-            Body = result.Completion!.ToJsonString(),
-            ModelGroup = group.Name,
-            DeploymentId = deployment.Id,
-            Provider = deployment.Provider,
-            Queue = queue,
-            Usage = result.Usage,
-        });
+        await PublishUsage(context, group.Name, deployment.Id, deployment.Provider, result.Usage, elapsedMs, null, result.Error);
     }
 
     private async Task StreamAsync(

@@ -60,6 +60,26 @@ public sealed class CreateEmbeddingConsumer(
             return;
         }
 
+        if (result.Error is { } error)
+        {
+            Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
+            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, error);
+        }
+        else
+        {
+            EmbeddingEncoding.Apply(result.Completion!, requestedFormat);
+            await context.RespondAsync(new EmbeddingSucceeded
+            {
+                RequestId = message.RequestId,
+                Body = result.Completion!.ToJsonString(),
+                ModelGroup = group.Name,
+                DeploymentId = deployment.Id,
+                Provider = deployment.Provider,
+                Queue = queue,
+                Usage = result.Usage,
+            });
+        }
+
         await context.Publish(new UsageRecorded
         {
             RequestId = message.RequestId,
@@ -73,24 +93,5 @@ public sealed class CreateEmbeddingConsumer(
             ErrorClass = result.Error?.Class.ToString(),
             CompletedAt = timeProvider.GetUtcNow(),
         }, context.CancellationToken);
-
-        if (result.Error is { } error)
-        {
-            Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
-            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, error);
-            return;
-        }
-
-        EmbeddingEncoding.Apply(result.Completion!, requestedFormat);
-        await context.RespondAsync(new EmbeddingSucceeded
-        {
-            RequestId = message.RequestId,
-            Body = result.Completion!.ToJsonString(),
-            ModelGroup = group.Name,
-            DeploymentId = deployment.Id,
-            Provider = deployment.Provider,
-            Queue = queue,
-            Usage = result.Usage,
-        });
     }
 }
