@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Turns one bench/run.sh run directory (raw wrk / ttfb-client outputs, process stats) into Markdown.
+
+    python3 bench/report.py bench/results/<timestamp> > bench/results/<timestamp>.md
+
+One table of absolute figures, each Broker figure against "direct" measured in the same run, and the
+targets with PASS/MISS; then the raw outputs.
+"""
+import pathlib
+import re
+import sys
+
+TARGETS = ("direct", "embedded", "distributed")
+PROCS = {
+    "direct": ("fake-0ms", "fake-50ms"),
+    "embedded": ("embedded",),
+    "distributed": ("dist-ingress", "dist-workers", "dist-billing"),
+}
+UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+RSS_LIMIT_MIB = 150
+
+
+def to_ms(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    return float(m.group(1)) * UNITS_MS[m.group(2)] if m else None
+
+
+def parse_wrk(path):
+    if not path.exists():
+        return None
+    text = path.read_text()
+    out = {"raw": text, "errors": 0}
+    for pct, value in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", text, re.M):
+        out["p" + pct] = to_ms(value)
+    m = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
+    out["rps"] = float(m.group(1)) if m else None
+    m = re.search(r"^\s+(\d+) requests in", text, re.M)
+    out["requests"] = int(m.group(1)) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    out["errors"] += int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    out["errors"] += sum(int(g) for g in m.groups()) if m else 0
+    return out
+
+
+def parse_ttfb(path):
+    if not path.exists():
+        return None
+    text = path.read_text()
+    m = re.search(r"p50=([\d.]+) p90=([\d.]+)", text)
+    return {"raw": text, "p50": float(m.group(1)), "p90": float(m.group(2))} if m else {"raw": text}
+
+
+def parse_stats(path):
+    stats = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, *pairs = line.split()
+            stats[name] = {k: float(v) for k, v in (p.split("=") for p in pairs)}
+    return stats
+
+
+def fmt(v, digits=2):
+    if v is None:
+        return "–"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def main(run_dir):
+    run = pathlib.Path(run_dir)
+    raw = run / "raw"
+    present = [t for t in TARGETS if (raw / f"{t}-c1-0ms.txt").exists()]
+    wrk = {t: {s: parse_wrk(raw / f"{t}-{s}.txt") for s in ("c1-0ms", "c1-50ms", "c64-0ms", "c64-50ms")} for t in present}
+    ttfb = {t: parse_ttfb(raw / f"{t}-ttfb.txt") for t in present}
+    start = {t: parse_stats(raw / f"{t}-stats-start.txt") for t in present}
+    end = {t: parse_stats(raw / f"{t}-stats.txt") for t in present}
+
+    def w(t, s, key):
+        r = wrk.get(t, {}).get(s)
+        return r.get(key) if r else None
+
+    def tt(t):
+        r = ttfb.get(t)
+        return r.get("p50") if r else None
+
+    rows = []
+
+    def add(label, getter, kind, targets=None):
+        """kind: 'lat' (ms, shows +Δ vs direct), 'rps' (shows × direct), 'added' (Δ already), 'info'."""
+        values = {t: getter(t) for t in present}
+        d = values.get("direct")
+        cells = [label, fmt(d)]
+        verdicts = []
+        for t in ("embedded", "distributed"):
+            v = values.get(t)
+            cells.append(fmt(v))
+            if v is None or d is None or kind in ("added", "info"):
+                cells.append("")
+            elif kind == "rps":
+                cells.append(f"{v / d:.2f}×" if d else "–")
+            else:
+                cells.append(f"+{v - d:.2f} ms" if v >= d else f"{v - d:.2f} ms")
+            if targets:
+                goal = targets[t]
+                if v is None or (kind == "rps" and d is None):
+                    verdicts.append("–")
+                else:
+                    actual = v / d if kind == "rps" else v
+                    ok = actual >= goal if kind == "rps" else actual <= goal
+                    verdicts.append("PASS" if ok else "MISS")
+        if targets:
+            unit = "× direct" if kind == "rps" else "ms"
+            op = "≥" if kind == "rps" else "≤"
+            cells.append(f"{op} {targets['embedded']} / {op} {targets['distributed']} {unit}")
+        else:
+            cells.append("")
+        cells += verdicts if verdicts else ["", ""]
+        rows.append(cells)
+
+    def added(t, value):
+        v, d = value(t), value("direct")
+        return None if t == "direct" or v is None or d is None else v - d
+
+    add("c=1, 0 ms: p50 latency (ms)", lambda t: w(t, "c1-0ms", "p50"), "lat")
+    add("c=1, 0 ms: p99 latency (ms)", lambda t: w(t, "c1-0ms", "p99"), "lat")
+    add("c=1, 0 ms: **added p50** (ms)", lambda t: added(t, lambda x: w(x, "c1-0ms", "p50")), "added",
+        {"embedded": 0.3, "distributed": 1.5})
+    add("c=1, 50 ms: p50 latency (ms)", lambda t: w(t, "c1-50ms", "p50"), "lat")
+    add("c=1, 50 ms: p99 latency (ms)", lambda t: w(t, "c1-50ms", "p99"), "lat")
+    add("c=1, 50 ms: added p50 (ms)", lambda t: added(t, lambda x: w(x, "c1-50ms", "p50")), "added")
+    add("c=64, 0 ms: **req/s**", lambda t: w(t, "c64-0ms", "rps"), "rps", {"embedded": 0.3, "distributed": 0.1})
+    add("c=64, 0 ms: p99 latency (ms)", lambda t: w(t, "c64-0ms", "p99"), "lat")
+    add("c=64, 50 ms: **req/s**", lambda t: w(t, "c64-50ms", "rps"), "rps", {"embedded": 0.9, "distributed": 0.8})
+    add("c=64, 50 ms: p99 latency (ms)", lambda t: w(t, "c64-50ms", "p99"), "lat")
+    add("stream: time to first data line p50 (ms)", tt, "lat")
+    add("stream: **added TTFB p50** (ms)", lambda t: added(t, tt), "added", {"embedded": 2, "distributed": 5})
+
+    # peak RSS and CPU per process
+    def rss_cell(t):
+        return ", ".join(f"{n} {end[t][n]['hwm_kb'] / 1024:.0f}" for n in PROCS[t] if n in end.get(t, {})) or "–"
+
+    def rss_ok(t):
+        procs = [end[t][n]["hwm_kb"] / 1024 for n in PROCS[t] if n in end.get(t, {})]
+        return ("PASS" if max(procs) <= RSS_LIMIT_MIB else "MISS") if procs else "–"
+
+    requests = {t: sum(w(t, s, "requests") or 0 for s in ("c1-0ms", "c1-50ms", "c64-0ms", "c64-50ms")) for t in present}
+
+    def cpu_cell(t):
+        parts = []
+        for n in PROCS[t]:
+            if n in end.get(t, {}) and n in start.get(t, {}) and requests[t]:
+                us = (end[t][n]["cpu_s"] - start[t][n]["cpu_s"]) * 1e6 / requests[t]
+                parts.append(f"{n} {us:.0f}")
+        return ", ".join(parts) or "–"
+
+    rows.append(["peak RSS, VmHWM (MiB) per process", rss_cell("direct") if "direct" in present else "–",
+                 rss_cell("embedded") if "embedded" in present else "–", "",
+                 rss_cell("distributed") if "distributed" in present else "–", "",
+                 f"≤ {RSS_LIMIT_MIB} MiB each",
+                 rss_ok("embedded") if "embedded" in present else "–",
+                 rss_ok("distributed") if "distributed" in present else "–"])
+    rows.append(["CPU per non-streaming request (µs) per process",
+                 *[x for t in TARGETS for x in ([cpu_cell(t) if t in present else "–"] + ([""] if t != "direct" else []))],
+                 "", "", ""])
+    rows.append(["failed requests (non-2xx + socket errors)",
+                 *[x for t in TARGETS for x in ([str(sum(wrk[t][s]["errors"] for s in wrk[t] if wrk[t][s])) if t in present else "–"]
+                                                + ([""] if t != "direct" else []))],
+                 "", "", ""])
+
+    meta = (raw / "meta.txt").read_text() if (raw / "meta.txt").exists() else ""
+    m = re.search(r"duration_s=(\S+)", meta)
+    duration = m.group(1) if m else "?"
+    print(f"# Broker benchmark — {run.name}\n")
+    print("Produced by `bench/run.sh`. Each measurement is "
+          f"{duration} s of `wrk` after a warm-up; "
+          "the three targets ran one after another on the same machine, so compare each Broker figure with "
+          "**direct** from this same run, not with another run. c = concurrent connections; 0 ms / 50 ms = "
+          "the fake provider's fixed delay. Added = Broker minus direct. TTFB = time from sending a "
+          "`stream: true` request to the first `data:` line (median of sequential requests on one connection).\n")
+    print("| scenario | direct | embedded | vs direct | distributed | vs direct | target (embedded / distributed) | embedded | distributed |")
+    print("|---|---:|---:|---:|---:|---:|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    verdicts = [c for r in rows for c in r[7:9] if c in ("PASS", "MISS")]
+    print(f"\n**{verdicts.count('PASS')} PASS, {verdicts.count('MISS')} MISS.**\n")
+
+    print("## Run\n\n```\n" + meta.strip() + "\n```\n")
+    print("## Logs written by Broker during the run\n")
+    print("| process | lines | of which per-request `Usage` lines |\n|---|---:|---:|")
+    for log in sorted((run / "logs").glob("*.log")):
+        if log.stem in ("build", "services") or log.stem.startswith("fake"):
+            continue
+        lines = log.read_text(errors="replace").splitlines()
+        usage = sum(1 for line in lines if "Billing.Usage" in line or ": Usage " in line)
+        print(f"| {log.stem} | {len(lines)} | {usage} |")
+    print()
+    print("## Raw outputs\n")
+    for t in present:
+        for s in ("c1-0ms", "c1-50ms", "c64-0ms", "c64-50ms"):
+            r = wrk[t][s]
+            if r:
+                print(f"### {t} {s}\n\n```\n{r['raw'].strip()}\n```\n")
+        if ttfb[t]:
+            print(f"### {t} stream TTFB\n\n```\n{ttfb[t]['raw'].strip()}\n```\n")
+        for label, path in (("process stats after warm-up", raw / f"{t}-stats-start.txt"),
+                            ("process stats at the end", raw / f"{t}-stats.txt")):
+            if path.exists():
+                print(f"### {t} {label}\n\n```\n{path.read_text().strip()}\n```\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Broker's performance benchmark: the same load against (a) the fake provider directly, (b) Broker
+# embedded (in-memory bus) and (c) Broker distributed (ingress, workers, billing over the local
+# RabbitMQ), one after another, then one table of absolute figures and ratios against direct.
+#
+#   bench/run.sh                  # about 3 minutes; results in bench/results/<timestamp>.md and latest.md
+#
+# Tunables (environment): BENCH_DURATION (seconds per measurement, 5), BENCH_WARMUP (seconds of warm-up
+# load per group and target, 2), BENCH_TTFB_N (streamed requests timed per target, 50),
+# BENCH_TARGETS (subset of "direct embedded distributed"), BENCH_KEEP_SERVICES=1 (leave RabbitMQ & co.
+# running even when this script started them).
+# Everything listens on 127.0.0.1 only; every process this script starts is stopped on exit.
+set -euo pipefail
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DUR="${BENCH_DURATION:-5}"
+WARM="${BENCH_WARMUP:-2}"
+TTFB_N="${BENCH_TTFB_N:-50}"
+TARGETS="${BENCH_TARGETS:-direct embedded distributed}"
+FAST_PORT=9101 SLOW_PORT=9102 EMBEDDED_PORT=4101 INGRESS_PORT=4102
+CONFIG=bench/config.yaml
+BROKER_DLL=src/Host/bin/Release/net10.0/broker.dll
+FAKE_DLL=bench/FakeProvider/bin/Release/net10.0/fake-provider.dll
+TTFB_DLL=bench/TtfbClient/bin/Release/net10.0/ttfb-client.dll
+
+TS="$(date -u +%Y%m%dT%H%M%SZ)"
+OUT="bench/results/$TS"
+RAW="$OUT/raw"
+mkdir -p "$RAW" "$OUT/logs"
+
+say() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+# ---- cleanup: every process we started, by pid; the RabbitMQ vhost; services if we started them ----
+ALL_PIDS=()
+VHOST=""
+SERVICES_STARTED=0
+stop_pids() {
+  local pid
+  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  # forget them, so the exit trap never signals a pid that may have been reused
+  local keep=() p q gone
+  for p in "${ALL_PIDS[@]}"; do
+    gone=0
+    for q in "$@"; do [ "$p" = "$q" ] && gone=1; done
+    [ "$gone" = 1 ] || keep+=("$p")
+  done
+  ALL_PIDS=("${keep[@]}")
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT
+  [ "${#ALL_PIDS[@]}" -gt 0 ] && stop_pids "${ALL_PIDS[@]}"
+  if [ -n "$VHOST" ]; then rabbitmqctl -q delete_vhost "$VHOST" >/dev/null 2>&1 || true; fi
+  if [ "$SERVICES_STARTED" = 1 ] && [ "${BENCH_KEEP_SERVICES:-0}" != 1 ]; then
+    scripts/services.sh down >/dev/null 2>&1 || true
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME CMD... : run in the background, log to $OUT/logs/NAME.log, remember the pid in $STARTED
+start() {
+  local name="$1"; shift
+  "$@" >"$OUT/logs/$name.log" 2>&1 &
+  STARTED=$!
+  ALL_PIDS+=("$STARTED")
+  echo "$STARTED" >"$RAW/$name.pid"
+}
+
+# wait_chat URL MODEL : until one chat completion answers 200 (60 s at most)
+wait_chat() {
+  local url="$1" model="$2" t0=$SECONDS
+  until curl -fsS -m 5 -o /dev/null "$url" -H 'Content-Type: application/json' \
+      -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" 2>/dev/null; do
+    (( SECONDS - t0 < 60 )) || die "$url ($model) did not answer 200 within 60 s; see $OUT/logs/"
+    sleep 0.5
+  done
+}
+
+# proc_stats NAME PID FILE : VmHWM, VmRSS (kB) and CPU seconds so far, one line appended to FILE
+proc_stats() {
+  local name="$1" pid="$2" file="$3" hwm rss ticks
+  hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")"
+  rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")"
+  # utime + stime: fields 14 and 15, counted after the ")" that ends the command name
+  ticks="$(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')"
+  echo "$name hwm_kb=$hwm rss_kb=$rss cpu_s=$(awk -v t="$ticks" -v h="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / h}')" >>"$file"
+}
+
+# wrk_run FILE CONNS MODEL URL [extra wrk args]
+wrk_run() {
+  local file="$1" conns="$2" model="$3" url="$4"; shift 4
+  local threads=1
+  (( conns > 1 )) && threads=2
+  BENCH_MODEL="$model" wrk -t"$threads" -c"$conns" -d"${DUR}s" --timeout 10s --latency -s bench/chat.lua "$@" "$url" >"$file" 2>&1 \
+    || die "wrk failed: $(cat "$file")"
+}
+
+# measure TARGET FAST_URL SLOW_URL PID_NAMES... : warm-up, the five measurements, per-process stats
+measure() {
+  local target="$1" fast="$2" slow="$3"; shift 3
+  local name
+  say "$target: warm-up (${WARM}s per group, non-streaming and streaming)"
+  BENCH_MODEL=fast wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$fast" >"$RAW/$target-warmup-fast.txt" 2>&1
+  BENCH_MODEL=slow50 wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$slow" >"$RAW/$target-warmup-slow50.txt" 2>&1
+  dotnet "$TTFB_DLL" --url "$fast" --model fast --n 10 --warmup 10 >/dev/null
+  for name in "$@"; do proc_stats "$name" "$(cat "$RAW/$name.pid")" "$RAW/$target-stats-start.txt"; done
+
+  say "$target: c=1, 0 ms";   wrk_run "$RAW/$target-c1-0ms.txt" 1 fast "$fast"
+  say "$target: c=1, 50 ms";  wrk_run "$RAW/$target-c1-50ms.txt" 1 slow50 "$slow"
+  say "$target: c=64, 0 ms";  wrk_run "$RAW/$target-c64-0ms.txt" 64 fast "$fast"
+  say "$target: c=64, 50 ms"; wrk_run "$RAW/$target-c64-50ms.txt" 64 slow50 "$slow"
+  say "$target: streaming time to first data line ($TTFB_N requests)"
+  dotnet "$TTFB_DLL" --url "$fast" --model fast --n "$TTFB_N" --warmup 10 >"$RAW/$target-ttfb.txt" 2>&1 \
+    || die "ttfb-client failed: $(cat "$RAW/$target-ttfb.txt")"
+  for name in "$@"; do proc_stats "$name" "$(cat "$RAW/$name.pid")" "$RAW/$target-stats.txt"; done
+}
+
+# ---- tools and builds ----------------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+  say "installing wrk"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null 2>&1 \
+    || { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null; } \
+    || die "could not install wrk"
+fi
+command -v python3 >/dev/null 2>&1 || die "python3 is needed for the report"
+
+say "building Broker and the bench tools (Release)"
+dotnet build src/Host -c Release -v q -nologo >"$OUT/logs/build.log" 2>&1 || die "build failed: see $OUT/logs/build.log"
+dotnet build bench/FakeProvider -c Release -v q -nologo >>"$OUT/logs/build.log" 2>&1 || die "build failed: see $OUT/logs/build.log"
+dotnet build bench/TtfbClient -c Release -v q -nologo >>"$OUT/logs/build.log" 2>&1 || die "build failed: see $OUT/logs/build.log"
+
+{
+  echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src bench 2>/dev/null || echo '+dirty')"
+  echo "date=$TS"
+  echo "cpus=$(nproc)"
+  echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "duration_s=$DUR warmup_s=$WARM ttfb_n=$TTFB_N"
+  echo "dotnet=$(dotnet --version)"
+  echo "wrk=$(wrk -v 2>&1 | head -n 1)"
+} >"$RAW/meta.txt"
+
+# ---- the fake providers run for the whole benchmark ----------------------------------------------
+start fake-0ms dotnet "$FAKE_DLL" --port "$FAST_PORT" --delay-ms 0 --chunks 4 --chunk-delay-ms 5
+start fake-50ms dotnet "$FAKE_DLL" --port "$SLOW_PORT" --delay-ms 50 --chunks 4 --chunk-delay-ms 5
+wait_chat "http://127.0.0.1:$FAST_PORT/v1/chat/completions" fast
+wait_chat "http://127.0.0.1:$SLOW_PORT/v1/chat/completions" slow50
+
+for target in $TARGETS; do
+  case "$target" in
+    direct)
+      measure direct "http://127.0.0.1:$FAST_PORT/v1/chat/completions" "http://127.0.0.1:$SLOW_PORT/v1/chat/completions" fake-0ms fake-50ms
+      ;;
+    embedded)
+      say "embedded: starting broker (in-memory bus)"
+      ( unset RABBITMQ_URL; exec dotnet "$BROKER_DLL" --config "$CONFIG" --host 127.0.0.1 --port "$EMBEDDED_PORT" ) \
+        >"$OUT/logs/embedded.log" 2>&1 &
+      STARTED=$!; ALL_PIDS+=("$STARTED"); echo "$STARTED" >"$RAW/embedded.pid"
+      url="http://127.0.0.1:$EMBEDDED_PORT/v1/chat/completions"
+      wait_chat "$url" fast; wait_chat "$url" slow50
+      measure embedded "$url" "$url" embedded
+      stop_pids "$(cat "$RAW/embedded.pid")"
+      ;;
+    distributed)
+      if ! { command -v rabbitmq-diagnostics >/dev/null 2>&1 && rabbitmq-diagnostics -q ping >/dev/null 2>&1; }; then
+        SERVICES_STARTED=1
+      fi
+      say "distributed: local services (scripts/services.sh)"
+      eval "$(scripts/services.sh 2>>"$OUT/logs/services.log")"
+      VHOST="broker-bench-$$"
+      rabbitmqctl -q add_vhost "$VHOST" >/dev/null
+      rabbitmqctl -q set_permissions -p "$VHOST" guest '.*' '.*' '.*' >/dev/null
+      export RABBITMQ_URL="amqp://guest:guest@127.0.0.1:5672/$VHOST"
+      say "distributed: starting workers, billing, ingress (vhost $VHOST)"
+      start dist-workers dotnet "$BROKER_DLL" --role workers --config "$CONFIG"
+      start dist-billing dotnet "$BROKER_DLL" --role billing --config "$CONFIG"
+      start dist-ingress dotnet "$BROKER_DLL" --role ingress --config "$CONFIG" --host 127.0.0.1 --port "$INGRESS_PORT"
+      url="http://127.0.0.1:$INGRESS_PORT/v1/chat/completions"
+      wait_chat "$url" fast; wait_chat "$url" slow50
+      measure distributed "$url" "$url" dist-ingress dist-workers dist-billing
+      stop_pids "$(cat "$RAW/dist-ingress.pid")" "$(cat "$RAW/dist-workers.pid")" "$(cat "$RAW/dist-billing.pid")"
+      ;;
+    *) die "unknown target '$target' (direct, embedded, distributed)" ;;
+  esac
+done
+echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/meta.txt"
+
+python3 bench/report.py "$OUT" >"$OUT.md"
+cp "$OUT.md" bench/results/latest.md
+say "results: $OUT.md (also bench/results/latest.md); raw files and logs in $OUT/"
+sed -n '/^| scenario/,/^$/p' "$OUT.md"
