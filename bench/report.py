@@ -178,7 +178,9 @@ def main(run_dir):
           "the three targets ran one after another on the same machine, so compare each Broker figure with "
           "**direct** from this same run, not with another run. c = concurrent connections; 0 ms / 50 ms = "
           "the fake provider's fixed delay. Added = Broker minus direct. TTFB = time from sending a "
-          "`stream: true` request to the first `data:` line (median of sequential requests on one connection).\n")
+          "`stream: true` request to the first `data:` line (median of sequential requests on one connection). "
+          "Differences of about 1 ms, including negative ones, are noise: the 50 ms delay is a timer with "
+          "millisecond jitter, and the machine is shared (load average in Run below).\n")
     print("| scenario | direct | embedded | vs direct | distributed | vs direct | target (embedded / distributed) | embedded | distributed |")
     print("|---|---:|---:|---:|---:|---:|---|---|---|")
     for r in rows:
