@@ -36,6 +36,7 @@ public static class WorkersRegistration
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHttpClient(ProviderHttp.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers()
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),

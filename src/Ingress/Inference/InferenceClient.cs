@@ -10,45 +10,23 @@ using MassTransit;
 namespace Broker.Ingress.Inference;
 
 /// <summary>
-/// Sends chat completions to a model group's queue. Non-streamed: MassTransit request/response within the
-/// configured timeout. Streamed: the command names this instance's bus address as ResponseAddress, and the
-/// worker's chunk batches come back there (<see cref="Deliver"/>).
+/// Sends inference commands to a model group's queue with this instance's bus address as ResponseAddress,
+/// and matches the worker's replies (<see cref="Reply"/>) and chunk batches (<see cref="Deliver"/>) to the
+/// waiting request by its id. One dictionary lookup per reply; no timer task or cancelled task per request.
 /// </summary>
-public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IProxyConfigProvider config, TimeProvider timeProvider)
+public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, TimeProvider timeProvider)
 {
     /// <summary>LiteLLM's default request timeout (600 s) when neither router_settings.timeout nor request_timeout is set.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(600);
 
-    private readonly ConcurrentDictionary<string, IRequestClient<CreateChatCompletion>> _clients = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, IRequestClient<CreateEmbedding>> _embeddingClients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task<ISendEndpoint>> _endpoints = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource<object>> _pending = new();
     private readonly ConcurrentDictionary<Guid, ChatCompletionStream> _streams = new();
 
     public TimeSpan Timeout => config.Current.RouterSettings.Timeout ?? DefaultTimeout;
 
     /// <summary>Time allowed until the first streamed token: stream_timeout, else the request timeout.</summary>
     public TimeSpan StreamTimeout => config.Current.RouterSettings.StreamTimeout ?? Timeout;
-
-    public Task<Response<ChatCompletionSucceeded, InferenceFailed>> CreateChatCompletionAsync(
-        ModelGroup group, string requestedModel, string body, string? deploymentId, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(group);
-        var client = _clients.GetOrAdd(group.QueueName, queue =>
-            clientFactory.CreateRequestClient<CreateChatCompletion>(new Uri($"queue:{queue}"), RequestTimeout.After(m: 10)));
-        var command = new CreateChatCompletion
-        {
-            RequestId = NewId.NextGuid(),
-            ModelGroup = group.Name,
-            RequestedModel = requestedModel,
-            Body = body,
-            Deadline = timeProvider.GetUtcNow() + timeout,
-            DeploymentId = deploymentId,
-        };
-        return client.GetResponse<ChatCompletionSucceeded, InferenceFailed>(
-            command,
-            x => x.UseExecute(context => context.TimeToLive = timeout),
-            cancellationToken,
-            RequestTimeout.After(ms: (int)Math.Min(int.MaxValue, timeout.TotalMilliseconds)));
-    }
 
     /// <summary>A non-streamed chat completion of an OpenAI-shaped request, with Broker's response headers.</summary>
     public Task<ChatCompletionOutcome> CompleteAsync(ModelGroup group, string requestedModel, JsonObject request, CancellationToken cancellationToken)
@@ -58,42 +36,42 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
     }
 
     /// <summary>A non-streamed chat completion of an OpenAI request given as JSON text (sent on unchanged).</summary>
-    public async Task<ChatCompletionOutcome> CompleteAsync(ModelGroup group, string requestedModel, string request, CancellationToken cancellationToken)
+    public Task<ChatCompletionOutcome> CompleteAsync(ModelGroup group, string requestedModel, string request, CancellationToken cancellationToken) =>
+        CompleteAsync(group, requestedModel, request, deploymentId: null, Timeout, cancellationToken);
+
+    /// <summary>A chat completion pinned to one deployment when <paramref name="deploymentId"/> is set (health probes).</summary>
+    public async Task<ChatCompletionOutcome> CompleteAsync(
+        ModelGroup group, string requestedModel, string request, string? deploymentId, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(request);
         var started = timeProvider.GetTimestamp();
-        var timeout = Timeout;
-        Response<ChatCompletionSucceeded, InferenceFailed> response;
-        try
+        var requestId = NewId.NextGuid();
+        var command = new CreateChatCompletion
         {
-            response = await CreateChatCompletionAsync(group, requestedModel, request, null, timeout, cancellationToken);
-        }
-        catch (RequestTimeoutException)
-        {
-            return new ChatCompletionOutcome((string?)null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName });
-        }
-
-        if (response.Is(out Response<InferenceFailed>? failedResponse))
-        {
-            return Failed(failedResponse.Message, group);
-        }
-
-        if (!response.Is(out Response<ChatCompletionSucceeded>? succeededResponse))
-        {
-            throw new InvalidOperationException("The worker's reply was neither success nor failure");
-        }
-
-        var succeeded = succeededResponse.Message;
-        var headers = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["x-litellm-model-id"] = succeeded.DeploymentId,
-            ["x-litellm-model-group"] = succeeded.ModelGroup,
-            ["x-litellm-call-id"] = succeeded.RequestId.ToString(),
-            ["x-broker-queue"] = succeeded.Queue,
-            ["x-litellm-response-duration-ms"] = timeProvider.GetElapsedTime(started).TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture),
+            RequestId = requestId,
+            ModelGroup = group.Name,
+            RequestedModel = requestedModel,
+            Body = request,
+            Deadline = timeProvider.GetUtcNow() + timeout,
+            DeploymentId = deploymentId,
         };
-        return new ChatCompletionOutcome(succeeded.Body, null, headers);
+        var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
+        switch (reply)
+        {
+            case ChatCompletionSucceeded succeeded:
+                var headers = new Dictionary<string, string>(StringComparer.Ordinal)
+                {
+                    ["x-litellm-model-id"] = succeeded.DeploymentId,
+                    ["x-litellm-model-group"] = succeeded.ModelGroup,
+                    ["x-litellm-call-id"] = succeeded.RequestId.ToString(),
+                    ["x-broker-queue"] = succeeded.Queue,
+                    ["x-litellm-response-duration-ms"] = timeProvider.GetElapsedTime(started).TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture),
+                };
+                return new ChatCompletionOutcome(succeeded.Body, null, headers);
+            default:
+                return Failed(reply, group, timeout);
+        }
     }
 
     /// <summary>Embeddings of an OpenAI-shaped request through the group's queue, with Broker's response headers.</summary>
@@ -102,55 +80,30 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(request);
         var timeout = Timeout;
-        var client = _embeddingClients.GetOrAdd(group.QueueName, queue =>
-            clientFactory.CreateRequestClient<CreateEmbedding>(new Uri($"queue:{queue}"), RequestTimeout.After(m: 10)));
+        var requestId = NewId.NextGuid();
         var command = new CreateEmbedding
         {
-            RequestId = NewId.NextGuid(),
+            RequestId = requestId,
             ModelGroup = group.Name,
             RequestedModel = requestedModel,
             Body = request.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
         };
-        Response<EmbeddingSucceeded, InferenceFailed> response;
-        try
+        var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
+        if (reply is not EmbeddingSucceeded succeeded)
         {
-            response = await client.GetResponse<EmbeddingSucceeded, InferenceFailed>(
-                command,
-                x => x.UseExecute(context => context.TimeToLive = timeout),
-                cancellationToken,
-                RequestTimeout.After(ms: (int)Math.Min(int.MaxValue, timeout.TotalMilliseconds)));
-        }
-        catch (RequestTimeoutException)
-        {
-            return new ChatCompletionOutcome((string?)null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName });
-        }
-
-        if (response.Is(out Response<InferenceFailed>? failed))
-        {
-            return Failed(failed.Message, group);
-        }
-
-        if (!response.Is(out Response<EmbeddingSucceeded>? succeeded))
-        {
-            throw new InvalidOperationException("The worker's reply was neither success nor failure");
+            return Failed(reply, group, timeout);
         }
 
         var headers = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["x-litellm-model-id"] = succeeded.Message.DeploymentId,
-            ["x-litellm-model-group"] = succeeded.Message.ModelGroup,
-            ["x-litellm-call-id"] = succeeded.Message.RequestId.ToString(),
-            ["x-broker-queue"] = succeeded.Message.Queue,
+            ["x-litellm-model-id"] = succeeded.DeploymentId,
+            ["x-litellm-model-group"] = succeeded.ModelGroup,
+            ["x-litellm-call-id"] = succeeded.RequestId.ToString(),
+            ["x-broker-queue"] = succeeded.Queue,
         };
-        return new ChatCompletionOutcome(succeeded.Message.Body, null, headers);
+        return new ChatCompletionOutcome(succeeded.Body, null, headers);
     }
-
-    private static ChatCompletionOutcome Failed(InferenceFailed failed, ModelGroup group) =>
-        new(
-            (string?)null,
-            new OpenAiErrorResult(failed.StatusCode, failed.Message, failed.Type, failed.Param, failed.Code) { RetryAfterSeconds = failed.RetryAfterSeconds },
-            new Dictionary<string, string> { ["x-broker-queue"] = failed.Queue ?? group.QueueName });
 
     /// <summary>
     /// Starts a streamed chat completion; read it with <see cref="ChatCompletionStream.ReadAllAsync"/> and
@@ -173,14 +126,22 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
             Deadline = timeProvider.GetUtcNow() + timeout,
             Stream = true,
         };
-        var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{group.QueueName}"));
-        await endpoint.Send(command, context =>
-        {
-            context.RequestId = requestId;
-            context.ResponseAddress = bus.Address;
-            context.TimeToLive = timeout;
-        }, cancellationToken);
+        await SendAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         return stream;
+    }
+
+    /// <summary>A worker's reply (success or failure) for the request it names; ignored when nobody waits any more.</summary>
+    public void Reply(Guid requestId, object reply)
+    {
+        if (_pending.TryGetValue(requestId, out var waiting))
+        {
+            waiting.TrySetResult(reply);
+        }
+        else if (reply is InferenceFailed failed && _streams.TryGetValue(requestId, out var stream))
+        {
+            // a streamed request refused before it started (unknown group, unsupported provider, ...)
+            stream.Deliver(new ChatCompletionChunksStreamed { RequestId = requestId, Sequence = 0, Chunks = [], IsLast = true, Error = failed });
+        }
     }
 
     /// <summary>A chunk batch from a worker, for the stream it belongs to (ignored when that stream is gone).</summary>
@@ -192,6 +153,48 @@ public sealed class InferenceClient(IClientFactory clientFactory, IBus bus, IPro
             stream.Deliver(batch);
         }
     }
+
+    private async Task<object?> SendAndWaitAsync<T>(string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken)
+        where T : class
+    {
+        var waiting = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[requestId] = waiting;
+        try
+        {
+            await SendAsync(queue, command, requestId, timeout, cancellationToken);
+            return await waiting.Task.WaitAsync(timeout, timeProvider, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+        finally
+        {
+            _pending.TryRemove(requestId, out _);
+        }
+    }
+
+    private async Task SendAsync<T>(string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken)
+        where T : class
+    {
+        var endpoint = await _endpoints.GetOrAdd(queue, q => bus.GetSendEndpoint(new Uri($"queue:{q}")));
+        await endpoint.Send(command, context =>
+        {
+            context.RequestId = requestId;
+            context.ResponseAddress = bus.Address;
+            // a command nobody picked up before the caller gave up is dropped by the broker, not run late
+            context.TimeToLive = timeout;
+        }, cancellationToken);
+    }
+
+    private static ChatCompletionOutcome Failed(object? reply, ModelGroup group, TimeSpan timeout) => reply switch
+    {
+        InferenceFailed failed => new ChatCompletionOutcome(
+            (string?)null,
+            new OpenAiErrorResult(failed.StatusCode, failed.Message, failed.Type, failed.Param, failed.Code) { RetryAfterSeconds = failed.RetryAfterSeconds },
+            new Dictionary<string, string> { ["x-broker-queue"] = failed.Queue ?? group.QueueName }),
+        _ => new ChatCompletionOutcome((string?)null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName }),
+    };
 
     private async ValueTask EndStreamAsync(ChatCompletionStream stream)
     {

@@ -4,24 +4,46 @@ using Microsoft.Extensions.Hosting;
 
 namespace Broker.Ingress.Inference;
 
-/// <summary>Connects this instance's bus endpoint to the streams it holds: chunk batches are addressed to it.</summary>
+/// <summary>
+/// Connects this instance's own bus endpoint (its ResponseAddress) to the requests it holds: workers' replies
+/// and streamed chunk batches are addressed to it.
+/// </summary>
 public sealed class StreamReplyConnector(IBus bus, InferenceClient inference) : IHostedService
 {
-    private ConnectHandle? _handle;
+    private readonly List<ConnectHandle> _handles = [];
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _handle = bus.ConnectHandler<ChatCompletionChunksStreamed>(context =>
+        _handles.Add(bus.ConnectHandler<ChatCompletionChunksStreamed>(context =>
         {
             inference.Deliver(context.Message);
             return Task.CompletedTask;
-        });
+        }));
+        _handles.Add(bus.ConnectHandler<ChatCompletionSucceeded>(context =>
+        {
+            inference.Reply(context.Message.RequestId, context.Message);
+            return Task.CompletedTask;
+        }));
+        _handles.Add(bus.ConnectHandler<EmbeddingSucceeded>(context =>
+        {
+            inference.Reply(context.Message.RequestId, context.Message);
+            return Task.CompletedTask;
+        }));
+        _handles.Add(bus.ConnectHandler<InferenceFailed>(context =>
+        {
+            inference.Reply(context.Message.RequestId, context.Message);
+            return Task.CompletedTask;
+        }));
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        _handle?.Disconnect();
+        foreach (var handle in _handles)
+        {
+            handle.Disconnect();
+        }
+
         return Task.CompletedTask;
     }
 }

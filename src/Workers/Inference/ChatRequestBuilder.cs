@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config.Model;
 
@@ -14,24 +15,22 @@ public static class ChatRequestBuilder
         "litellm_logging_obj", "proxy_server_request", "guardrails",
     ];
 
+    /// <summary>Turns the client's (freshly parsed, owned) request into the deployment's request, in place.</summary>
     public static JsonObject Build(JsonObject clientRequest, ModelDeployment deployment, string providerModel)
     {
         ArgumentNullException.ThrowIfNull(clientRequest);
         ArgumentNullException.ThrowIfNull(deployment);
-        var request = new JsonObject();
-        foreach (var (key, value) in clientRequest)
+        var request = clientRequest;
+        foreach (var key in GatewayOnlyKeys)
         {
-            if (!GatewayOnlyKeys.Contains(key))
-            {
-                request[key] = value?.DeepClone();
-            }
+            request.Remove(key);
         }
 
         foreach (var (key, value) in deployment.DefaultParams)
         {
             if (!request.ContainsKey(key))
             {
-                request[key] = JsonNode.Parse(value.GetRawText());
+                request[key] = JsonSerializer.SerializeToNode(value);
             }
         }
 

@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -10,7 +9,7 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
 {
     public const string ClientName = "providers";
 
-    private static readonly MediaTypeHeaderValue Json = new("application/json");
+    private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
 
     /// <summary>
     /// Starts a streamed POST: returns the open response once the status line arrived within
@@ -27,7 +26,7 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
         using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
         using var request = new HttpRequestMessage(HttpMethod.Post, url);
-        request.Content = new StringContent(payload.ToJsonString(), Encoding.UTF8);
+        request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(payload));
         request.Content.Headers.ContentType = Json;
         headers(request.Headers);
         var client = httpClientFactory.CreateClient(ClientName);
@@ -107,7 +106,7 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
         using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
         using var request = new HttpRequestMessage(HttpMethod.Post, url);
-        request.Content = new StringContent(payload.ToJsonString(), Encoding.UTF8);
+        request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(payload));
         request.Content.Headers.ContentType = Json;
         headers(request.Headers);
 

@@ -1,9 +1,7 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
-using Broker.Contracts.Inference;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
-using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -58,28 +56,20 @@ public static class HealthEndpoints
                         entry["api_base"] = x.Deployment.ApiBase;
                     }
 
-                    try
+                    var body = new JsonObject
                     {
-                        var body = new JsonObject
-                        {
-                            ["model"] = x.Group.Name,
-                            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "ping" }),
-                            ["max_tokens"] = 1,
-                        };
-                        var response = await inference.CreateChatCompletionAsync(x.Group, x.Group.Name, body.ToJsonString(), x.Deployment.Id, ProbeTimeout, cancellationToken);
-                        if (response.Is(out Response<InferenceFailed>? failed))
-                        {
-                            entry["error"] = failed.Message.Message;
-                            return (Healthy: false, Entry: entry);
-                        }
-
-                        return (Healthy: true, Entry: entry);
-                    }
-                    catch (RequestTimeoutException)
+                        ["model"] = x.Group.Name,
+                        ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "ping" }),
+                        ["max_tokens"] = 1,
+                    };
+                    var outcome = await inference.CompleteAsync(x.Group, x.Group.Name, body.ToJsonString(), x.Deployment.Id, ProbeTimeout, cancellationToken);
+                    if (outcome.Error is { } error)
                     {
-                        entry["error"] = $"no answer within {ProbeTimeout.TotalSeconds}s";
+                        entry["error"] = error.Error.Error.Message;
                         return (Healthy: false, Entry: entry);
                     }
+
+                    return (Healthy: true, Entry: entry);
                 })
                 .ToList();
             var results = await Task.WhenAll(probes);
