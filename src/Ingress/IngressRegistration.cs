@@ -4,6 +4,7 @@ using Broker.Ingress.Features.ChatCompletions;
 using Broker.Ingress.Features.Embeddings;
 using Broker.Ingress.Features.Health;
 using Broker.Ingress.Features.Models;
+using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Inference;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -51,6 +52,7 @@ public static class IngressRegistration
             app.MapGroup(prefix)
                 .AddEndpointFilter<MasterKeyFilter>()
                 .MapChatCompletions()
+                .MapResponses()
                 .MapEmbeddings()
                 .MapModels();
         }
