@@ -1,6 +1,7 @@
 using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Features.ChatCompletions;
+using Broker.Ingress.Features.Completions;
 using Broker.Ingress.Features.Embeddings;
 using Broker.Ingress.Features.Health;
 using Broker.Ingress.Features.Models;
@@ -53,6 +54,7 @@ public static class IngressRegistration
                 .AddEndpointFilter<MasterKeyFilter>()
                 .MapChatCompletions()
                 .MapResponses()
+                .MapCompletions()
                 .MapEmbeddings()
                 .MapModels();
         }
