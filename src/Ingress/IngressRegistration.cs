@@ -1,9 +1,11 @@
 using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Features.ChatCompletions;
+using Broker.Ingress.Features.Completions;
 using Broker.Ingress.Features.Embeddings;
 using Broker.Ingress.Features.Health;
 using Broker.Ingress.Features.Models;
+using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Inference;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -51,6 +53,8 @@ public static class IngressRegistration
             app.MapGroup(prefix)
                 .AddEndpointFilter<MasterKeyFilter>()
                 .MapChatCompletions()
+                .MapResponses()
+                .MapCompletions()
                 .MapEmbeddings()
                 .MapModels();
         }

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Ingress.Errors;
+using Broker.Ingress.Http;
+using Broker.Ingress.Inference;
+using Broker.Ingress.Streaming;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Broker.Ingress.Features.Completions;
+
+/// <summary>
+/// OpenAI's legacy text completions on top of chat completions: each prompt becomes one user message sent through
+/// the model group's queue; the answers come back as <c>text_completion</c> choices.
+/// </summary>
+public static class CompletionsEndpoints
+{
+    public static RouteGroupBuilder MapCompletions(this RouteGroupBuilder group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapPost("/completions", CreateCompletion);
+        return group;
+    }
+
+    private static async Task<IResult> CreateCompletion(
+        HttpContext http, IProxyConfigProvider config, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
+    {
+        var cancellationToken = http.RequestAborted;
+        var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, cancellationToken);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        var (chats, invalid) = CompletionRequestTranslator.Translate(body!);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        var model = body!["model"]!.GetValue<string>();
+        var group = config.Current.FindGroup(model);
+        if (group is null)
+        {
+            return OpenAiErrorResult.ModelNotFound(model);
+        }
+
+        var id = TextCompletionObject.NewId();
+        var createdAt = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        if (chats![0]["stream"] is JsonValue stream && stream.GetValue<bool>())
+        {
+            var includeUsage = body["stream_options"]?["include_usage"] is JsonValue u && u.GetValueKind() == JsonValueKind.True;
+            var chunks = await inference.StreamAsync(group, model, chats[0], cancellationToken);
+            return await SseStreamResult.WriteAsync(http, chunks, new TextCompletionSseFormat(id, createdAt, includeUsage), inference, options, timeProvider);
+        }
+
+        // a batch of prompts is one request per prompt, through the same queue, answered together
+        var outcomes = await Task.WhenAll(chats.Select(chat => inference.CompleteAsync(group, model, chat, cancellationToken)));
+        var headers = outcomes[0].Headers;
+        if (outcomes.FirstOrDefault(o => o.Error is not null) is { } failed)
+        {
+            foreach (var (name, value) in failed.Headers)
+            {
+                http.Response.Headers[name] = value;
+            }
+
+            return failed.Error!;
+        }
+
+        var completion = TextCompletionObject.FromChatCompletions(outcomes.Select(o => o.Completion!).ToList(), id, createdAt);
+        return new JsonTextResult(completion.ToJsonString(), headers);
+    }
+}

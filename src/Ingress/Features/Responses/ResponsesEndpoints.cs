@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Ingress.Errors;
+using Broker.Ingress.Http;
+using Broker.Ingress.Inference;
+using Broker.Ingress.Streaming;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Broker.Ingress.Features.Responses;
+
+/// <summary>
+/// OpenAI's Responses API on top of chat completions: the request is translated, sent through the model group's
+/// queue like any chat completion, and the answer (or the chunk stream) is turned back into a response.
+/// Nothing is stored, so retrieving, cancelling or deleting a response is answered with a 400.
+/// </summary>
+public static class ResponsesEndpoints
+{
+    public static RouteGroupBuilder MapResponses(this RouteGroupBuilder group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapPost("/responses", CreateResponse);
+        group.MapGet("/responses/{id}", NotStored);
+        group.MapDelete("/responses/{id}", NotStored);
+        group.MapPost("/responses/{id}/cancel", NotStored);
+        group.MapGet("/responses/{id}/input_items", NotStored);
+        return group;
+    }
+
+    private static OpenAiErrorResult NotStored(string id) =>
+        OpenAiErrorResult.BadRequest(
+            $"Response '{id}' cannot be retrieved: Broker does not store responses (it answers as if 'store' were false).",
+            "response_id", "unsupported_parameter");
+
+    private static async Task<IResult> CreateResponse(
+        HttpContext http, IProxyConfigProvider config, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
+    {
+        var cancellationToken = http.RequestAborted;
+        var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, cancellationToken);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        var (chat, invalid) = ResponsesRequestTranslator.Translate(body!);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        var model = body!["model"]!.GetValue<string>();
+        var group = config.Current.FindGroup(model);
+        if (group is null)
+        {
+            return OpenAiErrorResult.ModelNotFound(model);
+        }
+
+        var id = ResponseObject.NewId("resp");
+        var createdAt = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        if (chat!["stream"] is JsonValue stream && stream.GetValue<bool>())
+        {
+            var chunks = await inference.StreamAsync(group, model, chat, cancellationToken);
+            return await SseStreamResult.WriteAsync(http, chunks, new ResponsesSseFormat(body, id, createdAt), inference, options, timeProvider);
+        }
+
+        var outcome = await inference.CompleteAsync(group, model, chat, cancellationToken);
+        if (outcome.Error is { } error)
+        {
+            foreach (var (name, value) in outcome.Headers)
+            {
+                http.Response.Headers[name] = value;
+            }
+
+            return error;
+        }
+
+        var response = ResponseObject.FromChatCompletion(body, outcome.Completion!, id, createdAt);
+        return new JsonTextResult(response.ToJsonString(), outcome.Headers);
+    }
+}
