@@ -176,6 +176,7 @@ public abstract class MessagesTestsBase : IAsyncLifetime
         AssertAnthropicError(body, "rate_limit_error");
         Assert.Contains("Rate limit reached", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("7", response.Headers.RetryAfter?.ToString());
+        Assert.StartsWith("req_", response.Headers.GetValues("request-id").Single(), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -234,6 +235,7 @@ public abstract class MessagesTestsBase : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("req_", response.Headers.GetValues("request-id").Single(), StringComparison.Ordinal);
         var events = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
             .Where(f => f.StartsWith("event: ", StringComparison.Ordinal))
             .Select(f => f.Split('\n')[0]["event: ".Length..])

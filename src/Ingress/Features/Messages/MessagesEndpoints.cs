@@ -17,6 +17,9 @@ namespace Broker.Ingress.Features.Messages;
 /// </summary>
 public static class MessagesEndpoints
 {
+    /// <summary>Anthropic's request id header (the SDKs expose it on answers and errors): Broker's call id.</summary>
+    private const string RequestIdHeader = "request-id";
+
     /// <summary>Maps the Messages routes with and without <c>/v1</c>, with the master key check in Anthropic's error shape.</summary>
     public static IEndpointRouteBuilder MapMessages(this IEndpointRouteBuilder app)
     {
@@ -52,15 +55,20 @@ public static class MessagesEndpoints
         if (request["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streamed) && streamed)
         {
             var chunks = await inference.StreamAsync(group, model, request, cancellationToken);
+            chunks.Headers[RequestIdHeader] = RequestId(chunks.RequestId.ToString());
             var format = new AnthropicSseFormat("msg_" + chunks.RequestId.ToString("N"), model, MessagesTokenCounter.Count(request));
             var result = await SseStreamResult.WriteAsync(http, chunks, format, inference, options, timeProvider);
             return result is OpenAiErrorResult failed ? AnthropicErrorResult.From(failed) : result;
         }
 
         var outcome = await inference.CompleteAsync(group, model, request, cancellationToken);
+        var headers = new Dictionary<string, string>(outcome.Headers, StringComparer.Ordinal)
+        {
+            [RequestIdHeader] = RequestId(outcome.Headers.GetValueOrDefault("x-litellm-call-id") ?? Guid.NewGuid().ToString()),
+        };
         if (outcome.Error is { } error)
         {
-            foreach (var (name, value) in outcome.Headers)
+            foreach (var (name, value) in headers)
             {
                 http.Response.Headers[name] = value;
             }
@@ -69,8 +77,10 @@ public static class MessagesEndpoints
         }
 
         var message = AnthropicMessagesTranslator.ToAnthropicMessage(outcome.Completion!, model);
-        return new JsonTextResult(message.ToJsonString(), outcome.Headers);
+        return new JsonTextResult(message.ToJsonString(), headers);
     }
+
+    private static string RequestId(string callId) => "req_" + callId.Replace("-", "", StringComparison.Ordinal);
 
     private static async Task<IResult> CountTokens(HttpContext http, IProxyConfigProvider config)
     {
