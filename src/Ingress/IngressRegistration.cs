@@ -4,6 +4,7 @@ using Broker.Ingress.Features.ChatCompletions;
 using Broker.Ingress.Features.Completions;
 using Broker.Ingress.Features.Embeddings;
 using Broker.Ingress.Features.Health;
+using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Inference;
@@ -58,6 +59,8 @@ public static class IngressRegistration
                 .MapEmbeddings()
                 .MapModels();
         }
+
+        app.MapMessages();
 
         app.MapGroup("")
             .AddEndpointFilter<MasterKeyFilter>()

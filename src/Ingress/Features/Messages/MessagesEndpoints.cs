@@ -1,0 +1,109 @@
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Ingress.Errors;
+using Broker.Ingress.Http;
+using Broker.Ingress.Inference;
+using Broker.Ingress.Streaming;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Broker.Ingress.Features.Messages;
+
+/// <summary>
+/// Anthropic's Messages API (<c>POST /v1/messages</c>, streamed or not, and <c>/v1/messages/count_tokens</c>)
+/// in front of the same group queues as chat completions: requests are translated to OpenAI's format, answers
+/// and errors back to Anthropic's. Query strings (Claude Code's <c>?beta=true</c>) are accepted.
+/// </summary>
+public static class MessagesEndpoints
+{
+    /// <summary>Anthropic's request id header (the SDKs expose it on answers and errors): Broker's call id.</summary>
+    private const string RequestIdHeader = "request-id";
+
+    /// <summary>Maps the Messages routes with and without <c>/v1</c>, with the master key check in Anthropic's error shape.</summary>
+    public static IEndpointRouteBuilder MapMessages(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        foreach (var prefix in new[] { "/v1", "" })
+        {
+            var group = app.MapGroup(prefix).AddEndpointFilter<AnthropicKeyFilter>();
+            group.MapPost("/messages", CreateMessage);
+            group.MapPost("/messages/count_tokens", CountTokens);
+        }
+
+        return app;
+    }
+
+    private static async Task<IResult> CreateMessage(
+        HttpContext http, IProxyConfigProvider config, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
+    {
+        var cancellationToken = http.RequestAborted;
+        var (body, read) = await ReadAsync(http, config, requireMaxTokens: true);
+        if (body is null)
+        {
+            return read!;
+        }
+
+        var model = body["model"]!.GetValue<string>();
+        var group = config.Current.FindGroup(model);
+        if (group is null)
+        {
+            return AnthropicErrorResult.NotFound(model);
+        }
+
+        var request = AnthropicMessagesTranslator.ToOpenAiRequest(body);
+        if (request["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streamed) && streamed)
+        {
+            var chunks = await inference.StreamAsync(group, model, request, cancellationToken);
+            chunks.Headers[RequestIdHeader] = RequestId(chunks.RequestId.ToString());
+            var format = new AnthropicSseFormat("msg_" + chunks.RequestId.ToString("N"), model, MessagesTokenCounter.Count(request));
+            var result = await SseStreamResult.WriteAsync(http, chunks, format, inference, options, timeProvider);
+            return result is OpenAiErrorResult failed ? AnthropicErrorResult.From(failed) : result;
+        }
+
+        var outcome = await inference.CompleteAsync(group, model, request, cancellationToken);
+        var headers = new Dictionary<string, string>(outcome.Headers, StringComparer.Ordinal)
+        {
+            [RequestIdHeader] = RequestId(outcome.Headers.GetValueOrDefault("x-litellm-call-id") ?? Guid.NewGuid().ToString()),
+        };
+        if (outcome.Error is { } error)
+        {
+            foreach (var (name, value) in headers)
+            {
+                http.Response.Headers[name] = value;
+            }
+
+            return AnthropicErrorResult.From(error);
+        }
+
+        var message = AnthropicMessagesTranslator.ToAnthropicMessage(outcome.Completion!, model);
+        return new JsonTextResult(message.ToJsonString(), headers);
+    }
+
+    private static string RequestId(string callId) => "req_" + callId.Replace("-", "", StringComparison.Ordinal);
+
+    private static async Task<IResult> CountTokens(HttpContext http, IProxyConfigProvider config)
+    {
+        var (body, read) = await ReadAsync(http, config, requireMaxTokens: false);
+        if (body is null)
+        {
+            return read!;
+        }
+
+        // no deployment is asked: the count is Broker's own, so any model name is accepted
+        var count = MessagesTokenCounter.Count(AnthropicMessagesTranslator.ToOpenAiRequest(body));
+        return new JsonTextResult(new JsonObject { ["input_tokens"] = count }.ToJsonString(), new Dictionary<string, string>());
+    }
+
+    private static async Task<(JsonObject? Body, AnthropicErrorResult? Error)> ReadAsync(HttpContext http, IProxyConfigProvider config, bool requireMaxTokens)
+    {
+        var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, http.RequestAborted);
+        if (readError is not null)
+        {
+            return (null, AnthropicErrorResult.From(readError));
+        }
+
+        return MessagesRequestValidator.Validate(body!, requireMaxTokens) is { } invalid ? (null, invalid) : (body, null);
+    }
+}
