@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Features.Completions;
 
-namespace Broker.Host.Tests.Features;
+namespace Broker.Ingress.Tests.Features.Completions;
 
 public sealed class TextCompletionFormatTests
 {

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Broker.Ingress.Features.Responses;
 
-namespace Broker.Host.Tests.Features;
+namespace Broker.Ingress.Tests.Features.Responses;
 
 public sealed class ResponsesRequestTranslatorTests
 {

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Broker.Ingress.Features.Completions;
 
-namespace Broker.Host.Tests.Features;
+namespace Broker.Ingress.Tests.Features.Completions;
 
 public sealed class CompletionRequestTranslatorTests
 {
