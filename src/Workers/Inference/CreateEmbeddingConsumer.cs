@@ -43,7 +43,10 @@ public sealed class CreateEmbeddingConsumer(
         }
         finally
         {
-            await router.ReleaseAsync(prepared!.Lease, outcome.Usage, outcome.LatencyMs, outcome.Error, context, outcome.Abandoned);
+            if (await router.ReleaseAsync(prepared!.Lease, outcome.Usage, outcome.LatencyMs, outcome.Error, outcome.Abandoned) is { } cooledDown)
+            {
+                await context.Publish(cooledDown, CancellationToken.None);
+            }
         }
     }
 

@@ -5,7 +5,6 @@ using Broker.Contracts.Inference;
 using Broker.Contracts.Routing;
 using Broker.Workers.Providers;
 using Broker.Workers.RateLimits;
-using MassTransit;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Workers.Routing;
@@ -120,16 +119,16 @@ public sealed class DeploymentRouter(
     }
 
     /// <summary>
-    /// Gives a lease back and records how the request went; starts a cooldown (and publishes
-    /// <see cref="DeploymentCooledDown"/>) when the failure tips the deployment over its allowance.
+    /// Gives a lease back and records how the request went; starts a cooldown when the failure tips the deployment
+    /// over its allowance, and then answers the <see cref="DeploymentCooledDown"/> event to publish (null otherwise:
+    /// only the worker whose failure started the cooldown gets it).
     /// </summary>
-    public async Task ReleaseAsync(RoutingLease lease, TokenUsage? usage, double? latencyMs, ProviderError? error, IPublishEndpoint publisher, bool abandoned = false)
+    public async Task<DeploymentCooledDown?> ReleaseAsync(RoutingLease lease, TokenUsage? usage, double? latencyMs, ProviderError? error, bool abandoned = false)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        ArgumentNullException.ThrowIfNull(publisher);
         if (!lease.Tracked)
         {
-            return;
+            return null;
         }
 
         var current = config.Current;
@@ -146,24 +145,24 @@ public sealed class DeploymentRouter(
         var counts = await state.ReleaseAsync(lease.ModelGroup, lease.Deployment, lease.LeaseId, outcome, CancellationToken.None);
         if (error is null || failureClass is null)
         {
-            return;
+            return null;
         }
 
         var deploymentsInGroup = current.ModelGroups.FirstOrDefault(g => g.Name == lease.ModelGroup)?.Deployments.Count ?? 1;
         if (!cooldowns.ShouldCoolDown(error, counts, deploymentsInGroup))
         {
-            return;
+            return null;
         }
 
         var duration = cooldowns.CooldownTime;
         var reason = $"{failureClass} {error.StatusCode}: {counts.Failures} failures this minute";
         if (!await state.StartCooldownAsync(lease.ModelGroup, lease.Deployment.Id, duration, reason, CancellationToken.None))
         {
-            return;
+            return null;
         }
 
         Log.CooledDown(logger, lease.ModelGroup, lease.Deployment.Id, duration.TotalSeconds, counts.Failures, failureClass, error.StatusCode);
-        await publisher.Publish(new DeploymentCooledDown
+        return new DeploymentCooledDown
         {
             ModelGroup = lease.ModelGroup,
             DeploymentId = lease.Deployment.Id,
@@ -172,6 +171,6 @@ public sealed class DeploymentRouter(
             FailuresThisMinute = (int)Math.Min(int.MaxValue, counts.Failures),
             CooldownSeconds = duration.TotalSeconds,
             Until = timeProvider.GetUtcNow() + duration,
-        }, CancellationToken.None);
+        };
     }
 }
