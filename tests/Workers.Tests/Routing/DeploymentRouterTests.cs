@@ -127,7 +127,7 @@ public sealed class DeploymentRouterTests
         var events = new List<Contracts.Routing.DeploymentCooledDown?>();
         for (var i = 0; i < 2; i++)
         {
-            var lease = new RateLimits.RoutingLease("g", a, Guid.NewGuid().ToString("N"), false, true);
+            var lease = new Broker.Workers.RateLimits.RoutingLease("g", a, Guid.NewGuid().ToString("N"), false, true);
             events.Add(await h.Router.ReleaseAsync(lease, null, 10, error));
         }
 
@@ -186,7 +186,7 @@ public sealed class DeploymentRouterTests
     {
         await using var h = await RouterHarness.StartAsync(TwoDeployments(", allowed_fails: 0"), new FakeTimeProvider(Start));
         var a = h.Group("g").Deployments.Single(d => d.Id == "a");
-        var lease = new RateLimits.RoutingLease("g", a, "x", false, true);
+        var lease = new Broker.Workers.RateLimits.RoutingLease("g", a, "x", false, true);
 
         Assert.Null(await h.Router.ReleaseAsync(lease, null, null, new ProviderError(ProviderErrorClass.BadRequest, 400, "bad")));
         Assert.NotNull(await h.Router.ReleaseAsync(lease with { LeaseId = "y" }, null, null, new ProviderError(ProviderErrorClass.RateLimit, 429, "slow")));
