@@ -2,12 +2,14 @@ using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Features.ChatCompletions;
 using Broker.Ingress.Features.Completions;
+using Broker.Ingress.Features.Cooldowns;
 using Broker.Ingress.Features.Embeddings;
 using Broker.Ingress.Features.Health;
 using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Inference;
+using Broker.ServiceDefaults.Redis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -24,6 +26,7 @@ public static class IngressRegistration
     public static IHostApplicationBuilder AddIngress(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.AddBrokerRedis();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InferenceClient>();
         builder.Services.AddHostedService<StreamReplyConnector>();
@@ -65,6 +68,7 @@ public static class IngressRegistration
         app.MapGroup("")
             .AddEndpointFilter<MasterKeyFilter>()
             .MapModelList()
+            .MapCooldowns()
             .MapDeploymentHealth();
 
         app.MapFallback((HttpContext http) => new OpenAiErrorResult(

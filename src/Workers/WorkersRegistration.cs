@@ -1,10 +1,12 @@
 using Broker.Config;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Redis;
 using Broker.Workers.Inference;
 using Broker.Workers.Providers;
 using Broker.Workers.Providers.Anthropic;
 using Broker.Workers.Providers.Mock;
 using Broker.Workers.Providers.OpenAi;
+using Broker.Workers.RateLimits;
 using Broker.Workers.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -48,6 +50,12 @@ public static class WorkersRegistration
         builder.Services.AddSingleton<MockProvider>();
         builder.Services.AddSingleton<ProviderResolver>();
         builder.Services.AddSingleton<DeploymentSelector>();
+        builder.AddBrokerRedis();
+        builder.Services.AddSingleton<RoutingState>();
+        builder.Services.AddSingleton<IRoutingStore>(sp => sp.GetRequiredService<RoutingState>());
+        // in one process with the Ingress, GET /cooldowns sees this process's state even without Redis
+        builder.Services.Replace(ServiceDescriptor.Singleton<ICooldownView>(sp => sp.GetRequiredService<RoutingState>()));
+        builder.Services.AddSingleton<DeploymentRouter>();
         builder.Services.AddSingleton<StreamCancellations>();
         builder.Services.AddHostedService<CancelChatCompletionConnector>();
         builder.AddBusContribution(new InferenceBusContribution(config.Current, served));

@@ -19,44 +19,34 @@ public static class ConfigFeatures
     public static FrozenDictionary<string, FrozenSet<string>> ActiveOnlyWithValues { get; } =
         new Dictionary<string, FrozenSet<string>>
         {
-            ["router_settings.routing_strategy"] = new[] { "simple-shuffle" }.ToFrozenSet(StringComparer.Ordinal),
+            ["router_settings.routing_strategy"] = new[]
+            {
+                "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing", "cost-based-routing",
+            }.ToFrozenSet(StringComparer.Ordinal),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static FrozenSet<string> NotActiveYet { get; } = new[]
     {
         // model_list entries
-        "model_list[].rpm",
-        "model_list[].tpm",
-        "model_list[].litellm_params.rpm",
-        "model_list[].litellm_params.tpm",
         "model_list[].litellm_params.stream_timeout",
         "model_list[].litellm_params.max_retries",
         "model_list[].model_info.mode",
         "model_list[].model_info.base_model",
-        "model_list[].model_info.input_cost_per_token",
-        "model_list[].model_info.output_cost_per_token",
         "model_list[].model_info.max_input_tokens",
         "model_list[].model_info.max_output_tokens",
         "model_list[].model_info.max_tokens",
 
-        // router_settings (model_group_alias and timeout are active)
+        // router_settings (model_group_alias, timeout, routing_strategy, cooldowns and redis_* are active)
         "router_settings.load_balancing",
         "router_settings.enable_pre_call_checks",
         "router_settings.num_retries",
         "router_settings.retry_policy",
-        "router_settings.allowed_fails",
-        "router_settings.allowed_fails_policy",
-        "router_settings.cooldown_time",
-        "router_settings.disable_cooldowns",
         "router_settings.fallbacks",
         "router_settings.context_window_fallbacks",
         "router_settings.content_policy_fallbacks",
         "router_settings.default_fallbacks",
         "router_settings.max_fallbacks",
         "router_settings.stream_timeout",
-        "router_settings.redis_host",
-        "router_settings.redis_port",
-        "router_settings.redis_password",
 
         // litellm_settings (request_timeout and model_group_alias are active)
         "litellm_settings.num_retries",
@@ -81,11 +71,10 @@ public static class ConfigFeatures
         "litellm_settings.context_window_fallbacks",
         "litellm_settings.content_policy_fallbacks",
         "litellm_settings.default_fallbacks",
-        "litellm_settings.allowed_fails",
-        "litellm_settings.cooldown_time",
         "litellm_settings.max_fallbacks",
 
-        // general_settings (master_key, max_parallel_requests and max_request_size_mb are active)
+        // general_settings (master_key, max_parallel_requests, global_max_parallel_requests,
+        // disable_retry_on_max_parallel_request_limit_error and max_request_size_mb are active)
         "general_settings.database_url",
         "general_settings.database_connection_pool_limit",
         "general_settings.database_connection_timeout",
@@ -96,8 +85,6 @@ public static class ConfigFeatures
         "general_settings.allowed_ips",
         "general_settings.allowed_routes",
         "general_settings.admin_only_routes",
-        "general_settings.global_max_parallel_requests",
-        "general_settings.disable_retry_on_max_parallel_request_limit_error",
         "general_settings.proxy_batch_write_at",
         "general_settings.proxy_batch_polling_interval",
         "general_settings.background_health_checks",

@@ -12,7 +12,7 @@ namespace Broker.Workers.Inference;
 /// <summary>Consumes one model group's queue: picks a deployment, calls its provider, replies, records usage.</summary>
 public sealed class CreateChatCompletionConsumer(
     IProxyConfigProvider config,
-    DeploymentSelector selector,
+    DeploymentRouter router,
     ProviderResolver providers,
     StreamCancellations cancellations,
     IBus bus,
@@ -31,14 +31,32 @@ public sealed class CreateChatCompletionConsumer(
             return;
         }
 
-        var (prepared, invalid, deploymentId) = InferenceSteps.Prepare(config.Current, selector, message.ModelGroup, message.DeploymentId, message.Body);
+        var (prepared, invalid, deploymentId) = await InferenceSteps.PrepareAsync(
+            config.Current, router, message.ModelGroup, message.DeploymentId, message.RequestId, message.Deadline, message.Body, context.CancellationToken);
         if (invalid is not null)
         {
             await Fail(context, queue, deploymentId, invalid);
             return;
         }
 
-        var (group, deployment, clientRequest) = prepared!;
+        var outcome = new CallOutcome();
+        try
+        {
+            await CallAsync(context, queue, prepared!, outcome);
+        }
+        finally
+        {
+            if (await router.ReleaseAsync(prepared!.Lease, outcome.Usage, outcome.LatencyMs, outcome.Error, outcome.Abandoned) is { } cooledDown)
+            {
+                await context.Publish(cooledDown, CancellationToken.None);
+            }
+        }
+    }
+
+    private async Task CallAsync(ConsumeContext<CreateChatCompletion> context, string queue, PreparedRequest prepared, CallOutcome outcome)
+    {
+        var message = context.Message;
+        var (group, deployment, clientRequest, _) = prepared;
         var providerModel = ChatRequestBuilder.ProviderModel(group, deployment, message.RequestedModel);
         var request = ChatRequestBuilder.Build(clientRequest, deployment, providerModel);
         var provider = providers.Resolve(deployment, request.ContainsKey("mock_response"));
@@ -48,13 +66,20 @@ public sealed class CreateChatCompletionConsumer(
             return;
         }
 
+        var remaining = message.Deadline - timeProvider.GetUtcNow();
+        if (remaining <= TimeSpan.Zero)
+        {
+            Log.Expired(logger, message.RequestId, message.ModelGroup);
+            return;
+        }
+
         using var deadline = new CancellationTokenSource(remaining, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, deadline.Token);
         var started = timeProvider.GetTimestamp();
         var call = new ProviderCall(deployment, providerModel, request, message.RequestedModel);
         if (message.Stream)
         {
-            await StreamAsync(context, group.Name, deployment.Id, deployment.Provider, provider, call, queue, linked, deadline);
+            await StreamAsync(context, group.Name, deployment.Id, deployment.Provider, provider, call, queue, linked, deadline, outcome);
             return;
         }
 
@@ -71,6 +96,7 @@ public sealed class CreateChatCompletionConsumer(
 
         // the caller hears first; the usage event follows (it does not hold up the answer)
         var elapsedMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;
+        outcome.Finish(result.Usage, elapsedMs, result.Error);
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
@@ -103,7 +129,8 @@ public sealed class CreateChatCompletionConsumer(
         ProviderCall call,
         string queue,
         CancellationTokenSource linked,
-        CancellationTokenSource deadline)
+        CancellationTokenSource deadline,
+        CallOutcome outcome)
     {
         var message = context.Message;
         if (context.ResponseAddress is not { } replyTo)
@@ -145,7 +172,9 @@ public sealed class CreateChatCompletionConsumer(
             Log.Failed(logger, message.RequestId, groupName, deploymentId, providerName, error.Class.ToString(), error.StatusCode, error.Message);
         }
 
-        await PublishUsage(context, groupName, deploymentId, providerName, streamer.UsageOrCounted(call.Request["messages"] as JsonArray), elapsedMs, streamer.TimeToFirstChunk?.TotalMilliseconds, error);
+        var usage = streamer.UsageOrCounted(call.Request["messages"] as JsonArray);
+        outcome.Finish(usage, streamer.TimeToFirstChunk?.TotalMilliseconds ?? elapsedMs, error);
+        await PublishUsage(context, groupName, deploymentId, providerName, usage, elapsedMs, streamer.TimeToFirstChunk?.TotalMilliseconds, error);
     }
 
     private Task PublishUsage(

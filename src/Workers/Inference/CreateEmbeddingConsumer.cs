@@ -11,7 +11,7 @@ namespace Broker.Workers.Inference;
 /// <summary>Consumes embedding requests from a model group's queue (the same queue and limit as its chat requests).</summary>
 public sealed class CreateEmbeddingConsumer(
     IProxyConfigProvider config,
-    DeploymentSelector selector,
+    DeploymentRouter router,
     ProviderResolver providers,
     TimeProvider timeProvider,
     ILogger<CreateEmbeddingConsumer> logger) : IConsumer<CreateEmbedding>
@@ -28,14 +28,32 @@ public sealed class CreateEmbeddingConsumer(
             return;
         }
 
-        var (prepared, invalid, deploymentId) = InferenceSteps.Prepare(config.Current, selector, message.ModelGroup, null, message.Body);
+        var (prepared, invalid, deploymentId) = await InferenceSteps.PrepareAsync(
+            config.Current, router, message.ModelGroup, null, message.RequestId, message.Deadline, message.Body, context.CancellationToken);
         if (invalid is not null)
         {
             await InferenceSteps.RespondFailed(context, message.RequestId, queue, deploymentId, invalid);
             return;
         }
 
-        var (group, deployment, body) = prepared!;
+        var outcome = new CallOutcome();
+        try
+        {
+            await CallAsync(context, queue, prepared!, outcome);
+        }
+        finally
+        {
+            if (await router.ReleaseAsync(prepared!.Lease, outcome.Usage, outcome.LatencyMs, outcome.Error, outcome.Abandoned) is { } cooledDown)
+            {
+                await context.Publish(cooledDown, CancellationToken.None);
+            }
+        }
+    }
+
+    private async Task CallAsync(ConsumeContext<CreateEmbedding> context, string queue, PreparedRequest prepared, CallOutcome outcome)
+    {
+        var message = context.Message;
+        var (group, deployment, body, _) = prepared;
         var providerModel = ChatRequestBuilder.ProviderModel(group, deployment, message.RequestedModel);
         var request = ChatRequestBuilder.Build(body, deployment, providerModel);
         var requestedFormat = request["encoding_format"]?.GetValue<string>();
@@ -43,6 +61,13 @@ public sealed class CreateEmbeddingConsumer(
         if (provider is null)
         {
             await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, InferenceSteps.Unsupported(deployment, "embeddings"));
+            return;
+        }
+
+        var remaining = message.Deadline - timeProvider.GetUtcNow();
+        if (remaining <= TimeSpan.Zero)
+        {
+            Log.Expired(logger, message.RequestId, message.ModelGroup);
             return;
         }
 
@@ -60,6 +85,8 @@ public sealed class CreateEmbeddingConsumer(
             return;
         }
 
+        var latencyMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;
+        outcome.Finish(result.Usage, latencyMs, result.Error);
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
@@ -88,7 +115,7 @@ public sealed class CreateEmbeddingConsumer(
             Provider = deployment.Provider,
             PromptTokens = result.Usage.PromptTokens,
             CompletionTokens = 0,
-            LatencyMs = timeProvider.GetElapsedTime(started).TotalMilliseconds,
+            LatencyMs = latencyMs,
             Succeeded = result.Succeeded,
             ErrorClass = result.Error?.Class.ToString(),
             CompletedAt = timeProvider.GetUtcNow(),

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Broker.Config.Model;
 using Broker.Contracts.Inference;
 using Broker.Workers.Providers;
+using Broker.Workers.RateLimits;
 using Broker.Workers.Routing;
 using MassTransit;
 
@@ -18,12 +19,13 @@ public static class InferenceSteps
         return context.ReceiveContext.InputAddress.AbsolutePath.Split('/')[^1];
     }
 
-    /// <summary>Finds the group, picks a deployment, parses the body; or says why not.</summary>
-    public static (PreparedRequest? Request, ProviderError? Error, string? DeploymentId) Prepare(
-        ProxyConfig config, DeploymentSelector selector, string groupName, string? pinnedDeploymentId, string body)
+    /// <summary>Finds the group, parses the body, takes a slot on a deployment; or says why not.</summary>
+    public static async Task<(PreparedRequest? Request, ProviderError? Error, string? DeploymentId)> PrepareAsync(
+        ProxyConfig config, DeploymentRouter router, string groupName, string? pinnedDeploymentId, Guid requestId,
+        DateTimeOffset deadline, string body, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(selector);
+        ArgumentNullException.ThrowIfNull(router);
         var group = config.ModelGroups.FirstOrDefault(g => g.Name == groupName);
         if (group is null)
         {
@@ -31,22 +33,23 @@ public static class InferenceSteps
                 $"Model group '{groupName}' is not served by this worker's config", "model_not_found"), null);
         }
 
-        var deployment = selector.Select(group, pinnedDeploymentId);
-        if (deployment is null)
-        {
-            return (null, new ProviderError(ProviderErrorClass.NotFound, 404,
-                $"No deployment '{pinnedDeploymentId}' in model group '{group.Name}'", "model_not_found"), null);
-        }
-
+        JsonObject parsed;
         try
         {
-            var parsed = JsonNode.Parse(body) as JsonObject ?? throw new JsonException("not an object");
-            return (new PreparedRequest(group, deployment, parsed), null, deployment.Id);
+            parsed = JsonNode.Parse(body) as JsonObject ?? throw new JsonException("not an object");
         }
         catch (JsonException ex)
         {
-            return (null, new ProviderError(ProviderErrorClass.BadRequest, 400, "Request body is not a JSON object: " + ex.Message), deployment.Id);
+            return (null, new ProviderError(ProviderErrorClass.BadRequest, 400, "Request body is not a JSON object: " + ex.Message), null);
         }
+
+        var route = await router.AcquireAsync(group, pinnedDeploymentId, requestId, deadline, cancellationToken);
+        if (route.Lease is not { } lease)
+        {
+            return (null, route.Error, null);
+        }
+
+        return (new PreparedRequest(group, lease.Deployment, parsed, lease), null, lease.Deployment.Id);
     }
 
     public static ProviderError Unsupported(ModelDeployment deployment, string what)
@@ -75,5 +78,5 @@ public static class InferenceSteps
     }
 }
 
-/// <summary>A request ready for its provider: the group, the chosen deployment and the client's body.</summary>
-public sealed record PreparedRequest(ModelGroup Group, ModelDeployment Deployment, JsonObject Body);
+/// <summary>A request ready for its provider: the group, the chosen deployment, the client's body and the slot taken.</summary>
+public sealed record PreparedRequest(ModelGroup Group, ModelDeployment Deployment, JsonObject Body, RoutingLease Lease);

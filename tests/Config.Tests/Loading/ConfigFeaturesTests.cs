@@ -6,8 +6,11 @@ public sealed class ConfigFeaturesTests
 {
     [Theory]
     [InlineData("simple-shuffle", false)]
-    [InlineData("latency-based-routing", true)]
-    public void Load_RoutingStrategy_NotActiveUnlessSimpleShuffle(string strategy, bool expectNote)
+    [InlineData("least-busy", false)]
+    [InlineData("usage-based-routing-v2", false)]
+    [InlineData("latency-based-routing", false)]
+    [InlineData("cost-based-routing", false)]
+    public void Load_RoutingStrategy_KnownStrategiesAreActive(string strategy, bool expectNote)
     {
         var yaml = $"model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\nrouter_settings:\n  routing_strategy: {strategy}\n";
 

@@ -376,16 +376,16 @@ public sealed class ProxyConfigLoaderTests
         var result = Fixtures.Text("""
             model_list:
               - model_name: a
-                litellm_params: {model: gpt-4o, rpm: 1, timeout: 10, mock_response: hi}
+                litellm_params: {model: gpt-4o, max_retries: 1, timeout: 10, mock_response: hi}
               - model_name: b
-                litellm_params: {model: gpt-4o, rpm: 2}
+                litellm_params: {model: gpt-4o, max_retries: 2}
             general_settings:
               master_key: sk-test-master-4321
               database_url: postgresql://localhost/x
             """);
 
         var infos = result.Diagnostics.Where(d => d.Severity == ConfigSeverity.Info).Select(d => d.Path).ToList();
-        Assert.Equal(["model_list[0].litellm_params.rpm", "general_settings.database_url"], infos);
+        Assert.Equal(["model_list[0].litellm_params.max_retries", "general_settings.database_url"], infos);
         Assert.All(result.Diagnostics.Where(d => d.Severity == ConfigSeverity.Info), d => Assert.Equal("loaded; not active yet", d.Message));
     }
 

@@ -35,6 +35,9 @@ public sealed class BrokerRunner : IAsyncDisposable
         IReadOnlyDictionary<string, string?>? settings = null)
     {
         var path = Path.Combine(Path.GetTempPath(), $"broker-test-{Guid.NewGuid():N}.yaml");
+        // every broker gets its own Redis keys, so tests sharing the local Redis never see each other's routing state
+        var merged = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
+        merged.TryAdd("Redis:KeyPrefix", $"broker-test-{Guid.NewGuid():N}");
         await File.WriteAllTextAsync(path, yaml);
         var runner = new BrokerRunner(path);
         var loaded = ProxyConfigLoader.LoadFile(path, name => env is not null && env.TryGetValue(name, out var v) ? v : null);
@@ -56,7 +59,7 @@ public sealed class BrokerRunner : IAsyncDisposable
                     Port = 0,
                     Groups = groups,
                     RabbitMqUrl = rabbitMq,
-                    Settings = settings ?? new Dictionary<string, string?>(),
+                    Settings = merged,
                 }, loaded);
                 runner._hosts.Add(host);
                 await host.StartAsync();

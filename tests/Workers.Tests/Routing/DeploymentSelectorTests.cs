@@ -1,3 +1,4 @@
+using Broker.Workers.RateLimits;
 using Broker.Workers.Routing;
 
 namespace Broker.Workers.Tests.Routing;
@@ -51,4 +52,62 @@ public sealed class DeploymentSelectorTests
         Assert.Equal("b", selector.Select(group, "b")!.Id);
         Assert.Null(selector.Select(group, "zzz"));
     }
+
+    [Fact]
+    public void Select_WeightsUnseeded_ShareWithinFiveStandardDeviations()
+    {
+        // 3:1 weights over 20,000 unseeded picks: sd of the share is ~0.003, so +-0.015 (5 sd) fails a correct
+        // selector about once in two million runs, and passes a wrong one (uniform: 0.5, inverted: 0.25) never
+        var group = TestDeployments.Group("g",
+            TestDeployments.Create(id: "a", weight: 3),
+            TestDeployments.Create(id: "b", weight: 1));
+        var selector = new DeploymentSelector(new Random());
+        const int n = 20_000;
+
+        var shareA = Enumerable.Range(0, n).Count(_ => selector.Select(group)!.Id == "a") / (double)n;
+
+        Assert.InRange(shareA, 0.75 - 0.015, 0.75 + 0.015);
+    }
+
+    [Fact]
+    public void Select_LeastBusy_PicksFewestInFlight()
+    {
+        var loads = Loads((TestDeployments.Create(id: "a"), 5, 0, 0.0), (TestDeployments.Create(id: "b"), 1, 0, 0.0), (TestDeployments.Create(id: "c"), 3, 0, 0.0));
+        var selector = new DeploymentSelector(new Random());
+
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("b", selector.Select(loads, RoutingStrategy.LeastBusy)!.Id));
+    }
+
+    [Fact]
+    public void Select_UsageBased_PicksLowestTokensThisMinute()
+    {
+        var loads = Loads((TestDeployments.Create(id: "a"), 0, 9000, 0.0), (TestDeployments.Create(id: "b"), 0, 120, 0.0), (TestDeployments.Create(id: "c"), 0, 4000, 0.0));
+        var selector = new DeploymentSelector(new Random());
+
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("b", selector.Select(loads, RoutingStrategy.UsageBasedV2)!.Id));
+    }
+
+    [Fact]
+    public void Select_LatencyBased_PicksLowestLatency()
+    {
+        var loads = Loads((TestDeployments.Create(id: "a"), 0, 0, 800.0), (TestDeployments.Create(id: "b"), 0, 0, 120.0));
+        var selector = new DeploymentSelector(new Random());
+
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("b", selector.Select(loads, RoutingStrategy.LatencyBased)!.Id));
+    }
+
+    [Fact]
+    public void Select_CostBased_PicksCheapestKnownPrice()
+    {
+        var cheap = TestDeployments.Create(id: "cheap") with { ModelInfo = new Config.Model.ModelInfo { InputCostPerToken = 0.000001m, OutputCostPerToken = 0.000002m } };
+        var dear = TestDeployments.Create(id: "dear") with { ModelInfo = new Config.Model.ModelInfo { InputCostPerToken = 0.00001m, OutputCostPerToken = 0.00003m } };
+        var unknown = TestDeployments.Create(id: "unknown");
+        var loads = Loads((dear, 0, 0, 0.0), (unknown, 0, 0, 0.0), (cheap, 0, 0, 0.0));
+        var selector = new DeploymentSelector(new Random());
+
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("cheap", selector.Select(loads, RoutingStrategy.CostBased)!.Id));
+    }
+
+    private static List<DeploymentLoad> Loads(params (Config.Model.ModelDeployment Deployment, int InFlight, long Tokens, double Latency)[] items) =>
+        items.Select(i => new DeploymentLoad(i.Deployment, i.InFlight, 0, i.Tokens, i.Latency > 0 ? i.Latency : null, null)).ToList();
 }

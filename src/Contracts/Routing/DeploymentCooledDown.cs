@@ -1,0 +1,24 @@
+namespace Broker.Contracts.Routing;
+
+/// <summary>
+/// Event published by the worker that put a deployment in cooldown: every worker skips it until
+/// <see cref="Until"/>. Not per request, so no RequestId.
+/// </summary>
+public sealed record DeploymentCooledDown
+{
+    public required string ModelGroup { get; init; }
+
+    public required string DeploymentId { get; init; }
+
+    /// <summary>The failure class that tipped it over (e.g. <c>InternalServerError</c>, <c>RateLimit</c>).</summary>
+    public required string ErrorClass { get; init; }
+
+    public required int StatusCode { get; init; }
+
+    /// <summary>Failures of the deployment in the current minute when the cooldown started.</summary>
+    public required int FailuresThisMinute { get; init; }
+
+    public required double CooldownSeconds { get; init; }
+
+    public required DateTimeOffset Until { get; init; }
+}

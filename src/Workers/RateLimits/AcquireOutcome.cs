@@ -1,0 +1,10 @@
+namespace Broker.Workers.RateLimits;
+
+/// <summary>Answer of an attempt to take a slot on a deployment (or on the gateway).</summary>
+public enum AcquireOutcome
+{
+    Acquired = 0,
+    MaxParallelReached = 1,
+    RpmReached = 2,
+    TpmReached = 3,
+}

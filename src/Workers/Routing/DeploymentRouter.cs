@@ -1,0 +1,176 @@
+using System.Globalization;
+using Broker.Config;
+using Broker.Config.Model;
+using Broker.Contracts.Inference;
+using Broker.Contracts.Routing;
+using Broker.Workers.Providers;
+using Broker.Workers.RateLimits;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Workers.Routing;
+
+/// <summary>
+/// Chooses a deployment for a request with the configured strategy among those that are not cooling down and are
+/// under their limits (max_parallel_requests, rpm, tpm, global_max_parallel_requests — held across all workers
+/// through <see cref="IRoutingStore"/>), and takes a slot on it. When every deployment is at a limit the request
+/// waits (backing off up to half a second, never past its deadline), unless
+/// disable_retry_on_max_parallel_request_limit_error asks for a 429 at once. When every deployment is cooling down it
+/// fails at once with 429, as LiteLLM does. <see cref="ReleaseAsync"/> gives the slot back, records usage, latency
+/// and failures, and starts cooldowns.
+/// </summary>
+public sealed class DeploymentRouter(
+    IProxyConfigProvider config,
+    DeploymentSelector selector,
+    IRoutingStore state,
+    TimeProvider timeProvider,
+    ILogger<DeploymentRouter> logger)
+{
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
+
+    public async Task<RouteResult> AcquireAsync(
+        ModelGroup group, string? pinnedDeploymentId, Guid requestId, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        if (pinnedDeploymentId is not null)
+        {
+            var pinned = group.Deployments.FirstOrDefault(d => d.Id == pinnedDeploymentId);
+            return pinned is null
+                ? new RouteResult(null, new ProviderError(ProviderErrorClass.NotFound, 404,
+                    $"No deployment '{pinnedDeploymentId}' in model group '{group.Name}'", "model_not_found"))
+                : new RouteResult(RoutingLease.Untracked(group.Name, pinned), null);
+        }
+
+        var current = config.Current;
+        var strategy = RoutingStrategies.Parse(current.RouterSettings.RoutingStrategy);
+        var cooldowns = new CooldownPolicy(current.RouterSettings);
+        var general = current.GeneralSettings;
+        var globalLimit = general.GlobalMaxParallelRequests is > 0 ? general.GlobalMaxParallelRequests : null;
+        var leaseId = requestId.ToString("N");
+        var expires = deadline + TimeSpan.FromSeconds(5);
+        var backoff = FirstBackoff;
+        var waited = false;
+        while (true)
+        {
+            var loads = await state.ReadAsync(group, cancellationToken);
+            if (!cooldowns.Disabled && loads.Count > 0 && loads.All(l => l.IsCoolingDown))
+            {
+                var retryAfter = Math.Ceiling(loads.Min(l => l.CooldownRemaining!.Value.TotalSeconds));
+                var message = $"No deployments available for model group '{group.Name}': all {loads.Count} are cooling down after failures. " +
+                              $"Try again in {retryAfter.ToString(CultureInfo.InvariantCulture)} seconds.";
+                Log.Refused(logger, requestId, group.Name, "all deployments cooling down");
+                return new RouteResult(null, new ProviderError(ProviderErrorClass.RateLimit, 429, message, "no_deployments_available", retryAfter));
+            }
+
+            var candidates = loads
+                .Where(l => cooldowns.Disabled || !l.IsCoolingDown)
+                .Where(l => DeploymentLimits.For(l.Deployment, general).Admits(l))
+                .ToList();
+            var globalFull = false;
+            while (candidates.Count > 0)
+            {
+                if (globalLimit is { } limit && !await state.TryAcquireGlobalAsync(limit, leaseId, expires, cancellationToken))
+                {
+                    globalFull = true;
+                    break;
+                }
+
+                var pick = selector.Select(candidates, strategy)!;
+                var outcome = await state.TryAcquireAsync(group.Name, pick, DeploymentLimits.For(pick, general), leaseId, expires, cancellationToken);
+                if (outcome == AcquireOutcome.Acquired)
+                {
+                    return new RouteResult(new RoutingLease(group.Name, pick, leaseId, globalLimit is not null, true), null);
+                }
+
+                if (globalLimit is not null)
+                {
+                    await state.ReleaseGlobalAsync(leaseId, CancellationToken.None);
+                }
+
+                candidates.RemoveAll(c => c.Deployment.Id == pick.Id);
+            }
+
+            var what = globalFull
+                ? $"the gateway is at global_max_parallel_requests ({globalLimit})"
+                : $"every deployment of model group '{group.Name}' is at its max_parallel_requests, rpm or tpm limit";
+            if (general.DisableRetryOnMaxParallelRequestLimitError)
+            {
+                Log.Refused(logger, requestId, group.Name, what);
+                return new RouteResult(null, new ProviderError(ProviderErrorClass.RateLimit, 429, $"Rate limit reached: {what}.", "rate_limit_exceeded", 1));
+            }
+
+            var jitter = TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)(backoff.TotalMilliseconds / 2) + 1));
+            if (timeProvider.GetUtcNow() + backoff + jitter >= deadline)
+            {
+                Log.Refused(logger, requestId, group.Name, what + " until the request's deadline");
+                return new RouteResult(null, new ProviderError(ProviderErrorClass.RateLimit, 429,
+                    $"Rate limit reached: {what}, and no slot freed before the request timed out.", "rate_limit_exceeded", 1));
+            }
+
+            if (!waited)
+            {
+                Log.Waiting(logger, requestId, group.Name);
+                waited = true;
+            }
+
+            await Task.Delay(backoff + jitter, timeProvider, cancellationToken);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+        }
+    }
+
+    /// <summary>
+    /// Gives a lease back and records how the request went; starts a cooldown when the failure tips the deployment
+    /// over its allowance, and then answers the <see cref="DeploymentCooledDown"/> event to publish (null otherwise:
+    /// only the worker whose failure started the cooldown gets it).
+    /// </summary>
+    public async Task<DeploymentCooledDown?> ReleaseAsync(RoutingLease lease, TokenUsage? usage, double? latencyMs, ProviderError? error, bool abandoned = false)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        if (!lease.Tracked)
+        {
+            return null;
+        }
+
+        var current = config.Current;
+        var cooldowns = new CooldownPolicy(current.RouterSettings);
+        var failureClass = abandoned ? null : cooldowns.CountedClass(error);
+        var outcome = abandoned
+            ? RequestOutcome.Abandoned with { Tokens = (usage?.PromptTokens ?? 0) + (usage?.CompletionTokens ?? 0) }
+            : new RequestOutcome((usage?.PromptTokens ?? 0) + (usage?.CompletionTokens ?? 0), error is null ? latencyMs : null, failureClass, error is null);
+        if (lease.HoldsGlobalSlot)
+        {
+            await state.ReleaseGlobalAsync(lease.LeaseId, CancellationToken.None);
+        }
+
+        var counts = await state.ReleaseAsync(lease.ModelGroup, lease.Deployment, lease.LeaseId, outcome, CancellationToken.None);
+        if (error is null || failureClass is null)
+        {
+            return null;
+        }
+
+        var deploymentsInGroup = current.ModelGroups.FirstOrDefault(g => g.Name == lease.ModelGroup)?.Deployments.Count ?? 1;
+        if (!cooldowns.ShouldCoolDown(error, counts, deploymentsInGroup))
+        {
+            return null;
+        }
+
+        var duration = cooldowns.CooldownTime;
+        var reason = $"{failureClass} {error.StatusCode}: {counts.Failures} failures this minute";
+        if (!await state.StartCooldownAsync(lease.ModelGroup, lease.Deployment.Id, duration, reason, CancellationToken.None))
+        {
+            return null;
+        }
+
+        Log.CooledDown(logger, lease.ModelGroup, lease.Deployment.Id, duration.TotalSeconds, counts.Failures, failureClass, error.StatusCode);
+        return new DeploymentCooledDown
+        {
+            ModelGroup = lease.ModelGroup,
+            DeploymentId = lease.Deployment.Id,
+            ErrorClass = failureClass,
+            StatusCode = error.StatusCode,
+            FailuresThisMinute = (int)Math.Min(int.MaxValue, counts.Failures),
+            CooldownSeconds = duration.TotalSeconds,
+            Until = timeProvider.GetUtcNow() + duration,
+        };
+    }
+}

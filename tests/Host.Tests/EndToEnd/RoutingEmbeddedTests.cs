@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using Broker.Host.Tests.Infrastructure;
+
+namespace Broker.Host.Tests.EndToEnd;
+
+/// <summary>Routing state when Redis is away: every role in one process keeps serving on its own state.</summary>
+public sealed class RoutingEmbeddedTests
+{
+    private const string Yaml = """
+        model_list:
+          - model_name: m
+            litellm_params: {model: openai/m, mock_response: "from mock a"}
+            model_info: {id: a}
+          - model_name: m
+            litellm_params: {model: openai/m, mock_response: "from mock b"}
+            model_info: {id: b}
+        router_settings:
+          routing_strategy: least-busy
+        general_settings:
+          master_key: sk-routing-master-1234
+        """;
+
+    [Fact]
+    public async Task CompleteChat_RedisUnreachable_RequestsStillSucceedQuickly()
+    {
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml,
+            settings: new Dictionary<string, string?> { ["REDIS_URL"] = "127.0.0.1:1" });
+
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await broker.Http.SendAsync(RoutingDistributedTests.Chat("m"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"20 requests took {watch.Elapsed}");
+        using var list = await broker.Http.SendAsync(RoutingDistributedTests.Admin(HttpMethod.Get, "cooldowns"));
+        var body = JsonNode.Parse(await list.Content.ReadAsStringAsync())!;
+        Assert.Equal("local", body["shared_state"]!.GetValue<string>());
+        Assert.Empty(body["cooldowns"]!.AsArray());
+    }
+}
