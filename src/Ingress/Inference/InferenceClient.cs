@@ -177,14 +177,17 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, TimeP
     private async Task SendAsync<T>(string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken)
         where T : class
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var endpoint = await _endpoints.GetOrAdd(queue, q => bus.GetSendEndpoint(new Uri($"queue:{q}")));
+        // once started, the send completes even if the client leaves meanwhile (an abandoned send would only
+        // log a transport fault); the wait for the answer is what the client's cancellation ends
         await endpoint.Send(command, context =>
         {
             context.RequestId = requestId;
             context.ResponseAddress = bus.Address;
             // a command nobody picked up before the caller gave up is dropped by the broker, not run late
             context.TimeToLive = timeout;
-        }, cancellationToken);
+        }, CancellationToken.None);
     }
 
     private static ChatCompletionOutcome Failed(object? reply, ModelGroup group, TimeSpan timeout) => reply switch
