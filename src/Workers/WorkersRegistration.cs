@@ -58,7 +58,7 @@ public static class WorkersRegistration
         builder.Services.AddSingleton<DeploymentRouter>();
         builder.Services.AddSingleton<StreamCancellations>();
         builder.Services.AddHostedService<CancelChatCompletionConnector>();
-        builder.AddBusContribution(new InferenceBusContribution(config.Current, served));
+        builder.AddBusContribution(new InferenceBusContribution(config.Current, served, options.ConcurrencyPerGroup));
         return builder;
     }
 }

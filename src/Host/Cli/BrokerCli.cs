@@ -23,8 +23,9 @@ public static class BrokerCli
         var role = new Option<string?>("--role") { Description = "ingress, workers or billing (comma-separated for several); needs RABBITMQ_URL. Default: all roles in one process" };
         var groups = new Option<string?>("--groups") { Description = "Workers: serve only these model groups (comma-separated)" };
         var numWorkers = new Option<int?>("--num_workers", "--num-workers") { Description = "Accepted for LiteLLM compatibility" };
+        var concurrency = new Option<int?>("--concurrency") { Description = "Workers: at most N requests of each model group at once in this process (scale a group by adding processes)" };
         var debug = new Option<bool>("--debug", "--detailed_debug") { Description = "Debug logging" };
-        foreach (var option in new Option[] { config, port, host, role, groups, numWorkers, debug })
+        foreach (var option in new Option[] { config, port, host, role, groups, numWorkers, concurrency, debug })
         {
             root.Options.Add(option);
         }
@@ -63,6 +64,7 @@ public static class BrokerCli
                 Port = parse.GetValue(port),
                 Groups = SplitList(parse.GetValue(groups)),
                 NumWorkers = parse.GetValue(numWorkers),
+                Concurrency = parse.GetValue(concurrency),
                 Debug = parse.GetValue(debug),
                 RabbitMqUrl = rabbitUrl,
             };
@@ -79,6 +81,46 @@ public static class BrokerCli
             return result.IsUsable ? 0 : 1;
         });
         root.Subcommands.Add(checkConfig);
+
+        var deploy = new Command("deploy", "Generate deployment files");
+        var kubernetes = new Command("kubernetes", "Kubernetes manifests with a KEDA ScaledObject per model group (stdout, or one file with --output)");
+        var kubernetesConfig = ConfigOption();
+        var output = new Option<string?>("--output", "-o") { Description = "Write the manifests to this file (its folder is created) instead of stdout" };
+        var image = new Option<string>("--image") { Description = "Broker image", DefaultValueFactory = _ => "broker:latest" };
+        var ns = new Option<string>("--namespace") { Description = "Kubernetes namespace", DefaultValueFactory = _ => "broker" };
+        var maxReplicas = new Option<int>("--max-replicas") { Description = "Most worker replicas per model group", DefaultValueFactory = _ => 10 };
+        foreach (var option in new Option[] { kubernetesConfig, output, image, ns, maxReplicas })
+        {
+            kubernetes.Options.Add(option);
+        }
+
+        kubernetes.SetAction(async (parse, cancellationToken) =>
+        {
+            var path = parse.GetValue(kubernetesConfig)!;
+            var result = ProxyConfigLoader.LoadFile(path, getEnv);
+            if (!result.IsUsable)
+            {
+                await stderr.WriteAsync(ConfigReport.Render(result));
+                return 1;
+            }
+
+            var yaml = Deploy.KubernetesManifests.Render(result.Config!, await File.ReadAllTextAsync(path, cancellationToken),
+                new Deploy.KubernetesManifests.Options(parse.GetValue(image)!, parse.GetValue(ns)!, parse.GetValue(maxReplicas)));
+            if (parse.GetValue(output) is { } file)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+                await File.WriteAllTextAsync(file, yaml, cancellationToken);
+                await stdout.WriteLineAsync($"wrote {file}");
+            }
+            else
+            {
+                await stdout.WriteAsync(yaml);
+            }
+
+            return 0;
+        });
+        deploy.Subcommands.Add(kubernetes);
+        root.Subcommands.Add(deploy);
 
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });

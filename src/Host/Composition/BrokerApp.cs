@@ -47,7 +47,7 @@ public static class BrokerApp
 
         if (options.Roles.HasFlag(BrokerRoles.Workers))
         {
-            builder.AddWorkers(provider, new WorkersOptions { Groups = options.Groups });
+            builder.AddWorkers(provider, new WorkersOptions { Groups = options.Groups, ConcurrencyPerGroup = options.Concurrency });
         }
 
         if (options.Roles.HasFlag(BrokerRoles.Billing))

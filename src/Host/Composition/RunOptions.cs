@@ -19,6 +19,9 @@ public sealed record RunOptions
 
     public int? NumWorkers { get; init; }
 
+    /// <summary>Workers: at most this many requests of each group at once per process (<c>--concurrency</c>).</summary>
+    public int? Concurrency { get; init; }
+
     public bool Debug { get; init; }
 
     /// <summary>Extra host settings (appsettings keys such as <c>Ingress:SseKeepAliveSeconds</c>), over the environment's.</summary>

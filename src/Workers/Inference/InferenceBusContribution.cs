@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace Broker.Workers.Inference;
 
 /// <summary>One receive endpoint per served model group, each with its own concurrency limit.</summary>
-public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollection<ModelGroup> groups) : IBusContribution
+public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollection<ModelGroup> groups, int? concurrencyPerGroup = null) : IBusContribution
 {
     public void AddConsumers(IBusRegistrationConfigurator configurator)
     {
@@ -24,6 +24,11 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
         foreach (var group in groups)
         {
             var limit = GroupConcurrency.For(group, config.GeneralSettings);
+            if (concurrencyPerGroup is { } cap)
+            {
+                limit = Math.Clamp(cap, 1, limit);
+            }
+
             configurator.ReceiveEndpoint(group.QueueName, e =>
             {
                 // commands are sent to the queue directly: no fan-out binding to the message type's exchange

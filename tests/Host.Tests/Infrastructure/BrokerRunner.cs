@@ -32,7 +32,8 @@ public sealed class BrokerRunner : IAsyncDisposable
         IReadOnlyDictionary<string, string>? env,
         Uri? rabbitMq,
         IReadOnlyList<(BrokerRoles Roles, string[] Groups)> processes,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null,
+        int? concurrency = null)
     {
         var path = Path.Combine(Path.GetTempPath(), $"broker-test-{Guid.NewGuid():N}.yaml");
         // every broker gets its own Redis keys, so tests sharing the local Redis never see each other's routing state
@@ -60,6 +61,7 @@ public sealed class BrokerRunner : IAsyncDisposable
                     Groups = groups,
                     RabbitMqUrl = rabbitMq,
                     Settings = merged,
+                    Concurrency = concurrency,
                 }, loaded);
                 runner._hosts.Add(host);
                 await host.StartAsync();
@@ -77,6 +79,25 @@ public sealed class BrokerRunner : IAsyncDisposable
 
         runner.Http = new HttpClient { BaseAddress = new Uri(runner.BaseUrl + "/"), Timeout = TimeSpan.FromSeconds(60) };
         return runner;
+    }
+
+    /// <summary>Starts one more process (e.g. a second worker) beside the running ones.</summary>
+    public async Task<IHost> AddHostAsync(BrokerRoles roles, Uri rabbitMq, int? concurrency = null)
+    {
+        var loaded = ProxyConfigLoader.LoadFile(_configPath, _ => null);
+        var host = BrokerApp.Build(new RunOptions
+        {
+            ConfigPath = _configPath,
+            Roles = roles,
+            RoleGiven = true,
+            Host = "127.0.0.1",
+            Port = 0,
+            RabbitMqUrl = rabbitMq,
+            Concurrency = concurrency,
+        }, loaded);
+        _hosts.Add(host);
+        await host.StartAsync();
+        return host;
     }
 
     /// <summary>Stops one of the hosts (e.g. a worker) while the others keep running.</summary>
