@@ -7,8 +7,10 @@ using Broker.Ingress.Features.Embeddings;
 using Broker.Ingress.Features.Health;
 using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Models;
+using Broker.Ingress.Features.Queues;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Inference;
+using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Redis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -29,6 +31,9 @@ public static class IngressRegistration
         builder.AddBrokerRedis();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InferenceClient>();
+        builder.Services.AddSingleton<QueueMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueMonitor>());
+        builder.Services.AddHttpClient(nameof(QueueMonitor));
         builder.Services.AddHostedService<StreamReplyConnector>();
         builder.Services.AddSingleton(sp =>
         {
@@ -68,8 +73,11 @@ public static class IngressRegistration
         app.MapGroup("")
             .AddEndpointFilter<MasterKeyFilter>()
             .MapModelList()
+            .MapQueues()
             .MapCooldowns()
             .MapDeploymentHealth();
+
+        app.MapBrokerMetrics();
 
         app.MapFallback((HttpContext http) => new OpenAiErrorResult(
             StatusCodes.Status404NotFound, $"Unknown route {http.Request.Method} {http.Request.Path}", "invalid_request_error", null, "unknown_route"));

@@ -16,6 +16,20 @@ public sealed record ModelGroup
     /// <summary>The RabbitMQ / in-memory queue for this group, e.g. <c>model-group.gpt-4o</c>.</summary>
     public string QueueName => QueueNameFor(Name);
 
+    /// <summary>Per-deployment default when neither the deployment nor general_settings sets max_parallel_requests.</summary>
+    public const int DefaultMaxParallelRequestsPerDeployment = 64;
+
+    /// <summary>
+    /// How many of this group's requests one worker process runs at once: the sum over its deployments of
+    /// max_parallel_requests (else general_settings.max_parallel_requests, else 64).
+    /// </summary>
+    public int Concurrency(GeneralSettings general)
+    {
+        ArgumentNullException.ThrowIfNull(general);
+        var sum = Deployments.Sum(d => (long)(d.MaxParallelRequests ?? general.MaxParallelRequests ?? DefaultMaxParallelRequestsPerDeployment));
+        return (int)Math.Clamp(sum, 1, 10_000);
+    }
+
     /// <summary>True when a requested model name matches this (wildcard) group's pattern.</summary>
     public bool Matches(string requestedModel)
     {

@@ -4,6 +4,7 @@ using Broker.Config.Loading;
 using Broker.Ingress;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Logging;
+using Broker.ServiceDefaults.Observability;
 using Broker.Workers;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -37,6 +38,9 @@ public static class BrokerApp
 
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.AddBrokerLogging(debug, config.LitellmSettings.JsonLogs);
+        var settings = config.LitellmSettings;
+        builder.AddBrokerTelemetry(tracing: settings.Callbacks.Concat(settings.SuccessCallback).Concat(settings.ServiceCallback)
+            .Contains("otel", StringComparer.OrdinalIgnoreCase));
         builder.Services.AddSingleton<IProxyConfigProvider>(provider);
         builder.Services.AddSingleton(TimeProvider.System);
 

@@ -36,6 +36,22 @@ public sealed class ChatCompletionStream : IAsyncDisposable
 
     public Guid RequestId { get; }
 
+    /// <summary>Model group the stream was sent to.</summary>
+    public string ModelGroup => Headers["x-litellm-model-group"];
+
+    /// <summary>When the first chunk arrived (<see cref="TimeProvider.GetTimestamp"/>), 0 before.</summary>
+    public long FirstChunkTimestamp { get; private set; }
+
+    /// <summary>Prompt and completion tokens from the usage chunk, when it came.</summary>
+    public (int Input, int Output)? Usage { get; private set; }
+
+    /// <summary>The status of the failure that ended the stream, if one did.</summary>
+    public int? FailedStatus { get; private set; }
+
+    internal long StartedTimestamp { get; init; }
+
+    internal TimeProvider? Clock { get; init; }
+
     /// <summary>Response headers; <c>x-litellm-model-id</c> is added when the first batch names the deployment.</summary>
     public Dictionary<string, string> Headers { get; }
 
@@ -167,12 +183,23 @@ public sealed class ChatCompletionStream : IAsyncDisposable
         {
             if (JsonNode.Parse(chunk) is JsonObject obj)
             {
+                if (FirstChunkTimestamp == 0 && Clock is not null)
+                {
+                    FirstChunkTimestamp = Clock.GetTimestamp();
+                }
+
+                if (obj["usage"] is JsonObject usage)
+                {
+                    Usage = ((int?)usage["prompt_tokens"] ?? 0, (int?)usage["completion_tokens"] ?? 0);
+                }
+
                 _events.Writer.TryWrite(new StreamChunk(obj));
             }
         }
 
         if (batch.Error is { } error)
         {
+            FailedStatus = error.StatusCode;
             _events.Writer.TryWrite(new StreamFailed(new OpenAiErrorResult(error.StatusCode, error.Message, error.Type, error.Param, error.Code)
             {
                 RetryAfterSeconds = error.RetryAfterSeconds,

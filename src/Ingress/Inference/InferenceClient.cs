@@ -5,6 +5,7 @@ using Broker.Config;
 using Broker.Config.Model;
 using Broker.Contracts.Inference;
 using Broker.Ingress.Errors;
+using Broker.ServiceDefaults.Observability;
 using MassTransit;
 
 namespace Broker.Ingress.Inference;
@@ -14,7 +15,7 @@ namespace Broker.Ingress.Inference;
 /// and matches the worker's replies (<see cref="Reply"/>) and chunk batches (<see cref="Deliver"/>) to the
 /// waiting request by its id. One dictionary lookup per reply; no timer task or cancelled task per request.
 /// </summary>
-public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, TimeProvider timeProvider)
+public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, BrokerMetrics metrics, TimeProvider timeProvider)
 {
     /// <summary>LiteLLM's default request timeout (600 s) when neither router_settings.timeout nor request_timeout is set.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(600);
@@ -57,6 +58,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, TimeP
             DeploymentId = deploymentId,
         };
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
+        Record("chat", group, reply, started);
         switch (reply)
         {
             case ChatCompletionSucceeded succeeded:
@@ -80,6 +82,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, TimeP
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(request);
         var timeout = Timeout;
+        var started = timeProvider.GetTimestamp();
         var requestId = NewId.NextGuid();
         var command = new CreateEmbedding
         {
@@ -90,6 +93,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, TimeP
             Deadline = timeProvider.GetUtcNow() + timeout,
         };
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
+        Record("embeddings", group, reply, started);
         if (reply is not EmbeddingSucceeded succeeded)
         {
             return Failed(reply, group, timeout);
@@ -114,7 +118,11 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, TimeP
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(request);
         var requestId = NewId.NextGuid();
-        var stream = new ChatCompletionStream(requestId, group.Name, group.QueueName, EndStreamAsync);
+        var stream = new ChatCompletionStream(requestId, group.Name, group.QueueName, EndStreamAsync)
+        {
+            StartedTimestamp = timeProvider.GetTimestamp(),
+            Clock = timeProvider,
+        };
         _streams[requestId] = stream;
         var timeout = Timeout;
         var command = new CreateChatCompletion
@@ -199,9 +207,45 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, TimeP
         _ => new ChatCompletionOutcome((string?)null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName }),
     };
 
+    private void Record(string route, ModelGroup group, object? reply, long started)
+    {
+        var elapsed = timeProvider.GetElapsedTime(started);
+        switch (reply)
+        {
+            case ChatCompletionSucceeded ok:
+                metrics.RequestFinished(route, group.Name, ok.DeploymentId, 200, elapsed);
+                metrics.Tokens(group.Name, ok.DeploymentId, ok.Usage.PromptTokens, ok.Usage.CompletionTokens);
+                break;
+            case EmbeddingSucceeded ok:
+                metrics.RequestFinished(route, group.Name, ok.DeploymentId, 200, elapsed);
+                metrics.Tokens(group.Name, ok.DeploymentId, ok.Usage.PromptTokens, 0);
+                break;
+            case InferenceFailed failed:
+                metrics.RequestFinished(route, group.Name, failed.DeploymentId, failed.StatusCode, elapsed, failed.ErrorClass.ToString());
+                break;
+            default:
+                metrics.RequestFinished(route, group.Name, null, 504, elapsed, "Timeout");
+                break;
+        }
+    }
+
     private async ValueTask EndStreamAsync(ChatCompletionStream stream)
     {
         _streams.TryRemove(stream.RequestId, out _);
+        stream.Headers.TryGetValue("x-litellm-model-id", out var deployment);
+        var status = stream.FailedStatus ?? (stream.Finished ? 200 : 499);
+        metrics.RequestFinished("chat-stream", stream.ModelGroup, deployment, status, timeProvider.GetElapsedTime(stream.StartedTimestamp),
+            stream.FailedStatus is null ? null : "StreamFailed");
+        if (stream.FirstChunkTimestamp != 0)
+        {
+            metrics.TimeToFirstToken(stream.ModelGroup, deployment, timeProvider.GetElapsedTime(stream.StartedTimestamp, stream.FirstChunkTimestamp));
+        }
+
+        if (stream.Usage is { } usage)
+        {
+            metrics.Tokens(stream.ModelGroup, deployment, usage.Input, usage.Output);
+        }
+
         if (!stream.Finished && stream.WorkerAddress is { } worker)
         {
             var endpoint = await bus.GetSendEndpoint(worker);

@@ -382,6 +382,20 @@ public abstract class ChatCompletionsTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_AfterRequests_ExposeLiteLlmNamedCountersInPrometheusFormat()
+    {
+        await Sdk().GetChatClient("gpt-4o").CompleteChatAsync([new UserChatMessage("count me")]);
+        await PostRawAsync("v1/chat/completions", """{"model":"gpt-4o","messages":"wrong"}""");
+
+        var text = await Broker.Http.GetStringAsync("metrics");
+
+        Assert.Matches(@"litellm_proxy_total_requests_metric_total\{[^}]*model_group=""gpt-4o""[^}]*status_code=""200""[^}]*\} 1", text);
+        Assert.Matches(@"litellm_input_tokens_total\{[^}]*model_group=""gpt-4o""[^}]*\} 13", text);
+        Assert.Matches(@"litellm_output_tokens_total\{[^}]*model_group=""gpt-4o""[^}]*\} 5", text);
+        Assert.Contains("litellm_request_total_latency_metric_bucket", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task StreamChat_OpenAiUpstream_ChunksArriveAsTheProviderEmitsThem()
     {
         OpenAi.ReplyText = "one two three four five six";

@@ -17,6 +17,39 @@ public sealed class DistributedChatCompletionsTests(RabbitMqFixture rabbit) : Ch
     }
 
     [Fact]
+    public async Task Queues_Distributed_ReportEachGroupsQueueWithItsConsumer()
+    {
+        // the management API's statistics lag a few seconds behind a new queue
+        System.Text.Json.Nodes.JsonNode? gpt = null;
+        System.Text.Json.Nodes.JsonNode? body = null;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        do
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "queues");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", MasterKey);
+            using var response = await Broker.Http.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            body = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            gpt = body["queues"]!.AsArray().Single(q => q!["model_group"]!.GetValue<string>() == "gpt-4o")!;
+            if (gpt["consumers"] is not null)
+            {
+                break;
+            }
+
+            await Task.Delay(500);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Equal("rabbitmq", body!["transport"]!.GetValue<string>());
+        Assert.Equal("model-group.gpt-4o", gpt!["queue"]!.GetValue<string>());
+        Assert.Equal(1, gpt["consumers"]?.GetValue<long>());
+        Assert.Equal(0, gpt["messages_ready"]?.GetValue<long>());
+
+        using var anonymous = await Broker.Http.GetAsync("queues");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [Fact]
     public async Task CompleteChat_Distributed_GroupQueuesExistInRabbitMq()
     {
         var result = await Sdk().GetChatClient("gpt-4o").CompleteChatAsync([new OpenAI.Chat.UserChatMessage("hi")]);
