@@ -16,6 +16,10 @@ public sealed class OpenAiErrorResult(int statusCode, string message, string typ
     public static OpenAiErrorResult BadRequest(string message, string? param = null, string? code = null) =>
         new(StatusCodes.Status400BadRequest, message, "invalid_request_error", param, code);
 
+    /// <summary>OpenAI's wording for a parameter of the wrong JSON type.</summary>
+    public static OpenAiErrorResult InvalidType(string param, string expected, System.Text.Json.Nodes.JsonNode? got) =>
+        BadRequest($"Invalid type for '{param}': expected {expected}, but got {Http.JsonKinds.Describe(got)} instead.", param, "invalid_type");
+
     public static OpenAiErrorResult Unauthorized(string message) =>
         new(StatusCodes.Status401Unauthorized, message, "invalid_request_error", null, "invalid_api_key");
 

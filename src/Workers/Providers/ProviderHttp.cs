@@ -25,10 +25,7 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
     {
         using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
-        using var request = new HttpRequestMessage(HttpMethod.Post, url);
-        request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(payload));
-        request.Content.Headers.ContentType = Json;
-        headers(request.Headers);
+        using var request = CreateRequest(url, payload, headers);
         var client = httpClientFactory.CreateClient(ClientName);
         try
         {
@@ -52,6 +49,17 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
         {
             return (null, ProviderErrorClassifier.Unreachable(provider, ex.HttpRequestError.ToString()));
         }
+    }
+
+    private static HttpRequestMessage CreateRequest(Uri url, JsonObject payload, Action<HttpRequestHeaders> headers)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(payload)),
+        };
+        request.Content.Headers.ContentType = Json;
+        headers(request.Headers);
+        return request;
     }
 
     /// <summary>The server-sent events of a streamed response, as (event type, data) pairs.</summary>
@@ -105,10 +113,7 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
     {
         using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
-        using var request = new HttpRequestMessage(HttpMethod.Post, url);
-        request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(payload));
-        request.Content.Headers.ContentType = Json;
-        headers(request.Headers);
+        using var request = CreateRequest(url, payload, headers);
 
         var client = httpClientFactory.CreateClient(ClientName);
         try

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Ingress.Errors;
+using Broker.Ingress.Http;
 
 namespace Broker.Ingress.Features.ChatCompletions;
 
@@ -23,9 +24,9 @@ public static class ChatCompletionRequestValidator
             return OpenAiErrorResult.BadRequest("you must provide a model parameter", "model", "missing_required_parameter");
         }
 
-        if (Kind(model) != JsonValueKind.String || string.IsNullOrWhiteSpace(model.GetValue<string>()))
+        if (JsonKinds.Kind(model) != JsonValueKind.String || string.IsNullOrWhiteSpace(model.GetValue<string>()))
         {
-            return InvalidType("model", "a non-empty string", model);
+            return OpenAiErrorResult.InvalidType("model", "a non-empty string", model);
         }
 
         if (!body.TryGetPropertyValue("messages", out var messages) || messages is null)
@@ -35,7 +36,7 @@ public static class ChatCompletionRequestValidator
 
         if (messages is not JsonArray list)
         {
-            return InvalidType("messages", "an array of objects", messages);
+            return OpenAiErrorResult.InvalidType("messages", "an array of objects", messages);
         }
 
         if (list.Count == 0)
@@ -55,36 +56,36 @@ public static class ChatCompletionRequestValidator
 
         foreach (var name in NumberParams)
         {
-            if (body[name] is { } v && Kind(v) != JsonValueKind.Number)
+            if (body[name] is { } v && JsonKinds.Kind(v) != JsonValueKind.Number)
             {
-                return InvalidType(name, "a number", v);
+                return OpenAiErrorResult.InvalidType(name, "a number", v);
             }
         }
 
         foreach (var name in IntegerParams)
         {
-            if (body[name] is { } v && (Kind(v) != JsonValueKind.Number || !v.AsValue().TryGetValue<long>(out _)))
+            if (body[name] is { } v && (JsonKinds.Kind(v) != JsonValueKind.Number || !v.AsValue().TryGetValue<long>(out _)))
             {
-                return InvalidType(name, "an integer", v);
+                return OpenAiErrorResult.InvalidType(name, "an integer", v);
             }
         }
 
         foreach (var name in BooleanParams)
         {
-            if (body[name] is { } v && Kind(v) is not (JsonValueKind.True or JsonValueKind.False))
+            if (body[name] is { } v && JsonKinds.Kind(v) is not (JsonValueKind.True or JsonValueKind.False))
             {
-                return InvalidType(name, "a boolean", v);
+                return OpenAiErrorResult.InvalidType(name, "a boolean", v);
             }
         }
 
-        if (body["stop"] is { } stop && Kind(stop) is not (JsonValueKind.String or JsonValueKind.Array))
+        if (body["stop"] is { } stop && JsonKinds.Kind(stop) is not (JsonValueKind.String or JsonValueKind.Array))
         {
-            return InvalidType("stop", "a string or an array of strings", stop);
+            return OpenAiErrorResult.InvalidType("stop", "a string or an array of strings", stop);
         }
 
         if (body["tools"] is { } tools && tools is not JsonArray)
         {
-            return InvalidType("tools", "an array of objects", tools);
+            return OpenAiErrorResult.InvalidType("tools", "an array of objects", tools);
         }
 
         return null;
@@ -94,7 +95,7 @@ public static class ChatCompletionRequestValidator
     {
         if (node is not JsonObject message)
         {
-            return InvalidType(path, "an object", node);
+            return OpenAiErrorResult.InvalidType(path, "an object", node);
         }
 
         if (!message.TryGetPropertyValue("role", out var role) || role is null)
@@ -102,35 +103,18 @@ public static class ChatCompletionRequestValidator
             return OpenAiErrorResult.BadRequest($"Missing required parameter: '{path}.role'.", $"{path}.role", "missing_required_parameter");
         }
 
-        if (Kind(role) != JsonValueKind.String || !Roles.Contains(role.GetValue<string>()))
+        if (JsonKinds.Kind(role) != JsonValueKind.String || !Roles.Contains(role.GetValue<string>()))
         {
             return OpenAiErrorResult.BadRequest(
                 $"Invalid value: {role.ToJsonString()}. Supported values are: {string.Join(", ", Roles.Select(r => $"'{r}'"))}.",
                 $"{path}.role", "invalid_value");
         }
 
-        if (message["content"] is { } content && Kind(content) is not (JsonValueKind.String or JsonValueKind.Array))
+        if (message["content"] is { } content && JsonKinds.Kind(content) is not (JsonValueKind.String or JsonValueKind.Array))
         {
-            return InvalidType($"{path}.content", "a string or an array of content parts", content);
+            return OpenAiErrorResult.InvalidType($"{path}.content", "a string or an array of content parts", content);
         }
 
         return null;
     }
-
-    private static OpenAiErrorResult InvalidType(string param, string expected, JsonNode? got) =>
-        OpenAiErrorResult.BadRequest(
-            $"Invalid type for '{param}': expected {expected}, but got {Describe(got)} instead.",
-            param, "invalid_type");
-
-    private static string Describe(JsonNode? node) => Kind(node) switch
-    {
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        _ => "null",
-    };
-
-    private static JsonValueKind Kind(JsonNode? node) => node?.GetValueKind() ?? JsonValueKind.Null;
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Ingress.Errors;
+using Broker.Ingress.Http;
 
 namespace Broker.Ingress.Features.Completions;
 
@@ -53,7 +54,7 @@ public static class CompletionRequestTranslator
             };
             foreach (var name in PassThrough)
             {
-                if (body[name] is { } value && Kind(value) != JsonValueKind.Null)
+                if (body[name] is { } value && JsonKinds.Kind(value) != JsonValueKind.Null)
                 {
                     chat[name] = value.DeepClone();
                 }
@@ -81,14 +82,14 @@ public static class CompletionRequestTranslator
                 return ([text.GetValue<string>()], null);
             case JsonArray { Count: 0 }:
                 return (null, OpenAiErrorResult.BadRequest("Invalid 'prompt': empty array. Expected an array with minimum length 1.", "prompt", "empty_array"));
-            case JsonArray list when list.All(i => Kind(i) == JsonValueKind.String):
+            case JsonArray list when list.All(i => JsonKinds.Kind(i) == JsonValueKind.String):
                 return (list.Select(i => i!.GetValue<string>()).ToList(), null);
-            case JsonArray list when list.All(i => Kind(i) == JsonValueKind.Number || i is JsonArray):
+            case JsonArray list when list.All(i => JsonKinds.Kind(i) == JsonValueKind.Number || i is JsonArray):
                 return (null, Unsupported("prompt",
                     "Token prompts (arrays of integers) are not supported by Broker: a model group may span providers with different tokenizers. Send the prompt as text."));
             default:
                 return (null, OpenAiErrorResult.BadRequest(
-                    $"Invalid type for 'prompt': expected a string or an array of strings, but got {Describe(prompt)} instead.", "prompt", "invalid_type"));
+                    $"Invalid type for 'prompt': expected a string or an array of strings, but got {JsonKinds.Describe(prompt)} instead.", "prompt", "invalid_type"));
         }
     }
 
@@ -96,36 +97,36 @@ public static class CompletionRequestTranslator
     {
         foreach (var name in NumberParams)
         {
-            if (body[name] is { } v && Kind(v) is not (JsonValueKind.Number or JsonValueKind.Null))
+            if (body[name] is { } v && JsonKinds.Kind(v) is not (JsonValueKind.Number or JsonValueKind.Null))
             {
-                return InvalidType(name, "a number", v);
+                return OpenAiErrorResult.InvalidType(name, "a number", v);
             }
         }
 
         foreach (var name in IntegerParams)
         {
-            if (body[name] is { } v && Kind(v) != JsonValueKind.Null && (Kind(v) != JsonValueKind.Number || !v.AsValue().TryGetValue<long>(out _)))
+            if (body[name] is { } v && JsonKinds.Kind(v) != JsonValueKind.Null && (JsonKinds.Kind(v) != JsonValueKind.Number || !v.AsValue().TryGetValue<long>(out _)))
             {
-                return InvalidType(name, "an integer", v);
+                return OpenAiErrorResult.InvalidType(name, "an integer", v);
             }
         }
 
-        if (body["stream"] is { } stream && Kind(stream) is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+        if (body["stream"] is { } stream && JsonKinds.Kind(stream) is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
         {
-            return InvalidType("stream", "a boolean", stream);
+            return OpenAiErrorResult.InvalidType("stream", "a boolean", stream);
         }
 
-        if (body["stop"] is { } stop && Kind(stop) is not (JsonValueKind.String or JsonValueKind.Array or JsonValueKind.Null))
+        if (body["stop"] is { } stop && JsonKinds.Kind(stop) is not (JsonValueKind.String or JsonValueKind.Array or JsonValueKind.Null))
         {
-            return InvalidType("stop", "a string or an array of strings", stop);
+            return OpenAiErrorResult.InvalidType("stop", "a string or an array of strings", stop);
         }
 
-        if (body["user"] is { } user && Kind(user) is not (JsonValueKind.String or JsonValueKind.Null))
+        if (body["user"] is { } user && JsonKinds.Kind(user) is not (JsonValueKind.String or JsonValueKind.Null))
         {
-            return InvalidType("user", "a string", user);
+            return OpenAiErrorResult.InvalidType("user", "a string", user);
         }
 
-        if (body["echo"] is { } echo && Kind(echo) == JsonValueKind.True)
+        if (body["echo"] is { } echo && JsonKinds.Kind(echo) == JsonValueKind.True)
         {
             return Unsupported("echo", "'echo' is not supported by Broker: the prompt goes to the provider as a chat message.");
         }
@@ -152,19 +153,4 @@ public static class CompletionRequestTranslator
 
     private static OpenAiErrorResult Unsupported(string param, string message) =>
         OpenAiErrorResult.BadRequest(message, param, "unsupported_value");
-
-    private static OpenAiErrorResult InvalidType(string param, string expected, JsonNode? got) =>
-        OpenAiErrorResult.BadRequest($"Invalid type for '{param}': expected {expected}, but got {Describe(got)} instead.", param, "invalid_type");
-
-    private static string Describe(JsonNode? node) => Kind(node) switch
-    {
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        _ => "null",
-    };
-
-    private static JsonValueKind Kind(JsonNode? node) => node?.GetValueKind() ?? JsonValueKind.Null;
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Ingress.Errors;
+using Broker.Ingress.Http;
 
 namespace Broker.Ingress.Features.Responses;
 
@@ -26,24 +27,24 @@ public static class ResponsesRequestTranslator
 
         foreach (var name in StatefulParams)
         {
-            if (body[name] is { } value && Kind(value) != JsonValueKind.Null)
+            if (body[name] is { } value && JsonKinds.Kind(value) != JsonValueKind.Null)
             {
                 return Fail(Unsupported(name, $"'{name}' is not supported: Broker does not store responses or conversations. Send the whole conversation in 'input'."));
             }
         }
 
-        if (body["background"] is { } background && Kind(background) == JsonValueKind.True)
+        if (body["background"] is { } background && JsonKinds.Kind(background) == JsonValueKind.True)
         {
             return Fail(Unsupported("background", "'background' mode is not supported: Broker does not store responses."));
         }
 
         var chat = new JsonObject { ["model"] = model.DeepClone() };
         var messages = new JsonArray();
-        if (body["instructions"] is { } instructions && Kind(instructions) != JsonValueKind.Null)
+        if (body["instructions"] is { } instructions && JsonKinds.Kind(instructions) != JsonValueKind.Null)
         {
-            if (Kind(instructions) != JsonValueKind.String)
+            if (JsonKinds.Kind(instructions) != JsonValueKind.String)
             {
-                return Fail(InvalidType("instructions", "a string", instructions));
+                return Fail(OpenAiErrorResult.InvalidType("instructions", "a string", instructions));
             }
 
             messages.Add(new JsonObject { ["role"] = "system", ["content"] = instructions.DeepClone() });
@@ -85,7 +86,7 @@ public static class ResponsesRequestTranslator
 
                 return null;
             default:
-                return InvalidType("input", "a string or an array of input items", input);
+                return OpenAiErrorResult.InvalidType("input", "a string or an array of input items", input);
         }
     }
 
@@ -93,7 +94,7 @@ public static class ResponsesRequestTranslator
     {
         if (node is not JsonObject item)
         {
-            return InvalidType(path, "an object", node);
+            return OpenAiErrorResult.InvalidType(path, "an object", node);
         }
 
         var type = item["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : "message";
@@ -167,7 +168,7 @@ public static class ResponsesRequestTranslator
             case null:
                 return OpenAiErrorResult.BadRequest($"Missing required parameter: '{path}.content'.", $"{path}.content", "missing_required_parameter");
             default:
-                return InvalidType($"{path}.content", "a string or an array of content parts", item["content"]);
+                return OpenAiErrorResult.InvalidType($"{path}.content", "a string or an array of content parts", item["content"]);
         }
 
         messages.Add(new JsonObject { ["role"] = role, ["content"] = content });
@@ -205,7 +206,7 @@ public static class ResponsesRequestTranslator
     {
         if (node is not JsonObject part)
         {
-            return InvalidType(path, "an object", node);
+            return OpenAiErrorResult.InvalidType(path, "an object", node);
         }
 
         var type = part["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : null;
@@ -284,7 +285,7 @@ public static class ResponsesRequestTranslator
             case null:
                 return OpenAiErrorResult.BadRequest($"Missing required parameter: '{path}'.", path, "missing_required_parameter");
             default:
-                return InvalidType(path, "a string", output);
+                return OpenAiErrorResult.InvalidType(path, "a string", output);
         }
     }
 
@@ -292,22 +293,22 @@ public static class ResponsesRequestTranslator
     {
         foreach (var (from, to) in new[] { ("temperature", "temperature"), ("top_p", "top_p") })
         {
-            if (body[from] is { } value && Kind(value) != JsonValueKind.Null)
+            if (body[from] is { } value && JsonKinds.Kind(value) != JsonValueKind.Null)
             {
-                if (Kind(value) != JsonValueKind.Number)
+                if (JsonKinds.Kind(value) != JsonValueKind.Number)
                 {
-                    return InvalidType(from, "a number", value);
+                    return OpenAiErrorResult.InvalidType(from, "a number", value);
                 }
 
                 chat[to] = value.DeepClone();
             }
         }
 
-        if (body["max_output_tokens"] is { } max && Kind(max) != JsonValueKind.Null)
+        if (body["max_output_tokens"] is { } max && JsonKinds.Kind(max) != JsonValueKind.Null)
         {
-            if (Kind(max) != JsonValueKind.Number || !max.AsValue().TryGetValue<long>(out _))
+            if (JsonKinds.Kind(max) != JsonValueKind.Number || !max.AsValue().TryGetValue<long>(out _))
             {
-                return InvalidType("max_output_tokens", "an integer", max);
+                return OpenAiErrorResult.InvalidType("max_output_tokens", "an integer", max);
             }
 
             chat["max_tokens"] = max.DeepClone();
@@ -315,9 +316,9 @@ public static class ResponsesRequestTranslator
 
         foreach (var name in new[] { "stream", "parallel_tool_calls", "store" })
         {
-            if (body[name] is { } flag && Kind(flag) is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+            if (body[name] is { } flag && JsonKinds.Kind(flag) is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
             {
-                return InvalidType(name, "a boolean", flag);
+                return OpenAiErrorResult.InvalidType(name, "a boolean", flag);
             }
         }
 
@@ -332,19 +333,19 @@ public static class ResponsesRequestTranslator
             chat["stream_options"] = new JsonObject { ["include_usage"] = true };
         }
 
-        if (body["user"] is { } user && Kind(user) != JsonValueKind.Null)
+        if (body["user"] is { } user && JsonKinds.Kind(user) != JsonValueKind.Null)
         {
-            if (Kind(user) != JsonValueKind.String)
+            if (JsonKinds.Kind(user) != JsonValueKind.String)
             {
-                return InvalidType("user", "a string", user);
+                return OpenAiErrorResult.InvalidType("user", "a string", user);
             }
 
             chat["user"] = user.DeepClone();
         }
 
-        if (body["metadata"] is { } metadata && Kind(metadata) is not (JsonValueKind.Object or JsonValueKind.Null))
+        if (body["metadata"] is { } metadata && JsonKinds.Kind(metadata) is not (JsonValueKind.Object or JsonValueKind.Null))
         {
-            return InvalidType("metadata", "an object", metadata);
+            return OpenAiErrorResult.InvalidType("metadata", "an object", metadata);
         }
 
         return Tools(body, chat) ?? ToolChoice(body, chat) ?? TextFormat(body, chat) ?? Reasoning(body, chat);
@@ -362,7 +363,7 @@ public static class ResponsesRequestTranslator
                 {
                     if (tools[i] is not JsonObject tool)
                     {
-                        return InvalidType($"tools[{i}]", "an object", tools[i]);
+                        return OpenAiErrorResult.InvalidType($"tools[{i}]", "an object", tools[i]);
                     }
 
                     var type = tool["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : null;
@@ -380,7 +381,7 @@ public static class ResponsesRequestTranslator
                     var function = new JsonObject { ["name"] = name };
                     foreach (var key in new[] { "description", "parameters", "strict" })
                     {
-                        if (tool[key] is { } value && Kind(value) != JsonValueKind.Null)
+                        if (tool[key] is { } value && JsonKinds.Kind(value) != JsonValueKind.Null)
                         {
                             function[key] = value.DeepClone();
                         }
@@ -396,7 +397,7 @@ public static class ResponsesRequestTranslator
 
                 return null;
             default:
-                return InvalidType("tools", "an array of objects", body["tools"]);
+                return OpenAiErrorResult.InvalidType("tools", "an array of objects", body["tools"]);
         }
     }
 
@@ -428,20 +429,20 @@ public static class ResponsesRequestTranslator
                 return Unsupported("tool_choice.type",
                     $"tool_choice of type '{choice["type"]?.ToJsonString()}' is not supported by Broker; use 'auto', 'none', 'required' or {{\"type\": \"function\", \"name\": ...}}.");
             default:
-                return InvalidType("tool_choice", "a string or an object", body["tool_choice"]);
+                return OpenAiErrorResult.InvalidType("tool_choice", "a string or an object", body["tool_choice"]);
         }
     }
 
     private static OpenAiErrorResult? TextFormat(JsonObject body, JsonObject chat)
     {
-        if (body["text"] is not { } text || Kind(text) == JsonValueKind.Null)
+        if (body["text"] is not { } text || JsonKinds.Kind(text) == JsonValueKind.Null)
         {
             return null;
         }
 
         if (text is not JsonObject options)
         {
-            return InvalidType("text", "an object", text);
+            return OpenAiErrorResult.InvalidType("text", "an object", text);
         }
 
         if (options["verbosity"] is JsonValue verbosity && verbosity.GetValueKind() == JsonValueKind.String)
@@ -449,7 +450,7 @@ public static class ResponsesRequestTranslator
             chat["verbosity"] = verbosity.DeepClone();
         }
 
-        if (options["format"] is not { } formatNode || Kind(formatNode) == JsonValueKind.Null)
+        if (options["format"] is not { } formatNode || JsonKinds.Kind(formatNode) == JsonValueKind.Null)
         {
             return null;
         }
@@ -480,7 +481,7 @@ public static class ResponsesRequestTranslator
                 var jsonSchema = new JsonObject { ["name"] = name, ["schema"] = schema.DeepClone() };
                 foreach (var key in new[] { "description", "strict" })
                 {
-                    if (format[key] is { } value && Kind(value) != JsonValueKind.Null)
+                    if (format[key] is { } value && JsonKinds.Kind(value) != JsonValueKind.Null)
                     {
                         jsonSchema[key] = value.DeepClone();
                     }
@@ -497,21 +498,21 @@ public static class ResponsesRequestTranslator
 
     private static OpenAiErrorResult? Reasoning(JsonObject body, JsonObject chat)
     {
-        if (body["reasoning"] is not { } reasoning || Kind(reasoning) == JsonValueKind.Null)
+        if (body["reasoning"] is not { } reasoning || JsonKinds.Kind(reasoning) == JsonValueKind.Null)
         {
             return null;
         }
 
         if (reasoning is not JsonObject options)
         {
-            return InvalidType("reasoning", "an object", reasoning);
+            return OpenAiErrorResult.InvalidType("reasoning", "an object", reasoning);
         }
 
-        if (options["effort"] is { } effort && Kind(effort) != JsonValueKind.Null)
+        if (options["effort"] is { } effort && JsonKinds.Kind(effort) != JsonValueKind.Null)
         {
-            if (Kind(effort) != JsonValueKind.String)
+            if (JsonKinds.Kind(effort) != JsonValueKind.String)
             {
-                return InvalidType("reasoning.effort", "a string", effort);
+                return OpenAiErrorResult.InvalidType("reasoning.effort", "a string", effort);
             }
 
             chat["reasoning_effort"] = effort.DeepClone();
@@ -531,26 +532,11 @@ public static class ResponsesRequestTranslator
 
         return item[name] is null
             ? OpenAiErrorResult.BadRequest($"Missing required parameter: '{path}.{name}'.", $"{path}.{name}", "missing_required_parameter")
-            : InvalidType($"{path}.{name}", "a string", item[name]);
+            : OpenAiErrorResult.InvalidType($"{path}.{name}", "a string", item[name]);
     }
 
     private static (JsonObject? Chat, OpenAiErrorResult? Error) Fail(OpenAiErrorResult error) => (null, error);
 
     private static OpenAiErrorResult Unsupported(string param, string message) =>
         OpenAiErrorResult.BadRequest(message, param, "unsupported_parameter");
-
-    private static OpenAiErrorResult InvalidType(string param, string expected, JsonNode? got) =>
-        OpenAiErrorResult.BadRequest($"Invalid type for '{param}': expected {expected}, but got {Describe(got)} instead.", param, "invalid_type");
-
-    private static string Describe(JsonNode? node) => Kind(node) switch
-    {
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        _ => "null",
-    };
-
-    private static JsonValueKind Kind(JsonNode? node) => node?.GetValueKind() ?? JsonValueKind.Null;
 }
