@@ -47,6 +47,7 @@ public static class WorkersRegistration
         builder.Services.AddSingleton<ProviderHttp>();
         builder.Services.AddSingleton<OpenAiCompatibleProvider>();
         builder.Services.AddSingleton<AnthropicProvider>();
+        builder.Services.AddSingleton<AnthropicPassThrough>();
         builder.Services.AddSingleton<MockProvider>();
         builder.Services.AddSingleton<ProviderResolver>();
         builder.Services.AddSingleton<DeploymentSelector>();

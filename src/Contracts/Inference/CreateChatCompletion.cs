@@ -25,6 +25,13 @@ public sealed record CreateChatCompletion
     /// </summary>
     public bool Stream { get; init; }
 
+    /// <summary>
+    /// Wire format of <see cref="Body"/> and of the answer: null = OpenAI chat completions; <c>anthropic</c> = an
+    /// Anthropic Messages request passed through to an Anthropic deployment unchanged, answered (and streamed)
+    /// in Anthropic's own JSON.
+    /// </summary>
+    public string? Format { get; init; }
+
     /// <summary>When set, only this deployment is used (health checks); otherwise routing picks one.</summary>
     public string? DeploymentId { get; init; }
 }

@@ -42,7 +42,8 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
 
     /// <summary>A chat completion pinned to one deployment when <paramref name="deploymentId"/> is set (health probes).</summary>
     public async Task<ChatCompletionOutcome> CompleteAsync(
-        ModelGroup group, string requestedModel, string request, string? deploymentId, TimeSpan timeout, CancellationToken cancellationToken)
+        ModelGroup group, string requestedModel, string request, string? deploymentId, TimeSpan timeout, CancellationToken cancellationToken,
+        string? format = null)
     {
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(request);
@@ -56,6 +57,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
             Body = request,
             Deadline = timeProvider.GetUtcNow() + timeout,
             DeploymentId = deploymentId,
+            Format = format,
         };
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         Record("chat", group, reply, started);
@@ -113,7 +115,8 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
     /// Starts a streamed chat completion; read it with <see cref="ChatCompletionStream.ReadAllAsync"/> and
     /// dispose it when done (disposing early cancels the upstream call).
     /// </summary>
-    public async Task<ChatCompletionStream> StreamAsync(ModelGroup group, string requestedModel, JsonObject request, CancellationToken cancellationToken)
+    public async Task<ChatCompletionStream> StreamAsync(
+        ModelGroup group, string requestedModel, JsonObject request, CancellationToken cancellationToken, string? format = null)
     {
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(request);
@@ -133,6 +136,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
             Body = request.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
             Stream = true,
+            Format = format,
         };
         await SendAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         return stream;

@@ -39,7 +39,12 @@ public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri
                         _text.Append(text);
                     }
 
-                    if (chunk["usage"] is JsonObject usage)
+                    if (Providers.Anthropic.AnthropicPassThrough.UsageOf(chunk) is var (input, output) && (input ?? output) is not null)
+                    {
+                        _providerReportedUsage = true;
+                        Usage = new TokenUsage { PromptTokens = input ?? Usage.PromptTokens, CompletionTokens = output ?? Usage.CompletionTokens };
+                    }
+                    else if (chunk["usage"] is JsonObject usage)
                     {
                         _providerReportedUsage = true;
                         Usage = new TokenUsage

@@ -3,6 +3,7 @@ using Broker.Config;
 using Broker.Contracts.Inference;
 using Broker.Contracts.Usage;
 using Broker.Workers.Providers;
+using Broker.Workers.Providers.Anthropic;
 using Broker.Workers.Routing;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -58,11 +59,16 @@ public sealed class CreateChatCompletionConsumer(
         var message = context.Message;
         var (group, deployment, clientRequest, _) = prepared;
         var providerModel = ChatRequestBuilder.ProviderModel(group, deployment, message.RequestedModel);
-        var request = ChatRequestBuilder.Build(clientRequest, deployment, providerModel);
-        var provider = providers.Resolve(deployment, request.ContainsKey("mock_response"));
+        var passThrough = message.Format == AnthropicPassThrough.Format;
+        var request = passThrough
+            ? AnthropicPassThrough.Prepare(clientRequest, providerModel)
+            : ChatRequestBuilder.Build(clientRequest, deployment, providerModel);
+        var provider = passThrough
+            ? providers.ResolvePassThrough(deployment)
+            : providers.Resolve(deployment, request.ContainsKey("mock_response"));
         if (provider is null)
         {
-            await Fail(context, queue, deployment.Id, InferenceSteps.Unsupported(deployment, "chat completions"));
+            await Fail(context, queue, deployment.Id, InferenceSteps.Unsupported(deployment, passThrough ? "Anthropic Messages pass-through" : "chat completions"));
             return;
         }
 

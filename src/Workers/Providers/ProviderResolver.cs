@@ -6,7 +6,7 @@ using Broker.Workers.Providers.OpenAi;
 namespace Broker.Workers.Providers;
 
 /// <summary>Picks the provider implementation for a deployment; null when its provider is not supported yet.</summary>
-public sealed class ProviderResolver(OpenAiCompatibleProvider openAi, AnthropicProvider anthropic, MockProvider mock)
+public sealed class ProviderResolver(OpenAiCompatibleProvider openAi, AnthropicProvider anthropic, AnthropicPassThrough anthropicPassThrough, MockProvider mock)
 {
     private static readonly HashSet<string> OpenAiCompatible = [.. OpenAiCompatibleProvider.Providers];
 
@@ -24,6 +24,13 @@ public sealed class ProviderResolver(OpenAiCompatibleProvider openAi, AnthropicP
         }
 
         return OpenAiCompatible.Contains(deployment.Provider) || deployment.ApiBase is not null ? openAi : null;
+    }
+
+    /// <summary>An Anthropic Messages body can go unchanged only to an Anthropic deployment.</summary>
+    public IChatProvider? ResolvePassThrough(ModelDeployment deployment)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        return deployment.Provider == "anthropic" && deployment.MockResponse is null ? anthropicPassThrough : null;
     }
 
     /// <summary>The embedding implementation for a deployment; null when its provider has none here.</summary>

@@ -110,7 +110,37 @@ public abstract class MessagesTestsBase : IAsyncLifetime
         Assert.Equal("END", upstream.Body["stop_sequences"]![0]!.GetValue<string>());
         var message = Assert.Single(upstream.Body["messages"]!.AsArray())!;
         Assert.Equal("user", message["role"]!.GetValue<string>());
-        Assert.Equal("Say hello", message["content"]![0]!["text"]!.GetValue<string>());
+        var content = message["content"]!;
+        Assert.Equal("Say hello", content is JsonArray blocks ? blocks[0]!["text"]!.GetValue<string>() : content.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task PostMessages_AnthropicGroup_PassesTheBodyThroughUnchanged()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/messages?beta=true")
+        {
+            Content = new StringContent("""
+                {"model":"claude","max_tokens":300,"thinking":{"type":"enabled","budget_tokens":200},
+                 "system":[{"type":"text","text":"Be brief.","cache_control":{"type":"ephemeral"}}],
+                 "metadata":{"user_id":"u-1"},
+                 "messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}]}
+                """, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", MasterKey);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+
+        using var response = await Broker.Http.SendAsync(request);
+        var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("message", answer["type"]!.GetValue<string>());
+        Assert.Equal("claude", answer["model"]!.GetValue<string>());
+        var upstream = Assert.Single(AnthropicUpstream.Requests).Body;
+        Assert.Equal("ephemeral", upstream["system"]![0]!["cache_control"]!["type"]!.GetValue<string>());
+        Assert.Equal(200, upstream["thinking"]!["budget_tokens"]!.GetValue<int>());
+        Assert.Equal("u-1", upstream["metadata"]!["user_id"]!.GetValue<string>());
+        Assert.Equal("ephemeral", upstream["messages"]![0]!["content"]![0]!["cache_control"]!["type"]!.GetValue<string>());
+        Assert.Equal("claude-3-5-sonnet-20240620", upstream["model"]!.GetValue<string>());
     }
 
     [Fact]

@@ -20,6 +20,9 @@ public static class MessagesEndpoints
     /// <summary>Anthropic's request id header (the SDKs expose it on answers and errors): Broker's call id.</summary>
     private const string RequestIdHeader = "request-id";
 
+    /// <summary>CreateChatCompletion.Format for a Messages body passed through to Anthropic deployments.</summary>
+    private const string PassThroughFormat = "anthropic";
+
     /// <summary>Maps the Messages routes with and without <c>/v1</c>, with the master key check in Anthropic's error shape.</summary>
     public static IEndpointRouteBuilder MapMessages(this IEndpointRouteBuilder app)
     {
@@ -32,6 +35,39 @@ public static class MessagesEndpoints
         }
 
         return app;
+    }
+
+    private static async Task<IResult> PassThroughAsync(
+        HttpContext http, Config.Model.ModelGroup group, string model, JsonObject body, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
+    {
+        var cancellationToken = http.RequestAborted;
+        if (body["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streamed) && streamed)
+        {
+            var events = await inference.StreamAsync(group, model, body, cancellationToken, PassThroughFormat);
+            events.Headers[RequestIdHeader] = RequestId(events.RequestId.ToString());
+            var result = await SseStreamResult.WriteAsync(http, events, new AnthropicPassThroughSseFormat(model), inference, options, timeProvider);
+            return result is OpenAiErrorResult failed ? AnthropicErrorResult.From(failed) : result;
+        }
+
+        var outcome = await inference.CompleteAsync(group, model, body.ToJsonString(), null, inference.Timeout, cancellationToken, PassThroughFormat);
+        var headers = new Dictionary<string, string>(outcome.Headers, StringComparer.Ordinal)
+        {
+            [RequestIdHeader] = RequestId(outcome.Headers.GetValueOrDefault("x-litellm-call-id") ?? Guid.NewGuid().ToString()),
+        };
+        if (outcome.Error is { } error)
+        {
+            foreach (var (name, value) in headers)
+            {
+                http.Response.Headers[name] = value;
+            }
+
+            return AnthropicErrorResult.From(error);
+        }
+
+        // the answer names the model the client asked for, as on the translated path
+        var message = outcome.Completion!;
+        message["model"] = model;
+        return new JsonTextResult(message.ToJsonString(), headers);
     }
 
     private static async Task<IResult> CreateMessage(
@@ -49,6 +85,12 @@ public static class MessagesEndpoints
         if (group is null)
         {
             return AnthropicErrorResult.NotFound(model);
+        }
+
+        // a group of Anthropic deployments gets the request as it is: nothing lost in translation
+        if (group.Deployments.All(d => d.Provider == "anthropic" && d.MockResponse is null))
+        {
+            return await PassThroughAsync(http, group, model, body, inference, options, timeProvider);
         }
 
         var request = AnthropicMessagesTranslator.ToOpenAiRequest(body);

@@ -76,13 +76,13 @@ public sealed class AnthropicProvider(ProviderHttp http, TimeProvider timeProvid
         }
     }
 
-    private static Uri Url(ModelDeployment deployment)
+    internal static Uri Url(ModelDeployment deployment)
     {
         var root = (deployment.ApiBase ?? DefaultBase).TrimEnd('/');
         return new Uri(root.EndsWith("/v1", StringComparison.Ordinal) ? root + "/messages" : root + "/v1/messages");
     }
 
-    private static Action<HttpRequestHeaders> Headers(ModelDeployment deployment)
+    internal static Action<HttpRequestHeaders> Headers(ModelDeployment deployment)
     {
         var apiKey = deployment.ApiKey?.Value;
         return h =>
