@@ -39,6 +39,8 @@ public sealed class BrokerRunner : IAsyncDisposable
         // every broker gets its own Redis keys, so tests sharing the local Redis never see each other's routing state
         var merged = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
         merged.TryAdd("Redis:KeyPrefix", $"broker-test-{Guid.NewGuid():N}");
+        // the suite runs several test hosts at once on two cores: allow Redis more than production's 100 ms
+        merged.TryAdd("Redis:CommandTimeoutMs", "2000");
         await File.WriteAllTextAsync(path, yaml);
         var runner = new BrokerRunner(path);
         var loaded = ProxyConfigLoader.LoadFile(path, name => env is not null && env.TryGetValue(name, out var v) ? v : null);
