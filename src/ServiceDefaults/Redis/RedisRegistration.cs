@@ -32,6 +32,11 @@ public static class RedisRegistration
         builder.Services.TryAddSingleton<BrokerRedis>();
         builder.Services.TryAddSingleton<ICooldownView, RedisCooldownView>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisConnector>());
+        if (!builder.Services.Any(d => d.ServiceType == typeof(RedisHealthCheck)))
+        {
+            builder.Services.AddSingleton<RedisHealthCheck>();
+            builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);
+        }
         return builder;
     }
 }

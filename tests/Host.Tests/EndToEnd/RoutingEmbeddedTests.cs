@@ -42,5 +42,12 @@ public sealed class RoutingEmbeddedTests
         var body = JsonNode.Parse(await list.Content.ReadAsStringAsync())!;
         Assert.Equal("local", body["shared_state"]!.GetValue<string>());
         Assert.Empty(body["cooldowns"]!.AsArray());
+
+        using var readiness = await broker.Http.GetAsync("health/readiness");
+        var ready = JsonNode.Parse(await readiness.Content.ReadAsStringAsync())!;
+        Assert.Equal(HttpStatusCode.OK, readiness.StatusCode);
+        Assert.Equal("degraded", ready["status"]!.GetValue<string>());
+        Assert.Equal("degraded", ready["checks"]!["redis"]!.GetValue<string>());
+        Assert.Equal("connected", ready["bus"]!.GetValue<string>());
     }
 }

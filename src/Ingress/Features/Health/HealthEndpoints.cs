@@ -28,12 +28,13 @@ public static class HealthEndpoints
             var bus = report.Entries.Where(e => e.Key.Contains("bus", StringComparison.OrdinalIgnoreCase)).Select(e => e.Value.Status).DefaultIfEmpty(report.Status).Min();
             var body = new JsonObject
             {
-                ["status"] = report.Status == HealthStatus.Healthy ? "healthy" : "unhealthy",
+                ["status"] = report.Status switch { HealthStatus.Healthy => "healthy", HealthStatus.Degraded => "degraded", _ => "unhealthy" },
                 ["bus"] = bus == HealthStatus.Healthy ? "connected" : bus.ToString().ToLowerInvariant(),
                 ["checks"] = new JsonObject(report.Entries.Select(e =>
                     KeyValuePair.Create(e.Key, (JsonNode?)e.Value.Status.ToString().ToLowerInvariant()))),
             };
-            return Results.Text(body.ToJsonString(), "application/json", statusCode: report.Status == HealthStatus.Healthy ? 200 : 503);
+            // degraded (e.g. Redis away: limits per process) still serves traffic
+            return Results.Text(body.ToJsonString(), "application/json", statusCode: report.Status == HealthStatus.Unhealthy ? 503 : 200);
         });
         return app;
     }
