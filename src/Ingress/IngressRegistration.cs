@@ -1,4 +1,5 @@
 using Broker.Ingress.Auth;
+using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Features.ChatCompletions;
 using Broker.Ingress.Features.Completions;
@@ -35,6 +36,7 @@ public static class IngressRegistration
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueMonitor>());
         builder.Services.AddHttpClient(nameof(QueueMonitor));
         builder.Services.AddHostedService<StreamReplyConnector>();
+        builder.AddResponseCache();
         builder.Services.AddSingleton(sp =>
         {
             var options = new IngressOptions();

@@ -23,6 +23,8 @@ public static class ConfigFeatures
             {
                 "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing", "cost-based-routing",
             }.ToFrozenSet(StringComparer.Ordinal),
+            // the response cache runs in memory or in Redis; s3, disk and the semantic caches are read but not served yet
+            ["litellm_settings.cache_params.type"] = new[] { "local", "redis" }.ToFrozenSet(StringComparer.Ordinal),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static FrozenSet<string> NotActiveYet { get; } = new[]
@@ -48,11 +50,20 @@ public static class ConfigFeatures
         "router_settings.max_fallbacks",
         "router_settings.stream_timeout",
 
-        // litellm_settings (request_timeout and model_group_alias are active)
+        // litellm_settings (request_timeout, model_group_alias, cache and cache_params for local/redis are active)
         "litellm_settings.num_retries",
         "litellm_settings.force_ipv4",
-        "litellm_settings.cache",
-        "litellm_settings.cache_params",
+        "litellm_settings.cache_params.s3_bucket_name",
+        "litellm_settings.cache_params.s3_region_name",
+        "litellm_settings.cache_params.s3_aws_access_key_id",
+        "litellm_settings.cache_params.s3_aws_secret_access_key",
+        "litellm_settings.cache_params.s3_endpoint_url",
+        "litellm_settings.cache_params.qdrant_semantic_cache_embedding_model",
+        "litellm_settings.cache_params.redis_semantic_cache_embedding_model",
+        "litellm_settings.cache_params.qdrant_api_base",
+        "litellm_settings.cache_params.qdrant_api_key",
+        "litellm_settings.cache_params.qdrant_collection_name",
+        "litellm_settings.cache_params.similarity_threshold",
         "litellm_settings.success_callback",
         "litellm_settings.failure_callback",
         "litellm_settings.callbacks",

@@ -1,6 +1,9 @@
 namespace Broker.Contracts.Usage;
 
-/// <summary>Event published by a worker for every finished request (Workers → Billing).</summary>
+/// <summary>
+/// Event published for every finished request (Workers → Billing), and by the Ingress for every answer served
+/// from the response cache (<see cref="CacheHit"/>).
+/// </summary>
 public sealed record UsageRecorded
 {
     public required Guid RequestId { get; init; }
@@ -25,4 +28,10 @@ public sealed record UsageRecorded
     public string? ErrorClass { get; init; }
 
     public required DateTimeOffset CompletedAt { get; init; }
+
+    /// <summary>
+    /// Answered from the response cache: no provider was called, so the spend is 0. The token counts are those
+    /// of the cached answer, for reporting only.
+    /// </summary>
+    public bool CacheHit { get; init; }
 }

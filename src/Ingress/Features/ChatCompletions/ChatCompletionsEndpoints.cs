@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
@@ -20,7 +21,7 @@ public static class ChatCompletionsEndpoints
     }
 
     private static async Task<IResult> CreateChatCompletion(
-        HttpContext http, IProxyConfigProvider config, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
     {
         var cancellationToken = http.RequestAborted;
         var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
@@ -45,11 +46,11 @@ public static class ChatCompletionsEndpoints
         if (body["stream"] is JsonValue stream && stream.GetValue<bool>())
         {
             var includeUsage = body["stream_options"]?["include_usage"] is JsonValue u && u.TryGetValue<bool>(out var b) && b;
-            var chunks = await inference.StreamAsync(group, model, body, cancellationToken);
-            return await SseStreamResult.WriteAsync(http, chunks, new OpenAiChatSseFormat(includeUsage), inference, options, timeProvider);
+            var (chunks, record) = await cached.StreamAsync(http, CacheCallType.Chat, group, model, body, body, cancellationToken);
+            return await SseStreamResult.WriteAsync(http, chunks, record(new OpenAiChatSseFormat(includeUsage)), inference, options, timeProvider);
         }
 
-        var outcome = await inference.CompleteAsync(group, model, text, cancellationToken);
+        var outcome = await cached.CompleteAsync(http, CacheCallType.Chat, group, model, body, body, text, cancellationToken);
         if (outcome.Error is { } error)
         {
             foreach (var (name, value) in outcome.Headers)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
@@ -25,7 +26,7 @@ public static class CompletionsEndpoints
     }
 
     private static async Task<IResult> CreateCompletion(
-        HttpContext http, IProxyConfigProvider config, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
     {
         var cancellationToken = http.RequestAborted;
         var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
@@ -53,12 +54,12 @@ public static class CompletionsEndpoints
         if (chats![0]["stream"] is JsonValue stream && stream.GetValue<bool>())
         {
             var includeUsage = body["stream_options"]?["include_usage"] is JsonValue u && u.GetValueKind() == JsonValueKind.True;
-            var chunks = await inference.StreamAsync(group, model, chats[0], cancellationToken);
-            return await SseStreamResult.WriteAsync(http, chunks, new TextCompletionSseFormat(id, createdAt, includeUsage), inference, options, timeProvider);
+            var (chunks, record) = await cached.StreamAsync(http, CacheCallType.TextCompletion, group, model, body, chats[0], cancellationToken);
+            return await SseStreamResult.WriteAsync(http, chunks, record(new TextCompletionSseFormat(id, createdAt, includeUsage)), inference, options, timeProvider);
         }
 
         // a batch of prompts is one request per prompt, through the same queue, answered together
-        var outcomes = await Task.WhenAll(chats.Select(chat => inference.CompleteAsync(group, model, chat, cancellationToken)));
+        var outcomes = await Task.WhenAll(chats.Select(chat => cached.CompleteAsync(http, CacheCallType.TextCompletion, group, model, body, chat, null, cancellationToken)));
         var headers = outcomes[0].Headers;
         if (outcomes.FirstOrDefault(o => o.Error is not null) is { } failed)
         {

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
-using Broker.Ingress.Inference;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -19,7 +19,7 @@ public static class EmbeddingsEndpoints
         return group;
     }
 
-    private static async Task<IResult> CreateEmbedding(HttpContext http, IProxyConfigProvider config, InferenceClient inference)
+    private static async Task<IResult> CreateEmbedding(HttpContext http, IProxyConfigProvider config, CachedInference inference)
     {
         var cancellationToken = http.RequestAborted;
         var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
@@ -41,7 +41,7 @@ public static class EmbeddingsEndpoints
             return OpenAiErrorResult.ModelNotFound(model);
         }
 
-        var outcome = await inference.EmbedAsync(group, model, body, cancellationToken);
+        var outcome = await inference.EmbedAsync(http, group, model, body, cancellationToken);
         if (outcome.Error is { } error)
         {
             foreach (var (name, value) in outcome.Headers)

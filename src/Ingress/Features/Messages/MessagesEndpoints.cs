@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
@@ -71,7 +72,7 @@ public static class MessagesEndpoints
     }
 
     private static async Task<IResult> CreateMessage(
-        HttpContext http, IProxyConfigProvider config, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
     {
         var cancellationToken = http.RequestAborted;
         var (body, read) = await ReadAsync(http, config, requireMaxTokens: true);
@@ -96,14 +97,14 @@ public static class MessagesEndpoints
         var request = AnthropicMessagesTranslator.ToOpenAiRequest(body);
         if (request["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streamed) && streamed)
         {
-            var chunks = await inference.StreamAsync(group, model, request, cancellationToken);
+            var (chunks, record) = await cached.StreamAsync(http, CacheCallType.Messages, group, model, body, request, cancellationToken);
             chunks.Headers[RequestIdHeader] = RequestId(chunks.RequestId.ToString());
             var format = new AnthropicSseFormat("msg_" + chunks.RequestId.ToString("N"), model, MessagesTokenCounter.Count(request));
-            var result = await SseStreamResult.WriteAsync(http, chunks, format, inference, options, timeProvider);
+            var result = await SseStreamResult.WriteAsync(http, chunks, record(format), inference, options, timeProvider);
             return result is OpenAiErrorResult failed ? AnthropicErrorResult.From(failed) : result;
         }
 
-        var outcome = await inference.CompleteAsync(group, model, request, cancellationToken);
+        var outcome = await cached.CompleteAsync(http, CacheCallType.Messages, group, model, body, request, null, cancellationToken);
         var headers = new Dictionary<string, string>(outcome.Headers, StringComparer.Ordinal)
         {
             [RequestIdHeader] = RequestId(outcome.Headers.GetValueOrDefault("x-litellm-call-id") ?? Guid.NewGuid().ToString()),

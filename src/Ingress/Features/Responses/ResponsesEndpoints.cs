@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
@@ -34,7 +35,7 @@ public static class ResponsesEndpoints
             "response_id", "unsupported_parameter");
 
     private static async Task<IResult> CreateResponse(
-        HttpContext http, IProxyConfigProvider config, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
     {
         var cancellationToken = http.RequestAborted;
         var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
@@ -61,11 +62,11 @@ public static class ResponsesEndpoints
         var createdAt = timeProvider.GetUtcNow().ToUnixTimeSeconds();
         if (chat!["stream"] is JsonValue stream && stream.GetValue<bool>())
         {
-            var chunks = await inference.StreamAsync(group, model, chat, cancellationToken);
-            return await SseStreamResult.WriteAsync(http, chunks, new ResponsesSseFormat(body, id, createdAt), inference, options, timeProvider);
+            var (chunks, record) = await cached.StreamAsync(http, CacheCallType.Responses, group, model, body, chat, cancellationToken);
+            return await SseStreamResult.WriteAsync(http, chunks, record(new ResponsesSseFormat(body, id, createdAt)), inference, options, timeProvider);
         }
 
-        var outcome = await inference.CompleteAsync(group, model, chat, cancellationToken);
+        var outcome = await cached.CompleteAsync(http, CacheCallType.Responses, group, model, body, chat, null, cancellationToken);
         if (outcome.Error is { } error)
         {
             foreach (var (name, value) in outcome.Headers)

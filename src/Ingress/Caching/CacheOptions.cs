@@ -1,0 +1,17 @@
+namespace Broker.Ingress.Caching;
+
+/// <summary>Response cache host settings (appsettings / environment, section <c>Cache</c>, e.g. <c>Cache__TimeoutMilliseconds=50</c>).</summary>
+public sealed class CacheOptions
+{
+    /// <summary>Longest wait for one cache read or write; a slower cache is a miss, never a slower request.</summary>
+    public double TimeoutMilliseconds { get; set; } = 100;
+
+    /// <summary>After a failed or timed-out cache call, how long the cache is skipped (every lookup a miss) before it is tried again.</summary>
+    public double RetryAfterFailureSeconds { get; set; } = 5;
+
+    /// <summary><c>type: local</c>: most entries kept in memory; the least recently used go first.</summary>
+    public int LocalMaxEntries { get; set; } = 10_000;
+
+    /// <summary><c>type: local</c>: most characters of cached bodies kept in memory (about twice as many bytes).</summary>
+    public long LocalMaxChars { get; set; } = 64L * 1024 * 1024;
+}

@@ -1,0 +1,52 @@
+using Broker.Config;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Broker.Ingress.Caching;
+
+public static class CacheRegistration
+{
+    /// <summary>The response cache (litellm_settings.cache / cache_params) and its host settings (section <c>Cache</c>).</summary>
+    public static IHostApplicationBuilder AddResponseCache(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton(_ =>
+        {
+            var options = new CacheOptions();
+            builder.Configuration.GetSection("Cache").Bind(options);
+            return options;
+        });
+        builder.Services.AddSingleton(sp => CacheSettings.From(sp.GetRequiredService<IProxyConfigProvider>().Current.LitellmSettings));
+        builder.Services.AddSingleton(sp => new ResponseCache(
+            sp.GetRequiredService<CacheSettings>(),
+            CreateStore(sp, builder.Configuration),
+            sp.GetRequiredService<CacheOptions>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<MassTransit.IBus>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ResponseCache>>()));
+        builder.Services.AddSingleton<CachedInference>();
+        builder.Services.AddHostedService<CacheConnector>();
+        return builder;
+    }
+
+    private static ICacheStore? CreateStore(IServiceProvider services, IConfiguration configuration)
+    {
+        var settings = services.GetRequiredService<CacheSettings>();
+        if (!settings.Enabled)
+        {
+            return null;
+        }
+
+        var options = services.GetRequiredService<CacheOptions>();
+        var timeProvider = services.GetRequiredService<TimeProvider>();
+        if (settings.Type == "redis")
+        {
+            var cacheParams = services.GetRequiredService<IProxyConfigProvider>().Current.LitellmSettings.CacheParams ?? new();
+            var redis = RedisCacheStore.Configure(cacheParams, name => configuration[name], TimeSpan.FromMilliseconds(options.TimeoutMilliseconds));
+            return redis is { } r ? new RedisCacheStore(r.Options, r.Description) : null;
+        }
+
+        return new LocalCacheStore(timeProvider, options.LocalMaxEntries, options.LocalMaxChars);
+    }
+}
