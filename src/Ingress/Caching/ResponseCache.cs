@@ -21,7 +21,9 @@ public sealed class ResponseCache
     private readonly ILogger<ResponseCache> _logger;
     private readonly Lock _gate = new();
     private readonly TimeSpan _timeout;
+    private const int TimeoutsBeforeSkipping = 3;
     private long _skipUntil;
+    private int _consecutiveTimeouts;
     private bool _degraded;
 
     public ResponseCache(CacheSettings settings, ICacheStore? store, CacheOptions options, TimeProvider timeProvider, IBus bus, ILogger<ResponseCache> logger)
@@ -193,6 +195,11 @@ public sealed class ResponseCache
 
     private void Succeeded(ICacheStore store)
     {
+        if (Volatile.Read(ref _consecutiveTimeouts) != 0)
+        {
+            Volatile.Write(ref _consecutiveTimeouts, 0);
+        }
+
         if (!Volatile.Read(ref _degraded))
         {
             return;
@@ -208,8 +215,18 @@ public sealed class ResponseCache
         }
     }
 
-    private void Failed(ICacheStore store, Exception exception) =>
-        MarkDown(store, exception is TimeoutException ? $"no answer within {_timeout.TotalMilliseconds:0} ms" : exception.GetType().Name + ": " + exception.Message);
+    private void Failed(ICacheStore store, Exception exception)
+    {
+        // one slow answer is only a miss; a cache that keeps timing out (or fails outright) is skipped for a while
+        if (exception is TimeoutException && Interlocked.Increment(ref _consecutiveTimeouts) < TimeoutsBeforeSkipping)
+        {
+            return;
+        }
+
+        MarkDown(store, exception is TimeoutException
+            ? $"no answer within {_timeout.TotalMilliseconds:0} ms, {TimeoutsBeforeSkipping} times in a row"
+            : exception.GetType().Name + ": " + exception.Message);
+    }
 
     private void MarkDown(ICacheStore store, string reason)
     {

@@ -11,6 +11,9 @@ namespace Broker.Host.Tests.Caching;
 /// <summary>Cache settings that need a broker of their own: default_off, supported_call_types, Redis (reachable or not).</summary>
 public sealed class CacheModesTests : IAsyncLifetime
 {
+    /// <summary>A busy test machine can be slower than the production cache timeout; these tests check hits, not timeouts.</summary>
+    private static readonly Dictionary<string, string?> Patient = new() { ["Cache:TimeoutMilliseconds"] = "1000" };
+
     private FakeUpstream _upstream = null!;
 
     public async Task InitializeAsync() => _upstream = await FakeUpstream.StartOpenAiAsync();
@@ -83,8 +86,8 @@ public sealed class CacheModesTests : IAsyncLifetime
               cache: true
               cache_params: {type: redis, host: "{{host}}", port: {{port}}, namespace: "broker-test-{{Guid.NewGuid():N}}", ttl: 1}
             """);
-        await using var first = await BrokerRunner.StartEmbeddedAsync(yaml);
-        await using var second = await BrokerRunner.StartEmbeddedAsync(yaml);
+        await using var first = await BrokerRunner.StartEmbeddedAsync(yaml, settings: Patient);
+        await using var second = await BrokerRunner.StartEmbeddedAsync(yaml, settings: Patient);
         await using var redis = await ConnectionMultiplexer.ConnectAsync($"{host}:{port}");
         var prompt = Prompt();
 
@@ -109,7 +112,7 @@ public sealed class CacheModesTests : IAsyncLifetime
         await using var broker = await BrokerRunner.StartEmbeddedAsync(LocalCacheFixture.Yaml(_upstream, $$"""
               cache: true
               cache_params: {type: redis, host: "{{host}}", port: {{port}}, namespace: "broker-test-{{Guid.NewGuid():N}}"}
-            """));
+            """), settings: Patient);
         await using var redis = await ConnectionMultiplexer.ConnectAsync($"{host}:{port}");
         var prompt = Prompt();
 
