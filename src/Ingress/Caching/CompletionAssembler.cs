@@ -135,7 +135,7 @@ public sealed class CompletionAssembler
 
         if (_usage is not null)
         {
-            completion["usage"] = _usage;
+            completion["usage"] = _usage.DeepClone();
         }
 
         return completion;
