@@ -33,7 +33,7 @@ public static class CompletionChunks
             chunks.Add(Chunk(new JsonObject
             {
                 ["index"] = index.DeepClone(),
-                ["delta"] = new JsonObject { ["role"] = message["role"]?.DeepClone() ?? "assistant", ["content"] = "" },
+                ["delta"] = new JsonObject { ["role"] = message["role"]?.DeepClone() ?? "assistant", ["content"] = message["content"] is JsonValue ? "" : null },
                 ["finish_reason"] = null,
             }).ToJsonString());
 
