@@ -20,4 +20,32 @@ public sealed class ConfigFeaturesTests
         Assert.Equal(expectNote, result.Diagnostics.Any(d =>
             d.Severity == ConfigSeverity.Info && d.Path == "router_settings.routing_strategy" && d.Message == ConfigFeatures.NotActiveMessage));
     }
+
+    [Theory]
+    [InlineData("local", false)]
+    [InlineData("redis", false)]
+    [InlineData("s3", true)]
+    [InlineData("redis-semantic", true)]
+    [InlineData("qdrant-semantic", true)]
+    public void Load_CacheType_LocalAndRedisAreActive(string type, bool expectNote)
+    {
+        var yaml = $"model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\nlitellm_settings:\n  cache: true\n  cache_params:\n    type: {type}\n    ttl: 60\n";
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        Assert.True(result.IsUsable);
+        var notes = result.Diagnostics.Where(d => d.Severity == ConfigSeverity.Info && d.Message == ConfigFeatures.NotActiveMessage).Select(d => d.Path).ToList();
+        Assert.Equal(expectNote ? ["litellm_settings.cache_params.type"] : [], notes);
+    }
+
+    [Fact]
+    public void Load_S3CacheParams_ReportedNotActive()
+    {
+        var result = Fixtures.Load("seed-cache-s3.yaml", Fixtures.SeedEnvironment);
+
+        var notes = result.Diagnostics.Where(d => d.Severity == ConfigSeverity.Info && d.Message == ConfigFeatures.NotActiveMessage).Select(d => d.Path).ToList();
+        Assert.Contains("litellm_settings.cache_params.type", notes);
+        Assert.Contains("litellm_settings.cache_params.s3_bucket_name", notes);
+        Assert.DoesNotContain("litellm_settings.cache", notes);
+    }
 }
