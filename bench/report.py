@@ -68,10 +68,33 @@ def fmt(v, digits=2):
     return f"{v:.{digits}f}"
 
 
+def cache_section(raw, direct):
+    """Response cache hits (embedded broker, bench/config-cache.yaml): latency at c=1 and req/s at c=64."""
+    c1, c64 = parse_wrk(raw / "cache-c1-hit.txt"), parse_wrk(raw / "cache-c64-hit.txt")
+    if not c1 and not c64:
+        return
+    d1, d64 = direct.get("c1-0ms"), direct.get("c64-0ms")
+    stats = parse_stats(raw / "cache-stats.txt").get("cache", {})
+    print("## Response cache hits (embedded, `bench/config-cache.yaml`)\n")
+    print("Every measured request is answered from the Ingress's cache (type local): no queue, no provider. "
+          "Direct = the fake provider (0 ms) called directly in this run.\n")
+    print("| scenario | cache hit | direct (0 ms provider) |\n|---|---:|---:|")
+    for label, r, d, key in (("c=1: p50 latency (ms)", c1, d1, "p50"), ("c=1: p99 latency (ms)", c1, d1, "p99"),
+                             ("c=64: **req/s**", c64, d64, "rps"), ("c=64: p99 latency (ms)", c64, d64, "p99")):
+        print(f"| {label} | {fmt(r.get(key) if r else None)} | {fmt(d.get(key) if d else None)} |")
+    errors = sum(r["errors"] for r in (c1, c64) if r)
+    print(f"| failed requests | {errors} | |")
+    if stats:
+        print(f"| peak RSS, VmHWM (MiB) | {stats['hwm_kb'] / 1024:.0f} | |")
+    print()
+
+
 def main(run_dir):
     run = pathlib.Path(run_dir)
     raw = run / "raw"
     present = [t for t in TARGETS if (raw / f"{t}-c1-0ms.txt").exists()]
+    if not present and not (raw / "cache-c1-hit.txt").exists():
+        sys.exit(f"no measurements in {raw}")
     wrk = {t: {s: parse_wrk(raw / f"{t}-{s}.txt") for s in ("c1-0ms", "c1-50ms", "c64-0ms", "c64-50ms")} for t in present}
     ttfb = {t: parse_ttfb(raw / f"{t}-ttfb.txt") for t in present}
     start = {t: parse_stats(raw / f"{t}-stats-start.txt") for t in present}
@@ -187,6 +210,8 @@ def main(run_dir):
         print("| " + " | ".join(r) + " |")
     verdicts = [c for r in rows for c in r[7:9] if c in ("PASS", "MISS")]
     print(f"\n**{verdicts.count('PASS')} PASS, {verdicts.count('MISS')} MISS.**\n")
+
+    cache_section(raw, wrk.get("direct", {}))
 
     print("## Run\n\n```\n" + meta.strip() + "\n```\n")
     print("## Logs written by Broker during the run\n")

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Broker's performance benchmark: the same load against (a) the fake provider directly, (b) Broker
 # embedded (in-memory bus) and (c) Broker distributed (ingress, workers, billing over the local
-# RabbitMQ), one after another, then one table of absolute figures and ratios against direct.
+# RabbitMQ), one after another, then one table of absolute figures and ratios against direct; and
+# (d) "cache": Broker embedded with the response cache on (bench/config-cache.yaml), every measured
+# request a cache hit (c=1 latency, c=64 requests/s).
 #
 #   bench/run.sh                  # about 3 minutes; results in bench/results/<timestamp>.md and latest.md
 #
 # Tunables (environment): BENCH_DURATION (seconds per measurement, 5), BENCH_WARMUP (seconds of warm-up
 # load per group and target, 2), BENCH_TTFB_N (streamed requests timed per target, 50),
-# BENCH_TARGETS (subset of "direct embedded distributed"), BENCH_KEEP_SERVICES=1 (leave RabbitMQ & co.
+# BENCH_TARGETS (subset of "direct embedded distributed cache"), BENCH_KEEP_SERVICES=1 (leave RabbitMQ & co.
 # running even when this script started them).
 # Everything listens on 127.0.0.1 only; every process this script starts is stopped on exit.
 set -euo pipefail
@@ -20,8 +22,8 @@ cd "$ROOT"
 DUR="${BENCH_DURATION:-5}"
 WARM="${BENCH_WARMUP:-2}"
 TTFB_N="${BENCH_TTFB_N:-50}"
-TARGETS="${BENCH_TARGETS:-direct embedded distributed}"
-FAST_PORT=9101 SLOW_PORT=9102 EMBEDDED_PORT=4101 INGRESS_PORT=4102
+TARGETS="${BENCH_TARGETS:-direct embedded distributed cache}"
+FAST_PORT=9101 SLOW_PORT=9102 EMBEDDED_PORT=4101 INGRESS_PORT=4102 CACHE_PORT=4103
 CONFIG=bench/config.yaml
 BROKER_DLL=src/Host/bin/Release/net10.0/broker.dll
 FAKE_DLL=bench/FakeProvider/bin/Release/net10.0/fake-provider.dll
@@ -191,7 +193,25 @@ for target in $TARGETS; do
       measure distributed "$url" "$url" dist-ingress dist-workers dist-billing
       stop_pids "$(cat "$RAW/dist-ingress.pid")" "$(cat "$RAW/dist-workers.pid")" "$(cat "$RAW/dist-billing.pid")"
       ;;
-    *) die "unknown target '$target' (direct, embedded, distributed)" ;;
+    cache)
+      say "cache: starting broker with the response cache (bench/config-cache.yaml)"
+      ( unset RABBITMQ_URL; exec dotnet "$BROKER_DLL" --config bench/config-cache.yaml --host 127.0.0.1 --port "$CACHE_PORT" ) \
+        >"$OUT/logs/cache.log" 2>&1 &
+      STARTED=$!; ALL_PIDS+=("$STARTED"); echo "$STARTED" >"$RAW/cache.pid"
+      url="http://127.0.0.1:$CACHE_PORT/v1/chat/completions"
+      wait_chat "$url" fast
+      say "cache: warm-up (${WARM}s; the first request stores the answer, every later one is a hit)"
+      BENCH_MODEL=fast wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$url" >"$RAW/cache-warmup.txt" 2>&1
+      curl -sS -m 5 -o /dev/null -D "$RAW/cache-check.txt" "$url" -H 'Content-Type: application/json' \
+        -d '{"model":"fast","messages":[{"role":"user","content":"Say hello"}]}'
+      grep -qi '^x-litellm-cache-hit: true' "$RAW/cache-check.txt" || die "the cache did not answer: see $RAW/cache-check.txt"
+      proc_stats cache "$(cat "$RAW/cache.pid")" "$RAW/cache-stats-start.txt"
+      say "cache: c=1, hits";  wrk_run "$RAW/cache-c1-hit.txt" 1 fast "$url"
+      say "cache: c=64, hits"; wrk_run "$RAW/cache-c64-hit.txt" 64 fast "$url"
+      proc_stats cache "$(cat "$RAW/cache.pid")" "$RAW/cache-stats.txt"
+      stop_pids "$(cat "$RAW/cache.pid")"
+      ;;
+    *) die "unknown target '$target' (direct, embedded, distributed, cache)" ;;
   esac
 done
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/meta.txt"
