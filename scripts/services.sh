@@ -7,7 +7,12 @@
 #                                until each service answers, ensure the PostgreSQL role+database
 #                                broker/broker, then print `export ...` lines on stdout
 #   scripts/services.sh down     stop all three
-#   eval "$(scripts/services.sh)"   set RABBITMQ_URL, RABBITMQ_MANAGEMENT_URL, REDIS_URL, PG_CONNECTION
+#   eval "$(scripts/services.sh)"   set RABBITMQ_URL, RABBITMQ_MANAGEMENT_URL, REDIS_URL, PG_CONNECTION,
+#                                   REDIS_CLUSTER_NODES, REDIS_SENTINEL_NODES, REDIS_SENTINEL_SERVICE
+#
+# Besides the main Redis (6379) it runs, for the response cache tests: a 3-master Redis Cluster on
+# 7000-7002, and a Sentinel on 26390 watching master "broker-cache" (6390, replica 6391). Their data and
+# config live in /var/lib/redis/broker-extra (nothing is saved to disk).
 #
 # Only the export lines go to stdout; every log line goes to stderr. Running it again while all is up
 # takes well under a second. Tunables (environment): SERVICES_TIMEOUT (seconds to wait for each
@@ -25,6 +30,11 @@ DB_NAME="${BROKER_DB_NAME:-broker}"
 AMQP_PORT=5672
 MGMT_PORT=15672
 REDIS_PORT=6379
+CLUSTER_PORTS=(7000 7001 7002)
+SENTINEL_PORT=26390
+SENTINEL_DATA_PORTS=(6390 6391)
+SENTINEL_SERVICE=broker-cache
+REDIS_EXTRA_DIR=/var/lib/redis/broker-extra
 
 say() { printf '[services %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -45,6 +55,9 @@ rabbit_alive()  { rabbitmq-diagnostics -q check_running >/dev/null 2>&1; }
 rabbit_pinged() { rabbitmq-diagnostics -q ping >/dev/null 2>&1; }
 mgmt_alive()    { curl -fsS -m 3 -o /dev/null -u guest:guest "http://127.0.0.1:${MGMT_PORT}/api/overview" 2>/dev/null; }
 redis_alive()   { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; }
+redis_port_alive() { [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]; }
+cluster_ok()    { redis-cli -h 127.0.0.1 -p "${CLUSTER_PORTS[0]}" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
+sentinel_ok()   { redis-cli -h 127.0.0.1 -p "$SENTINEL_PORT" sentinel get-master-addr-by-name "$SENTINEL_SERVICE" 2>/dev/null | grep -q '^639[01]$'; }
 pg_alive()      { pg_isready -q -h 127.0.0.1 -p "$PG_PORT" -t 2 >/dev/null 2>&1; }
 
 # await NAME PROBE : poll PROBE until it succeeds; give up after $TIMEOUT seconds.
@@ -82,6 +95,13 @@ stop_all() {
     say "stopping redis"
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown >&2 2>/dev/null || true
   fi
+  local p
+  for p in "$SENTINEL_PORT" "${SENTINEL_DATA_PORTS[@]}" "${CLUSTER_PORTS[@]}"; do
+    if command -v redis-cli >/dev/null 2>&1 && redis_port_alive "$p"; then
+      say "stopping redis on $p"
+      redis-cli -h 127.0.0.1 -p "$p" shutdown nosave >&2 2>/dev/null || true
+    fi
+  done
   local v; v="$(pg_major)"
   if [ -n "$v" ] && [ "$(pg_cluster_status "$v")" = "online" ]; then
     say "stopping postgresql $v/main"
@@ -175,11 +195,76 @@ start_postgres() {
     || die "password login as ${DB_USER} to ${DB_NAME} failed"
 }
 
+# extra_redis PORT ARGS... : a Redis on PORT (no persistence) unless one answers there already
+extra_redis() {
+  local port="$1"; shift
+  redis_port_alive "$port" && return 0
+  as_root install -d -o redis -g redis -m 2750 "$REDIS_EXTRA_DIR/$port"
+  as_user redis redis-server --bind 127.0.0.1 --port "$port" --dir "$REDIS_EXTRA_DIR/$port" --save "" --appendonly no \
+    --daemonize yes --logfile "$REDIS_EXTRA_DIR/$port/redis.log" --pidfile "$REDIS_EXTRA_DIR/$port/redis.pid" "$@" >&2 9>&- \
+    || die "redis-server on $port failed to start (see $REDIS_EXTRA_DIR/$port/redis.log)"
+  local t0=$SECONDS
+  until redis_port_alive "$port"; do
+    (( SECONDS - t0 < TIMEOUT )) || die "redis on $port did not answer within ${TIMEOUT}s"
+    sleep 0.1
+  done
+}
+
+start_redis_cluster() {
+  if cluster_ok; then
+    say "redis cluster already running"
+    return
+  fi
+  local p nodes=()
+  for p in "${CLUSTER_PORTS[@]}"; do
+    extra_redis "$p" --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000
+    nodes+=("127.0.0.1:$p")
+  done
+  cluster_ok && { say "redis cluster is up"; return; }
+  # half-made cluster from an earlier run: start over (the nodes hold no data worth keeping)
+  for p in "${CLUSTER_PORTS[@]}"; do
+    redis-cli -h 127.0.0.1 -p "$p" flushall >/dev/null 2>&1 || true
+    redis-cli -h 127.0.0.1 -p "$p" cluster reset hard >/dev/null 2>&1 || true
+  done
+  say "creating redis cluster ${nodes[*]}"
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >&2 || die "redis cluster create failed"
+  await "redis cluster" cluster_ok
+}
+
+start_redis_sentinel() {
+  if sentinel_ok && redis_port_alive "${SENTINEL_DATA_PORTS[0]}" && redis_port_alive "${SENTINEL_DATA_PORTS[1]}"; then
+    say "redis sentinel already running"
+    return
+  fi
+  extra_redis "${SENTINEL_DATA_PORTS[0]}"
+  extra_redis "${SENTINEL_DATA_PORTS[1]}" --replicaof 127.0.0.1 "${SENTINEL_DATA_PORTS[0]}"
+  if ! redis_port_alive "$SENTINEL_PORT"; then
+    # sentinel rewrites its config file: a fresh one each start, in a directory redis may write
+    as_root install -d -o redis -g redis -m 2750 "$REDIS_EXTRA_DIR/sentinel"
+    as_user redis sh -c "cat > '$REDIS_EXTRA_DIR/sentinel/sentinel.conf'" <<CONF
+port $SENTINEL_PORT
+bind 127.0.0.1
+daemonize yes
+logfile $REDIS_EXTRA_DIR/sentinel/sentinel.log
+pidfile $REDIS_EXTRA_DIR/sentinel/sentinel.pid
+sentinel monitor $SENTINEL_SERVICE 127.0.0.1 ${SENTINEL_DATA_PORTS[0]} 1
+sentinel down-after-milliseconds $SENTINEL_SERVICE 1000
+sentinel failover-timeout $SENTINEL_SERVICE 3000
+CONF
+    as_user redis redis-server "$REDIS_EXTRA_DIR/sentinel/sentinel.conf" --sentinel >&2 9>&- \
+      || die "redis sentinel failed to start (see $REDIS_EXTRA_DIR/sentinel/sentinel.log)"
+  fi
+  await "redis sentinel" sentinel_ok
+}
+
 print_env() {
   cat <<EOF
 export RABBITMQ_URL='amqp://guest:guest@127.0.0.1:${AMQP_PORT}/'
 export RABBITMQ_MANAGEMENT_URL='http://guest:guest@127.0.0.1:${MGMT_PORT}/'
 export REDIS_URL='127.0.0.1:${REDIS_PORT}'
+export REDIS_CLUSTER_NODES='127.0.0.1:${CLUSTER_PORTS[0]},127.0.0.1:${CLUSTER_PORTS[1]},127.0.0.1:${CLUSTER_PORTS[2]}'
+export REDIS_SENTINEL_NODES='127.0.0.1:${SENTINEL_PORT}'
+export REDIS_SENTINEL_SERVICE='${SENTINEL_SERVICE}'
 export PG_CONNECTION='Host=127.0.0.1;Port=${PG_PORT};Username=${DB_USER};Password=${DB_PASS};Database=${DB_NAME}'
 EOF
 }
@@ -196,6 +281,8 @@ main() {
       install_missing
       start_rabbitmq
       start_redis
+      start_redis_cluster
+      start_redis_sentinel
       start_postgres
       say "all services ready ($(( SECONDS - t0 ))s)"
       print_env
