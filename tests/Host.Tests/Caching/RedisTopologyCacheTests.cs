@@ -92,7 +92,20 @@ public sealed class RedisTopologyCacheTests : IAsyncLifetime
         await WaitUntilAsync(() => ChatAsync(broker, Chat(before)).GetAwaiter().GetResult().Hit, "no hit through Sentinel");
 
         var oldMaster = sentinelServer.SentinelGetMasterAddressByName(service)!.ToString();
-        sentinelServer.SentinelFailover(service);
+        // right after an earlier failover the replica may still be syncing (NOGOODSLAVE / INPROGRESS): retry a while
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                sentinelServer.SentinelFailover(service);
+                break;
+            }
+            catch (RedisServerException) when (attempt < 40)
+            {
+                await Task.Delay(250);
+            }
+        }
+
         await WaitUntilAsync(() => sentinelServer.SentinelGetMasterAddressByName(service)?.ToString() is { } now && now != oldMaster,
             "Sentinel did not fail over");
 
