@@ -23,6 +23,9 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export DOTNET_GENERATE_ASPNET_CERTIFICATE=false
 export DOTNET_CLI_UI_LANGUAGE=en
 export NUGET_XMLDOC_MODE=skip
+# every in-process host (brokers, fake providers) would otherwise watch its appsettings files with one
+# inotify instance each; the per-user limit (128 by default) is shared with any other test run on the machine
+export DOTNET_hostBuilder__reloadConfigOnChange=false
 
 RESULTS_DIR="${TEST_RESULTS_DIR:-artifacts/test-results}"
 HANG_TIMEOUT="${TEST_HANG_TIMEOUT:-15m}"
