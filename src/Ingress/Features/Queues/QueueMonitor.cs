@@ -124,12 +124,18 @@ public sealed partial class QueueMonitor : BackgroundService
 
     private static Uri? ManagementUrl(string? configured, Uri? amqp)
     {
+        if (amqp is null)
+        {
+            // the in-memory bus has no RabbitMQ queues, whatever RABBITMQ_MANAGEMENT_URL says
+            return null;
+        }
+
         if (!string.IsNullOrWhiteSpace(configured))
         {
             return new Uri(configured.EndsWith('/') ? configured : configured + "/");
         }
 
-        return amqp is null ? null : new UriBuilder("http", amqp.Host, 15672) { UserName = amqp.UserInfo.Split(':')[0], Password = amqp.UserInfo.Split(':').ElementAtOrDefault(1) ?? "" }.Uri;
+        return new UriBuilder("http", amqp.Host, 15672) { UserName = amqp.UserInfo.Split(':')[0], Password = amqp.UserInfo.Split(':').ElementAtOrDefault(1) ?? "" }.Uri;
     }
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "RabbitMQ management API at {Host}:{Port} does not answer ({Reason}): queue depths unknown")]
