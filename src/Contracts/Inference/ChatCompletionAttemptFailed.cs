@@ -20,4 +20,7 @@ public sealed record ChatCompletionAttemptFailed
 
     /// <summary>Skip retries in the group and go to the fallbacks (mock_testing_fallbacks, every deployment cooling down).</summary>
     public bool FallbackOnly { get; init; }
+
+    /// <summary>How long the failed provider call took: a retry that would take as long must still fit before the deadline.</summary>
+    public double AttemptMs { get; init; }
 }

@@ -128,7 +128,7 @@ public sealed class CreateChatCompletionConsumer(
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
-            await FailOrHandOver(context, queue, deployment.Id, error);
+            await FailOrHandOver(context, queue, deployment.Id, error, elapsedMs: elapsedMs);
         }
         else
         {
@@ -184,7 +184,8 @@ public sealed class CreateChatCompletionConsumer(
             {
                 // nothing was sent to the client yet: a retry or fallback may still answer it
                 error = startError;
-                if (!await TryHandOver(context, queue, deploymentId, startError, fallbackOnly: false))
+                if (!await TryHandOver(context, queue, deploymentId, startError, fallbackOnly: false,
+                        timeProvider.GetElapsedTime(started).TotalMilliseconds))
                 {
                     await streamer.FailAsync(startError, context.CancellationToken);
                 }
@@ -240,9 +241,10 @@ public sealed class CreateChatCompletionConsumer(
         }, context.CancellationToken);
 
     /// <summary>Hands the failure to the retry saga when a retry or fallback is left, else answers the caller with it.</summary>
-    private async Task FailOrHandOver(ConsumeContext<CreateChatCompletion> context, string queue, string? deploymentId, ProviderError error, bool fallbackOnly = false)
+    private async Task FailOrHandOver(
+        ConsumeContext<CreateChatCompletion> context, string queue, string? deploymentId, ProviderError error, bool fallbackOnly = false, double elapsedMs = 0)
     {
-        if (!await TryHandOver(context, queue, deploymentId, error, fallbackOnly))
+        if (!await TryHandOver(context, queue, deploymentId, error, fallbackOnly, elapsedMs))
         {
             await InferenceSteps.RespondFailed(context, context.Message.RequestId, queue, deploymentId, error);
         }
@@ -252,7 +254,8 @@ public sealed class CreateChatCompletionConsumer(
     /// A failed attempt goes to the saga when it is already a retry (the saga ends it, listing every attempt) or when
     /// the planner has a retry or fallback for it; a first attempt with nothing left is answered here, without a saga.
     /// </summary>
-    private async Task<bool> TryHandOver(ConsumeContext<CreateChatCompletion> context, string queue, string? deploymentId, ProviderError error, bool fallbackOnly)
+    private async Task<bool> TryHandOver(
+        ConsumeContext<CreateChatCompletion> context, string queue, string? deploymentId, ProviderError error, bool fallbackOnly, double elapsedMs)
     {
         var message = context.Message;
         if (context.ResponseAddress is not { } replyTo)
@@ -264,7 +267,8 @@ public sealed class CreateChatCompletionConsumer(
         // every deployment cooling down: retrying the group now cannot help, its fallbacks may
         fallbackOnly |= error.Code == "no_deployments_available";
         if (message.Retry is null &&
-            !RetryPlanner.CanContinue(config.Current, RetryRequestOptions.Parse(message.Body, message.ModelGroup), message, failed, fallbackOnly, timeProvider.GetUtcNow()))
+            !RetryPlanner.CanContinue(config.Current, RetryRequestOptions.Parse(message.Body, message.ModelGroup), message, failed, fallbackOnly,
+                timeProvider.GetUtcNow(), TimeSpan.FromMilliseconds(elapsedMs)))
         {
             return false;
         }
@@ -277,6 +281,7 @@ public sealed class CreateChatCompletionConsumer(
             ResponseAddress = replyTo,
             Error = failed,
             FallbackOnly = fallbackOnly,
+            AttemptMs = elapsedMs,
         }, context.CancellationToken);
         return true;
     }

@@ -88,7 +88,8 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
         var command = message.Command;
         var now = _timeProvider.GetUtcNow();
         var options = RetryRequestOptions.Parse(command.Body, command.Retry?.OriginalModelGroup ?? command.ModelGroup);
-        var decision = RetryPlanner.Decide(_config.Current, options, command, message.Error, message.FallbackOnly, now);
+        var decision = RetryPlanner.Decide(_config.Current, options, command, message.Error, message.FallbackOnly, now,
+            TimeSpan.FromMilliseconds(message.AttemptMs));
         saga.ResponseAddress = message.ResponseAddress.ToString();
         saga.Deadline = command.Deadline;
         saga.Retry = decision.Next;

@@ -18,7 +18,7 @@ namespace Broker.Workers.Retries;
 /// </list>
 /// A retry goes at once when the group has a deployment that has not failed this request yet (routing prefers it);
 /// otherwise it waits Retry-After, else an exponential backoff (0.5 s doubling, at most 8 s). Nothing is planned past
-/// the request's deadline.
+/// the request's deadline, and no retry that would end past it if it took as long as the failed attempt.
 /// </summary>
 public static class RetryPlanner
 {
@@ -32,7 +32,8 @@ public static class RetryPlanner
         CreateChatCompletion failedCommand,
         InferenceFailed error,
         bool fallbackOnly,
-        DateTimeOffset now)
+        DateTimeOffset now,
+        TimeSpan attemptDuration = default)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
@@ -58,7 +59,8 @@ public static class RetryPlanner
             var delay = group!.Deployments.Any(d => !avoid.Contains(d.Id))
                 ? TimeSpan.Zero
                 : Backoff(error.RetryAfterSeconds, failedState.RetriesInGroup);
-            if (now + delay < failedCommand.Deadline)
+            // a retry is made only if one as long as the failed attempt still ends before the deadline
+            if (now + delay + attemptDuration < failedCommand.Deadline)
             {
                 return new RetryDecision
                 {
@@ -188,8 +190,10 @@ public static class RetryPlanner
     }
 
     /// <summary>True when a failed first attempt has anything left to try (else the worker answers at once, without the saga).</summary>
-    public static bool CanContinue(ProxyConfig config, RetryRequestOptions options, CreateChatCompletion command, InferenceFailed error, bool fallbackOnly, DateTimeOffset now) =>
-        !Decide(config, options, command, error, fallbackOnly, now).Exhausted;
+    public static bool CanContinue(
+        ProxyConfig config, RetryRequestOptions options, CreateChatCompletion command, InferenceFailed error, bool fallbackOnly, DateTimeOffset now,
+        TimeSpan attemptDuration = default) =>
+        !Decide(config, options, command, error, fallbackOnly, now, attemptDuration).Exhausted;
 
     private static IReadOnlyList<string>? RuleFor(IReadOnlyList<FallbackRule> rules, string modelGroup) =>
         (rules.FirstOrDefault(r => r.ModelGroup == modelGroup) ?? rules.FirstOrDefault(r => r.ModelGroup == "*"))?.Fallbacks;
