@@ -1,5 +1,7 @@
 -- wrk script: POST one non-streaming chat completion per request; the model comes from $BENCH_MODEL.
 local model = os.getenv("BENCH_MODEL") or "fast"
+-- $BENCH_EXTRA: more JSON members, e.g. ',"mock_testing_fallbacks":true'
+local extra = os.getenv("BENCH_EXTRA") or ""
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"model":"' .. model .. '","messages":[{"role":"user","content":"Say hello"}]}'
+wrk.body = '{"model":"' .. model .. '","messages":[{"role":"user","content":"Say hello"}]' .. extra .. '}'

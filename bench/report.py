@@ -95,7 +95,7 @@ def main(run_dir):
     present = [t for t in TARGETS if (raw / f"{t}-c1-0ms.txt").exists()]
     if not present and not (raw / "cache-c1-hit.txt").exists():
         sys.exit(f"no measurements in {raw}")
-    wrk = {t: {s: parse_wrk(raw / f"{t}-{s}.txt") for s in ("c1-0ms", "c1-50ms", "c64-0ms", "c64-50ms")} for t in present}
+    wrk = {t: {s: parse_wrk(raw / f"{t}-{s}.txt") for s in ("c1-0ms", "c1-50ms", "c64-0ms", "c64-50ms", "c1-fallback")} for t in present}
     ttfb = {t: parse_ttfb(raw / f"{t}-ttfb.txt") for t in present}
     start = {t: parse_stats(raw / f"{t}-stats-start.txt") for t in present}
     end = {t: parse_stats(raw / f"{t}-stats.txt") for t in present}
@@ -157,6 +157,10 @@ def main(run_dir):
     add("c=64, 0 ms: p99 latency (ms)", lambda t: w(t, "c64-0ms", "p99"), "lat")
     add("c=64, 50 ms: **req/s**", lambda t: w(t, "c64-50ms", "rps"), "rps", {"embedded": 0.9, "distributed": 0.8})
     add("c=64, 50 ms: p99 latency (ms)", lambda t: w(t, "c64-50ms", "p99"), "lat")
+    add("c=1, 0 ms, falls back once: p50 latency (ms)", lambda t: w(t, "c1-fallback", "p50"), "info")
+    add("c=1, 0 ms: **added by one fallback**, p50 (ms)",
+        lambda t: None if w(t, "c1-fallback", "p50") is None or w(t, "c1-0ms", "p50") is None
+        else w(t, "c1-fallback", "p50") - w(t, "c1-0ms", "p50"), "added")
     add("stream: time to first data line p50 (ms)", tt, "lat")
     add("stream: **added TTFB p50** (ms)", lambda t: added(t, tt), "added", {"embedded": 2, "distributed": 5})
 

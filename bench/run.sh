@@ -3,7 +3,8 @@
 # embedded (in-memory bus) and (c) Broker distributed (ingress, workers, billing over the local
 # RabbitMQ), one after another, then one table of absolute figures and ratios against direct; and
 # (d) "cache": Broker embedded with the response cache on (bench/config-cache.yaml), every measured
-# request a cache hit (c=1 latency, c=64 requests/s).
+# request a cache hit (c=1 latency, c=64 requests/s). For Broker it also times requests that fall back
+# once (mock_testing_fallbacks: the retry saga's path).
 #
 #   bench/run.sh                  # about 3 minutes; results in bench/results/<timestamp>.md and latest.md
 #
@@ -123,6 +124,12 @@ measure() {
   say "$target: c=1, 50 ms";  wrk_run "$RAW/$target-c1-50ms.txt" 1 slow50 "$slow"
   say "$target: c=64, 0 ms";  wrk_run "$RAW/$target-c64-0ms.txt" 64 fast "$fast"
   say "$target: c=64, 50 ms"; wrk_run "$RAW/$target-c64-50ms.txt" 64 slow50 "$slow"
+  if [ "$target" != direct ]; then
+    # the cost of one fallback: the first group fails at once (mock_testing_fallbacks), the retry saga sends the
+    # request to fast-fallback (same fake provider)
+    say "$target: c=1, 0 ms, falls back once"
+    BENCH_EXTRA=',"mock_testing_fallbacks":true' wrk_run "$RAW/$target-c1-fallback.txt" 1 fast "$fast"
+  fi
   say "$target: streaming time to first data line ($TTFB_N requests)"
   dotnet "$TTFB_DLL" --url "$fast" --model fast --n "$TTFB_N" --warmup 10 >"$RAW/$target-ttfb.txt" 2>&1 \
     || die "ttfb-client failed: $(cat "$RAW/$target-ttfb.txt")"

@@ -7,6 +7,7 @@ using Broker.Workers.Providers.Anthropic;
 using Broker.Workers.Providers.Mock;
 using Broker.Workers.Providers.OpenAi;
 using Broker.Workers.RateLimits;
+using Broker.Workers.Retries;
 using Broker.Workers.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -58,6 +59,7 @@ public static class WorkersRegistration
         builder.Services.Replace(ServiceDescriptor.Singleton<ICooldownView>(sp => sp.GetRequiredService<RoutingState>()));
         builder.Services.AddSingleton<DeploymentRouter>();
         builder.Services.AddSingleton<StreamCancellations>();
+        builder.Services.AddSingleton<RetrySagaStore>();
         builder.Services.AddHostedService<CancelChatCompletionConnector>();
         builder.AddBusContribution(new InferenceBusContribution(config.Current, served, options.ConcurrencyPerGroup));
         return builder;

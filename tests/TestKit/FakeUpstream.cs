@@ -24,6 +24,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private int _inFlight;
     private int _maxInFlight;
     private int _cancelled;
+    private int _received;
 
     private FakeUpstream(WebApplication app) => _app = app;
 
@@ -35,6 +36,9 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     /// <summary>When set, answer with this status and body instead of a completion.</summary>
     public (int Status, string Body, IReadOnlyDictionary<string, string>? Headers)? Failure { get; set; }
+
+    /// <summary>When set, <see cref="Failure"/> and <see cref="Delay"/> apply only to the first this many requests.</summary>
+    public int? OnlyFirstRequests { get; set; }
 
     /// <summary>The text the fake puts in its answer.</summary>
     public string ReplyText { get; set; } = "Hello from the fake provider";
@@ -90,12 +94,13 @@ public sealed class FakeUpstream : IAsyncDisposable
             var body = await JsonNode.ParseAsync(http.Request.Body) as JsonObject ?? [];
             var headers = http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
             _requests.Enqueue(new RecordedRequest(http.Request.Path, http.Request.QueryString.Value ?? "", headers, body));
-            if (Delay > TimeSpan.Zero)
+            var applies = OnlyFirstRequests is not { } first || Interlocked.Increment(ref _received) <= first;
+            if (applies && Delay > TimeSpan.Zero)
             {
                 await Task.Delay(Delay, http.RequestAborted);
             }
 
-            if (Failure is { } failure)
+            if (applies && Failure is { } failure)
             {
                 http.Response.StatusCode = failure.Status;
                 foreach (var (name, value) in failure.Headers ?? new Dictionary<string, string>())

@@ -38,20 +38,14 @@ public static class ConfigFeatures
         "model_list[].model_info.max_output_tokens",
         "model_list[].model_info.max_tokens",
 
-        // router_settings (model_group_alias, timeout, routing_strategy, cooldowns and redis_* are active)
+        // router_settings (model_group_alias, timeout, routing_strategy, cooldowns, redis_*, num_retries, retry_policy
+        // and the fallbacks keys are active)
         "router_settings.load_balancing",
         "router_settings.enable_pre_call_checks",
-        "router_settings.num_retries",
-        "router_settings.retry_policy",
-        "router_settings.fallbacks",
-        "router_settings.context_window_fallbacks",
-        "router_settings.content_policy_fallbacks",
-        "router_settings.default_fallbacks",
-        "router_settings.max_fallbacks",
         "router_settings.stream_timeout",
 
-        // litellm_settings (request_timeout, model_group_alias, cache and cache_params for local/redis are active)
-        "litellm_settings.num_retries",
+        // litellm_settings (request_timeout, model_group_alias, num_retries, the fallbacks keys, cache and
+        // cache_params for local/redis are active)
         "litellm_settings.force_ipv4",
         "litellm_settings.cache_params.s3_bucket_name",
         "litellm_settings.cache_params.s3_region_name",
@@ -78,11 +72,6 @@ public static class ConfigFeatures
         "litellm_settings.mcp_aliases",
         "litellm_settings.max_budget",
         "litellm_settings.budget_duration",
-        "litellm_settings.fallbacks",
-        "litellm_settings.context_window_fallbacks",
-        "litellm_settings.content_policy_fallbacks",
-        "litellm_settings.default_fallbacks",
-        "litellm_settings.max_fallbacks",
 
         // general_settings (master_key, max_parallel_requests, global_max_parallel_requests,
         // disable_retry_on_max_parallel_request_limit_error and max_request_size_mb are active)

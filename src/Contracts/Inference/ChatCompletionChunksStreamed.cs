@@ -28,4 +28,10 @@ public sealed record ChatCompletionChunksStreamed
 
     /// <summary>Set on a failed last batch.</summary>
     public InferenceFailed? Error { get; init; }
+
+    /// <summary>Retries made before this answer (x-litellm-attempted-retries); on the first batch of a stream.</summary>
+    public int AttemptedRetries { get; init; }
+
+    /// <summary>Fallback groups moved to before this answer (x-litellm-attempted-fallbacks).</summary>
+    public int AttemptedFallbacks { get; init; }
 }

@@ -18,4 +18,10 @@ public sealed record ChatCompletionSucceeded
     public required string Queue { get; init; }
 
     public required TokenUsage Usage { get; init; }
+
+    /// <summary>Retries made before this answer (x-litellm-attempted-retries); on the first batch of a stream.</summary>
+    public int AttemptedRetries { get; init; }
+
+    /// <summary>Fallback groups moved to before this answer (x-litellm-attempted-fallbacks).</summary>
+    public int AttemptedFallbacks { get; init; }
 }

@@ -34,4 +34,10 @@ public sealed record CreateChatCompletion
 
     /// <summary>When set, only this deployment is used (health checks); otherwise routing picks one.</summary>
     public string? DeploymentId { get; init; }
+
+    /// <summary>
+    /// Set on a retry or fallback attempt (sent by the retry saga, never by the Ingress): where the request stands.
+    /// Null on the first attempt.
+    /// </summary>
+    public ChatCompletionRetry? Retry { get; init; }
 }

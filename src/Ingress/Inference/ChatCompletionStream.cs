@@ -176,7 +176,10 @@ public sealed class ChatCompletionStream : IAsyncDisposable
 
         if (batch.DeploymentId is not null)
         {
+            Headers["x-litellm-attempted-retries"] = batch.AttemptedRetries.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Headers["x-litellm-attempted-fallbacks"] = batch.AttemptedFallbacks.ToString(System.Globalization.CultureInfo.InvariantCulture);
             Headers["x-litellm-model-id"] = batch.DeploymentId;
+            Headers["x-litellm-model-group"] = batch.ModelGroup ?? Headers["x-litellm-model-group"];
         }
 
         foreach (var chunk in batch.Chunks)

@@ -70,6 +70,8 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
                     ["x-litellm-model-group"] = succeeded.ModelGroup,
                     ["x-litellm-call-id"] = succeeded.RequestId.ToString(),
                     ["x-broker-queue"] = succeeded.Queue,
+                    ["x-litellm-attempted-retries"] = succeeded.AttemptedRetries.ToString(CultureInfo.InvariantCulture),
+                    ["x-litellm-attempted-fallbacks"] = succeeded.AttemptedFallbacks.ToString(CultureInfo.InvariantCulture),
                     ["x-litellm-response-duration-ms"] = timeProvider.GetElapsedTime(started).TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture),
                 };
                 return new ChatCompletionOutcome(succeeded.Body, null, headers);

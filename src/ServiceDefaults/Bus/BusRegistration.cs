@@ -50,11 +50,16 @@ public static class BusRegistration
             }
         });
 
+        // on shutdown, a consumer still running after this long is cancelled: its message is not acknowledged, so the
+        // broker hands it to another worker (host setting Bus:ConsumerStopTimeoutSeconds)
+        var consumerStop = double.TryParse(builder.Configuration["Bus:ConsumerStopTimeoutSeconds"], System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0 ? seconds : 15;
         builder.Services.Configure<MassTransitHostOptions>(o =>
         {
             o.WaitUntilStarted = true;
             o.StartTimeout = TimeSpan.FromSeconds(60);
             o.StopTimeout = TimeSpan.FromSeconds(30);
+            o.ConsumerStopTimeout = TimeSpan.FromSeconds(consumerStop);
         });
         return builder;
     }

@@ -19,6 +19,12 @@ public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri
 
     public TokenUsage Usage { get; private set; } = new() { PromptTokens = 0, CompletionTokens = 0 };
 
+    /// <summary>Retries before this attempt, told to the Ingress on the first batch.</summary>
+    public int AttemptedRetries { get; init; }
+
+    /// <summary>Fallback groups moved to before this attempt, told on the first batch.</summary>
+    public int AttemptedFallbacks { get; init; }
+
     private readonly System.Text.StringBuilder _text = new();
     private bool _providerReportedUsage;
 
@@ -116,6 +122,8 @@ public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri
             DeploymentId = sequence == 0 ? deploymentId : null,
             ModelGroup = sequence == 0 ? modelGroup : null,
             Queue = sequence == 0 ? queue : null,
+            AttemptedRetries = sequence == 0 ? AttemptedRetries : 0,
+            AttemptedFallbacks = sequence == 0 ? AttemptedFallbacks : 0,
             Error = error is null ? null : new InferenceFailed
             {
                 RequestId = requestId,

@@ -4,13 +4,18 @@ using Broker.Contracts.Inference;
 using Broker.Contracts.Usage;
 using Broker.Workers.Providers;
 using Broker.Workers.Providers.Anthropic;
+using Broker.Workers.Retries;
 using Broker.Workers.Routing;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Workers.Inference;
 
-/// <summary>Consumes one model group's queue: picks a deployment, calls its provider, replies, records usage.</summary>
+/// <summary>
+/// Consumes one model group's queue: picks a deployment, calls its provider, replies, records usage. A failure that a
+/// retry or fallback may fix is handed to the retry saga (<see cref="ChatCompletionRetryStateMachine"/>) instead of
+/// being answered; a retry attempt that succeeds answers the caller itself and tells the saga.
+/// </summary>
 public sealed class CreateChatCompletionConsumer(
     IProxyConfigProvider config,
     DeploymentRouter router,
@@ -32,11 +37,28 @@ public sealed class CreateChatCompletionConsumer(
             return;
         }
 
+        if (message.Retry?.NotBefore is { } notBefore && notBefore - timeProvider.GetUtcNow() is { } wait && wait > TimeSpan.Zero)
+        {
+            // backoff or Retry-After: the command waits here, unacknowledged, so a worker that dies meanwhile loses nothing
+            await Task.Delay(wait < remaining ? wait : remaining, timeProvider, context.CancellationToken);
+        }
+
+        if ((message.Retry?.AttemptedFallbacks ?? 0) == 0 && message.DeploymentId is null &&
+            message.Body.Contains("mock_testing_fallbacks", StringComparison.Ordinal) &&
+            RetryRequestOptions.Parse(message.Body, message.ModelGroup).MockTestingFallbacks)
+        {
+            var mock = new ProviderError(ProviderErrorClass.InternalServerError, 500,
+                $"This is a mock exception for model group '{message.ModelGroup}', to trigger a fallback (mock_testing_fallbacks).");
+            await FailOrHandOver(context, queue, null, mock, fallbackOnly: true);
+            return;
+        }
+
         var (prepared, invalid, deploymentId) = await InferenceSteps.PrepareAsync(
-            config.Current, router, message.ModelGroup, message.DeploymentId, message.RequestId, message.Deadline, message.Body, context.CancellationToken);
+            config.Current, router, message.ModelGroup, message.DeploymentId, message.RequestId, message.Deadline, message.Body, context.CancellationToken,
+            message.Retry?.AvoidDeploymentIds);
         if (invalid is not null)
         {
-            await Fail(context, queue, deploymentId, invalid);
+            await FailOrHandOver(context, queue, deploymentId, invalid);
             return;
         }
 
@@ -68,7 +90,7 @@ public sealed class CreateChatCompletionConsumer(
             : providers.Resolve(deployment, request.ContainsKey("mock_response"));
         if (provider is null)
         {
-            await Fail(context, queue, deployment.Id, InferenceSteps.Unsupported(deployment, passThrough ? "Anthropic Messages pass-through" : "chat completions"));
+            await FailOrHandOver(context, queue, deployment.Id, InferenceSteps.Unsupported(deployment, passThrough ? "Anthropic Messages pass-through" : "chat completions"));
             return;
         }
 
@@ -106,7 +128,7 @@ public sealed class CreateChatCompletionConsumer(
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
-            await Fail(context, queue, deployment.Id, error);
+            await FailOrHandOver(context, queue, deployment.Id, error, elapsedMs: elapsedMs);
         }
         else
         {
@@ -120,7 +142,10 @@ public sealed class CreateChatCompletionConsumer(
                 Provider = deployment.Provider,
                 Queue = queue,
                 Usage = result.Usage,
+                AttemptedRetries = message.Retry?.AttemptedRetries ?? 0,
+                AttemptedFallbacks = message.Retry?.AttemptedFallbacks ?? 0,
             });
+            await ReportSuccess(context, group.Name, deployment.Id);
         }
 
         await PublishUsage(context, group.Name, deployment.Id, deployment.Provider, result.Usage, elapsedMs, null, result.Error);
@@ -145,7 +170,11 @@ public sealed class CreateChatCompletionConsumer(
         }
 
         var started = timeProvider.GetTimestamp();
-        var streamer = new ChunkStreamer(await context.GetSendEndpoint(replyTo), message.RequestId, bus.Address, groupName, deploymentId, queue);
+        var streamer = new ChunkStreamer(await context.GetSendEndpoint(replyTo), message.RequestId, bus.Address, groupName, deploymentId, queue)
+        {
+            AttemptedRetries = message.Retry?.AttemptedRetries ?? 0,
+            AttemptedFallbacks = message.Retry?.AttemptedFallbacks ?? 0,
+        };
         cancellations.Add(message.RequestId, linked);
         ProviderError? error;
         try
@@ -153,8 +182,13 @@ public sealed class CreateChatCompletionConsumer(
             var stream = await provider.StreamAsync(call, linked.Token);
             if (stream.Error is { } startError)
             {
+                // nothing was sent to the client yet: a retry or fallback may still answer it
                 error = startError;
-                await streamer.FailAsync(startError, context.CancellationToken);
+                if (!await TryHandOver(context, queue, deploymentId, startError, fallbackOnly: false,
+                        timeProvider.GetElapsedTime(started).TotalMilliseconds))
+                {
+                    await streamer.FailAsync(startError, context.CancellationToken);
+                }
             }
             else
             {
@@ -176,6 +210,11 @@ public sealed class CreateChatCompletionConsumer(
         if (error is not null)
         {
             Log.Failed(logger, message.RequestId, groupName, deploymentId, providerName, error.Class.ToString(), error.StatusCode, error.Message);
+        }
+
+        if (error is null)
+        {
+            await ReportSuccess(context, groupName, deploymentId);
         }
 
         var usage = streamer.UsageOrCounted(call.Request["messages"] as JsonArray);
@@ -201,6 +240,67 @@ public sealed class CreateChatCompletionConsumer(
             CompletedAt = timeProvider.GetUtcNow(),
         }, context.CancellationToken);
 
-    private static Task Fail(ConsumeContext<CreateChatCompletion> context, string queue, string? deploymentId, ProviderError error) =>
-        InferenceSteps.RespondFailed(context, context.Message.RequestId, queue, deploymentId, error);
+    /// <summary>Hands the failure to the retry saga when a retry or fallback is left, else answers the caller with it.</summary>
+    private async Task FailOrHandOver(
+        ConsumeContext<CreateChatCompletion> context, string queue, string? deploymentId, ProviderError error, bool fallbackOnly = false, double elapsedMs = 0)
+    {
+        if (!await TryHandOver(context, queue, deploymentId, error, fallbackOnly, elapsedMs))
+        {
+            await InferenceSteps.RespondFailed(context, context.Message.RequestId, queue, deploymentId, error);
+        }
+    }
+
+    /// <summary>
+    /// A failed attempt goes to the saga when it is already a retry (the saga ends it, listing every attempt) or when
+    /// the planner has a retry or fallback for it; a first attempt with nothing left is answered here, without a saga.
+    /// </summary>
+    private async Task<bool> TryHandOver(
+        ConsumeContext<CreateChatCompletion> context, string queue, string? deploymentId, ProviderError error, bool fallbackOnly, double elapsedMs)
+    {
+        var message = context.Message;
+        if (context.ResponseAddress is not { } replyTo)
+        {
+            return false;
+        }
+
+        var failed = InferenceSteps.ToFailed(message.RequestId, queue, deploymentId, error);
+        // every deployment cooling down: retrying the group now cannot help, its fallbacks may
+        fallbackOnly |= error.Code == "no_deployments_available";
+        if (message.Retry is null &&
+            !RetryPlanner.CanContinue(config.Current, RetryRequestOptions.Parse(message.Body, message.ModelGroup), message, failed, fallbackOnly,
+                timeProvider.GetUtcNow(), TimeSpan.FromMilliseconds(elapsedMs)))
+        {
+            return false;
+        }
+
+        var saga = await context.GetSendEndpoint(new Uri($"queue:{ChatCompletionRetryStateMachine.QueueName}"));
+        await saga.Send(new ChatCompletionAttemptFailed
+        {
+            RequestId = message.RequestId,
+            Command = message,
+            ResponseAddress = replyTo,
+            Error = failed,
+            FallbackOnly = fallbackOnly,
+            AttemptMs = elapsedMs,
+        }, context.CancellationToken);
+        return true;
+    }
+
+    /// <summary>A retry or fallback attempt answered: the saga can end.</summary>
+    private static async Task ReportSuccess(ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId)
+    {
+        if (context.Message.Retry is not { } retry)
+        {
+            return;
+        }
+
+        var saga = await context.GetSendEndpoint(new Uri($"queue:{ChatCompletionRetryStateMachine.QueueName}"));
+        await saga.Send(new ChatCompletionAttemptSucceeded
+        {
+            RequestId = context.Message.RequestId,
+            Attempt = retry.Attempt,
+            ModelGroup = groupName,
+            DeploymentId = deploymentId,
+        }, CancellationToken.None);
+    }
 }

@@ -1,6 +1,8 @@
 using Broker.Config.Model;
 using Broker.ServiceDefaults.Bus;
+using Broker.Workers.Retries;
 using MassTransit;
+using MassTransit.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -14,6 +16,10 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
         ArgumentNullException.ThrowIfNull(configurator);
         configurator.AddConsumer<CreateChatCompletionConsumer>().ExcludeFromConfigureEndpoints();
         configurator.AddConsumer<CreateEmbeddingConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddSagaStateMachine<ChatCompletionRetryStateMachine, ChatCompletionRetryState>()
+            .Repository(r => r.RegisterSagaRepository<ChatCompletionRetryState, RetrySagaStore,
+                MassTransit.Saga.SagaConsumeContextFactory<RetrySagaStore, ChatCompletionRetryState>, RetrySagaRepositoryContextFactory>())
+            .ExcludeFromConfigureEndpoints();
     }
 
     public void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator configurator)
@@ -40,5 +46,18 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
             });
             Log.Consuming(logger, group.Name, group.QueueName, limit);
         }
+
+        // every worker process consumes the retry saga's queue; its instances are shared through RetrySagaStore
+        configurator.ReceiveEndpoint(ChatCompletionRetryStateMachine.QueueName, e =>
+        {
+            e.UseMessageRetry(r =>
+            {
+                r.Handle<ConcurrencyException>();
+                r.Intervals(10, 50, 100, 250, 500);
+            });
+            // the next attempt or the final answer goes out only once the saga's new state is stored
+            e.UseInMemoryOutbox(context);
+            e.ConfigureSaga<ChatCompletionRetryState>(context);
+        });
     }
 }

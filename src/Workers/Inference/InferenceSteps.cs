@@ -22,7 +22,7 @@ public static class InferenceSteps
     /// <summary>Finds the group, parses the body, takes a slot on a deployment; or says why not.</summary>
     public static async Task<(PreparedRequest? Request, ProviderError? Error, string? DeploymentId)> PrepareAsync(
         ProxyConfig config, DeploymentRouter router, string groupName, string? pinnedDeploymentId, Guid requestId,
-        DateTimeOffset deadline, string body, CancellationToken cancellationToken)
+        DateTimeOffset deadline, string body, CancellationToken cancellationToken, IReadOnlyCollection<string>? avoidDeploymentIds = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(router);
@@ -43,7 +43,7 @@ public static class InferenceSteps
             return (null, new ProviderError(ProviderErrorClass.BadRequest, 400, "Request body is not a JSON object: " + ex.Message), null);
         }
 
-        var route = await router.AcquireAsync(group, pinnedDeploymentId, requestId, deadline, cancellationToken);
+        var route = await router.AcquireAsync(group, pinnedDeploymentId, requestId, deadline, cancellationToken, avoidDeploymentIds);
         if (route.Lease is not { } lease)
         {
             return (null, route.Error, null);
@@ -62,8 +62,14 @@ public static class InferenceSteps
     public static Task RespondFailed(ConsumeContext context, Guid requestId, string queue, string? deploymentId, ProviderError error)
     {
         ArgumentNullException.ThrowIfNull(context);
+        return context.RespondAsync(ToFailed(requestId, queue, deploymentId, error));
+    }
+
+    /// <summary>A provider error as the caller sees it.</summary>
+    public static InferenceFailed ToFailed(Guid requestId, string queue, string? deploymentId, ProviderError error)
+    {
         ArgumentNullException.ThrowIfNull(error);
-        return context.RespondAsync(new InferenceFailed
+        return new InferenceFailed
         {
             RequestId = requestId,
             StatusCode = error.StatusCode,
@@ -74,7 +80,7 @@ public static class InferenceSteps
             RetryAfterSeconds = error.RetryAfterSeconds,
             DeploymentId = deploymentId,
             Queue = queue,
-        });
+        };
     }
 }
 

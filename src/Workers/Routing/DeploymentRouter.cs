@@ -15,7 +15,7 @@ namespace Broker.Workers.Routing;
 /// through <see cref="IRoutingStore"/>), and takes a slot on it. When every deployment is at a limit the request
 /// waits (backing off up to half a second, never past its deadline), unless
 /// disable_retry_on_max_parallel_request_limit_error asks for a 429 at once. When every deployment is cooling down it
-/// fails at once with 429, as LiteLLM does. <see cref="ReleaseAsync"/> gives the slot back, records usage, latency
+/// fails at once with 429, as LiteLLM does. A retry names the deployments that already failed it; others are preferred. <see cref="ReleaseAsync"/> gives the slot back, records usage, latency
 /// and failures, and starts cooldowns.
 /// </summary>
 public sealed class DeploymentRouter(
@@ -29,7 +29,8 @@ public sealed class DeploymentRouter(
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
 
     public async Task<RouteResult> AcquireAsync(
-        ModelGroup group, string? pinnedDeploymentId, Guid requestId, DateTimeOffset deadline, CancellationToken cancellationToken)
+        ModelGroup group, string? pinnedDeploymentId, Guid requestId, DateTimeOffset deadline, CancellationToken cancellationToken,
+        IReadOnlyCollection<string>? avoidDeploymentIds = null)
     {
         ArgumentNullException.ThrowIfNull(group);
         if (pinnedDeploymentId is not null)
@@ -66,6 +67,12 @@ public sealed class DeploymentRouter(
                 .Where(l => cooldowns.Disabled || !l.IsCoolingDown)
                 .Where(l => DeploymentLimits.For(l.Deployment, general).Admits(l))
                 .ToList();
+            if (avoidDeploymentIds is { Count: > 0 } && candidates.Any(c => !avoidDeploymentIds.Contains(c.Deployment.Id)))
+            {
+                // a retry: deployments that already failed this request only when nothing else is free
+                candidates.RemoveAll(c => avoidDeploymentIds.Contains(c.Deployment.Id));
+            }
+
             var globalFull = false;
             while (candidates.Count > 0)
             {

@@ -18,7 +18,7 @@ public sealed class ConfigReportTests
             router_settings:
               redis_password: hunter2-redis-password
               model_group_alias: {gpt-4: gpt-4o}
-              num_retries: 2
+              enable_pre_call_checks: true
             general_settings:
               master_key: sk-master-secret-wxyz
             """);
@@ -32,7 +32,7 @@ public sealed class ConfigReportTests
         Assert.DoesNotContain("very-secret", text, StringComparison.Ordinal);
         Assert.DoesNotContain("master-secret", text, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", text, StringComparison.Ordinal);
-        Assert.Contains("Not active yet (1):\n  config.yaml:11:3: info: router_settings.num_retries: loaded; not active yet\n", text,
+        Assert.Contains("Not active yet (1):\n  config.yaml:11:3: info: router_settings.enable_pre_call_checks: loaded; not active yet\n", text,
             StringComparison.Ordinal);
         Assert.EndsWith("Config is usable.\n", text, StringComparison.Ordinal);
     }

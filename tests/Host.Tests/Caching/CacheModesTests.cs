@@ -84,7 +84,7 @@ public sealed class CacheModesTests : IAsyncLifetime
         var (host, port) = RedisHostPort();
         var yaml = LocalCacheFixture.Yaml(_upstream, $$"""
               cache: true
-              cache_params: {type: redis, host: "{{host}}", port: {{port}}, namespace: "broker-test-{{Guid.NewGuid():N}}", ttl: 1}
+              cache_params: {type: redis, host: "{{host}}", port: {{port}}, namespace: "broker-test-{{Guid.NewGuid():N}}", ttl: 3}
             """);
         await using var first = await BrokerRunner.StartEmbeddedAsync(yaml, settings: Patient);
         await using var second = await BrokerRunner.StartEmbeddedAsync(yaml, settings: Patient);
@@ -94,7 +94,8 @@ public sealed class CacheModesTests : IAsyncLifetime
         var miss = await ChatAsync(first, Chat(prompt));
         await WaitUntilAsync(() => redis.GetDatabase().KeyExists(miss.Key), "the answer never reached Redis");
         var hit = await ChatAsync(second, Chat(prompt, "\"user\":\"another user\""));
-        await Task.Delay(1500);
+        // a 3 s TTL leaves a busy machine time for the hit; then the entry must be gone
+        await Task.Delay(3500);
         var expired = await ChatAsync(second, Chat(prompt));
 
         Assert.False(miss.Hit);

@@ -31,7 +31,7 @@ public sealed class DistributedChatCompletionsTests(RabbitMqFixture rabbit) : Ch
             Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
             body = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
             gpt = body["queues"]!.AsArray().Single(q => q!["model_group"]!.GetValue<string>() == "gpt-4o")!;
-            if (gpt["consumers"]?.GetValue<long>() == 1)
+            if (gpt["consumers"]?.GetValue<long>() == 1 && gpt["messages_ready"]?.GetValue<long>() == 0)
             {
                 break;
             }

@@ -70,6 +70,7 @@ public sealed class RoutingDistributedTests(RabbitMqFixture rabbit) : IAsyncLife
             router_settings:
               allowed_fails: 2
               cooldown_time: 60
+              num_retries: 0
             general_settings:
               master_key: {{MasterKey}}
             """;

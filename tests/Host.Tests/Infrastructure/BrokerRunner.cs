@@ -9,6 +9,9 @@ public sealed class BrokerRunner : IAsyncDisposable
 {
     private readonly List<IHost> _hosts = [];
     private readonly string _configPath;
+    private ConfigLoadResult? _loaded;
+    private Uri? _rabbitMq;
+    private Dictionary<string, string?> _settings = [];
 
     private BrokerRunner(string configPath) => _configPath = configPath;
 
@@ -42,8 +45,9 @@ public sealed class BrokerRunner : IAsyncDisposable
         // the suite runs several test hosts at once on two cores: allow Redis more than production's 100 ms
         merged.TryAdd("Redis:CommandTimeoutMs", "2000");
         await File.WriteAllTextAsync(path, yaml);
-        var runner = new BrokerRunner(path);
+        var runner = new BrokerRunner(path) { _rabbitMq = rabbitMq, _settings = merged };
         var loaded = ProxyConfigLoader.LoadFile(path, name => env is not null && env.TryGetValue(name, out var v) ? v : null);
+        runner._loaded = loaded;
         if (!loaded.IsUsable)
         {
             throw new InvalidOperationException("test config is not usable:\n" + string.Join("\n", loaded.Diagnostics));
@@ -97,6 +101,25 @@ public sealed class BrokerRunner : IAsyncDisposable
             RabbitMqUrl = rabbitMq,
             Concurrency = concurrency,
         }, loaded);
+        _hosts.Add(host);
+        await host.StartAsync();
+        return host;
+    }
+
+    /// <summary>Starts one more host (e.g. a second worker) with the same config, bus and settings (Redis too).</summary>
+    public async Task<IHost> StartHostAsync(BrokerRoles roles)
+    {
+        var host = BrokerApp.Build(new RunOptions
+        {
+            ConfigPath = _configPath,
+            Roles = roles,
+            RoleGiven = _rabbitMq is not null,
+            Host = "127.0.0.1",
+            Port = 0,
+            Groups = [],
+            RabbitMqUrl = _rabbitMq,
+            Settings = _settings,
+        }, _loaded!);
         _hosts.Add(host);
         await host.StartAsync();
         return host;

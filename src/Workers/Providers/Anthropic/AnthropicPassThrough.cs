@@ -14,10 +14,22 @@ public sealed class AnthropicPassThrough(ProviderHttp http) : IChatProvider
 {
     public const string Format = "anthropic";
 
+    /// <summary>Keys the gateway reads itself (LiteLLM's request controls), never sent on; Anthropic's own stay.</summary>
+    private static readonly string[] GatewayOnlyKeys =
+    [
+        "cache", "caching", "fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "num_retries",
+        "mock_testing_fallbacks", "mock_timeout", "mock_response", "tags", "guardrails",
+    ];
+
     /// <summary>The client's body with the deployment's model; <c>stream</c> is set by the call.</summary>
     public static JsonObject Prepare(JsonObject clientRequest, string providerModel)
     {
         ArgumentNullException.ThrowIfNull(clientRequest);
+        foreach (var key in GatewayOnlyKeys)
+        {
+            clientRequest.Remove(key);
+        }
+
         clientRequest["model"] = providerModel;
         clientRequest.Remove("stream");
         return clientRequest;

@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Broker.Host.Tests.Infrastructure;
+using Broker.TestKit;
+using Broker.Workers.Retries;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broker.Host.Tests.EndToEnd;
+
+/// <summary>Retries and fallbacks through the retry saga, against fake providers that fail on command.</summary>
+public abstract class RetriesTestsBase : IAsyncLifetime
+{
+    protected const string MasterKey = "sk-retries-master-0001";
+
+    private readonly List<FakeUpstream> _fakes = [];
+
+    protected abstract Task<BrokerRunner> StartBrokerAsync(string yaml);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public virtual async Task DisposeAsync()
+    {
+        foreach (var fake in _fakes)
+        {
+            await fake.DisposeAsync();
+        }
+    }
+
+    protected async Task<FakeUpstream> Fake()
+    {
+        var fake = await FakeUpstream.StartOpenAiAsync();
+        _fakes.Add(fake);
+        return fake;
+    }
+
+    protected static string Deployment(string group, string id, FakeUpstream fake, string extra = "") =>
+        $"  - model_name: {group}\n" +
+        $"    litellm_params: {{model: openai/{id}, api_base: \"{fake.BaseUrl}/v1\", api_key: sk-up-{id}{extra}}}\n" +
+        $"    model_info: {{id: {id}}}\n";
+
+    /// <summary>A config with these model_list entries and router_settings lines (each written with two leading spaces).</summary>
+    protected static string Config(string deployments, string routerSettings = "") =>
+        "model_list:\n" + deployments +
+        "router_settings:\n  timeout: 30\n" + string.Join("", routerSettings.Split('\n').Where(l => l.Trim().Length > 0).Select(l => "  " + l.Trim() + "\n")) +
+        $"general_settings:\n  master_key: {MasterKey}\n";
+
+    [Fact]
+    public async Task CompleteChat_RateLimitWithRetryAfter_RetriedOnAnotherDeployment()
+    {
+        var limited = await Fake();
+        var healthy = await Fake();
+        limited.Failure = (429, """{"error":{"message":"slow down","type":"rate_limit_error"}}""", new Dictionary<string, string> { ["Retry-After"] = "30" });
+        await using var broker = await StartBrokerAsync(Config(
+            Deployment("pair", "limited", limited, ", order: 1") + Deployment("pair", "healthy", healthy, ", order: 2")));
+
+        var watch = Stopwatch.StartNew();
+        using var response = await broker.Http.SendAsync(Chat("pair"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("healthy", Header(response, "x-litellm-model-id"));
+        Assert.Equal("1", Header(response, "x-litellm-attempted-retries"));
+        Assert.Equal("0", Header(response, "x-litellm-attempted-fallbacks"));
+        Assert.Single(limited.Requests);
+        Assert.Single(healthy.Requests);
+        // another deployment was free: its Retry-After (30 s) did not hold the retry back
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task CompleteChat_ContextWindowError_UsesContextWindowFallbackNotGeneral()
+    {
+        var small = await Fake();
+        var large = await Fake();
+        var general = await Fake();
+        small.Failure = (400, """{"error":{"message":"This model's maximum context length is 8192 tokens","type":"invalid_request_error","code":"context_length_exceeded"}}""", null);
+        await using var broker = await StartBrokerAsync(Config(
+            Deployment("small", "s1", small) + Deployment("large", "l1", large) + Deployment("general", "g1", general),
+            """
+              context_window_fallbacks: [{small: [large]}]
+              fallbacks: [{small: [general]}]
+            """));
+
+        using var response = await broker.Http.SendAsync(Chat("small"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("large", Header(response, "x-litellm-model-group"));
+        Assert.Equal("l1", Header(response, "x-litellm-model-id"));
+        Assert.Equal("1", Header(response, "x-litellm-attempted-fallbacks"));
+        Assert.Equal("0", Header(response, "x-litellm-attempted-retries"));
+        Assert.Single(small.Requests);
+        Assert.Empty(general.Requests);
+    }
+
+    [Fact]
+    public async Task CompleteChat_ServerErrorAfterRetries_UsesGeneralFallback()
+    {
+        var primary = await Fake();
+        var backup = await Fake();
+        primary.Failure = (500, """{"error":{"message":"upstream exploded","type":"server_error"}}""", null);
+        await using var broker = await StartBrokerAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              num_retries: 1
+              fallbacks: [{primary: [backup]}]
+            """));
+
+        using var response = await broker.Http.SendAsync(Chat("primary"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("backup", Header(response, "x-litellm-model-group"));
+        Assert.Equal("1", Header(response, "x-litellm-attempted-retries"));
+        Assert.Equal("1", Header(response, "x-litellm-attempted-fallbacks"));
+        Assert.Equal(2, primary.Requests.Count);
+        Assert.Single(backup.Requests);
+    }
+
+    [Fact]
+    public async Task CompleteChat_EverythingFails_OneErrorNamingEveryAttempt()
+    {
+        var primary = await Fake();
+        var backup = await Fake();
+        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
+        backup.Failure = (503, """{"error":{"message":"backup unavailable","type":"server_error"}}""", null);
+        await using var broker = await StartBrokerAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              num_retries: 0
+              fallbacks: [{primary: [backup]}]
+            """));
+
+        using var response = await broker.Http.SendAsync(Chat("primary"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        var message = error["message"]!.GetValue<string>();
+        Assert.Contains("backup unavailable", message, StringComparison.Ordinal);
+        Assert.Contains("#1 primary/p1: InternalServerError 500", message, StringComparison.Ordinal);
+        Assert.Contains("#2 backup/b1: InternalServerError 503", message, StringComparison.Ordinal);
+        Assert.Equal("api_error", error["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task CompleteChat_MockTestingFallbacks_AnsweredByFallbackGroup()
+    {
+        var primary = await Fake();
+        var backup = await Fake();
+        await using var broker = await StartBrokerAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              fallbacks: [{primary: [backup]}]
+            """));
+
+        using var response = await broker.Http.SendAsync(Chat("primary", """, "mock_testing_fallbacks": true"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("backup", Header(response, "x-litellm-model-group"));
+        Assert.Equal("1", Header(response, "x-litellm-attempted-fallbacks"));
+        Assert.Empty(primary.Requests);
+        // the gateway-only keys never reach the provider
+        var sent = Assert.Single(backup.Requests).Body;
+        Assert.False(sent.ContainsKey("mock_testing_fallbacks"));
+    }
+
+    [Fact]
+    public async Task CompleteChat_FallbacksInRequestBody_OverrideConfig()
+    {
+        var primary = await Fake();
+        var configured = await Fake();
+        var requested = await Fake();
+        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
+        await using var broker = await StartBrokerAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("configured", "c1", configured) + Deployment("requested", "r1", requested),
+            """
+              fallbacks: [{primary: [configured]}]
+            """));
+
+        using var response = await broker.Http.SendAsync(Chat("primary", """, "fallbacks": ["requested"], "num_retries": 0"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("requested", Header(response, "x-litellm-model-group"));
+        Assert.Single(primary.Requests);
+        Assert.Empty(configured.Requests);
+        Assert.False(requested.Requests.Single().Body.ContainsKey("fallbacks"));
+    }
+
+    [Fact]
+    public async Task CompleteChat_FirstAttemptSucceeds_CreatesNoSagaInstance()
+    {
+        var primary = await Fake();
+        var backup = await Fake();
+        await using var broker = await StartBrokerAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              fallbacks: [{primary: [backup]}]
+            """));
+
+        for (var i = 0; i < 5; i++)
+        {
+            using var ok = await broker.Http.SendAsync(Chat("primary"));
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            Assert.Equal("0", Header(ok, "x-litellm-attempted-retries"));
+        }
+
+        Assert.Equal(0, SagasCreated(broker));
+
+        // the counter does count: a request that falls back creates exactly one
+        using var fellBack = await broker.Http.SendAsync(Chat("primary", """, "mock_testing_fallbacks": true"""));
+        Assert.Equal(HttpStatusCode.OK, fellBack.StatusCode);
+        Assert.Equal(1, SagasCreated(broker));
+    }
+
+    [Fact]
+    public async Task StreamChat_ServerErrorBeforeFirstChunk_FallsBack()
+    {
+        var primary = await Fake();
+        var backup = await Fake();
+        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
+        await using var broker = await StartBrokerAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              num_retries: 0
+              fallbacks: [{primary: [backup]}]
+            """));
+
+        using var response = await broker.Http.SendAsync(Chat("primary", """, "stream": true"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("provider", text, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", text, StringComparison.Ordinal);
+        Assert.Single(backup.Requests);
+    }
+
+    protected static long SagasCreated(BrokerRunner broker) =>
+        broker.Hosts.Select(h => h.Services.GetService<RetrySagaStore>()).OfType<RetrySagaStore>().Sum(s => s.Created);
+
+    protected static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? values.Single() : null;
+
+    protected static HttpRequestMessage Chat(string model, string extra = "")
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+        {
+            Content = new StringContent($$"""{"model":"{{model}}","messages":[{"role":"user","content":"hi"}]{{extra}}}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", MasterKey);
+        return request;
+    }
+}
