@@ -12,7 +12,8 @@ public static class ProviderErrorClassifier
     private static readonly string[] ContextWindowMarkers =
     [
         "context_length_exceeded", "maximum context length", "context window", "prompt is too long",
-        "too many tokens", "input is too long", "reduce the length",
+        "too many tokens", "input is too long", "reduce the length", "too many input tokens",
+        "exceeds the maximum number of tokens",
     ];
 
     private static readonly string[] ContentPolicyMarkers =
@@ -25,6 +26,12 @@ public static class ProviderErrorClassifier
     {
         var (message, code, type) = ReadError(body);
         message ??= $"{provider} returned HTTP {status}";
+        // Bedrock names its error in a header: "ThrottlingException:http://internal.amazon.com/coral/..."
+        if (headers is not null && headers.TryGetValues("x-amzn-ErrorType", out var awsTypes) && awsTypes.FirstOrDefault() is { Length: > 0 } awsType)
+        {
+            type ??= awsType.Split(':')[0];
+        }
+
         var text = $"{code} {type} {message}".ToLowerInvariant();
         var retryAfter = RetryAfter(headers);
 
@@ -75,7 +82,11 @@ public static class ProviderErrorClassifier
     public static ProviderError Unreachable(string provider, string detail) =>
         new(ProviderErrorClass.InternalServerError, (int)HttpStatusCode.BadGateway, $"{provider} is unreachable: {detail}", "api_connection_error");
 
-    /// <summary>Reads OpenAI's <c>{"error":{"message","code","type"}}</c> and Anthropic's <c>{"type":"error","error":{...}}</c>.</summary>
+    /// <summary>
+    /// Reads OpenAI's <c>{"error":{"message","code","type"}}</c>, Anthropic's <c>{"type":"error","error":{...}}</c>,
+    /// Google's <c>{"error":{"code":429,"message","status":"RESOURCE_EXHAUSTED"}}</c> and a bare <c>{"message"}</c>
+    /// (Cohere, Bedrock).
+    /// </summary>
     private static (string? Message, string? Code, string? Type) ReadError(string? body)
     {
         if (string.IsNullOrWhiteSpace(body))
@@ -96,13 +107,13 @@ public static class ProviderErrorClassifier
 
                 if (error.ValueKind == JsonValueKind.Object)
                 {
-                    return (Str(error, "message"), Str(error, "code"), Str(error, "type"));
+                    return (Str(error, "message"), Str(error, "code"), Str(error, "type") ?? Str(error, "status"));
                 }
             }
 
-            if (root.ValueKind == JsonValueKind.Object && Str(root, "message") is { } m)
+            if (root.ValueKind == JsonValueKind.Object && (Str(root, "message") ?? Str(root, "Message")) is { } m)
             {
-                return (m, null, null);
+                return (m, null, Str(root, "__type"));
             }
         }
         catch (JsonException)

@@ -15,7 +15,7 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
     /// Starts a streamed POST: returns the open response once the status line arrived within
     /// <paramref name="timeout"/> (the caller owns and disposes it), or the classified error.
     /// </summary>
-    public async Task<(HttpResponseMessage? Response, ProviderError? Error)> PostStreamAsync(
+    public Task<(HttpResponseMessage? Response, ProviderError? Error)> PostStreamAsync(
         string provider,
         Uri url,
         JsonObject payload,
@@ -23,9 +23,25 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
         TimeSpan timeout,
         CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(headers);
+        return PostStreamAsync(provider, url, payload, (request, _) => headers(request.Headers), timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="PostStreamAsync(string, Uri, JsonObject, Action{HttpRequestHeaders}, TimeSpan, CancellationToken)"/>,
+    /// with the request and its exact body bytes given to <paramref name="prepare"/> (request signing).
+    /// </summary>
+    public async Task<(HttpResponseMessage? Response, ProviderError? Error)> PostStreamAsync(
+        string provider,
+        Uri url,
+        JsonObject payload,
+        Action<HttpRequestMessage, byte[]> prepare,
+        TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
         using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
-        using var request = CreateRequest(url, payload, headers);
+        using var request = CreateRequest(url, payload, prepare);
         var client = httpClientFactory.CreateClient(ClientName);
         try
         {
@@ -51,14 +67,15 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
         }
     }
 
-    private static HttpRequestMessage CreateRequest(Uri url, JsonObject payload, Action<HttpRequestHeaders> headers)
+    private static HttpRequestMessage CreateRequest(Uri url, JsonObject payload, Action<HttpRequestMessage, byte[]> prepare)
     {
+        var body = JsonSerializer.SerializeToUtf8Bytes(payload);
         var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
-            Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(payload)),
+            Content = new ByteArrayContent(body),
         };
         request.Content.Headers.ContentType = Json;
-        headers(request.Headers);
+        prepare(request, body);
         return request;
     }
 
@@ -103,7 +120,7 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
         }
     }
 
-    public async Task<(JsonObject? Body, HttpResponseHeaders? Headers, ProviderError? Error)> PostJsonAsync(
+    public Task<(JsonObject? Body, HttpResponseHeaders? Headers, ProviderError? Error)> PostJsonAsync(
         string provider,
         Uri url,
         JsonObject payload,
@@ -111,9 +128,22 @@ public sealed class ProviderHttp(IHttpClientFactory httpClientFactory, TimeProvi
         TimeSpan timeout,
         CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(headers);
+        return PostJsonAsync(provider, url, payload, (request, _) => headers(request.Headers), timeout, cancellationToken);
+    }
+
+    /// <summary>A JSON POST whose request and exact body bytes go through <paramref name="prepare"/> first (request signing).</summary>
+    public async Task<(JsonObject? Body, HttpResponseHeaders? Headers, ProviderError? Error)> PostJsonAsync(
+        string provider,
+        Uri url,
+        JsonObject payload,
+        Action<HttpRequestMessage, byte[]> prepare,
+        TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
         using var timeoutCts = new CancellationTokenSource(timeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
-        using var request = CreateRequest(url, payload, headers);
+        using var request = CreateRequest(url, payload, prepare);
 
         var client = httpClientFactory.CreateClient(ClientName);
         try

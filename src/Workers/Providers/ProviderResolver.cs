@@ -6,7 +6,8 @@ using Broker.Workers.Providers.OpenAi;
 namespace Broker.Workers.Providers;
 
 /// <summary>Picks the provider implementation for a deployment; null when its provider is not supported yet.</summary>
-public sealed class ProviderResolver(OpenAiCompatibleProvider openAi, AnthropicProvider anthropic, AnthropicPassThrough anthropicPassThrough, MockProvider mock)
+public sealed class ProviderResolver(
+    OpenAiCompatibleProvider openAi, AnthropicProvider anthropic, AnthropicPassThrough anthropicPassThrough, MockProvider mock, NativeProviders natives)
 {
     private static readonly HashSet<string> OpenAiCompatible = [.. OpenAiCompatibleProvider.Providers];
 
@@ -21,6 +22,11 @@ public sealed class ProviderResolver(OpenAiCompatibleProvider openAi, AnthropicP
         if (deployment.Provider == "anthropic")
         {
             return anthropic;
+        }
+
+        if (natives.Chat(deployment) is { } native)
+        {
+            return native;
         }
 
         return OpenAiCompatible.Contains(deployment.Provider) || deployment.ApiBase is not null ? openAi : null;
@@ -42,6 +48,11 @@ public sealed class ProviderResolver(OpenAiCompatibleProvider openAi, AnthropicP
             return mock;
         }
 
-        return deployment.Provider != "anthropic" && (OpenAiCompatible.Contains(deployment.Provider) || deployment.ApiBase is not null) ? openAi : null;
+        if (natives.Embeddings(deployment) is { } native)
+        {
+            return native;
+        }
+
+        return deployment.Provider is not ("anthropic" or "bedrock") && (OpenAiCompatible.Contains(deployment.Provider) || deployment.ApiBase is not null) ? openAi : null;
     }
 }
