@@ -35,9 +35,10 @@ public static class ProviderErrorClassifier
         var text = $"{code} {type} {message}".ToLowerInvariant();
         var retryAfter = RetryAfter(headers);
 
-        if (status is 401 or 403)
+        // Google answers a bad key with 400 INVALID_ARGUMENT "API key not valid" (reason API_KEY_INVALID)
+        if (status is 401 or 403 || (status == 400 && (text.Contains("api key not valid", StringComparison.Ordinal) || (body?.Contains("API_KEY_INVALID", StringComparison.Ordinal) ?? false))))
         {
-            return new ProviderError(ProviderErrorClass.Authentication, status, message, code ?? "invalid_api_key");
+            return new ProviderError(ProviderErrorClass.Authentication, status == 400 ? 401 : status, message, status == 400 ? "invalid_api_key" : code ?? "invalid_api_key");
         }
 
         if (status == 429)
