@@ -21,6 +21,7 @@ public sealed class ProviderResolverTests : IDisposable
         services.AddSingleton<ProviderHttp>();
         services.AddSingleton<OpenAiCompatibleProvider>();
         services.AddSingleton<AnthropicProvider>();
+        services.AddSingleton<AnthropicPassThrough>();
         services.AddSingleton<MockProvider>();
         services.AddSingleton<GeminiProvider>();
         services.AddSingleton<CohereProvider>();
