@@ -32,6 +32,7 @@ public static class IngressRegistration
         builder.AddBrokerRedis();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InferenceClient>();
+        builder.Services.AddSingleton<GroupBalancer>();
         builder.Services.AddSingleton<QueueMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueMonitor>());
         builder.Services.AddHttpClient(nameof(QueueMonitor));

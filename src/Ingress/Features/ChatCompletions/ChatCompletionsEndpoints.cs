@@ -21,7 +21,7 @@ public static class ChatCompletionsEndpoints
     }
 
     private static async Task<IResult> CreateChatCompletion(
-        HttpContext http, IProxyConfigProvider config, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
     {
         var cancellationToken = http.RequestAborted;
         var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
@@ -37,7 +37,7 @@ public static class ChatCompletionsEndpoints
         }
 
         var model = body!["model"]!.GetValue<string>();
-        var group = config.Current.FindGroup(model);
+        var group = balancer.Resolve(config.Current, model);
         if (group is null)
         {
             return OpenAiErrorResult.ModelNotFound(model);

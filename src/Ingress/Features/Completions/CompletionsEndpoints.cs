@@ -26,7 +26,7 @@ public static class CompletionsEndpoints
     }
 
     private static async Task<IResult> CreateCompletion(
-        HttpContext http, IProxyConfigProvider config, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
     {
         var cancellationToken = http.RequestAborted;
         var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
@@ -43,7 +43,7 @@ public static class CompletionsEndpoints
         }
 
         var model = body!["model"]!.GetValue<string>();
-        var group = config.Current.FindGroup(model);
+        var group = balancer.Resolve(config.Current, model);
         if (group is null)
         {
             return OpenAiErrorResult.ModelNotFound(model);

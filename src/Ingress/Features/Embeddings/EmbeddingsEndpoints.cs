@@ -4,6 +4,7 @@ using Broker.Config;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
+using Broker.Ingress.Inference;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -19,7 +20,7 @@ public static class EmbeddingsEndpoints
         return group;
     }
 
-    private static async Task<IResult> CreateEmbedding(HttpContext http, IProxyConfigProvider config, CachedInference inference)
+    private static async Task<IResult> CreateEmbedding(HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, CachedInference inference)
     {
         var cancellationToken = http.RequestAborted;
         var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
@@ -35,7 +36,7 @@ public static class EmbeddingsEndpoints
         }
 
         var model = body!["model"]!.GetValue<string>();
-        var group = config.Current.FindGroup(model);
+        var group = balancer.Resolve(config.Current, model);
         if (group is null)
         {
             return OpenAiErrorResult.ModelNotFound(model);

@@ -72,7 +72,7 @@ public static class MessagesEndpoints
     }
 
     private static async Task<IResult> CreateMessage(
-        HttpContext http, IProxyConfigProvider config, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
     {
         var cancellationToken = http.RequestAborted;
         var (body, read) = await ReadAsync(http, config, requireMaxTokens: true);
@@ -82,7 +82,7 @@ public static class MessagesEndpoints
         }
 
         var model = body["model"]!.GetValue<string>();
-        var group = config.Current.FindGroup(model);
+        var group = balancer.Resolve(config.Current, model);
         if (group is null)
         {
             return AnthropicErrorResult.NotFound(model);

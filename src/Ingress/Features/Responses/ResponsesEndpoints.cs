@@ -35,7 +35,7 @@ public static class ResponsesEndpoints
             "response_id", "unsupported_parameter");
 
     private static async Task<IResult> CreateResponse(
-        HttpContext http, IProxyConfigProvider config, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
     {
         var cancellationToken = http.RequestAborted;
         var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
@@ -52,7 +52,7 @@ public static class ResponsesEndpoints
         }
 
         var model = body!["model"]!.GetValue<string>();
-        var group = config.Current.FindGroup(model);
+        var group = balancer.Resolve(config.Current, model);
         if (group is null)
         {
             return OpenAiErrorResult.ModelNotFound(model);
