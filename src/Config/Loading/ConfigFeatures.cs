@@ -40,8 +40,6 @@ public static class ConfigFeatures
 
         // router_settings (model_group_alias, timeout, routing_strategy, cooldowns, redis_*, num_retries, retry_policy
         // and the fallbacks keys are active)
-        "router_settings.enable_pre_call_checks",
-        "router_settings.stream_timeout",
 
         // litellm_settings (request_timeout, model_group_alias, num_retries, the fallbacks keys, cache and
         // cache_params for local/redis are active)

@@ -43,6 +43,16 @@ public static class InferenceSteps
             return (null, new ProviderError(ProviderErrorClass.BadRequest, 400, "Request body is not a JSON object: " + ex.Message), null);
         }
 
+        if (config.RouterSettings.EnablePreCallChecks && pinnedDeploymentId is null && PreCallCheck(group, parsed) is var (fitting, tooLong))
+        {
+            if (tooLong is not null)
+            {
+                return (null, tooLong, null);
+            }
+
+            group = fitting!;
+        }
+
         var route = await router.AcquireAsync(group, pinnedDeploymentId, requestId, deadline, cancellationToken, avoidDeploymentIds);
         if (route.Lease is not { } lease)
         {
@@ -50,6 +60,38 @@ public static class InferenceSteps
         }
 
         return (new PreparedRequest(group, lease.Deployment, parsed, lease), null, lease.Deployment.Id);
+    }
+
+    /// <summary>
+    /// router_settings.enable_pre_call_checks: leaves out deployments whose model_info.max_input_tokens the prompt
+    /// exceeds (counted with the tokenizer); when none is left, a context-window error (which context_window_fallbacks
+    /// handle). Null when there is nothing to check.
+    /// </summary>
+    public static (ModelGroup? Fitting, ProviderError? TooLong)? PreCallCheck(ModelGroup group, JsonObject request)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(request);
+        if (!group.Deployments.Any(d => d.ModelInfo.MaxInputTokens is not null) || request["messages"] is not JsonArray messages)
+        {
+            return null;
+        }
+
+        var tokens = TokenCounter.CountMessages(messages) + TokenCounter.Count(request["system"] switch
+        {
+            JsonValue v when v.TryGetValue<string>(out var text) => text,
+            JsonArray blocks => string.Join('\n', blocks.Select(b => b?["text"]?.GetValue<string>() ?? "")),
+            _ => "",
+        });
+        var fitting = group.Deployments.Where(d => d.ModelInfo.MaxInputTokens is not { } max || tokens <= max).ToList();
+        if (fitting.Count == 0)
+        {
+            var largest = group.Deployments.Max(d => d.ModelInfo.MaxInputTokens ?? 0);
+            return (null, new ProviderError(ProviderErrorClass.ContextWindowExceeded, 400,
+                $"The prompt has {tokens} tokens, more than any deployment of '{group.Name}' accepts (max_input_tokens {largest})",
+                "context_length_exceeded"));
+        }
+
+        return (fitting.Count == group.Deployments.Count ? group : group with { Deployments = fitting }, null);
     }
 
     public static ProviderError Unsupported(ModelDeployment deployment, string what)

@@ -76,8 +76,8 @@ public sealed class SeedExamplesTests
         Assert.Equal(["gpt-4"], rule.Fallbacks);
         Assert.Equal("gpt-3.5-turbo", router.ModelGroupAlias["gpt-4"]);
         Assert.DoesNotContain(result.Diagnostics, d => d.Path == "router_settings.routing_strategy");
-        Assert.Contains(result.Diagnostics, d => d.Severity == ConfigSeverity.Info && d.Path == "router_settings.enable_pre_call_checks"
-            && d.Message == "loaded; not active yet" && d.Line == 10 && d.Column == 3);
+        // usage-based-routing-v2, pre-call checks, cooldowns, retries and fallbacks are all active now
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == ConfigSeverity.Info && d.Path.StartsWith("router_settings", StringComparison.Ordinal));
         Assert.DoesNotContain(result.Diagnostics, d => d.Path == "router_settings.model_group_alias");
     }
 
