@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Contracts.Inference;
-using Broker.Contracts.Usage;
 using Broker.Workers.Providers;
 using Broker.Workers.Providers.Anthropic;
 using Broker.Workers.Retries;
@@ -62,18 +61,7 @@ public sealed class CreateChatCompletionConsumer(
             return;
         }
 
-        var outcome = new CallOutcome();
-        try
-        {
-            await CallAsync(context, queue, prepared!, outcome);
-        }
-        finally
-        {
-            if (await router.ReleaseAsync(prepared!.Lease, outcome.Usage, outcome.LatencyMs, outcome.Error, outcome.Abandoned) is { } cooledDown)
-            {
-                await context.Publish(cooledDown, CancellationToken.None);
-            }
-        }
+        await InferenceSteps.CallLeasedAsync(router, context, prepared!, outcome => CallAsync(context, queue, prepared!, outcome));
     }
 
     private async Task CallAsync(ConsumeContext<CreateChatCompletion> context, string queue, PreparedRequest prepared, CallOutcome outcome)
@@ -225,20 +213,8 @@ public sealed class CreateChatCompletionConsumer(
     private Task PublishUsage(
         ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId, string providerName,
         TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error) =>
-        context.Publish(new UsageRecorded
-        {
-            RequestId = context.Message.RequestId,
-            ModelGroup = groupName,
-            DeploymentId = deploymentId,
-            Provider = providerName,
-            PromptTokens = usage.PromptTokens,
-            CompletionTokens = usage.CompletionTokens,
-            LatencyMs = elapsedMs,
-            TimeToFirstTokenMs = timeToFirstTokenMs,
-            Succeeded = error is null,
-            ErrorClass = error?.Class.ToString(),
-            CompletedAt = timeProvider.GetUtcNow(),
-        }, context.CancellationToken);
+        InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
+            usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow());
 
     /// <summary>Hands the failure to the retry saga when a retry or fallback is left, else answers the caller with it.</summary>
     private async Task FailOrHandOver(

@@ -1,6 +1,5 @@
 using Broker.Config;
 using Broker.Contracts.Inference;
-using Broker.Contracts.Usage;
 using Broker.Workers.Providers;
 using Broker.Workers.Routing;
 using MassTransit;
@@ -36,18 +35,7 @@ public sealed class CreateEmbeddingConsumer(
             return;
         }
 
-        var outcome = new CallOutcome();
-        try
-        {
-            await CallAsync(context, queue, prepared!, outcome);
-        }
-        finally
-        {
-            if (await router.ReleaseAsync(prepared!.Lease, outcome.Usage, outcome.LatencyMs, outcome.Error, outcome.Abandoned) is { } cooledDown)
-            {
-                await context.Publish(cooledDown, CancellationToken.None);
-            }
-        }
+        await InferenceSteps.CallLeasedAsync(router, context, prepared!, outcome => CallAsync(context, queue, prepared!, outcome));
     }
 
     private async Task CallAsync(ConsumeContext<CreateEmbedding> context, string queue, PreparedRequest prepared, CallOutcome outcome)
@@ -107,18 +95,8 @@ public sealed class CreateEmbeddingConsumer(
             });
         }
 
-        await context.Publish(new UsageRecorded
-        {
-            RequestId = message.RequestId,
-            ModelGroup = group.Name,
-            DeploymentId = deployment.Id,
-            Provider = deployment.Provider,
-            PromptTokens = result.Usage.PromptTokens,
-            CompletionTokens = 0,
-            LatencyMs = latencyMs,
-            Succeeded = result.Succeeded,
-            ErrorClass = result.Error?.Class.ToString(),
-            CompletedAt = timeProvider.GetUtcNow(),
-        }, context.CancellationToken);
+        // an embedding has no completion tokens, whatever the provider's usage says
+        await InferenceSteps.PublishUsage(context, message.RequestId, group.Name, deployment.Id, deployment.Provider,
+            new TokenUsage { PromptTokens = result.Usage.PromptTokens, CompletionTokens = 0 }, latencyMs, null, result.Error, timeProvider.GetUtcNow());
     }
 }

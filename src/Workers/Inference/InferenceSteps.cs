@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config.Model;
 using Broker.Contracts.Inference;
+using Broker.Contracts.Usage;
 using Broker.Workers.Providers;
 using Broker.Workers.RateLimits;
 using Broker.Workers.Routing;
@@ -92,6 +93,53 @@ public static class InferenceSteps
         }
 
         return (fitting.Count == group.Deployments.Count ? group : group with { Deployments = fitting }, null);
+    }
+
+    /// <summary>
+    /// Runs one provider call on the deployment the router leased, then returns the lease with what happened
+    /// (usage, latency, failure) and publishes the cooldown the outcome started, if any.
+    /// </summary>
+    public static async Task CallLeasedAsync(DeploymentRouter router, ConsumeContext context, PreparedRequest prepared, Func<CallOutcome, Task> call)
+    {
+        ArgumentNullException.ThrowIfNull(router);
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(prepared);
+        ArgumentNullException.ThrowIfNull(call);
+        var outcome = new CallOutcome();
+        try
+        {
+            await call(outcome);
+        }
+        finally
+        {
+            if (await router.ReleaseAsync(prepared.Lease, outcome.Usage, outcome.LatencyMs, outcome.Error, outcome.Abandoned) is { } cooledDown)
+            {
+                await context.Publish(cooledDown, CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>The usage event for one finished call (Workers → Billing).</summary>
+    public static Task PublishUsage(
+        ConsumeContext context, Guid requestId, string groupName, string deploymentId, string providerName,
+        TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, DateTimeOffset completedAt)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(usage);
+        return context.Publish(new UsageRecorded
+        {
+            RequestId = requestId,
+            ModelGroup = groupName,
+            DeploymentId = deploymentId,
+            Provider = providerName,
+            PromptTokens = usage.PromptTokens,
+            CompletionTokens = usage.CompletionTokens,
+            LatencyMs = elapsedMs,
+            TimeToFirstTokenMs = timeToFirstTokenMs,
+            Succeeded = error is null,
+            ErrorClass = error?.Class.ToString(),
+            CompletedAt = completedAt,
+        }, context.CancellationToken);
     }
 
     public static ProviderError Unsupported(ModelDeployment deployment, string what)
