@@ -24,8 +24,7 @@ public static class ChatCompletionsEndpoints
         HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
     {
         var cancellationToken = http.RequestAborted;
-        var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
-        var (body, text, readError) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, cancellationToken);
+        var (body, text, readError) = await JsonBodyReader.ReadAsync(http, config);
         if (readError is not null)
         {
             return readError;

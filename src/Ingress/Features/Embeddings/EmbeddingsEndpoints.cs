@@ -23,8 +23,7 @@ public static class EmbeddingsEndpoints
     private static async Task<IResult> CreateEmbedding(HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, CachedInference inference)
     {
         var cancellationToken = http.RequestAborted;
-        var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, cancellationToken);
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
         if (readError is not null)
         {
             return readError;

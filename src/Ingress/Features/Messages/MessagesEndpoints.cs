@@ -140,8 +140,7 @@ public static class MessagesEndpoints
 
     private static async Task<(JsonObject? Body, AnthropicErrorResult? Error)> ReadAsync(HttpContext http, IProxyConfigProvider config, bool requireMaxTokens)
     {
-        var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, http.RequestAborted);
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
         if (readError is not null)
         {
             return (null, AnthropicErrorResult.From(readError));

@@ -38,8 +38,7 @@ public static class ResponsesEndpoints
         HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
     {
         var cancellationToken = http.RequestAborted;
-        var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, cancellationToken);
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
         if (readError is not null)
         {
             return readError;
