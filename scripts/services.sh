@@ -186,6 +186,10 @@ start_postgres() {
     say "creating role ${DB_USER}"
     psql_su -c "CREATE ROLE \"${DB_USER}\" LOGIN PASSWORD '${DB_PASS}'"
   fi
+  # tests create (and drop) a database of their own each
+  if [ "$(psql_su -tAc "SELECT rolcreatedb FROM pg_roles WHERE rolname = '${DB_USER}'")" != "t" ]; then
+    psql_su -c "ALTER ROLE \"${DB_USER}\" CREATEDB"
+  fi
   if [ "$(psql_su -tAc "SELECT 1 FROM pg_database WHERE datname = '${DB_NAME}'")" != "1" ]; then
     say "creating database ${DB_NAME}"
     psql_su -c "CREATE DATABASE \"${DB_NAME}\" OWNER \"${DB_USER}\""
@@ -266,6 +270,7 @@ export REDIS_CLUSTER_NODES='127.0.0.1:${CLUSTER_PORTS[0]},127.0.0.1:${CLUSTER_PO
 export REDIS_SENTINEL_NODES='127.0.0.1:${SENTINEL_PORT}'
 export REDIS_SENTINEL_SERVICE='${SENTINEL_SERVICE}'
 export PG_CONNECTION='Host=127.0.0.1;Port=${PG_PORT};Username=${DB_USER};Password=${DB_PASS};Database=${DB_NAME}'
+export PG_URL='postgresql://${DB_USER}:${DB_PASS}@127.0.0.1:${PG_PORT}/${DB_NAME}'
 EOF
 }
 

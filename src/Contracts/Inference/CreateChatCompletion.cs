@@ -1,3 +1,5 @@
+using Broker.Contracts.Identity;
+
 namespace Broker.Contracts.Inference;
 
 /// <summary>
@@ -40,4 +42,7 @@ public sealed record CreateChatCompletion
     /// Null on the first attempt.
     /// </summary>
     public ChatCompletionRetry? Retry { get; init; }
+
+    /// <summary>Who sent the request (key hash, user, team); null on an open gateway or with the master key.</summary>
+    public Caller? Caller { get; init; }
 }

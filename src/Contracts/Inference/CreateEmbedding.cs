@@ -1,3 +1,5 @@
+using Broker.Contracts.Identity;
+
 namespace Broker.Contracts.Inference;
 
 /// <summary>Command sent by the Ingress to a model group's queue: create embeddings (OpenAI <c>/v1/embeddings</c>).</summary>
@@ -13,4 +15,7 @@ public sealed record CreateEmbedding
     public required string Body { get; init; }
 
     public required DateTimeOffset Deadline { get; init; }
+
+    /// <summary>Who sent the request (key hash, user, team); null on an open gateway or with the master key.</summary>
+    public Caller? Caller { get; init; }
 }

@@ -1,3 +1,5 @@
+using Broker.Contracts.Identity;
+
 namespace Broker.Contracts.Usage;
 
 /// <summary>
@@ -34,4 +36,10 @@ public sealed record UsageRecorded
     /// of the cached answer, for reporting only.
     /// </summary>
     public bool CacheHit { get; init; }
+
+    /// <summary>Who sent the request; null on an open gateway or with the master key.</summary>
+    public Caller? Caller { get; init; }
+
+    /// <summary>The request's cost in USD (0 for a cache hit or a failure); null when the price is unknown.</summary>
+    public decimal? Cost { get; init; }
 }

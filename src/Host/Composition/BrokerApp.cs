@@ -3,6 +3,7 @@ using Broker.Config;
 using Broker.Config.Loading;
 using Broker.Ingress;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Logging;
 using Broker.ServiceDefaults.Observability;
 using Broker.Workers;
@@ -43,6 +44,8 @@ public static class BrokerApp
             .Contains("otel", StringComparer.OrdinalIgnoreCase));
         builder.Services.AddSingleton<IProxyConfigProvider>(provider);
         builder.Services.AddSingleton(TimeProvider.System);
+        // general_settings.database_url: keys (Ingress), spend (Billing), batches; migrations run by whichever role starts first
+        builder.AddBrokerDatabase();
 
         if (options.Roles.HasFlag(BrokerRoles.Ingress))
         {
