@@ -68,6 +68,25 @@ public sealed class AlertDetectionTests
     }
 
     [Fact]
+    public async Task CompleteChat_NoAnswerPastAlertingThreshold_LlmRequestsHangingAlertWhileWaiting()
+    {
+        await using var webhook = await FakeReceiver.StartAsync();
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.Delay = TimeSpan.FromSeconds(8);
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, webhook, "llm_requests_hanging", threshold: "1"), settings: FastRetries);
+
+        var pending = broker.Http.PostAsync("v1/chat/completions", AlertDeliveryTests.Chat("gpt-4o"));
+        var alert = JsonNode.Parse(Assert.Single(await webhook.WaitForAsync(r => r.Count >= 1)).Body)!;
+
+        Assert.False(pending.IsCompleted, "the alert must come while the request is still unanswered");
+        Assert.Equal("llm_requests_hanging", alert["alert_type"]!.GetValue<string>());
+        Assert.Equal("gpt-4o", alert["model_group"]!.GetValue<string>());
+        using var response = await pending;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(webhook.All);
+    }
+
+    [Fact]
     public async Task CompleteChat_DeploymentCooledDown_CooldownDeploymentAlert()
     {
         await using var webhook = await FakeReceiver.StartAsync();
