@@ -124,6 +124,41 @@ public sealed class AlertDeliveryTests
     }
 
     [Fact]
+    [Trait("Category", "Integration")]
+    public async Task RaiseAlert_TwoBillingProcessesSharingRedis_SentOnce()
+    {
+        var redis = Environment.GetEnvironmentVariable("REDIS_URL") ?? "127.0.0.1:6379";
+        var (host, port) = (redis.Split(':')[0], redis.Split(':')[1]);
+        await using var webhook = await FakeReceiver.StartAsync();
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        var yaml = $$"""
+            model_list:
+              - model_name: gpt-4o
+                litellm_params: {model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: sk-up-1111}
+            router_settings:
+              redis_host: {{host}}
+              redis_port: {{port}}
+            general_settings:
+              alerting: ["webhook"]
+              alert_to_webhook_url:
+                budget_alert: "{{webhook.BaseUrl}}/budget"
+            """;
+        // two separate brokers (as two Billing processes would be) that share one Redis key space
+        var settings = new Dictionary<string, string?>(FastRetries) { ["Redis:KeyPrefix"] = $"broker-test-{Guid.NewGuid():N}" };
+        await using var first = await BrokerRunner.StartEmbeddedAsync(yaml, settings: settings);
+        await using var second = await BrokerRunner.StartEmbeddedAsync(yaml, settings: settings);
+
+        await Task.WhenAll(PublishAsync(first, Budget("budget:key:shared:exceeded")), PublishAsync(second, Budget("budget:key:shared:exceeded")));
+        await webhook.WaitForAsync(r => r.Count >= 1);
+        await PublishAsync(second, Budget("budget:key:shared-2:exceeded"));
+        await PublishAsync(first, Budget("budget:key:shared-2:exceeded"));
+        await webhook.WaitForAsync(r => r.Count >= 2);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(2, webhook.All.Count);
+    }
+
+    [Fact]
     public async Task RaiseAlert_KindNotInAlertTypes_NotSent()
     {
         await using var webhook = await FakeReceiver.StartAsync();
