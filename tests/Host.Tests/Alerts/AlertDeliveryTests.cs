@@ -159,6 +159,45 @@ public sealed class AlertDeliveryTests
     }
 
     [Fact]
+    public async Task RaiseAlert_AlertChannelsNamesAnotherSlackWebhook_SentThereNotToTheDefault()
+    {
+        await using var slackDefault = await FakeReceiver.StartAsync();
+        await using var slackSpend = await FakeReceiver.StartAsync();
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        var yaml = $$"""
+            model_list:
+              - model_name: gpt-4o
+                litellm_params: {model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: sk-up-1111}
+            general_settings:
+              alerting: ["slack"]
+              alerting_args:
+                alert_channels:
+                  spend_reports: "{{slackSpend.BaseUrl}}/services/spend"
+            environment_variables:
+              SLACK_WEBHOOK_URL: "{{slackDefault.BaseUrl}}/services/default"
+            """;
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(yaml, settings: FastRetries);
+
+        await PublishAsync(broker, new AlertRaised
+        {
+            Kind = "spend_reports",
+            DedupeKey = "spend_reports:routing",
+            Level = "Low",
+            Message = "daily report",
+            RaisedAt = DateTimeOffset.UtcNow,
+        });
+        await PublishAsync(broker, Budget("budget:key:routing:exceeded"));
+
+        var spend = Assert.Single(await slackSpend.WaitForAsync(r => r.Count >= 1));
+        var budget = Assert.Single(await slackDefault.WaitForAsync(r => r.Count >= 1));
+        Assert.Equal("/services/spend", spend.Path);
+        Assert.Contains("daily report", JsonNode.Parse(spend.Body)!["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Null(JsonNode.Parse(spend.Body)!["channel"]);
+        Assert.Equal("/services/default", budget.Path);
+        Assert.Contains("over its budget", JsonNode.Parse(budget.Body)!["text"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RaiseAlert_KindNotInAlertTypes_NotSent()
     {
         await using var webhook = await FakeReceiver.StartAsync();

@@ -87,6 +87,26 @@ public sealed class AlertDetectionTests
     }
 
     [Fact]
+    public async Task StreamChat_NoFirstChunkPastAlertingThreshold_LlmRequestsHangingAlert()
+    {
+        await using var webhook = await FakeReceiver.StartAsync();
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.Delay = TimeSpan.FromSeconds(6);
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, webhook, "llm_requests_hanging", threshold: "1"), settings: FastRetries);
+
+        var body = new StringContent("""{"model": "gpt-4o", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}""",
+            System.Text.Encoding.UTF8, "application/json");
+        var pending = broker.Http.PostAsync("v1/chat/completions", body);
+        var alert = JsonNode.Parse(Assert.Single(await webhook.WaitForAsync(r => r.Count >= 1)).Body)!;
+
+        Assert.Equal(("llm_requests_hanging", "gpt-4o"), (alert["alert_type"]!.GetValue<string>(), alert["model_group"]!.GetValue<string>()));
+        using var response = await pending;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("[DONE]", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Single(webhook.All);
+    }
+
+    [Fact]
     public async Task CompleteChat_DeploymentCooledDown_CooldownDeploymentAlert()
     {
         await using var webhook = await FakeReceiver.StartAsync();

@@ -110,6 +110,30 @@ public sealed class CallbacksTests
         Assert.DoesNotContain(receivers.Sentry.All, r => r.Body.Contains("ok-1", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task CompleteChat_GenericReceiverFailsTwice_RetriedUntilDelivered()
+    {
+        await using var receivers = await Receivers.StartAsync();
+        receivers.Generic.FailFirst = 2;
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        var yaml = $$"""
+            model_list:
+              - model_name: ok
+                litellm_params: {model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: sk-up-1111}
+            litellm_settings:
+              success_callback: ["generic"]
+            {{receivers.Environment()}}
+            """;
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(yaml, settings: FastRetries);
+
+        using var ok = await broker.Http.PostAsync("v1/chat/completions", AlertDeliveryTests.Chat("ok"));
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+
+        var delivered = Assert.Single(await receivers.Generic.WaitForAsync(r => r.Count >= 1));
+        Assert.Equal(3, receivers.Generic.All.Count);
+        Assert.Equal(ok.Headers.GetValues("x-litellm-call-id").Single(), JsonNode.Parse(delivered.Body)!.AsArray().Single()!["id"]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
