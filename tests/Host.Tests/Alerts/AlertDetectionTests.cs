@@ -72,7 +72,7 @@ public sealed class AlertDetectionTests
     {
         await using var webhook = await FakeReceiver.StartAsync();
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
-        upstream.Delay = TimeSpan.FromSeconds(8);
+        upstream.Delay = TimeSpan.FromSeconds(12);
         await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, webhook, "llm_requests_hanging", threshold: "1"), settings: FastRetries);
 
         var pending = broker.Http.PostAsync("v1/chat/completions", AlertDeliveryTests.Chat("gpt-4o"));

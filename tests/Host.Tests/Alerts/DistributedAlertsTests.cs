@@ -25,7 +25,7 @@ public sealed class DistributedAlertsTests(RabbitMqFixture rabbit) : IAsyncLifet
         await using var failing = await FakeUpstream.StartOpenAiAsync();
         await using var slow = await FakeUpstream.StartOpenAiAsync();
         failing.Failure = (500, """{"error":{"message":"upstream exploded","type":"server_error"}}""", null);
-        slow.Delay = TimeSpan.FromSeconds(8);
+        slow.Delay = TimeSpan.FromSeconds(12);
         var yaml = $$"""
             model_list:
               - model_name: broken
