@@ -70,6 +70,21 @@ public static class AlertingRegistration
                 Log.AlertingOn(logger, channels, options.Threshold.TotalSeconds, options.SpendReportFrequency?.ToString() ?? "never");
             }
 
+            if (options.Slack && options.SlackWebhookUrl is null && !options.AlertChannels.Values.Any(v => v.StartsWith("http", StringComparison.OrdinalIgnoreCase)))
+            {
+                Log.ChannelNotConfigured(logger, "slack", "no alerting_args.slack_webhook_url or SLACK_WEBHOOK_URL");
+            }
+
+            if (options.Email && (options.Smtp is null || options.EmailRecipients.Count == 0))
+            {
+                Log.ChannelNotConfigured(logger, "email", options.Smtp is null ? "SMTP_HOST is not set" : "no alerting_args.alert_emails or ALERT_EMAILS (only budget alerts with a user_email go out)");
+            }
+
+            if (options.Webhook && options.WebhookUrls.Count == 0 && options.DefaultWebhookUrl is null)
+            {
+                Log.ChannelNotConfigured(logger, "webhook", "no alert_to_webhook_url or WEBHOOK_URL");
+            }
+
             return Task.CompletedTask;
         }
 

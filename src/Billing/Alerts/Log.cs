@@ -24,4 +24,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3607, Level = LogLevel.Information, Message = "Alerting on {Channels} (threshold {ThresholdSeconds:0} s, spend reports every {SpendReport})")]
     public static partial void AlertingOn(ILogger logger, string channels, double thresholdSeconds, string spendReport);
+
+    [LoggerMessage(EventId = 3608, Level = LogLevel.Warning, Message = "Alerting channel {Channel} is on but {Missing}: its alerts are not sent")]
+    public static partial void ChannelNotConfigured(ILogger logger, string channel, string missing);
 }
