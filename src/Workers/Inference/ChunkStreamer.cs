@@ -57,6 +57,7 @@ public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri
                         {
                             PromptTokens = usage["prompt_tokens"]?.GetValue<int>() ?? 0,
                             CompletionTokens = usage["completion_tokens"]?.GetValue<int>() ?? 0,
+                            CachedPromptTokens = usage["prompt_tokens_details"]?["cached_tokens"] is JsonValue cached && cached.TryGetValue<int>(out var c) ? c : 0,
                         };
                     }
 
