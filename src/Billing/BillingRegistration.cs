@@ -1,3 +1,4 @@
+using Broker.Billing.Persistence;
 using Broker.Billing.Usage;
 using Broker.ServiceDefaults.Bus;
 using MassTransit;
@@ -13,6 +14,8 @@ public static class BillingRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton<UsageLedger>();
+        builder.Services.AddSingleton<SpendWriter>();
+        builder.Services.AddSingleton<DatabaseAlerts>();
         builder.AddBusContribution(new BillingBusContribution());
         return builder;
     }
