@@ -57,9 +57,9 @@ public static class BudgetAlerts
         {
             ["event"] = @event,
             ["event_group"] = total.EntityType,
-            ["spend"] = total.Spend.ToString(CultureInfo.InvariantCulture),
-            ["max_budget"] = budget.ToString(CultureInfo.InvariantCulture),
-            ["soft_budget"] = total.SoftBudget?.ToString(CultureInfo.InvariantCulture),
+            ["spend"] = Plain(total.Spend),
+            ["max_budget"] = Plain(budget),
+            ["soft_budget"] = total.SoftBudget is { } softBudget ? Plain(softBudget) : null,
             ["token"] = total.EntityType == "key" ? total.EntityId : null,
             ["user_id"] = total.EntityType == "user" ? total.EntityId : total.UserId,
             ["team_id"] = total.EntityType == "team" ? total.EntityId : total.TeamId,
@@ -75,6 +75,9 @@ public static class BudgetAlerts
         "proxy" => "the proxy",
         _ => $"{total.EntityType} {total.EntityId}",
     };
+
+    /// <summary>An amount without the database's trailing zeros (1.0000000000 → 1).</summary>
+    private static string Plain(decimal amount) => amount.ToString("G29", CultureInfo.InvariantCulture);
 
     private static string Usd(decimal amount) => amount.ToString("0.00####", CultureInfo.InvariantCulture);
 }

@@ -6,7 +6,7 @@ namespace Broker.Billing.Usage;
 
 /// <summary>
 /// Batches of up to <see cref="MessageLimit"/> usage events, or what arrived within general_settings.proxy_batch_write_at
-/// (1 s by default), one batch at a time per process. A batch the database refuses is retried every second for as long
+/// (1 s by default), one batch at a time per process. A batch the database refuses is retried with backoff (up to 5 s apart) for as long
 /// as it keeps failing: its messages stay unacknowledged in the durable queue (and go back to it if the process stops).
 /// </summary>
 public sealed class UsageRecordedConsumerDefinition : ConsumerDefinition<UsageRecordedConsumer>
@@ -36,7 +36,7 @@ public sealed class UsageRecordedConsumerDefinition : ConsumerDefinition<UsageRe
             r.Handle<NpgsqlException>();
             r.Handle<TimeoutException>();
             r.Handle<InvalidOperationException>();
-            r.Interval(int.MaxValue, TimeSpan.FromSeconds(1));
+            r.Exponential(int.MaxValue, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(300));
         });
         consumerConfigurator.Options<BatchOptions>(o => o
             .SetMessageLimit(MessageLimit)
