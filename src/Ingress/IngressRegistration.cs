@@ -10,6 +10,7 @@ using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Queues;
 using Broker.Ingress.Features.Responses;
+using Broker.Ingress.Features.Spend;
 using Broker.Ingress.Inference;
 using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Redis;
@@ -78,7 +79,8 @@ public static class IngressRegistration
             .MapModelList()
             .MapQueues()
             .MapCooldowns()
-            .MapDeploymentHealth();
+            .MapDeploymentHealth()
+            .MapSpend();
 
         app.MapBrokerMetrics();
 
