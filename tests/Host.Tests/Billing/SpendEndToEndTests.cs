@@ -99,6 +99,14 @@ public sealed class SpendEndToEndTests(RabbitMqFixture rabbit)
         try
         {
             await using var broker = await BrokerRunner.StartDistributedAsync(Yaml(upstream.BaseUrl, postgres.Url), url);
+            var alerts = new System.Collections.Concurrent.ConcurrentBag<AlertRaised>();
+            var handle = broker.Hosts[2].Services.GetRequiredService<IBus>().ConnectReceiveEndpoint("test-db-alerts", e =>
+                e.Handler<AlertRaised>(c =>
+                {
+                    alerts.Add(c.Message);
+                    return Task.CompletedTask;
+                }));
+            await handle.Ready;
 
             var before = await SendAsync(broker.Http, 0, 200);
             await WaitForLogsAsync(() => postgres.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"), 200);
@@ -113,6 +121,8 @@ public sealed class SpendEndToEndTests(RabbitMqFixture rabbit)
             await WaitForLogsAsync(() => postgres.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"), 600);
             Assert.Equal(expected, await postgres.ScalarAsync<decimal>("SELECT spend FROM broker_spend_totals WHERE entity_type = 'proxy'"));
             Assert.Equal(expected, await postgres.ScalarAsync<decimal>("SELECT sum(cost) FROM broker_spend_logs"));
+            // the outage was noticed by the spend writer (and not just waited out)
+            Assert.Contains(alerts, a => a.Kind == "db_exceptions");
         }
         finally
         {
