@@ -207,6 +207,23 @@ public sealed class SpendEndToEndTests(RabbitMqFixture rabbit)
     }
 
     [Fact]
+    public async Task Spend_StreamedCompletion_LoggedWithCostAndTimeToFirstToken()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url));
+
+        using var response = await PostAsync(broker.Http, "v1/chat/completions", """{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("[DONE]", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var callId = Guid.Parse(response.Headers.GetValues("x-litellm-call-id").Single());
+
+        await WaitForLogsAsync(() => db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"), 1);
+        Assert.Equal(ChatCost, await db.ScalarAsync<decimal>($"SELECT cost FROM broker_spend_logs WHERE request_id = '{callId}'"));
+        Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM broker_spend_logs WHERE request_id = '{callId}' AND ttft_ms IS NOT NULL"));
+    }
+
+    [Fact]
     public async Task Completion_KnownPrice_ReturnsResponseCostHeader()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
