@@ -15,14 +15,15 @@ public sealed class SpendWriter(BrokerDatabase database)
 {
     private const string StageColumns =
         "request_id, key_hash, key_alias, user_id, team_id, end_user, model_group, deployment_id, provider, prompt_tokens, " +
-        "completion_tokens, total_tokens, cost, price_known, start_time, end_time, latency_ms, ttft_ms, cache_hit, status, error_class, tags";
+        "completion_tokens, total_tokens, cost, price_known, start_time, end_time, latency_ms, ttft_ms, cache_hit, status, error_class, tags, " +
+        "messages, response";
 
     private const string CreateStage = $"""
         CREATE TEMP TABLE IF NOT EXISTS broker_spend_stage (
             request_id uuid, key_hash text, key_alias text, user_id text, team_id text, end_user text, model_group text,
             deployment_id text, provider text, prompt_tokens integer, completion_tokens integer, total_tokens integer,
             cost numeric, price_known boolean, start_time timestamptz, end_time timestamptz, latency_ms double precision,
-            ttft_ms double precision, cache_hit boolean, status text, error_class text, tags text[]
+            ttft_ms double precision, cache_hit boolean, status text, error_class text, tags text[], messages jsonb, response jsonb
         ) ON COMMIT DELETE ROWS
         """;
 
@@ -141,6 +142,8 @@ public sealed class SpendWriter(BrokerDatabase database)
             await importer.WriteAsync(e.Succeeded ? "success" : "failure", NpgsqlDbType.Text, cancellationToken);
             await Text(importer, e.ErrorClass, cancellationToken);
             await importer.WriteAsync((caller?.Tags ?? []).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
+            await Json(importer, e.Messages, cancellationToken);
+            await Json(importer, e.Response, cancellationToken);
         }
 
         await importer.CompleteAsync(cancellationToken);
@@ -155,6 +158,9 @@ public sealed class SpendWriter(BrokerDatabase database)
 
     private static Task Text(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
         value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+
+    private static Task Json(NpgsqlBinaryImporter importer, string? json, CancellationToken cancellationToken) =>
+        json is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(json, NpgsqlDbType.Jsonb, cancellationToken);
 
     /// <summary>Keys, users and teams: rows owned by the admin API; spend is added only to rows that exist.</summary>
     private static async Task<List<EntityTotal>> UpdateOwnedAsync(

@@ -139,7 +139,8 @@ public sealed class CreateChatCompletionConsumer(
             await ReportSuccess(context, group.Name, deployment.Id);
         }
 
-        await PublishUsage(context, group.Name, deployment.Id, deployment.Provider, result.Usage, elapsedMs, null, result.Error, cost);
+        await PublishUsage(context, group.Name, deployment.Id, deployment.Provider, result.Usage, elapsedMs, null, result.Error, cost,
+            Stored(clientRequest, () => result.Completion?.ToJsonString()));
     }
 
     private async Task StreamAsync(
@@ -211,14 +212,22 @@ public sealed class CreateChatCompletionConsumer(
         var usage = streamer.UsageOrCounted(call.Request["messages"] as JsonArray);
         outcome.Finish(usage, streamer.TimeToFirstChunk?.TotalMilliseconds ?? elapsedMs, error);
         await PublishUsage(context, groupName, deploymentId, providerName, usage, elapsedMs, streamer.TimeToFirstChunk?.TotalMilliseconds, error,
-            CostCalculator.Cost(call.Deployment, usage, failed: error is not null));
+            CostCalculator.Cost(call.Deployment, usage, failed: error is not null),
+            Stored(call.Request, () => System.Text.Json.JsonSerializer.Serialize(streamer.Text)));
     }
+
+    /// <summary>general_settings.store_prompts_in_spend_logs: the messages and the answer go with the usage event.</summary>
+    private (string? Messages, string? Response) Stored(JsonObject request, Func<string?> response) =>
+        config.Current.GeneralSettings.StorePromptsInSpendLogs
+            ? ((request["messages"] ?? request["input"] ?? request["prompt"])?.ToJsonString(), response())
+            : default;
 
     private Task PublishUsage(
         ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId, string providerName,
-        TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, decimal? cost) =>
+        TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, decimal? cost,
+        (string? Messages, string? Response) stored) =>
         InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
-            usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost);
+            usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored);
 
     /// <summary>Hands the failure to the retry saga when a retry or fallback is left, else answers the caller with it.</summary>
     private async Task FailOrHandOver(

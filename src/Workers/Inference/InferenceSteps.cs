@@ -124,7 +124,7 @@ public static class InferenceSteps
     public static Task PublishUsage(
         ConsumeContext context, Guid requestId, string groupName, string deploymentId, string providerName,
         TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, DateTimeOffset completedAt,
-        Caller? caller, decimal? cost)
+        Caller? caller, decimal? cost, (string? Messages, string? Response) stored = default)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(usage);
@@ -143,6 +143,8 @@ public static class InferenceSteps
             CompletedAt = completedAt,
             Caller = caller,
             Cost = error is null ? cost : 0m,
+            Messages = stored.Messages,
+            Response = stored.Response,
         }, context.CancellationToken);
     }
 

@@ -223,6 +223,34 @@ public sealed class SpendEndToEndTests(RabbitMqFixture rabbit)
         Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM broker_spend_logs WHERE request_id = '{callId}' AND ttft_ms IS NOT NULL"));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Spend_StorePromptsInSpendLogs_KeepsMessagesAndResponseOnlyWhenSet(bool store)
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(
+            Yaml(upstream.BaseUrl, db.Url).Replace("  proxy_batch_write_at: 0.2", $"  proxy_batch_write_at: 0.2\n  store_prompts_in_spend_logs: {(store ? "true" : "false")}", StringComparison.Ordinal));
+
+        using var response = await PostAsync(broker.Http, "v1/chat/completions", """{"model":"chat","messages":[{"role":"user","content":"remember this prompt"}]}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        await WaitForLogsAsync(() => db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"), 1);
+        var messages = await db.ScalarAsync<string>("SELECT messages::text FROM broker_spend_logs");
+        var answer = await db.ScalarAsync<string>("SELECT response::text FROM broker_spend_logs");
+        if (store)
+        {
+            Assert.Contains("remember this prompt", messages, StringComparison.Ordinal);
+            Assert.Contains("Hello from the fake provider", answer, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Null(messages);
+            Assert.Null(answer);
+        }
+    }
+
     [Fact]
     public async Task Completion_KnownPrice_ReturnsResponseCostHeader()
     {

@@ -25,7 +25,7 @@ CREATE TABLE broker_spend_logs (
     status             text             NOT NULL,   -- success | failure
     error_class        text,
     tags               text[]           NOT NULL DEFAULT '{}',
-    messages           jsonb,                       -- only with store_prompts_in_spend_logs (not carried by the event yet)
+    messages           jsonb,                       -- only with store_prompts_in_spend_logs
     response           jsonb
 );
 
