@@ -11,6 +11,7 @@ using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Queues;
 using Broker.Ingress.Features.Responses;
+using Broker.Ingress.Features.Spend;
 using Broker.Ingress.Inference;
 using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Redis;
@@ -80,7 +81,8 @@ public static class IngressRegistration
             .MapModelList()
             .MapQueues()
             .MapCooldowns()
-            .MapDeploymentHealth();
+            .MapDeploymentHealth()
+            .MapSpend();
 
         app.MapBrokerMetrics();
 

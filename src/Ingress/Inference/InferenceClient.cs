@@ -75,6 +75,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
                     ["x-litellm-attempted-fallbacks"] = succeeded.AttemptedFallbacks.ToString(CultureInfo.InvariantCulture),
                     ["x-litellm-response-duration-ms"] = timeProvider.GetElapsedTime(started).TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture),
                 };
+                AddCost(headers, succeeded.Cost);
                 return new ChatCompletionOutcome(succeeded.Body, null, headers);
             default:
                 return Failed(reply, group, timeout);
@@ -111,7 +112,17 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
             ["x-litellm-call-id"] = succeeded.RequestId.ToString(),
             ["x-broker-queue"] = succeeded.Queue,
         };
+        AddCost(headers, succeeded.Cost);
         return new ChatCompletionOutcome(succeeded.Body, null, headers);
+    }
+
+    /// <summary>x-litellm-response-cost: the request's cost in USD, when the model's price is known.</summary>
+    private static void AddCost(Dictionary<string, string> headers, decimal? cost)
+    {
+        if (cost is { } usd)
+        {
+            headers["x-litellm-response-cost"] = usd.ToString(CultureInfo.InvariantCulture);
+        }
     }
 
     /// <summary>
