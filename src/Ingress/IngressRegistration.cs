@@ -11,6 +11,7 @@ using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Queues;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Inference;
+using Broker.ServiceDefaults.Health;
 using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Redis;
 using Microsoft.AspNetCore.Builder;
@@ -30,6 +31,7 @@ public static class IngressRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddBrokerRedis();
+        builder.AddDeploymentHealthBoard();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InferenceClient>();
         builder.Services.AddSingleton<GroupBalancer>();

@@ -32,7 +32,6 @@ public static class ConfigFeatures
         // model_list entries
         "model_list[].litellm_params.stream_timeout",
         "model_list[].litellm_params.max_retries",
-        "model_list[].model_info.mode",
         "model_list[].model_info.base_model",
         "model_list[].model_info.max_input_tokens",
         "model_list[].model_info.max_output_tokens",
@@ -84,9 +83,6 @@ public static class ConfigFeatures
         "general_settings.admin_only_routes",
         "general_settings.proxy_batch_write_at",
         "general_settings.proxy_batch_polling_interval",
-        "general_settings.background_health_checks",
-        "general_settings.health_check_interval",
-        "general_settings.disable_health_checks",
         "general_settings.alerting",
         "general_settings.alerting_threshold",
         "general_settings.alerting_args",
