@@ -27,6 +27,7 @@ public static class CacheRegistration
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ResponseCache>>()));
         builder.Services.AddSingleton<CachedInference>();
         builder.Services.AddHostedService<CacheConnector>();
+        builder.Services.AddHealthChecks().AddCheck<CacheHealthCheck>("cache", tags: ["ready"]);
         return builder;
     }
 

@@ -21,16 +21,24 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapProbes(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/health/liveliness", () => Results.Json("I'm alive!"));
-        app.MapGet("/health/liveness", () => Results.Json("I'm alive!"));
-        app.MapGet("/health/readiness", async (HealthCheckService health, CancellationToken cancellationToken) =>
+        // while the process drains open requests before stopping, both say so with a 503 (as LiteLLM does)
+        app.MapGet("/health/liveliness", (RequestDrain drain) => drain.IsStopping ? ShuttingDown() : Results.Json("I'm alive!"));
+        app.MapGet("/health/liveness", (RequestDrain drain) => drain.IsStopping ? ShuttingDown() : Results.Json("I'm alive!"));
+        app.MapGet("/health/readiness", async (HealthCheckService health, RequestDrain drain, CancellationToken cancellationToken) =>
         {
+            if (drain.IsStopping)
+            {
+                return ShuttingDown();
+            }
+
             var report = await health.CheckHealthAsync(r => r.Tags.Contains("ready"), cancellationToken);
             var bus = report.Entries.Where(e => e.Key.Contains("bus", StringComparison.OrdinalIgnoreCase)).Select(e => e.Value.Status).DefaultIfEmpty(report.Status).Min();
             var body = new JsonObject
             {
                 ["status"] = report.Status switch { HealthStatus.Healthy => "healthy", HealthStatus.Degraded => "degraded", _ => "unhealthy" },
                 ["bus"] = bus == HealthStatus.Healthy ? "connected" : bus.ToString().ToLowerInvariant(),
+                ["db"] = State(report, "database", "connected", "Not connected"),
+                ["cache"] = State(report, "cache", "connected", "unavailable"),
                 ["checks"] = new JsonObject(report.Entries.Select(e =>
                     KeyValuePair.Create(e.Key, (JsonNode?)e.Value.Status.ToString().ToLowerInvariant()))),
             };
@@ -39,6 +47,15 @@ public static class HealthEndpoints
         });
         return app;
     }
+
+    private static IResult ShuttingDown() =>
+        Results.Text(new JsonObject { ["status"] = "shutting_down" }.ToJsonString(), "application/json", statusCode: StatusCodes.Status503ServiceUnavailable);
+
+    /// <summary>A check's state as the readiness body shows it: <paramref name="up"/>, <paramref name="down"/>, or null when the check does not run here.</summary>
+    private static string? State(HealthReport report, string check, string up, string down) =>
+        !report.Entries.TryGetValue(check, out var entry) ? null
+        : entry.Status == HealthStatus.Healthy ? (entry.Description is { } d && d.StartsWith("no ", StringComparison.Ordinal) ? "not configured" : up)
+        : down;
 
     /// <summary>
     /// <c>GET /health</c>: with background_health_checks, the latest background results (shared through Redis);
