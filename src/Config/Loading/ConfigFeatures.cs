@@ -23,8 +23,8 @@ public static class ConfigFeatures
             {
                 "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing", "cost-based-routing",
             }.ToFrozenSet(StringComparer.Ordinal),
-            // the response cache runs in memory or in Redis; s3, disk and the semantic caches are read but not served yet
-            ["litellm_settings.cache_params.type"] = new[] { "local", "redis" }.ToFrozenSet(StringComparer.Ordinal),
+            // the response cache runs in memory, in Redis or in S3; disk and the semantic caches are read but not served yet
+            ["litellm_settings.cache_params.type"] = new[] { "local", "redis", "s3" }.ToFrozenSet(StringComparer.Ordinal),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static FrozenSet<string> NotActiveYet { get; } = new[]
@@ -43,11 +43,6 @@ public static class ConfigFeatures
         // litellm_settings (request_timeout, model_group_alias, num_retries, the fallbacks keys, cache and
         // cache_params for local/redis are active)
         "litellm_settings.force_ipv4",
-        "litellm_settings.cache_params.s3_bucket_name",
-        "litellm_settings.cache_params.s3_region_name",
-        "litellm_settings.cache_params.s3_aws_access_key_id",
-        "litellm_settings.cache_params.s3_aws_secret_access_key",
-        "litellm_settings.cache_params.s3_endpoint_url",
         "litellm_settings.cache_params.qdrant_semantic_cache_embedding_model",
         "litellm_settings.cache_params.redis_semantic_cache_embedding_model",
         "litellm_settings.cache_params.qdrant_api_base",

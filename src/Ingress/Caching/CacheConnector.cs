@@ -32,7 +32,15 @@ public sealed class CacheConnector(ResponseCache cache, IProxyConfigProvider con
 
         if (cache.Store is null)
         {
-            Log.NoRedis(logger);
+            if (settings.Type == "s3")
+            {
+                Log.NoBucket(logger);
+            }
+            else
+            {
+                Log.NoRedis(logger);
+            }
+
             return;
         }
 
@@ -61,6 +69,10 @@ public sealed class CacheConnector(ResponseCache cache, IProxyConfigProvider con
         if (cache.Store is RedisCacheStore redis)
         {
             await redis.DisposeAsync();
+        }
+        else if (cache.Store is IDisposable disposable)
+        {
+            disposable.Dispose();
         }
     }
 }

@@ -48,6 +48,18 @@ public static class CacheRegistration
             return redis is { } r ? new RedisCacheStore(r.Options, r.Description) : null;
         }
 
+        if (settings.Type == "s3")
+        {
+            var cacheParams = services.GetRequiredService<IProxyConfigProvider>().Current.LitellmSettings.CacheParams ?? new();
+            // a round trip to S3 takes longer than one to Redis: unless set, allow it a second before it counts as a miss
+            if (configuration["Cache:TimeoutMilliseconds"] is null)
+            {
+                options.TimeoutMilliseconds = 1000;
+            }
+
+            return S3CacheStore.Create(cacheParams, TimeSpan.FromMilliseconds(options.TimeoutMilliseconds), timeProvider);
+        }
+
         return new LocalCacheStore(timeProvider, options.LocalMaxEntries, options.LocalMaxChars);
     }
 }
