@@ -36,6 +36,10 @@ public sealed class CacheConnector(ResponseCache cache, IProxyConfigProvider con
             {
                 Log.NoBucket(logger);
             }
+            else if (settings.Type == "redis-semantic" && config.Current.LitellmSettings.CacheParams?.RedisSemanticCacheEmbeddingModel is not { Length: > 0 })
+            {
+                Log.NoEmbeddingModel(logger);
+            }
             else
             {
                 Log.NoRedis(logger);
@@ -45,7 +49,8 @@ public sealed class CacheConnector(ResponseCache cache, IProxyConfigProvider con
         }
 
         Log.Enabled(logger, cache.Store.Name, settings.Ttl.TotalSeconds, settings.Namespace ?? "(none)", settings.DefaultOff ? "default_off" : "default_on");
-        if (cache.Store is RedisCacheStore redis)
+        var redisStore = cache.Store as RedisCacheStore ?? (cache.Store as RedisSemanticCacheStore)?.Exact;
+        if (redisStore is { } redis)
         {
             _connecting = redis.ConnectAsync();
             try
@@ -66,7 +71,7 @@ public sealed class CacheConnector(ResponseCache cache, IProxyConfigProvider con
             await _connecting.WaitAsync(cancellationToken);
         }
 
-        if (cache.Store is RedisCacheStore redis)
+        if ((cache.Store as RedisCacheStore ?? (cache.Store as RedisSemanticCacheStore)?.Exact) is { } redis)
         {
             await redis.DisposeAsync();
         }

@@ -7,6 +7,9 @@ namespace Broker.Ingress.Caching;
 
 public static class CacheRegistration
 {
+    /// <summary>similarity_threshold when cache_params does not set it.</summary>
+    public const double DefaultSimilarityThreshold = 0.8;
+
     /// <summary>The response cache (litellm_settings.cache / cache_params) and its host settings (section <c>Cache</c>).</summary>
     public static IHostApplicationBuilder AddResponseCache(this IHostApplicationBuilder builder)
     {
@@ -46,6 +49,26 @@ public static class CacheRegistration
             var cacheParams = services.GetRequiredService<IProxyConfigProvider>().Current.LitellmSettings.CacheParams ?? new();
             var redis = RedisCacheStore.Configure(cacheParams, name => configuration[name], TimeSpan.FromMilliseconds(options.TimeoutMilliseconds));
             return redis is { } r ? new RedisCacheStore(r.Options, r.Description) : null;
+        }
+
+        if (settings.Type == "redis-semantic")
+        {
+            var cacheParams = services.GetRequiredService<IProxyConfigProvider>().Current.LitellmSettings.CacheParams ?? new();
+            // a lookup embeds the prompt first (a model call): unless set, allow it two seconds before it counts as a miss
+            if (configuration["Cache:TimeoutMilliseconds"] is null)
+            {
+                options.TimeoutMilliseconds = 2000;
+            }
+
+            var redis = RedisCacheStore.Configure(cacheParams, name => configuration[name], TimeSpan.FromMilliseconds(Math.Min(options.TimeoutMilliseconds, 1000)));
+            if (redis is not { } r || cacheParams.RedisSemanticCacheEmbeddingModel is not { Length: > 0 } model)
+            {
+                return null;
+            }
+
+            var embedder = new PromptEmbedder(services.GetRequiredService<Inference.InferenceClient>(), services.GetRequiredService<IProxyConfigProvider>(), model);
+            return new RedisSemanticCacheStore(new RedisCacheStore(r.Options, r.Description), embedder,
+                cacheParams.SimilarityThreshold ?? DefaultSimilarityThreshold, Math.Max(1, options.SemanticMaxEntries), timeProvider);
         }
 
         if (settings.Type == "s3")

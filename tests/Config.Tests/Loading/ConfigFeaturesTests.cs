@@ -25,7 +25,7 @@ public sealed class ConfigFeaturesTests
     [InlineData("local", false)]
     [InlineData("redis", false)]
     [InlineData("s3", false)]
-    [InlineData("redis-semantic", true)]
+    [InlineData("redis-semantic", false)]
     [InlineData("qdrant-semantic", true)]
     public void Load_CacheType_LocalAndRedisAreActive(string type, bool expectNote)
     {
