@@ -23,8 +23,8 @@ public static class ConfigFeatures
             {
                 "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing", "cost-based-routing",
             }.ToFrozenSet(StringComparer.Ordinal),
-            // the response cache runs in memory, in Redis, in S3 or as a Redis semantic cache; disk and qdrant-semantic are read but not served yet
-            ["litellm_settings.cache_params.type"] = new[] { "local", "redis", "s3", "redis-semantic" }.ToFrozenSet(StringComparer.Ordinal),
+            // the response cache runs in memory, in Redis, in S3 or as a Redis or Qdrant semantic cache; disk is read but not served yet
+            ["litellm_settings.cache_params.type"] = new[] { "local", "redis", "s3", "redis-semantic", "qdrant-semantic" }.ToFrozenSet(StringComparer.Ordinal),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static FrozenSet<string> NotActiveYet { get; } = new[]
@@ -43,10 +43,6 @@ public static class ConfigFeatures
         // litellm_settings (request_timeout, model_group_alias, num_retries, the fallbacks keys, cache and
         // cache_params for local/redis are active)
         "litellm_settings.force_ipv4",
-        "litellm_settings.cache_params.qdrant_semantic_cache_embedding_model",
-        "litellm_settings.cache_params.qdrant_api_base",
-        "litellm_settings.cache_params.qdrant_api_key",
-        "litellm_settings.cache_params.qdrant_collection_name",
         "litellm_settings.success_callback",
         "litellm_settings.failure_callback",
         "litellm_settings.callbacks",

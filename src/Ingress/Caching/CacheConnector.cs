@@ -36,9 +36,9 @@ public sealed class CacheConnector(ResponseCache cache, IProxyConfigProvider con
             {
                 Log.NoBucket(logger);
             }
-            else if (settings.Type == "redis-semantic" && config.Current.LitellmSettings.CacheParams?.RedisSemanticCacheEmbeddingModel is not { Length: > 0 })
+            else if (settings.Type is "redis-semantic" or "qdrant-semantic")
             {
-                Log.NoEmbeddingModel(logger);
+                Log.SemanticNotConfigured(logger, settings.Type);
             }
             else
             {

@@ -26,7 +26,7 @@ public sealed record CacheSettings
     private static readonly HashSet<CacheCallType> AllCallTypes = [.. Enum.GetValues<CacheCallType>()];
 
     /// <summary>The backends this release serves.</summary>
-    public static bool IsServedType(string type) => type is "local" or "redis" or "s3" or "redis-semantic";
+    public static bool IsServedType(string type) => type is "local" or "redis" or "s3" or "redis-semantic" or "qdrant-semantic";
 
     public static CacheSettings From(LitellmSettings settings)
     {

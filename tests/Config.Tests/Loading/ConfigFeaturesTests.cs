@@ -26,7 +26,7 @@ public sealed class ConfigFeaturesTests
     [InlineData("redis", false)]
     [InlineData("s3", false)]
     [InlineData("redis-semantic", false)]
-    [InlineData("qdrant-semantic", true)]
+    [InlineData("qdrant-semantic", false)]
     public void Load_CacheType_LocalAndRedisAreActive(string type, bool expectNote)
     {
         var yaml = $"model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\nlitellm_settings:\n  cache: true\n  cache_params:\n    type: {type}\n    ttl: 60\n";

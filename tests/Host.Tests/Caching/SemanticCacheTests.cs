@@ -28,6 +28,8 @@ public sealed class SemanticCacheTests
         model_list:
           - model_name: gpt-4o
             litellm_params: {model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: sk-test-1234}
+          - model_name: other
+            litellm_params: {model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: sk-test-1234}
           - model_name: embedder
             litellm_params: {model: openai/text-embedding-3-small, api_base: "{{upstream.BaseUrl}}/v1", api_key: sk-test-1234}
             model_info: {mode: embedding}
@@ -83,6 +85,36 @@ public sealed class SemanticCacheTests
 
         // every lookup embedded its prompt with the configured model
         Assert.Contains(upstream.Requests, r => r.Path.EndsWith("/embeddings", StringComparison.Ordinal) && r.Body["input"]!.ToString() == Close);
+    }
+
+    [Fact]
+    public async Task Chat_QdrantSemantic_HitAboveThresholdMissBelow()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.EmbeddingFor = VectorOf;
+        await using var qdrant = await FakeQdrant.StartAsync();
+        var yaml = Yaml(upstream, "semantic-q").Replace("type: redis-semantic", "type: qdrant-semantic", StringComparison.Ordinal)
+            .Replace("redis_semantic_cache_embedding_model: embedder", $"qdrant_semantic_cache_embedding_model: embedder\n    qdrant_api_base: {qdrant.BaseUrl}\n    qdrant_api_key: qk-test-5678\n    qdrant_collection_name: answers", StringComparison.Ordinal);
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(yaml, settings: new Dictionary<string, string?> { ["Cache:TimeoutMilliseconds"] = "5000" });
+
+        var first = await ChatAsync(broker, Chat(Stored));
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.False(first.Hit);
+        await WaitUntilAsync(() => qdrant.PointCount("answers") == 1, "the answer is stored as a point");
+        var calls = ChatCalls(upstream);
+
+        var close = await ChatAsync(broker, Chat(Close));
+        Assert.True(close.Hit, "similarity 0.95 >= 0.9 must be a hit");
+        Assert.Equal(first.Content, close.Content);
+        Assert.Equal(calls, ChatCalls(upstream));
+
+        var near = await ChatAsync(broker, Chat(Near));
+        Assert.False(near.Hit, "similarity 0.80 < 0.9 must be a miss");
+        Assert.Equal(calls + 1, ChatCalls(upstream));
+
+        // another model group never sees this group's answers
+        Assert.False((await ChatAsync(broker, Chat(Stored, model: "other"))).Hit);
+        Assert.All(qdrant.ApiKeys, k => Assert.Equal("qk-test-5678", k));
     }
 
     [Fact]
