@@ -33,6 +33,7 @@ public static class IngressRegistration
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddBrokerRedis();
         builder.AddDeploymentHealthBoard();
+        builder.Services.AddHostedService<DeploymentHealthMetrics>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InferenceClient>();
         builder.Services.AddSingleton<GroupBalancer>();

@@ -43,14 +43,30 @@ public sealed class DeploymentHealthBoard(BrokerRedis redis, IProxyConfigProvide
             return false;
         }
 
+        RefreshIfStale();
+        return _snapshot.TryGetValue(Field(modelGroup, deploymentId), out var health) && !health.Healthy && IsFresh(health);
+    }
+
+    /// <summary>The fresh results known in memory now (for metrics); refreshed from Redis in the background.</summary>
+    public IReadOnlyList<DeploymentHealth> Latest()
+    {
+        if (!Enabled)
+        {
+            return [];
+        }
+
+        RefreshIfStale();
+        return _snapshot.Values.Where(IsFresh).ToList();
+    }
+
+    private void RefreshIfStale()
+    {
         var refreshEvery = Interval < MaxRefreshEvery ? Interval : MaxRefreshEvery;
         if (redis.IsConfigured && timeProvider.GetElapsedTime(Volatile.Read(ref _snapshotTimestamp)) > refreshEvery &&
             Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
         {
             _ = RefreshAsync();
         }
-
-        return _snapshot.TryGetValue(Field(modelGroup, deploymentId), out var health) && !health.Healthy && IsFresh(health);
     }
 
     /// <summary>Every fresh result, this process's and (with Redis) every other's; the newest per deployment.</summary>

@@ -44,6 +44,11 @@ public sealed class BackgroundHealthChecksTests(RabbitMqFixture rabbit)
 
         await AssertHealthShowsBadAsync(broker, good);
         await AssertRoutingSkipsBadAsync(broker, good, bad);
+
+        var metrics = await broker.Http.GetStringAsync("metrics");
+        var states = metrics.Split('\n').Where(l => l.StartsWith("litellm_deployment_state{", StringComparison.Ordinal)).ToList();
+        Assert.Contains(states, l => l.Contains("model_id=\"bad\"", StringComparison.Ordinal) && l.EndsWith(" 2", StringComparison.Ordinal));
+        Assert.Contains(states, l => l.Contains("model_id=\"good\"", StringComparison.Ordinal) && l.EndsWith(" 0", StringComparison.Ordinal));
     }
 
     [Fact]
