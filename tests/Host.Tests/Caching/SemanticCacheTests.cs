@@ -75,6 +75,12 @@ public sealed class SemanticCacheTests
         Assert.Equal(first.Content, close.Content);
         Assert.Equal(calls, ChatCalls(upstream));
 
+        // a streamed request is answered from the semantic cache as a stream
+        var streamed = await ChatAsync(broker, Chat(Close, "\"stream\":true"));
+        Assert.True(streamed.Hit);
+        Assert.Equal(first.Content, StreamedText(streamed.Text));
+        Assert.Equal(calls, ChatCalls(upstream));
+
         var near = await ChatAsync(broker, Chat(Near));
         Assert.False(near.Hit, "similarity 0.80 < 0.9 must be a miss");
         Assert.Equal(calls + 1, ChatCalls(upstream));
