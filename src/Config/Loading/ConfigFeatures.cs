@@ -41,7 +41,7 @@ public static class ConfigFeatures
         // and the fallbacks keys are active)
 
         // litellm_settings (request_timeout, model_group_alias, num_retries, the fallbacks keys, cache and
-        // cache_params for local/redis are active)
+        // cache_params for local/redis/s3/redis-semantic/qdrant-semantic are active)
         "litellm_settings.force_ipv4",
         "litellm_settings.success_callback",
         "litellm_settings.failure_callback",
