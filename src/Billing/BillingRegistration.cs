@@ -1,3 +1,5 @@
+using Broker.Billing.Alerts;
+using Broker.Billing.Callbacks;
 using Broker.Billing.Usage;
 using Broker.ServiceDefaults.Bus;
 using MassTransit;
@@ -14,6 +16,8 @@ public static class BillingRegistration
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton<UsageLedger>();
         builder.AddBusContribution(new BillingBusContribution());
+        builder.AddAlerting();
+        builder.AddCallbacks();
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using Broker.Ingress.Alerts;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
@@ -41,6 +42,7 @@ public static class IngressRegistration
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueMonitor>());
         builder.Services.AddHttpClient(nameof(QueueMonitor));
         builder.Services.AddHostedService<StreamReplyConnector>();
+        builder.Services.AddHostedService<HangingRequestMonitor>();
         builder.AddResponseCache();
         builder.Services.AddSingleton(sp =>
         {

@@ -23,6 +23,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
     private readonly ConcurrentDictionary<string, Task<ISendEndpoint>> _endpoints = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<object>> _pending = new();
     private readonly ConcurrentDictionary<Guid, ChatCompletionStream> _streams = new();
+    private readonly ConcurrentDictionary<Guid, (string Queue, long StartedTimestamp)> _started = new();
 
     public TimeSpan Timeout => config.Current.RouterSettings.Timeout ?? DefaultTimeout;
 
@@ -144,6 +145,29 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
         return stream;
     }
 
+    /// <summary>
+    /// Requests this instance is still waiting on with no answer yet (non-streamed: no reply; streamed: no first
+    /// chunk), with their queue and how long they have waited: what llm_requests_hanging alerts look at.
+    /// </summary>
+    public IReadOnlyList<OutstandingRequest> Outstanding()
+    {
+        var list = new List<OutstandingRequest>();
+        foreach (var (id, (queue, started)) in _started)
+        {
+            list.Add(new OutstandingRequest(id, queue, timeProvider.GetElapsedTime(started)));
+        }
+
+        foreach (var (id, stream) in _streams)
+        {
+            if (stream.FirstChunkTimestamp == 0 && !stream.Finished)
+            {
+                list.Add(new OutstandingRequest(id, stream.Headers["x-broker-queue"], timeProvider.GetElapsedTime(stream.StartedTimestamp)));
+            }
+        }
+
+        return list;
+    }
+
     /// <summary>A worker's reply (success or failure) for the request it names; ignored when nobody waits any more.</summary>
     public void Reply(Guid requestId, object reply)
     {
@@ -173,6 +197,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
     {
         var waiting = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[requestId] = waiting;
+        _started[requestId] = (queue, timeProvider.GetTimestamp());
         try
         {
             await SendAsync(queue, command, requestId, timeout, cancellationToken);
@@ -185,6 +210,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
         finally
         {
             _pending.TryRemove(requestId, out _);
+            _started.TryRemove(requestId, out _);
         }
     }
 
