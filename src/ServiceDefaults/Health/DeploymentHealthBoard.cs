@@ -21,6 +21,7 @@ public sealed class DeploymentHealthBoard(BrokerRedis redis, IProxyConfigProvide
 
     private static readonly TimeSpan MaxRefreshEvery = TimeSpan.FromSeconds(5);
 
+    private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<string, DeploymentHealth> _own = new(StringComparer.Ordinal);
     private volatile Dictionary<string, DeploymentHealth> _snapshot = new Dictionary<string, DeploymentHealth>(StringComparer.Ordinal);
     private long _snapshotTimestamp;
@@ -72,7 +73,7 @@ public sealed class DeploymentHealthBoard(BrokerRedis redis, IProxyConfigProvide
     /// <summary>Every fresh result, this process's and (with Redis) every other's; the newest per deployment.</summary>
     public async Task<IReadOnlyList<DeploymentHealth>> ReadAsync(CancellationToken cancellationToken)
     {
-        var merged = new Dictionary<string, DeploymentHealth>(_own, StringComparer.Ordinal);
+        var shared = new Dictionary<string, DeploymentHealth>(StringComparer.Ordinal);
         if (redis.Available() is { } db)
         {
             try
@@ -80,9 +81,9 @@ public sealed class DeploymentHealthBoard(BrokerRedis redis, IProxyConfigProvide
                 var entries = await db.HashGetAllAsync(Key).WaitAsync(cancellationToken);
                 foreach (var entry in entries)
                 {
-                    if (Parse(entry.Value) is { } health && (!merged.TryGetValue(entry.Name.ToString(), out var mine) || mine.CheckedAt < health.CheckedAt))
+                    if (Parse(entry.Value) is { } health)
                     {
-                        merged[entry.Name.ToString()] = health;
+                        shared[entry.Name.ToString()] = health;
                     }
                 }
             }
@@ -92,8 +93,22 @@ public sealed class DeploymentHealthBoard(BrokerRedis redis, IProxyConfigProvide
             }
         }
 
-        var fresh = merged.Where(e => IsFresh(e.Value)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
-        _snapshot = fresh;
+        Dictionary<string, DeploymentHealth> fresh;
+        lock (_gate)
+        {
+            // this process's own results as they are now (a check may have finished during the read), unless Redis has newer
+            foreach (var (field, mine) in _own)
+            {
+                if (!shared.TryGetValue(field, out var theirs) || theirs.CheckedAt < mine.CheckedAt)
+                {
+                    shared[field] = mine;
+                }
+            }
+
+            fresh = shared.Where(e => IsFresh(e.Value)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+            _snapshot = fresh;
+        }
+
         Volatile.Write(ref _snapshotTimestamp, timeProvider.GetTimestamp());
         return fresh.Values.OrderBy(h => h.ModelGroup, StringComparer.Ordinal).ThenBy(h => h.DeploymentId, StringComparer.Ordinal).ToList();
     }
@@ -103,8 +118,13 @@ public sealed class DeploymentHealthBoard(BrokerRedis redis, IProxyConfigProvide
     {
         ArgumentNullException.ThrowIfNull(health);
         var field = Field(health.ModelGroup, health.DeploymentId);
-        _own[field] = health;
-        _snapshot = new Dictionary<string, DeploymentHealth>(_snapshot, StringComparer.Ordinal) { [field] = health };
+        lock (_gate)
+        {
+            // checks finish concurrently: one at a time, so none replaces the snapshot without another's result
+            _own[field] = health;
+            _snapshot = new Dictionary<string, DeploymentHealth>(_snapshot, StringComparer.Ordinal) { [field] = health };
+        }
+
         if (redis.Available() is not { } db)
         {
             return;

@@ -77,6 +77,18 @@ public sealed class HealthRoutingTests
     }
 
     [Fact]
+    public async Task Report_ManyChecksFinishingAtOnce_NoResultLost()
+    {
+        var time = new FakeTimeProvider(Start);
+        await using var h = await RouterHarness.StartAsync(Yaml, time);
+
+        await Parallel.ForAsync(0, 2000, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
+            await h.Health.ReportAsync(new DeploymentHealth("g", "d" + i, "openai/x", null, false, "down", time.GetUtcNow()), ct));
+
+        Assert.All(Enumerable.Range(0, 2000), i => Assert.True(h.Health.IsUnhealthy("g", "d" + i)));
+    }
+
+    [Fact]
     public async Task IsUnhealthy_BackgroundChecksOff_AlwaysFalse()
     {
         var time = new FakeTimeProvider(Start);
