@@ -8,11 +8,14 @@
 #                                broker/broker, then print `export ...` lines on stdout
 #   scripts/services.sh down     stop all three
 #   eval "$(scripts/services.sh)"   set RABBITMQ_URL, RABBITMQ_MANAGEMENT_URL, REDIS_URL, PG_CONNECTION,
-#                                   REDIS_CLUSTER_NODES, REDIS_SENTINEL_NODES, REDIS_SENTINEL_SERVICE
+#                                   REDIS_CLUSTER_NODES, REDIS_SENTINEL_NODES, REDIS_SENTINEL_SERVICE,
+#                                   S3_ENDPOINT_URL, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY
 #
 # Besides the main Redis (6379) it runs, for the response cache tests: a 3-master Redis Cluster on
 # 7000-7002, and a Sentinel on 26390 watching master "broker-cache" (6390, replica 6391). Their data and
-# config live in /var/lib/redis/broker-extra (nothing is saved to disk).
+# config live in /var/lib/redis/broker-extra (nothing is saved to disk). For the S3 cache tests, an
+# S3-compatible server (the npm package s3rver, installed under /var/lib/broker-s3rver; nodejs from apt when
+# missing) on 127.0.0.1:4569 with the bucket broker-cache (credentials S3RVER/S3RVER).
 #
 # Only the export lines go to stdout; every log line goes to stderr. Running it again while all is up
 # takes well under a second. Tunables (environment): SERVICES_TIMEOUT (seconds to wait for each
@@ -35,6 +38,10 @@ SENTINEL_PORT=26390
 SENTINEL_DATA_PORTS=(6390 6391)
 SENTINEL_SERVICE=broker-cache
 REDIS_EXTRA_DIR=/var/lib/redis/broker-extra
+S3_PORT="${S3_PORT:-4569}"
+S3_DIR=/var/lib/broker-s3rver
+S3_BUCKET=broker-cache
+S3RVER_VERSION=3.7.1
 
 say() { printf '[services %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -58,6 +65,7 @@ redis_alive()   { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)
 redis_port_alive() { [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]; }
 cluster_ok()    { redis-cli -h 127.0.0.1 -p "${CLUSTER_PORTS[0]}" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
 sentinel_ok()   { redis-cli -h 127.0.0.1 -p "$SENTINEL_PORT" sentinel get-master-addr-by-name "$SENTINEL_SERVICE" 2>/dev/null | grep -q '^639[01]$'; }
+s3_alive()      { curl -fsS -m 3 -o /dev/null "http://127.0.0.1:${S3_PORT}/${S3_BUCKET}" 2>/dev/null; }
 pg_alive()      { pg_isready -q -h 127.0.0.1 -p "$PG_PORT" -t 2 >/dev/null 2>&1; }
 
 # await NAME PROBE : poll PROBE until it succeeds; give up after $TIMEOUT seconds.
@@ -102,6 +110,11 @@ stop_all() {
       redis-cli -h 127.0.0.1 -p "$p" shutdown nosave >&2 2>/dev/null || true
     fi
   done
+  if [ -s "$S3_DIR/s3rver.pid" ] && kill -0 "$(cat "$S3_DIR/s3rver.pid")" 2>/dev/null; then
+    say "stopping s3rver"
+    kill "$(cat "$S3_DIR/s3rver.pid")" 2>/dev/null || true
+    rm -f "$S3_DIR/s3rver.pid"
+  fi
   local v; v="$(pg_major)"
   if [ -n "$v" ] && [ "$(pg_cluster_status "$v")" = "online" ]; then
     say "stopping postgresql $v/main"
@@ -261,6 +274,31 @@ CONF
   await "redis sentinel" sentinel_ok
 }
 
+start_s3() {
+  if s3_alive; then
+    say "s3rver already running"
+    return
+  fi
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    say "installing nodejs and npm"
+    as_root apt-get update -qq >&2 || die "apt-get update failed"
+    as_root apt-get install -y -qq --no-install-recommends nodejs npm >&2 9>&- || die "apt-get install nodejs npm failed"
+  fi
+  as_root install -d -m 0755 "$S3_DIR" "$S3_DIR/data"
+  if [ ! -f "$S3_DIR/node_modules/s3rver/bin/s3rver.js" ]; then
+    say "installing s3rver $S3RVER_VERSION (npm) into $S3_DIR"
+    as_root npm install --prefix "$S3_DIR" --no-audit --no-fund --silent "s3rver@$S3RVER_VERSION" >&2 9>&- \
+      || die "npm install s3rver failed"
+  fi
+  say "starting s3rver on 127.0.0.1:$S3_PORT"
+  # detached in its own session with every descriptor redirected, so it holds neither the lock nor a caller's pipe
+  (cd / && as_root setsid -f node "$S3_DIR/node_modules/s3rver/bin/s3rver.js" --directory "$S3_DIR/data" --address 127.0.0.1 \
+    --port "$S3_PORT" --silent --configure-bucket "$S3_BUCKET" </dev/null >"$S3_DIR/s3rver.log" 2>&1 9>&-) \
+    || die "s3rver failed to start (see $S3_DIR/s3rver.log)"
+  pgrep -n -f "s3rver.js --directory $S3_DIR/data" >"$S3_DIR/s3rver.pid" 2>/dev/null || true
+  await "s3rver" s3_alive
+}
+
 print_env() {
   cat <<EOF
 export RABBITMQ_URL='amqp://guest:guest@127.0.0.1:${AMQP_PORT}/'
@@ -270,6 +308,10 @@ export REDIS_CLUSTER_NODES='127.0.0.1:${CLUSTER_PORTS[0]},127.0.0.1:${CLUSTER_PO
 export REDIS_SENTINEL_NODES='127.0.0.1:${SENTINEL_PORT}'
 export REDIS_SENTINEL_SERVICE='${SENTINEL_SERVICE}'
 export PG_CONNECTION='Host=127.0.0.1;Port=${PG_PORT};Username=${DB_USER};Password=${DB_PASS};Database=${DB_NAME}'
+export S3_ENDPOINT_URL='http://127.0.0.1:${S3_PORT}'
+export S3_BUCKET='${S3_BUCKET}'
+export S3_ACCESS_KEY_ID='S3RVER'
+export S3_SECRET_ACCESS_KEY='S3RVER'
 export PG_URL='postgresql://${DB_USER}:${DB_PASS}@127.0.0.1:${PG_PORT}/${DB_NAME}'
 EOF
 }
@@ -289,6 +331,7 @@ main() {
       start_redis_cluster
       start_redis_sentinel
       start_postgres
+      start_s3
       say "all services ready ($(( SECONDS - t0 ))s)"
       print_env
       ;;

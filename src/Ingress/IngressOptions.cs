@@ -8,4 +8,10 @@ public sealed class IngressOptions
 
     /// <summary>A stream that received nothing for this long after its first chunk is ended with an error (a lost chunk).</summary>
     public double StreamIdleTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// On shutdown, the longest wait for open requests and streams to finish before the bus (which carries their
+    /// answers) stops; the probes say <c>shutting_down</c> meanwhile.
+    /// </summary>
+    public double DrainSeconds { get; set; } = 30;
 }

@@ -12,7 +12,9 @@ using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Queues;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Features.Spend;
+using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
+using Broker.ServiceDefaults.Health;
 using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Redis;
 using Microsoft.AspNetCore.Builder;
@@ -32,6 +34,8 @@ public static class IngressRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddBrokerRedis();
+        builder.AddDeploymentHealthBoard();
+        builder.Services.AddHostedService<DeploymentHealthMetrics>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InferenceClient>();
         builder.Services.AddSingleton<GroupBalancer>();
@@ -47,6 +51,14 @@ public static class IngressRegistration
             builder.Configuration.GetSection("Ingress").Bind(options);
             return options;
         });
+        builder.Services.AddSingleton<RequestDrain>();
+        // the drain happens before the rest of the host stops: give the host that much more time to stop
+        builder.Services.Configure<HostOptions>(o =>
+        {
+            var drain = builder.Configuration.GetValue<double?>("Ingress:DrainSeconds") ?? 30;
+            o.ShutdownTimeout += TimeSpan.FromSeconds(Math.Max(0, drain));
+        });
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestDrain>());
         builder.Services.AddSingleton<MasterKeyFilter>();
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
         builder.Services.AddProblemDetails();
@@ -61,6 +73,8 @@ public static class IngressRegistration
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
+        var drain = app.Services.GetRequiredService<RequestDrain>();
+        app.Use(drain.TrackAsync);
         app.MapProbes();
 
         foreach (var prefix in new[] { "/v1", "" })

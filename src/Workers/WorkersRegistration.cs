@@ -1,6 +1,8 @@
 using Broker.Config;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Health;
 using Broker.ServiceDefaults.Redis;
+using Broker.Workers.Health;
 using Broker.Workers.Inference;
 using Broker.Workers.Providers;
 using Broker.Workers.Providers.Anthropic;
@@ -64,7 +66,12 @@ public static class WorkersRegistration
         builder.Services.AddSingleton<IRoutingStore>(sp => sp.GetRequiredService<RoutingState>());
         // in one process with the Ingress, GET /cooldowns sees this process's state even without Redis
         builder.Services.Replace(ServiceDescriptor.Singleton<ICooldownView>(sp => sp.GetRequiredService<RoutingState>()));
+        builder.AddDeploymentHealthBoard();
         builder.Services.AddSingleton<DeploymentRouter>();
+        builder.Services.AddSingleton<DeploymentProbe>();
+        builder.Services.AddHostedService(sp => new BackgroundHealthChecks(
+            served, sp.GetRequiredService<DeploymentHealthBoard>(), sp.GetRequiredService<DeploymentProbe>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<BackgroundHealthChecks>>()));
         builder.Services.AddSingleton<StreamCancellations>();
         builder.Services.AddSingleton<RetrySagaStore>();
         builder.Services.AddHostedService<CancelChatCompletionConnector>();

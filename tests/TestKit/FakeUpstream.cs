@@ -52,6 +52,9 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>Requests whose client went away before the fake had finished answering.</summary>
     public int Cancelled => Volatile.Read(ref _cancelled);
 
+    /// <summary>The embedding answered for each input text; null = a fixed small vector per index.</summary>
+    public Func<string, float[]>? EmbeddingFor { get; set; }
+
     public IReadOnlyCollection<RecordedRequest> Requests => _requests;
 
     public int MaxInFlight => Volatile.Read(ref _maxInFlight);
@@ -117,11 +120,14 @@ public sealed class FakeUpstream : IAsyncDisposable
             if (http.Request.Path.Value!.EndsWith("/embeddings", StringComparison.Ordinal))
             {
                 // like many OpenAI-compatible servers: floats, whatever encoding_format asked for
-                var inputs = body["input"] is JsonArray list ? list.Count : 1;
+                var inputs = body["input"] is JsonArray list ? list.Select(x => x?.ToString() ?? "").ToList() : [body["input"]?.ToString() ?? ""];
                 var data = new JsonArray();
-                for (var i = 0; i < inputs; i++)
+                for (var i = 0; i < inputs.Count; i++)
                 {
-                    data.Add(new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = new JsonArray(0.1f, 0.2f, 0.3f + i) });
+                    var embedding = EmbeddingFor is { } chosen
+                        ? new JsonArray(chosen(inputs[i]).Select(v => (JsonNode)JsonValue.Create(v)).ToArray())
+                        : new JsonArray(0.1f, 0.2f, 0.3f + i);
+                    data.Add(new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = embedding });
                 }
 
                 http.Response.ContentType = "application/json";

@@ -23,8 +23,8 @@ public static class ConfigFeatures
             {
                 "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing", "cost-based-routing",
             }.ToFrozenSet(StringComparer.Ordinal),
-            // the response cache runs in memory or in Redis; s3, disk and the semantic caches are read but not served yet
-            ["litellm_settings.cache_params.type"] = new[] { "local", "redis" }.ToFrozenSet(StringComparer.Ordinal),
+            // the response cache runs in memory, in Redis, in S3 or as a Redis or Qdrant semantic cache; disk is read but not served yet
+            ["litellm_settings.cache_params.type"] = new[] { "local", "redis", "s3", "redis-semantic", "qdrant-semantic" }.ToFrozenSet(StringComparer.Ordinal),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static FrozenSet<string> NotActiveYet { get; } = new[]
@@ -32,7 +32,6 @@ public static class ConfigFeatures
         // model_list entries
         "model_list[].litellm_params.stream_timeout",
         "model_list[].litellm_params.max_retries",
-        "model_list[].model_info.mode",
         "model_list[].model_info.base_model",
         "model_list[].model_info.max_input_tokens",
         "model_list[].model_info.max_output_tokens",
@@ -42,19 +41,8 @@ public static class ConfigFeatures
         // and the fallbacks keys are active)
 
         // litellm_settings (request_timeout, model_group_alias, num_retries, the fallbacks keys, cache and
-        // cache_params for local/redis are active)
+        // cache_params for local/redis/s3/redis-semantic/qdrant-semantic are active)
         "litellm_settings.force_ipv4",
-        "litellm_settings.cache_params.s3_bucket_name",
-        "litellm_settings.cache_params.s3_region_name",
-        "litellm_settings.cache_params.s3_aws_access_key_id",
-        "litellm_settings.cache_params.s3_aws_secret_access_key",
-        "litellm_settings.cache_params.s3_endpoint_url",
-        "litellm_settings.cache_params.qdrant_semantic_cache_embedding_model",
-        "litellm_settings.cache_params.redis_semantic_cache_embedding_model",
-        "litellm_settings.cache_params.qdrant_api_base",
-        "litellm_settings.cache_params.qdrant_api_key",
-        "litellm_settings.cache_params.qdrant_collection_name",
-        "litellm_settings.cache_params.similarity_threshold",
         "litellm_settings.service_callbacks",
         "litellm_settings.guardrails",
         "litellm_settings.mcp_servers",
@@ -76,9 +64,6 @@ public static class ConfigFeatures
         "general_settings.admin_only_routes",
         "general_settings.proxy_batch_write_at",
         "general_settings.proxy_batch_polling_interval",
-        "general_settings.background_health_checks",
-        "general_settings.health_check_interval",
-        "general_settings.disable_health_checks",
         "general_settings.budget_local",
         "general_settings.budget_duration",
         "general_settings.budget_alert_buffer",

@@ -32,12 +32,25 @@ public sealed class CacheConnector(ResponseCache cache, IProxyConfigProvider con
 
         if (cache.Store is null)
         {
-            Log.NoRedis(logger);
+            if (settings.Type == "s3")
+            {
+                Log.NoBucket(logger);
+            }
+            else if (settings.Type is "redis-semantic" or "qdrant-semantic")
+            {
+                Log.SemanticNotConfigured(logger, settings.Type);
+            }
+            else
+            {
+                Log.NoRedis(logger);
+            }
+
             return;
         }
 
         Log.Enabled(logger, cache.Store.Name, settings.Ttl.TotalSeconds, settings.Namespace ?? "(none)", settings.DefaultOff ? "default_off" : "default_on");
-        if (cache.Store is RedisCacheStore redis)
+        var redisStore = cache.Store as RedisCacheStore ?? (cache.Store as RedisSemanticCacheStore)?.Exact;
+        if (redisStore is { } redis)
         {
             _connecting = redis.ConnectAsync();
             try
@@ -58,9 +71,13 @@ public sealed class CacheConnector(ResponseCache cache, IProxyConfigProvider con
             await _connecting.WaitAsync(cancellationToken);
         }
 
-        if (cache.Store is RedisCacheStore redis)
+        if ((cache.Store as RedisCacheStore ?? (cache.Store as RedisSemanticCacheStore)?.Exact) is { } redis)
         {
             await redis.DisposeAsync();
+        }
+        else if (cache.Store is IDisposable disposable)
+        {
+            disposable.Dispose();
         }
     }
 }

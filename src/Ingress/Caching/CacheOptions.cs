@@ -9,6 +9,9 @@ public sealed class CacheOptions
     /// <summary>After a failed or timed-out cache call, how long the cache is skipped (every lookup a miss) before it is tried again.</summary>
     public double RetryAfterFailureSeconds { get; set; } = 5;
 
+    /// <summary><c>type: redis-semantic</c>: most entries per namespace and model group (each lookup scans them all).</summary>
+    public int SemanticMaxEntries { get; set; } = 1000;
+
     /// <summary><c>type: local</c>: most entries kept in memory; the least recently used go first.</summary>
     public int LocalMaxEntries { get; set; } = 10_000;
 

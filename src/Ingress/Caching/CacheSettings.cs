@@ -8,7 +8,7 @@ public sealed record CacheSettings
     /// <summary>LiteLLM's in-memory default; also used for Redis when cache_params.ttl is not set, so entries never live forever.</summary>
     public static readonly TimeSpan DefaultTtl = TimeSpan.FromSeconds(600);
 
-    /// <summary>cache: true with a backend this release serves (local or redis).</summary>
+    /// <summary>cache: true with a backend this release serves (local, redis, s3, redis-semantic, qdrant-semantic).</summary>
     public bool Enabled { get; init; }
 
     /// <summary>cache_params.type as configured (local, redis, s3, ...).</summary>
@@ -26,7 +26,7 @@ public sealed record CacheSettings
     private static readonly HashSet<CacheCallType> AllCallTypes = [.. Enum.GetValues<CacheCallType>()];
 
     /// <summary>The backends this release serves.</summary>
-    public static bool IsServedType(string type) => type is "local" or "redis";
+    public static bool IsServedType(string type) => type is "local" or "redis" or "s3" or "redis-semantic" or "qdrant-semantic";
 
     public static CacheSettings From(LitellmSettings settings)
     {

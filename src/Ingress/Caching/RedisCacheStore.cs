@@ -18,6 +18,9 @@ public sealed class RedisCacheStore(ConfigurationOptions options, string descrip
 
     public bool IsAvailable => _connection is { IsConnected: true };
 
+    /// <summary>The database once connected (for stores built on this connection), else null.</summary>
+    public IDatabase? Database => _connection?.GetDatabase();
+
     /// <summary>Connects (retrying in the background when the first attempt fails; never throws).</summary>
     public async Task<bool> ConnectAsync()
     {

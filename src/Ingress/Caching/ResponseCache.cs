@@ -77,8 +77,13 @@ public sealed class ResponseCache
 
         var keyNamespace = controls.Namespace ?? Settings.Namespace;
         var key = CacheKey.Compute(callType, group.Name, request, keyNamespace);
+        // a semantic cache compares prompts by meaning within one namespace, call type and model group;
+        // embedding requests (and requests without text) use the exact key
+        var semantic = _store is ISemanticCacheStore && callType != CacheCallType.Embedding && SemanticQuery.PromptOf(request) is { } prompt
+            ? new SemanticQuery($"{keyNamespace}|{callType}|{group.Name}", prompt)
+            : null;
         return new CachePlan(key, callType, group.Name, Read: !controls.NoCache, Store: !controls.NoStore,
-            controls.Ttl is { } ttl && ttl > TimeSpan.Zero ? ttl : Settings.Ttl, controls.MaxAge);
+            controls.Ttl is { } ttl && ttl > TimeSpan.Zero ? ttl : Settings.Ttl, controls.MaxAge, semantic);
     }
 
     /// <summary>The cached answer for the plan, or null: a miss, too old for s-maxage, or the cache did not answer in time.</summary>
@@ -93,7 +98,10 @@ public sealed class ResponseCache
         CacheEntry? entry;
         try
         {
-            entry = await store.GetAsync(plan.Key, cancellationToken).WaitAsync(_timeout, _timeProvider, cancellationToken);
+            var lookup = plan.Semantic is { } query && store is ISemanticCacheStore semantic
+                ? semantic.FindAsync(query, cancellationToken)
+                : store.GetAsync(plan.Key, cancellationToken);
+            entry = await lookup.WaitAsync(_timeout, _timeProvider, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -160,7 +168,10 @@ public sealed class ResponseCache
     {
         try
         {
-            await store.SetAsync(plan.Key, entry, plan.Ttl, CancellationToken.None).WaitAsync(_timeout, _timeProvider);
+            var save = plan.Semantic is { } query && store is ISemanticCacheStore semantic
+                ? semantic.AddAsync(query, entry, plan.Ttl, CancellationToken.None)
+                : store.SetAsync(plan.Key, entry, plan.Ttl, CancellationToken.None);
+            await save.WaitAsync(_timeout, _timeProvider);
             Succeeded(store);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -50,19 +50,26 @@ public static class BusRegistration
             }
         });
 
-        // on shutdown, a consumer still running after this long is cancelled: its message is not acknowledged, so the
-        // broker hands it to another worker (host setting Bus:ConsumerStopTimeoutSeconds)
-        var consumerStop = double.TryParse(builder.Configuration["Bus:ConsumerStopTimeoutSeconds"], System.Globalization.NumberStyles.Float,
-            System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0 ? seconds : 15;
+        // graceful shutdown: stopping the bus first stops consuming (prefetched, unstarted messages go back to the
+        // queue), then waits for the consumers in flight to finish; one still running after Workers:DrainSeconds
+        // (default 30; Bus:ConsumerStopTimeoutSeconds is the older name) is cancelled and its unacknowledged message goes
+        // to another worker. The host's ShutdownTimeout is raised to cover the drain (BrokerApp adds the Ingress's).
+        var consumerStop = Seconds(builder.Configuration["Workers:DrainSeconds"]) ?? Seconds(builder.Configuration["Bus:ConsumerStopTimeoutSeconds"]) ?? 30;
         builder.Services.Configure<MassTransitHostOptions>(o =>
         {
             o.WaitUntilStarted = true;
             o.StartTimeout = TimeSpan.FromSeconds(60);
-            o.StopTimeout = TimeSpan.FromSeconds(30);
+            o.StopTimeout = TimeSpan.FromSeconds(consumerStop + 10);
             o.ConsumerStopTimeout = TimeSpan.FromSeconds(consumerStop);
         });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout += TimeSpan.FromSeconds(consumerStop));
         return builder;
     }
+
+    private static double? Seconds(string? value) =>
+        double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+            ? seconds
+            : null;
 
     /// <summary>amqp://user:pass@host:port/vhost → MassTransit host settings (the default vhost is "/").</summary>
     private static void ConfigureHost(IRabbitMqBusFactoryConfigurator cfg, Uri url)

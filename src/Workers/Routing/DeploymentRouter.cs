@@ -3,6 +3,7 @@ using Broker.Config;
 using Broker.Config.Model;
 using Broker.Contracts.Inference;
 using Broker.Contracts.Routing;
+using Broker.ServiceDefaults.Health;
 using Broker.Workers.Providers;
 using Broker.Workers.RateLimits;
 using Microsoft.Extensions.Logging;
@@ -15,13 +16,15 @@ namespace Broker.Workers.Routing;
 /// through <see cref="IRoutingStore"/>), and takes a slot on it. When every deployment is at a limit the request
 /// waits (backing off up to half a second, never past its deadline), unless
 /// disable_retry_on_max_parallel_request_limit_error asks for a 429 at once. When every deployment is cooling down it
-/// fails at once with 429, as LiteLLM does. A retry names the deployments that already failed it; others are preferred. <see cref="ReleaseAsync"/> gives the slot back, records usage, latency
+/// fails at once with 429, as LiteLLM does. Deployments that failed their last background health check are skipped
+/// while a healthy one is free (all unhealthy: they are tried anyway). A retry names the deployments that already failed it; others are preferred. <see cref="ReleaseAsync"/> gives the slot back, records usage, latency
 /// and failures, and starts cooldowns.
 /// </summary>
 public sealed class DeploymentRouter(
     IProxyConfigProvider config,
     DeploymentSelector selector,
     IRoutingStore state,
+    DeploymentHealthBoard health,
     TimeProvider timeProvider,
     ILogger<DeploymentRouter> logger)
 {
@@ -67,6 +70,13 @@ public sealed class DeploymentRouter(
                 .Where(l => cooldowns.Disabled || !l.IsCoolingDown)
                 .Where(l => DeploymentLimits.For(l.Deployment, general).Admits(l))
                 .ToList();
+            if (candidates.Any(c => health.IsUnhealthy(group.Name, c.Deployment.Id)) &&
+                loads.Any(l => (cooldowns.Disabled || !l.IsCoolingDown) && !health.IsUnhealthy(group.Name, l.Deployment.Id)))
+            {
+                // failed its last background health check: like a cooldown, unless nothing healthy is left to try
+                candidates.RemoveAll(c => health.IsUnhealthy(group.Name, c.Deployment.Id));
+            }
+
             if (avoidDeploymentIds is { Count: > 0 } && candidates.Any(c => !avoidDeploymentIds.Contains(c.Deployment.Id)))
             {
                 // a retry: deployments that already failed this request only when nothing else is free

@@ -24,9 +24,9 @@ public sealed class ConfigFeaturesTests
     [Theory]
     [InlineData("local", false)]
     [InlineData("redis", false)]
-    [InlineData("s3", true)]
-    [InlineData("redis-semantic", true)]
-    [InlineData("qdrant-semantic", true)]
+    [InlineData("s3", false)]
+    [InlineData("redis-semantic", false)]
+    [InlineData("qdrant-semantic", false)]
     public void Load_CacheType_LocalAndRedisAreActive(string type, bool expectNote)
     {
         var yaml = $"model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\nlitellm_settings:\n  cache: true\n  cache_params:\n    type: {type}\n    ttl: 60\n";
@@ -39,13 +39,13 @@ public sealed class ConfigFeaturesTests
     }
 
     [Fact]
-    public void Load_S3CacheParams_ReportedNotActive()
+    public void Load_S3CacheParams_Active()
     {
         var result = Fixtures.Load("seed-cache-s3.yaml", Fixtures.SeedEnvironment);
 
         var notes = result.Diagnostics.Where(d => d.Severity == ConfigSeverity.Info && d.Message == ConfigFeatures.NotActiveMessage).Select(d => d.Path).ToList();
-        Assert.Contains("litellm_settings.cache_params.type", notes);
-        Assert.Contains("litellm_settings.cache_params.s3_bucket_name", notes);
+        Assert.DoesNotContain("litellm_settings.cache_params.type", notes);
+        Assert.DoesNotContain("litellm_settings.cache_params.s3_bucket_name", notes);
         Assert.DoesNotContain("litellm_settings.cache", notes);
     }
 }

@@ -1,5 +1,6 @@
 using Broker.Config;
 using Broker.Config.Loading;
+using Broker.ServiceDefaults.Health;
 using Broker.ServiceDefaults.Redis;
 using Broker.Workers.RateLimits;
 using Broker.Workers.Routing;
@@ -10,8 +11,9 @@ namespace Broker.Workers.Tests.Routing;
 /// <summary>A <see cref="DeploymentRouter"/> over a config.yaml text, with its routing state (local unless a Redis is given).</summary>
 internal sealed class RouterHarness : IAsyncDisposable
 {
-    private RouterHarness(ProxyConfigProvider config, BrokerRedis redis, RoutingState state, DeploymentRouter router)
+    private RouterHarness(ProxyConfigProvider config, BrokerRedis redis, RoutingState state, DeploymentHealthBoard health, DeploymentRouter router)
     {
+        Health = health;
         Config = config;
         Redis = redis;
         State = state;
@@ -23,6 +25,9 @@ internal sealed class RouterHarness : IAsyncDisposable
     public BrokerRedis Redis { get; }
 
     public RoutingState State { get; }
+
+    /// <summary>The background health check results the router reads.</summary>
+    public DeploymentHealthBoard Health { get; }
 
     public DeploymentRouter Router { get; }
 
@@ -36,8 +41,9 @@ internal sealed class RouterHarness : IAsyncDisposable
         var redis = new BrokerRedis(redisOptions ?? new RedisOptions(), time, NullLogger<BrokerRedis>.Instance);
         await redis.ConnectAsync();
         var state = new RoutingState(redis, time);
-        var router = new DeploymentRouter(config, new DeploymentSelector(), state, time, NullLogger<DeploymentRouter>.Instance);
-        return new RouterHarness(config, redis, state, router);
+        var health = new DeploymentHealthBoard(redis, config, time, NullLogger<DeploymentHealthBoard>.Instance);
+        var router = new DeploymentRouter(config, new DeploymentSelector(), state, health, time, NullLogger<DeploymentRouter>.Instance);
+        return new RouterHarness(config, redis, state, health, router);
     }
 
     public ValueTask DisposeAsync() => Redis.DisposeAsync();

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
+using Broker.ServiceDefaults.Health;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -20,16 +21,24 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapProbes(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/health/liveliness", () => Results.Json("I'm alive!"));
-        app.MapGet("/health/liveness", () => Results.Json("I'm alive!"));
-        app.MapGet("/health/readiness", async (HealthCheckService health, CancellationToken cancellationToken) =>
+        // while the process drains open requests before stopping, both say so with a 503 (as LiteLLM does)
+        app.MapGet("/health/liveliness", (RequestDrain drain) => drain.IsStopping ? ShuttingDown() : Results.Json("I'm alive!"));
+        app.MapGet("/health/liveness", (RequestDrain drain) => drain.IsStopping ? ShuttingDown() : Results.Json("I'm alive!"));
+        app.MapGet("/health/readiness", async (HealthCheckService health, RequestDrain drain, CancellationToken cancellationToken) =>
         {
+            if (drain.IsStopping)
+            {
+                return ShuttingDown();
+            }
+
             var report = await health.CheckHealthAsync(r => r.Tags.Contains("ready"), cancellationToken);
             var bus = report.Entries.Where(e => e.Key.Contains("bus", StringComparison.OrdinalIgnoreCase)).Select(e => e.Value.Status).DefaultIfEmpty(report.Status).Min();
             var body = new JsonObject
             {
                 ["status"] = report.Status switch { HealthStatus.Healthy => "healthy", HealthStatus.Degraded => "degraded", _ => "unhealthy" },
                 ["bus"] = bus == HealthStatus.Healthy ? "connected" : bus.ToString().ToLowerInvariant(),
+                ["db"] = State(report, "database", "connected", "Not connected"),
+                ["cache"] = State(report, "cache", "connected", "unavailable"),
                 ["checks"] = new JsonObject(report.Entries.Select(e =>
                     KeyValuePair.Create(e.Key, (JsonNode?)e.Value.Status.ToString().ToLowerInvariant()))),
             };
@@ -39,23 +48,42 @@ public static class HealthEndpoints
         return app;
     }
 
-    /// <summary><c>GET /health</c>: sends a one-token request to every deployment through its group's queue.</summary>
+    private static IResult ShuttingDown() =>
+        Results.Text(new JsonObject { ["status"] = "shutting_down" }.ToJsonString(), "application/json", statusCode: StatusCodes.Status503ServiceUnavailable);
+
+    /// <summary>A check's state as the readiness body shows it: <paramref name="up"/>, <paramref name="down"/>, or null when the check does not run here.</summary>
+    private static string? State(HealthReport report, string check, string up, string down) =>
+        !report.Entries.TryGetValue(check, out var entry) ? null
+        : entry.Status == HealthStatus.Healthy ? (entry.Description is { } d && d.StartsWith("no ", StringComparison.Ordinal) ? "not configured" : up)
+        : down;
+
+    /// <summary>
+    /// <c>GET /health</c>: with background_health_checks, the latest background results (shared through Redis);
+    /// otherwise (or before the first round) a one-token request to every deployment through its group's queue,
+    /// unless disable_health_checks turns that off.
+    /// </summary>
     public static RouteGroupBuilder MapDeploymentHealth(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapGet("/health", async (IProxyConfigProvider config, InferenceClient inference, CancellationToken cancellationToken) =>
+        group.MapGet("/health", async (IProxyConfigProvider config, InferenceClient inference, DeploymentHealthBoard board, CancellationToken cancellationToken) =>
         {
             var current = config.Current;
+            if (current.GeneralSettings.BackgroundHealthChecks && await board.ReadAsync(cancellationToken) is { Count: > 0 } checks)
+            {
+                return Report(checks.Select(c => (c.Healthy, Entry(c.Model, c.ModelGroup, c.DeploymentId, c.ApiBase, c.Error, c.CheckedAt))).ToList(), null);
+            }
+
+            if (current.GeneralSettings.DisableHealthChecks)
+            {
+                return Report([], "Health checks are disabled (general_settings.disable_health_checks)");
+            }
+
             var probes = current.ModelGroups
                 .Where(g => !g.IsWildcard)
                 .SelectMany(g => g.Deployments.Select(d => (Group: g, Deployment: d)))
                 .Select(async x =>
                 {
-                    var entry = new JsonObject { ["model"] = x.Deployment.Model, ["model_name"] = x.Group.Name, ["model_id"] = x.Deployment.Id };
-                    if (x.Deployment.ApiBase is not null)
-                    {
-                        entry["api_base"] = x.Deployment.ApiBase;
-                    }
+                    var entry = Entry(x.Deployment.Model, x.Group.Name, x.Deployment.Id, x.Deployment.ApiBase, null, null);
 
                     var body = new JsonObject
                     {
@@ -74,16 +102,48 @@ public static class HealthEndpoints
                 })
                 .ToList();
             var results = await Task.WhenAll(probes);
-            var healthy = new JsonArray(results.Where(r => r.Healthy).Select(r => (JsonNode)r.Entry).ToArray());
-            var unhealthy = new JsonArray(results.Where(r => !r.Healthy).Select(r => (JsonNode)r.Entry).ToArray());
-            return new JsonTextResult(new JsonObject
-            {
-                ["healthy_endpoints"] = healthy,
-                ["unhealthy_endpoints"] = unhealthy,
-                ["healthy_count"] = healthy.Count,
-                ["unhealthy_count"] = unhealthy.Count,
-            }.ToJsonString(), NoHeaders);
+            return Report(results, null);
         });
         return group;
+    }
+
+    private static JsonObject Entry(string model, string modelGroup, string deploymentId, string? apiBase, string? error, DateTimeOffset? checkedAt)
+    {
+        var entry = new JsonObject { ["model"] = model, ["model_name"] = modelGroup, ["model_id"] = deploymentId };
+        if (apiBase is not null)
+        {
+            entry["api_base"] = apiBase;
+        }
+
+        if (error is not null)
+        {
+            entry["error"] = error;
+        }
+
+        if (checkedAt is { } at)
+        {
+            entry["last_checked"] = at.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return entry;
+    }
+
+    private static JsonTextResult Report(IReadOnlyList<(bool Healthy, JsonObject Entry)> results, string? message)
+    {
+        var healthy = new JsonArray(results.Where(r => r.Healthy).Select(r => (JsonNode)r.Entry).ToArray());
+        var unhealthy = new JsonArray(results.Where(r => !r.Healthy).Select(r => (JsonNode)r.Entry).ToArray());
+        var body = new JsonObject
+        {
+            ["healthy_endpoints"] = healthy,
+            ["unhealthy_endpoints"] = unhealthy,
+            ["healthy_count"] = healthy.Count,
+            ["unhealthy_count"] = unhealthy.Count,
+        };
+        if (message is not null)
+        {
+            body["message"] = message;
+        }
+
+        return new JsonTextResult(body.ToJsonString(), NoHeaders);
     }
 }
