@@ -11,6 +11,8 @@ using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Queues;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Inference;
+using Broker.Ingress.Keys;
+using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Redis;
 using Microsoft.AspNetCore.Builder;
@@ -44,7 +46,21 @@ public static class IngressRegistration
             builder.Configuration.GetSection("Ingress").Bind(options);
             return options;
         });
-        builder.Services.AddSingleton<MasterKeyFilter>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = new AuthOptions();
+            builder.Configuration.GetSection("Auth").Bind(options);
+            return options;
+        });
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddSingleton<IdentityRepository>();
+        builder.Services.AddSingleton<IdentityCache>();
+        builder.Services.AddSingleton<IdentityChanges>();
+        builder.Services.AddSingleton<RateLimiter>();
+        builder.Services.AddSingleton<JwtAuthenticator>();
+        builder.Services.AddHttpClient(nameof(JwtAuthenticator));
+        builder.Services.AddSingleton<AuthFilter>();
+        builder.AddBusContribution(new IdentityBusContribution());
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks();
@@ -63,7 +79,7 @@ public static class IngressRegistration
         foreach (var prefix in new[] { "/v1", "" })
         {
             app.MapGroup(prefix)
-                .AddEndpointFilter<MasterKeyFilter>()
+                .AddEndpointFilter<AuthFilter>()
                 .MapChatCompletions()
                 .MapResponses()
                 .MapCompletions()
@@ -74,11 +90,14 @@ public static class IngressRegistration
         app.MapMessages();
 
         app.MapGroup("")
-            .AddEndpointFilter<MasterKeyFilter>()
+            .AddEndpointFilter<AuthFilter>()
             .MapModelList()
             .MapQueues()
             .MapCooldowns()
-            .MapDeploymentHealth();
+            .MapDeploymentHealth()
+            .MapKeyManagement()
+            .MapUserManagement()
+            .MapTeamManagement();
 
         app.MapBrokerMetrics();
 
