@@ -1,0 +1,81 @@
+using System.Net;
+using Broker.Host.Tests.Infrastructure;
+using Broker.TestKit;
+using static Broker.Host.Tests.Keys.KeysApi;
+
+namespace Broker.Host.Tests.Keys;
+
+/// <summary>allowed_ips (with trusted proxies), allowed_routes, admin_only_routes, key allowed_routes and enforce_user_param.</summary>
+[Trait("Category", "Integration")]
+public sealed class AccessRulesTests
+{
+    [Fact]
+    public async Task AllowedIps_ClientOutsideTheList_RefusedUnlessATrustedProxyForwardsAnAllowedAddress()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, null, """
+              allowed_ips: ["10.0.0.0/8"]
+              use_x_forwarded_for: true
+              trusted_proxies: ["127.0.0.1/32"]
+            """));
+        await using var untrusting = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, null, """
+              allowed_ips: ["10.0.0.0/8"]
+              use_x_forwarded_for: true
+            """));
+
+        var direct = await ChatAsync(broker.Http, MasterKey);
+        var forwarded = await ChatAsync(broker.Http, MasterKey, headers: new Dictionary<string, string> { ["X-Forwarded-For"] = "10.1.2.3" });
+        var forwardedOutside = await ChatAsync(broker.Http, MasterKey, headers: new Dictionary<string, string> { ["X-Forwarded-For"] = "192.168.1.1" });
+        var spoofed = await ChatAsync(untrusting.Http, MasterKey, headers: new Dictionary<string, string> { ["X-Forwarded-For"] = "10.1.2.3" });
+
+        Assert.Equal(HttpStatusCode.Forbidden, direct.Status);
+        Assert.Contains("127.0.0.1", AssertOpenAiError(direct.Body)["message"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, forwarded.Status);
+        Assert.Equal(HttpStatusCode.Forbidden, forwardedOutside.Status);
+        Assert.Equal(HttpStatusCode.Forbidden, spoofed.Status);
+    }
+
+    [Fact]
+    public async Task Routes_AdminOnlyAllowedAndPerKey_RefuseKeysButNotTheMasterKey()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, """
+              admin_only_routes: ["/models"]
+              allowed_routes: ["openai_routes", "/key/info"]
+            """));
+        var key = await GenerateKeyAsync(broker.Http, new { });
+        var chatOnly = await GenerateKeyAsync(broker.Http, new { allowed_routes = new[] { "/v1/embeddings" } });
+
+        var (models, modelsBody) = await GetAsync(broker.Http, "v1/models", key);
+        var (masterModels, _) = await GetAsync(broker.Http, "v1/models", MasterKey);
+        var (queues, queuesBody) = await GetAsync(broker.Http, "queues", key);
+        var chat = await ChatAsync(broker.Http, key);
+        var perKey = await ChatAsync(broker.Http, chatOnly);
+
+        Assert.Equal(HttpStatusCode.Forbidden, models);
+        Assert.Contains("admin_only_routes", AssertOpenAiError(modelsBody)["message"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, masterModels);
+        Assert.Equal(HttpStatusCode.Forbidden, queues);
+        Assert.Contains("allowed_routes", AssertOpenAiError(queuesBody)["message"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, chat.Status);
+        Assert.Equal(HttpStatusCode.Forbidden, perKey.Status);
+        AssertOpenAiError(perKey.Body);
+    }
+
+    [Fact]
+    public async Task EnforceUserParam_KeyRequestWithoutUser_Refused()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, "  enforce_user_param: true"));
+        var key = await GenerateKeyAsync(broker.Http, new { });
+
+        var without = await ChatAsync(broker.Http, key);
+        var with = await ChatAsync(broker.Http, key, user: "end-user-1");
+
+        Assert.Equal(HttpStatusCode.BadRequest, without.Status);
+        Assert.Equal("user", AssertOpenAiError(without.Body)["param"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, with.Status);
+    }
+}
