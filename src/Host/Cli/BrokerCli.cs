@@ -121,6 +121,7 @@ public static class BrokerCli
         });
         deploy.Subcommands.Add(kubernetes);
         root.Subcommands.Add(deploy);
+        ManagementCommands.Add(root, stdout, stderr, getEnv);
 
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
