@@ -14,11 +14,13 @@ public sealed class RateLimiter(BrokerRedis redis, TimeProvider time)
 {
     private static readonly TimeSpan ParallelTtl = TimeSpan.FromMinutes(15);
     private readonly ConcurrentDictionary<string, long> _local = new(StringComparer.Ordinal);
+    private long _lastMinute;
 
     public async Task<RateLimitDecision> AcquireAsync(IReadOnlyList<LimitScope> scopes)
     {
         ArgumentNullException.ThrowIfNull(scopes);
         var minute = time.GetUtcNow().ToUnixTimeSeconds() / 60;
+        PruneLocal(minute);
         var retryAfter = 60 - (time.GetUtcNow().ToUnixTimeSeconds() % 60);
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
         var counted = new List<(string Key, long By)>();
@@ -107,6 +109,25 @@ public sealed class RateLimiter(BrokerRedis redis, TimeProvider time)
         foreach (var scope in scopes.Where(s => s.TpmLimit is not null))
         {
             await IncrementAsync(TokensKey(scope, minute), tokens, TimeSpan.FromMinutes(2));
+        }
+    }
+
+    /// <summary>Once a minute, this process's own per-minute counters of earlier minutes go.</summary>
+    private void PruneLocal(long minute)
+    {
+        var last = Interlocked.Exchange(ref _lastMinute, minute);
+        if (last == minute || _local.IsEmpty)
+        {
+            return;
+        }
+
+        var current = ":" + minute.ToString(CultureInfo.InvariantCulture);
+        foreach (var key in _local.Keys)
+        {
+            if (!key.StartsWith("ratelimit:parallel:", StringComparison.Ordinal) && !key.EndsWith(current, StringComparison.Ordinal))
+            {
+                _local.TryRemove(key, out _);
+            }
         }
     }
 

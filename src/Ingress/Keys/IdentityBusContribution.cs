@@ -20,16 +20,8 @@ internal sealed class IdentityBusContribution : IBusContribution
     {
         configurator.ReceiveEndpoint(new TemporaryEndpointDefinition("ingress-identity"), endpoint =>
         {
-            endpoint.Handler<IdentityChanged>(message =>
-            {
-                context.GetRequiredService<IdentityChanges>().Apply(message.Message);
-                return Task.CompletedTask;
-            });
-            endpoint.Handler<SpendTotalsChanged>(message =>
-            {
-                context.GetRequiredService<IdentityCache>().ApplySpend(message.Message.Totals);
-                return Task.CompletedTask;
-            });
+            endpoint.Handler<IdentityChanged>(message => context.GetRequiredService<IdentityChanges>().ApplyAsync(message.Message));
+            endpoint.Handler<SpendTotalsChanged>(message => context.GetRequiredService<IdentityCache>().ApplySpendAsync(message.Message.Totals));
         });
     }
 }

@@ -14,7 +14,7 @@ namespace Broker.Ingress.Keys;
 /// Keys, users and teams for the request path: this process's copy (fresh for <see cref="AuthOptions.KeyCacheSeconds"/>),
 /// then the shared Redis copy, then PostgreSQL with a short timeout. When the database does not answer, the last copy
 /// this process saw is returned marked stale (for <c>allow_requests_on_db_unavailable</c>); nothing waits on it for long.
-/// Updates and deletes drop copies everywhere (<see cref="Invalidate"/>); Billing's spend totals update them in place.
+/// Updates and deletes drop copies everywhere (<see cref="InvalidateAsync"/>); Billing's spend totals update them in place.
 /// </summary>
 public sealed class IdentityCache(IdentityRepository repository, BrokerRedis redis, AuthOptions options, TimeProvider time, ILogger<IdentityCache> logger)
 {
@@ -35,7 +35,7 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
         GetAsync("team", teamId, KeysJsonContext.Default.TeamRecord, repository.GetTeamAsync, ct);
 
     /// <summary>Drops this process's and Redis's copies of the entities (called on every instance for each change).</summary>
-    public void Invalidate(string entityType, IEnumerable<string> ids)
+    public Task InvalidateAsync(string entityType, IEnumerable<string> ids)
     {
         var keys = new List<RedisKey>();
         foreach (var id in ids)
@@ -44,11 +44,11 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
             keys.Add(RedisKeyOf(entityType, id));
         }
 
-        DeleteFromRedis(keys);
+        return DeleteFromRedisAsync(keys);
     }
 
     /// <summary>Billing's new totals: cached copies take the new spend and reset time; Redis copies are dropped.</summary>
-    public void ApplySpend(IEnumerable<EntitySpend> totals)
+    public Task ApplySpendAsync(IEnumerable<EntitySpend> totals)
     {
         ArgumentNullException.ThrowIfNull(totals);
         var keys = new List<RedisKey>();
@@ -75,7 +75,7 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
             keys.Add(RedisKeyOf(total.EntityType, total.EntityId));
         }
 
-        DeleteFromRedis(keys);
+        return DeleteFromRedisAsync(keys);
     }
 
     private async Task<Lookup<T>> GetAsync<T>(
@@ -177,7 +177,7 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
         }
     }
 
-    private void DeleteFromRedis(List<RedisKey> keys)
+    private async Task DeleteFromRedisAsync(List<RedisKey> keys)
     {
         if (keys.Count == 0 || redis.Available() is not { } db)
         {
@@ -186,7 +186,7 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
 
         try
         {
-            db.KeyDelete(keys.ToArray(), CommandFlags.FireAndForget);
+            await db.KeyDeleteAsync(keys.ToArray());
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

@@ -15,7 +15,7 @@ public sealed class IdentityChanges(IdentityCache cache, IBus bus, ILogger<Ident
             return;
         }
 
-        cache.Invalidate(entityType, ids);
+        await cache.InvalidateAsync(entityType, ids);
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -28,10 +28,10 @@ public sealed class IdentityChanges(IdentityCache cache, IBus bus, ILogger<Ident
     }
 
     /// <summary>Another instance (or this one) changed these entities.</summary>
-    public void Apply(IdentityChanged change)
+    public async Task ApplyAsync(IdentityChanged change)
     {
         ArgumentNullException.ThrowIfNull(change);
-        cache.Invalidate(change.EntityType, change.EntityIds);
+        await cache.InvalidateAsync(change.EntityType, change.EntityIds);
         Log.Invalidated(logger, change.EntityType, change.EntityIds.Count);
     }
 }

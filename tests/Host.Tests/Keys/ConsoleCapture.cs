@@ -31,39 +31,40 @@ internal static class ConsoleCapture
 
     private sealed class Tee(TextWriter inner) : TextWriter
     {
-        private readonly StringBuilder _line = new();
+        // one line buffer per thread: a log event is written by one thread in several calls, and several hosts
+        // log at once, so a shared buffer would splice their lines together
+        [ThreadStatic]
+        private static StringBuilder? _line;
 
         public override Encoding Encoding => inner.Encoding;
 
-        public override void Write(char value)
+        public override void Write(char value) => Append([value]);
+
+        public override void Write(string? value) => Append(value);
+
+        public override void Write(char[] buffer, int index, int count) => Append(buffer.AsSpan(index, count));
+
+        public override void Write(ReadOnlySpan<char> buffer) => Append(buffer);
+
+        public override void WriteLine(string? value) => Append((value ?? "") + "\n");
+
+        private void Append(ReadOnlySpan<char> text)
         {
-            lock (_line)
+            var line = _line ??= new StringBuilder();
+            foreach (var c in text)
             {
-                if (value == '\n')
+                if (c == '\n')
                 {
-                    Lines.Enqueue(_line.ToString());
-                    _line.Clear();
+                    Lines.Enqueue(line.ToString());
+                    line.Clear();
                 }
                 else
                 {
-                    _line.Append(value);
+                    line.Append(c);
                 }
             }
 
-            inner.Write(value);
-        }
-
-        public override void Write(string? value)
-        {
-            if (value is null)
-            {
-                return;
-            }
-
-            foreach (var c in value)
-            {
-                Write(c);
-            }
+            inner.Write(text);
         }
     }
 }
