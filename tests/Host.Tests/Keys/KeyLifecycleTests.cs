@@ -249,4 +249,19 @@ public sealed class KeyLifecycleTests
         Assert.Equal(HttpStatusCode.NotFound, (await GetAsync(broker.Http, $"team/info?team_id={teamId}", MasterKey)).Status);
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_teams"));
     }
+
+    [Fact]
+    public async Task Aliases_KeyAliasForAModel_RequestGoesToTheTargetModel()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url));
+        var key = await GenerateKeyAsync(broker.Http, new { models = new[] { "o1" }, aliases = new Dictionary<string, string> { ["my-model"] = "o1" } });
+
+        var (status, body, _) = await ChatAsync(broker.Http, key, "my-model");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.NotNull(body!["choices"]);
+        Assert.Equal("o1", Assert.Single(upstream.Requests).Body["model"]!.GetValue<string>());
+    }
 }
