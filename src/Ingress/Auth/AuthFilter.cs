@@ -21,6 +21,9 @@ namespace Broker.Ingress.Auth;
 /// </summary>
 public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache, RateLimiter limiter, JwtAuthenticator jwt, TimeProvider time) : IEndpointFilter
 {
+    /// <summary>Broker's own admin routes: the master key (or an admin JWT) only, whatever the config says.</summary>
+    private static readonly string[] AdminRoutes = ["/model/list", "/queues", "/cooldowns"];
+
     private static readonly string[] InferenceRoutes =
         ["/chat/completions", "/completions", "/embeddings", "/responses", "/messages", "/models", "/batches", "/files"];
 
@@ -303,6 +306,11 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
     private static OpenAiErrorResult? RouteRefusal(string route, KeyRecord? key, GeneralSettings general)
     {
         var bare = route.StartsWith("/v1/", StringComparison.Ordinal) ? route[3..] : route;
+        if (AdminRoutes.Contains(bare, StringComparer.Ordinal))
+        {
+            return AuthErrors.RouteDenied(route, "for this key: it is a proxy admin route (use the master key)");
+        }
+
         if (general.AdminOnlyRoutes.Any(r => RouteMatches(r, route, bare)))
         {
             return AuthErrors.RouteDenied(route, "for this key: it is in general_settings.admin_only_routes (proxy admin only)");

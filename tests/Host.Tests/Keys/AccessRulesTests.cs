@@ -49,7 +49,7 @@ public sealed class AccessRulesTests
 
         var (models, modelsBody) = await GetAsync(broker.Http, "v1/models", key);
         var (masterModels, _) = await GetAsync(broker.Http, "v1/models", MasterKey);
-        var (queues, queuesBody) = await GetAsync(broker.Http, "queues", key);
+        var (queues, queuesBody) = await GetAsync(broker.Http, "health", key);
         var chat = await ChatAsync(broker.Http, key);
         var perKey = await ChatAsync(broker.Http, chatOnly);
 
@@ -61,6 +61,31 @@ public sealed class AccessRulesTests
         Assert.Equal(HttpStatusCode.OK, chat.Status);
         Assert.Equal(HttpStatusCode.Forbidden, perKey.Status);
         AssertOpenAiError(perKey.Body);
+    }
+
+    [Fact]
+    public async Task AdminRoutesAndModelList_VirtualKey_SeesOnlyItsModelsAndNoAdminRoutes()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url));
+        var key = await GenerateKeyAsync(broker.Http, new { models = new[] { "beta-models" } });
+
+        var (modelsStatus, models) = await GetAsync(broker.Http, "v1/models", key);
+        var (allStatus, all) = await GetAsync(broker.Http, "v1/models", MasterKey);
+
+        Assert.Equal(HttpStatusCode.OK, modelsStatus);
+        Assert.Equal(["gpt-4o", "gpt-4o-mini"], models!["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()).Order());
+        Assert.Equal(HttpStatusCode.OK, allStatus);
+        Assert.Equal(3, all!["data"]!.AsArray().Count);
+        foreach (var route in new[] { "model/list", "queues", "cooldowns" })
+        {
+            var (status, body) = await GetAsync(broker.Http, route, key);
+            Assert.Equal(HttpStatusCode.Forbidden, status);
+            AssertOpenAiError(body, "auth_error");
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(broker.Http, "model/list", MasterKey)).Status);
     }
 
     [Fact]
