@@ -51,6 +51,12 @@ public static class KeyManagementEndpoints
             return refused;
         }
 
+        if (AuthContext.Of(http) is { IsAdmin: false, Caller.UserId: { } ownUser } && body!["team_id"] is null && body["user_id"] is null)
+        {
+            // a personal key made by a user's own key belongs to that user
+            body["user_id"] = ownUser;
+        }
+
         var (values, error) = FieldValues.Read(body!, FieldSpec.Key, time.GetUtcNow());
         if (error is not null)
         {
@@ -233,7 +239,7 @@ public static class KeyManagementEndpoints
     /// <summary>
     /// A non-admin caller may create keys only as <c>key_generation_settings</c> allows: <c>personal_key_generation</c>
     /// (<c>allowed_user_roles</c>) or <c>team_key_generation</c> (a key of the caller's own team). Both name
-    /// <c>required_params</c> every such key must carry, the admin's too.
+    /// <c>required_params</c> every such key must carry (the proxy admin is not bound by them).
     /// </summary>
     private static OpenAiErrorResult? GenerationRefusal(HttpContext http, GeneralSettings general, JsonObject body)
     {
@@ -242,7 +248,17 @@ public static class KeyManagementEndpoints
         var rules = general.KeyGenerationSettings.TryGetValue(teamKey ? "team_key_generation" : "personal_key_generation", out var r)
             ? r as IReadOnlyDictionary<string, object?> ?? r as Dictionary<string, object?>
             : null;
-        if (rules is not null && rules.TryGetValue("required_params", out var required) && required is IEnumerable<object?> names)
+        if (auth is { IsAdmin: true })
+        {
+            return null;
+        }
+
+        if (rules is null || auth?.Caller is not { } caller)
+        {
+            return ManagementGate.Admin(http);
+        }
+
+        if (rules.TryGetValue("required_params", out var required) && required is IEnumerable<object?> names)
         {
             foreach (var name in names.OfType<string>())
             {
@@ -253,19 +269,9 @@ public static class KeyManagementEndpoints
             }
         }
 
-        if (auth is { IsAdmin: true })
-        {
-            return null;
-        }
-
-        if (rules is null || auth?.Caller is null)
-        {
-            return ManagementGate.Admin(http);
-        }
-
         if (teamKey)
         {
-            return string.Equals(body["team_id"]?.ToString(), auth.Caller.TeamId, StringComparison.Ordinal)
+            return string.Equals(body["team_id"]?.ToString(), caller.TeamId, StringComparison.Ordinal)
                 ? null
                 : ManagementGate.Admin(http);
         }

@@ -89,6 +89,39 @@ public sealed class AccessRulesTests
     }
 
     [Fact]
+    public async Task KeyGenerationSettings_PersonalKeys_AllowedRolesCreateTheirOwnWithRequiredParams()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, """
+              key_generation_settings:
+                personal_key_generation:
+                  allowed_user_roles: ["internal_user"]
+                  required_params: ["key_alias"]
+            """));
+        var (_, member, _) = await PostAsync(broker.Http, "user/new", MasterKey, new { user_id = "u-member" });
+        var (_, viewer, _) = await PostAsync(broker.Http, "user/new", MasterKey, new { user_id = "u-viewer", user_role = "internal_user_viewer" });
+        var memberKey = member!["key"]!.GetValue<string>();
+        var viewerKey = viewer!["key"]!.GetValue<string>();
+
+        var own = await PostAsync(broker.Http, "key/generate", memberKey, new { key_alias = "member-laptop" });
+        var missing = await PostAsync(broker.Http, "key/generate", memberKey, new { });
+        var forOther = await PostAsync(broker.Http, "key/generate", memberKey, new { key_alias = "x", user_id = "u-viewer" });
+        var notAllowed = await PostAsync(broker.Http, "key/generate", viewerKey, new { key_alias = "viewer-key" });
+        var admin = await PostAsync(broker.Http, "key/generate", MasterKey, new { });
+
+        Assert.Equal(HttpStatusCode.OK, own.Status);
+        Assert.Equal("u-member", own.Body!["user_id"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, own.Body["key"]!.GetValue<string>())).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, missing.Status);
+        Assert.Contains("key_alias", AssertOpenAiError(missing.Body)["message"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Unauthorized, forOther.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, notAllowed.Status);
+        AssertOpenAiError(notAllowed.Body, "auth_error");
+        Assert.Equal(HttpStatusCode.OK, admin.Status);
+    }
+
+    [Fact]
     public async Task EnforceUserParam_KeyRequestWithoutUser_Refused()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
