@@ -26,6 +26,10 @@ public static class KeyManagementEndpoints
         group.MapPost("/key/update", Update);
         group.MapPost("/key/delete", Delete);
         group.MapGet("/key/list", List);
+        group.MapPost("/key/block", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
+            SetBlocked(http, config, repository, changes, blocked: true));
+        group.MapPost("/key/unblock", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
+            SetBlocked(http, config, repository, changes, blocked: false));
         return group;
     }
 
@@ -172,6 +176,36 @@ public static class KeyManagementEndpoints
         var json = IdentityJson.Key(updated);
         json["key"] = keyNode.GetValue<string>();
         return ManagementGate.Json(json);
+    }
+
+    /// <summary>LiteLLM's <c>/key/block</c> and <c>/key/unblock</c>: <c>{"key": "sk-..."}</c> (or its hash).</summary>
+    private static async Task<IResult> SetBlocked(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, bool blocked)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        if (body!["key"] is not JsonValue keyNode || keyNode.GetValueKind() != JsonValueKind.String)
+        {
+            return ManagementGate.BadRequest("key: required (the key or its hash)");
+        }
+
+        var hash = HashOf(keyNode.GetValue<string>());
+        var updated = await repository.UpdateKeyAsync(hash, [new ColumnValue("blocked", blocked, NpgsqlTypes.NpgsqlDbType.Boolean)], http.RequestAborted);
+        if (updated is null)
+        {
+            return ManagementGate.NotFound("Key not found in the keys table");
+        }
+
+        await changes.AnnounceAsync("key", [hash]);
+        return ManagementGate.Json(IdentityJson.Key(updated));
     }
 
     private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)

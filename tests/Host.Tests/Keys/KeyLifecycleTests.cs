@@ -67,6 +67,13 @@ public sealed class KeyLifecycleTests
         Assert.Equal("key_model_access_denied", AssertOpenAiError(refusal)["type"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, key, "o1")).Status);
 
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(broker.Http, "key/block", MasterKey, new { key })).Status);
+        var (blockedStatus, blockedBody, _) = await ChatAsync(broker.Http, key, "o1");
+        Assert.Equal(HttpStatusCode.Unauthorized, blockedStatus);
+        AssertOpenAiError(blockedBody, "auth_error");
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(broker.Http, "key/unblock", MasterKey, new { key })).Status);
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, key, "o1")).Status);
+
         var (listStatus, list) = await GetAsync(broker.Http, "key/list", MasterKey);
         Assert.Equal(HttpStatusCode.OK, listStatus);
         Assert.Contains(hash, list!["keys"]!.AsArray().Select(k => k!.GetValue<string>()));
