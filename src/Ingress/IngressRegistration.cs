@@ -14,6 +14,8 @@ using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Features.Spend;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
+using Broker.Ingress.Keys;
+using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Health;
 using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Redis;
@@ -59,7 +61,21 @@ public static class IngressRegistration
             o.ShutdownTimeout += TimeSpan.FromSeconds(Math.Max(0, drain));
         });
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestDrain>());
-        builder.Services.AddSingleton<MasterKeyFilter>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = new AuthOptions();
+            builder.Configuration.GetSection("Auth").Bind(options);
+            return options;
+        });
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddSingleton<IdentityRepository>();
+        builder.Services.AddSingleton<IdentityCache>();
+        builder.Services.AddSingleton<IdentityChanges>();
+        builder.Services.AddSingleton<RateLimiter>();
+        builder.Services.AddSingleton<JwtAuthenticator>();
+        builder.Services.AddHttpClient(nameof(JwtAuthenticator));
+        builder.Services.AddSingleton<AuthFilter>();
+        builder.AddBusContribution(new IdentityBusContribution());
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks();
@@ -80,7 +96,7 @@ public static class IngressRegistration
         foreach (var prefix in new[] { "/v1", "" })
         {
             app.MapGroup(prefix)
-                .AddEndpointFilter<MasterKeyFilter>()
+                .AddEndpointFilter<AuthFilter>()
                 .MapChatCompletions()
                 .MapResponses()
                 .MapCompletions()
@@ -91,12 +107,15 @@ public static class IngressRegistration
         app.MapMessages();
 
         app.MapGroup("")
-            .AddEndpointFilter<MasterKeyFilter>()
+            .AddEndpointFilter<AuthFilter>()
             .MapModelList()
             .MapQueues()
             .MapCooldowns()
             .MapDeploymentHealth()
-            .MapSpend();
+            .MapSpend()
+            .MapKeyManagement()
+            .MapUserManagement()
+            .MapTeamManagement();
 
         app.MapBrokerMetrics();
 

@@ -242,6 +242,7 @@ internal static class ModelListReader
             MaxInputTokens = info.Int("max_input_tokens"),
             MaxOutputTokens = info.Int("max_output_tokens"),
             MaxTokens = info.Int("max_tokens"),
+            AccessGroups = info.StringList("access_groups") ?? [],
             Extra = info.Finish(),
         };
     }

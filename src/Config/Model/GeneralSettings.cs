@@ -26,6 +26,15 @@ public sealed record GeneralSettings
 
     public IReadOnlyList<string> AdminOnlyRoutes { get; init; } = [];
 
+    /// <summary>use_x_forwarded_for: take the client address from X-Forwarded-For (only from <see cref="TrustedProxies"/>).</summary>
+    public bool UseXForwardedFor { get; init; }
+
+    /// <summary>trusted_proxies (Broker): CIDRs of the proxies whose X-Forwarded-For is believed.</summary>
+    public IReadOnlyList<string> TrustedProxies { get; init; } = [];
+
+    /// <summary>litellm_jwtauth: claim names and roles for enable_jwt_auth, as loaded.</summary>
+    public IReadOnlyDictionary<string, object?> LitellmJwtAuth { get; init; } = new Dictionary<string, object?>();
+
     /// <summary>Default per-deployment concurrency limit.</summary>
     public int? MaxParallelRequests { get; init; }
 

@@ -21,6 +21,9 @@ public sealed record ModelInfo
 
     public int? MaxTokens { get; init; }
 
+    /// <summary>access_groups: names a key's <c>models</c> can list to reach every model of the group.</summary>
+    public IReadOnlyList<string> AccessGroups { get; init; } = [];
+
     /// <summary>Other model_info keys, kept as loaded.</summary>
     public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
 }

@@ -121,6 +121,7 @@ public static class BrokerCli
         });
         deploy.Subcommands.Add(kubernetes);
         root.Subcommands.Add(deploy);
+        ManagementCommands.Add(root, stdout, stderr, getEnv);
 
         root.Subcommands.Add(SpendCommand.Create(stdout, stderr, getEnv));
 

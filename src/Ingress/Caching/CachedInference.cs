@@ -1,3 +1,4 @@
+using Broker.Ingress.Auth;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Broker.Config.Model;
@@ -40,7 +41,7 @@ public sealed class CachedInference(InferenceClient inference, ResponseCache cac
         if (await cache.LookupAsync(plan, cancellationToken) is { } hit)
         {
             var outcome = new ChatCompletionOutcome(hit.Body, null, HitHeaders(plan, group, started, out var requestId));
-            cache.RecordHit(plan, requestId, outcome.Completion?["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds);
+            cache.RecordHit(plan, requestId, outcome.Completion?["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds, http.GetCaller());
             return outcome;
         }
 
@@ -63,7 +64,7 @@ public sealed class CachedInference(InferenceClient inference, ResponseCache cac
         if (await cache.LookupAsync(plan, cancellationToken) is { } hit)
         {
             var outcome = new ChatCompletionOutcome(hit.Body, null, HitHeaders(plan, group, started, out var requestId));
-            cache.RecordHit(plan, requestId, outcome.Completion?["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds);
+            cache.RecordHit(plan, requestId, outcome.Completion?["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds, http.GetCaller());
             return outcome;
         }
 
@@ -102,7 +103,7 @@ public sealed class CachedInference(InferenceClient inference, ResponseCache cac
                 Chunks = CompletionChunks.From(completion),
                 IsLast = true,
             });
-            cache.RecordHit(plan, requestId, completion["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds);
+            cache.RecordHit(plan, requestId, completion["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds, http.GetCaller());
             return (stream, static f => f);
         }
 

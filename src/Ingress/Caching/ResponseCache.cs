@@ -132,7 +132,7 @@ public sealed class ResponseCache
     }
 
     /// <summary>Publishes the usage of an answer served from the cache (spend 0, <c>CacheHit</c>), without holding up the answer.</summary>
-    public void RecordHit(CachePlan plan, Guid requestId, JsonObject? usage, double latencyMs)
+    public void RecordHit(CachePlan plan, Guid requestId, JsonObject? usage, double latencyMs, Contracts.Identity.Caller? caller = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
         var message = new UsageRecorded
@@ -147,6 +147,7 @@ public sealed class ResponseCache
             Succeeded = true,
             CompletedAt = _timeProvider.GetUtcNow(),
             CacheHit = true,
+            Caller = caller,
         };
         _ = PublishAsync(message);
     }

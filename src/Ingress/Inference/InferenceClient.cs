@@ -4,7 +4,9 @@ using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Config.Model;
 using Broker.Contracts.Inference;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
+using Microsoft.AspNetCore.Http;
 using Broker.ServiceDefaults.Observability;
 using MassTransit;
 
@@ -15,7 +17,7 @@ namespace Broker.Ingress.Inference;
 /// and matches the worker's replies (<see cref="Reply"/>) and chunk batches (<see cref="Deliver"/>) to the
 /// waiting request by its id. One dictionary lookup per reply; no timer task or cancelled task per request.
 /// </summary>
-public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, BrokerMetrics metrics, TimeProvider timeProvider)
+public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, BrokerMetrics metrics, TimeProvider timeProvider, IHttpContextAccessor? httpContext = null)
 {
     /// <summary>LiteLLM's default request timeout (600 s) when neither router_settings.timeout nor request_timeout is set.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(600);
@@ -24,6 +26,9 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<object>> _pending = new();
     private readonly ConcurrentDictionary<Guid, ChatCompletionStream> _streams = new();
     private readonly ConcurrentDictionary<Guid, (string Queue, long StartedTimestamp)> _started = new();
+
+    /// <summary>The authenticated caller of the HTTP request being served (null for the master key, an open gateway or health probes).</summary>
+    private Contracts.Identity.Caller? CurrentCaller => httpContext?.HttpContext?.GetCaller();
 
     public TimeSpan Timeout => config.Current.RouterSettings.Timeout ?? DefaultTimeout;
 
@@ -59,6 +64,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
             Deadline = timeProvider.GetUtcNow() + timeout,
             DeploymentId = deploymentId,
             Format = format,
+            Caller = CurrentCaller,
         };
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         Record("chat", group, reply, started);
@@ -97,6 +103,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
             RequestedModel = requestedModel,
             Body = request.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
+            Caller = CurrentCaller,
         };
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         Record("embeddings", group, reply, started);
@@ -151,6 +158,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
             Deadline = timeProvider.GetUtcNow() + timeout,
             Stream = true,
             Format = format,
+            Caller = CurrentCaller,
         };
         await SendAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         return stream;

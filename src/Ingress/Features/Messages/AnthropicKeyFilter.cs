@@ -5,10 +5,10 @@ using Microsoft.AspNetCore.Http;
 namespace Broker.Ingress.Features.Messages;
 
 /// <summary>
-/// The master key check of the Messages routes: <see cref="MasterKeyFilter"/>'s decision, answered in
+/// The key check of the Messages routes: <see cref="AuthFilter"/>'s decision, answered in
 /// Anthropic's error shape (a 401 becomes <c>authentication_error</c>), so Anthropic clients can read it.
 /// </summary>
-public sealed class AnthropicKeyFilter(MasterKeyFilter inner) : IEndpointFilter
+public sealed class AnthropicKeyFilter(AuthFilter inner) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {

@@ -14,12 +14,18 @@ public static class ModelsEndpoints
     public static RouteGroupBuilder MapModels(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapGet("/models", (IProxyConfigProvider config) =>
+        group.MapGet("/models", (IProxyConfigProvider config, Microsoft.AspNetCore.Http.HttpContext http) =>
         {
             var current = config.Current;
+            // a virtual key sees only the models its key, team and user may call
+            var auth = Auth.AuthContext.Of(http);
             var names = current.ModelGroups.Where(g => !g.IsWildcard).Select(g => g.Name)
                 .Concat(current.RouterSettings.ModelGroupAlias.Keys)
-                .Distinct(StringComparer.Ordinal);
+                .Distinct(StringComparer.Ordinal)
+                .Where(n => auth is null || auth.IsAdmin ||
+                            ((auth.Key is null || Auth.ModelAccess.IsAllowed(current, auth.Key.Models, n)) &&
+                             (auth.Team is null || Auth.ModelAccess.IsAllowed(current, auth.Team.Models, n)) &&
+                             (auth.User is null || Auth.ModelAccess.IsAllowed(current, auth.User.Models, n))));
             var data = new JsonArray();
             foreach (var name in names)
             {

@@ -1,0 +1,17 @@
+namespace Broker.Ingress.Auth;
+
+/// <summary>Host settings of key checking (section <c>Auth</c>, e.g. <c>Auth__KeyCacheSeconds=30</c>).</summary>
+public sealed class AuthOptions
+{
+    /// <summary>How long this process trusts its own copy of a key, user or team before asking Redis/the database again.</summary>
+    public double KeyCacheSeconds { get; set; } = 30;
+
+    /// <summary>How long a key, user or team stays in the shared Redis cache.</summary>
+    public double RedisCacheSeconds { get; set; } = 60;
+
+    /// <summary>Longest wait for the database on the request path (a key not cached yet).</summary>
+    public double DatabaseTimeoutSeconds { get; set; } = 2;
+
+    /// <summary>After the database failed to answer, how long requests use cached keys only before asking it again.</summary>
+    public double DatabaseRetrySeconds { get; set; } = 2;
+}

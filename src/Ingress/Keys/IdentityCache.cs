@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Broker.Contracts.Billing;
+using Broker.Ingress.Auth;
+using Broker.ServiceDefaults.Redis;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Broker.Ingress.Keys;
+
+/// <summary>
+/// Keys, users and teams for the request path: this process's copy (fresh for <see cref="AuthOptions.KeyCacheSeconds"/>),
+/// then the shared Redis copy, then PostgreSQL with a short timeout. When the database does not answer, the last copy
+/// this process saw is returned marked stale (for <c>allow_requests_on_db_unavailable</c>); nothing waits on it for long.
+/// Updates and deletes drop copies everywhere (<see cref="InvalidateAsync"/>); Billing's spend totals update them in place.
+/// </summary>
+public sealed class IdentityCache(IdentityRepository repository, BrokerRedis redis, AuthOptions options, TimeProvider time, ILogger<IdentityCache> logger)
+{
+    private static readonly TimeSpan NegativeTtl = TimeSpan.FromSeconds(2);
+    private readonly ConcurrentDictionary<string, Entry> _local = new(StringComparer.Ordinal);
+    private long _databaseDownUntil;
+    private int _databaseDown;
+
+    public bool IsConfigured => repository.IsConfigured;
+
+    public Task<Lookup<KeyRecord>> GetKeyAsync(string tokenHash, CancellationToken ct) =>
+        GetAsync("key", tokenHash, KeysJsonContext.Default.KeyRecord, repository.GetKeyAsync, ct);
+
+    public Task<Lookup<UserRecord>> GetUserAsync(string userId, CancellationToken ct) =>
+        GetAsync("user", userId, KeysJsonContext.Default.UserRecord, repository.GetUserAsync, ct);
+
+    public Task<Lookup<TeamRecord>> GetTeamAsync(string teamId, CancellationToken ct) =>
+        GetAsync("team", teamId, KeysJsonContext.Default.TeamRecord, repository.GetTeamAsync, ct);
+
+    /// <summary>Drops this process's and Redis's copies of the entities (called on every instance for each change).</summary>
+    public Task InvalidateAsync(string entityType, IEnumerable<string> ids)
+    {
+        var keys = new List<RedisKey>();
+        foreach (var id in ids)
+        {
+            _local.TryRemove(CacheKey(entityType, id), out _);
+            keys.Add(RedisKeyOf(entityType, id));
+        }
+
+        return DeleteFromRedisAsync(keys);
+    }
+
+    /// <summary>Billing's new totals: cached copies take the new spend and reset time; Redis copies are dropped.</summary>
+    public Task ApplySpendAsync(IEnumerable<EntitySpend> totals)
+    {
+        ArgumentNullException.ThrowIfNull(totals);
+        var keys = new List<RedisKey>();
+        foreach (var total in totals)
+        {
+            if (total.EntityType is not ("key" or "user" or "team"))
+            {
+                continue;
+            }
+
+            var cacheKey = CacheKey(total.EntityType, total.EntityId);
+            if (_local.TryGetValue(cacheKey, out var entry) && entry.Value is not null)
+            {
+                object updated = entry.Value switch
+                {
+                    KeyRecord k => k with { Spend = total.Spend, BudgetResetAt = total.BudgetResetAt ?? k.BudgetResetAt },
+                    UserRecord u => u with { Spend = total.Spend, BudgetResetAt = total.BudgetResetAt ?? u.BudgetResetAt },
+                    TeamRecord t => t with { Spend = total.Spend, BudgetResetAt = total.BudgetResetAt ?? t.BudgetResetAt },
+                    _ => entry.Value,
+                };
+                _local.TryUpdate(cacheKey, entry with { Value = updated }, entry);
+            }
+
+            keys.Add(RedisKeyOf(total.EntityType, total.EntityId));
+        }
+
+        return DeleteFromRedisAsync(keys);
+    }
+
+    private async Task<Lookup<T>> GetAsync<T>(
+        string type, string id, JsonTypeInfo<T> json, Func<string, CancellationToken, Task<T?>> load, CancellationToken ct)
+        where T : class
+    {
+        var cacheKey = CacheKey(type, id);
+        var now = time.GetTimestamp();
+        _local.TryGetValue(cacheKey, out var cached);
+        if (cached is not null && now < cached.FreshUntil)
+        {
+            return new Lookup<T>((T?)cached.Value, false, false);
+        }
+
+        if (await FromRedisAsync(type, id, json) is { } shared)
+        {
+            Remember(cacheKey, shared, options.KeyCacheSeconds);
+            return new Lookup<T>(shared, false, false);
+        }
+
+        if (!repository.IsConfigured)
+        {
+            return new Lookup<T>(null, false, false);
+        }
+
+        if (now < Volatile.Read(ref _databaseDownUntil))
+        {
+            return new Lookup<T>((T?)cached?.Value, true, true);
+        }
+
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(options.DatabaseTimeoutSeconds));
+            var record = await load(id, timeout.Token).WaitAsync(TimeSpan.FromSeconds(options.DatabaseTimeoutSeconds), time, ct);
+            if (Interlocked.Exchange(ref _databaseDown, 0) == 1)
+            {
+                Log.DatabaseBack(logger);
+            }
+
+            Remember(cacheKey, record, record is null ? NegativeTtl.TotalSeconds : options.KeyCacheSeconds);
+            if (record is not null)
+            {
+                await ToRedisAsync(type, id, record, json);
+            }
+
+            return new Lookup<T>(record, false, false);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException
+                                   || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            Volatile.Write(ref _databaseDownUntil, time.GetTimestamp() + (long)(options.DatabaseRetrySeconds * time.TimestampFrequency));
+            if (Interlocked.Exchange(ref _databaseDown, 1) == 0)
+            {
+                Log.DatabaseDown(logger, ex.GetType().Name);
+            }
+
+            return new Lookup<T>((T?)cached?.Value, true, true);
+        }
+    }
+
+    private void Remember(string cacheKey, object? value, double seconds) =>
+        _local[cacheKey] = new Entry(value, time.GetTimestamp() + (long)(seconds * time.TimestampFrequency));
+
+    private async Task<T?> FromRedisAsync<T>(string type, string id, JsonTypeInfo<T> json)
+        where T : class
+    {
+        if (redis.Available() is not { } db)
+        {
+            return null;
+        }
+
+        try
+        {
+            var value = await db.StringGetAsync(RedisKeyOf(type, id));
+            return value.IsNullOrEmpty ? null : JsonSerializer.Deserialize((string)value!, json);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or JsonException)
+        {
+            redis.ReportFailure(ex);
+            return null;
+        }
+    }
+
+    private async Task ToRedisAsync<T>(string type, string id, T record, JsonTypeInfo<T> json)
+    {
+        if (redis.Available() is not { } db)
+        {
+            return;
+        }
+
+        try
+        {
+            await db.StringSetAsync(RedisKeyOf(type, id), JsonSerializer.Serialize(record, json), TimeSpan.FromSeconds(options.RedisCacheSeconds));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            redis.ReportFailure(ex);
+        }
+    }
+
+    private async Task DeleteFromRedisAsync(List<RedisKey> keys)
+    {
+        if (keys.Count == 0 || redis.Available() is not { } db)
+        {
+            return;
+        }
+
+        try
+        {
+            await db.KeyDeleteAsync(keys.ToArray());
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            redis.ReportFailure(ex);
+        }
+    }
+
+    private static string CacheKey(string type, string id) => type + ":" + id;
+
+    private RedisKey RedisKeyOf(string type, string id) => $"{redis.Options.KeyPrefix}:identity:{type}:{id}";
+
+    private sealed record Entry(object? Value, long FreshUntil);
+}

@@ -1,0 +1,239 @@
+using System.Data.Common;
+using Broker.ServiceDefaults.Database;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Broker.Ingress.Keys;
+
+/// <summary>
+/// broker_keys, broker_users and broker_teams in PostgreSQL: the management API is their only writer (Billing adds
+/// spend). Reads on the request path go through <see cref="IdentityCache"/>, never straight here.
+/// </summary>
+public sealed class IdentityRepository(BrokerDatabase database)
+{
+    public bool IsConfigured => database.IsConfigured;
+
+    public Task<KeyRecord?> InsertKeyAsync(string tokenHash, string keyName, string? createdBy, IReadOnlyList<ColumnValue> values, CancellationToken ct) =>
+        InsertAsync("broker_keys",
+            [new("token_hash", tokenHash, NpgsqlDbType.Text), new("key_name", keyName, NpgsqlDbType.Text), new("created_by", createdBy, NpgsqlDbType.Text), .. values],
+            ReadKey, ct);
+
+    public Task<UserRecord?> InsertUserAsync(string userId, IReadOnlyList<ColumnValue> values, CancellationToken ct) =>
+        InsertAsync("broker_users", [new("user_id", userId, NpgsqlDbType.Text), .. values], ReadUser, ct);
+
+    public Task<TeamRecord?> InsertTeamAsync(string teamId, IReadOnlyList<ColumnValue> values, CancellationToken ct) =>
+        InsertAsync("broker_teams", [new("team_id", teamId, NpgsqlDbType.Text), .. values], ReadTeam, ct);
+
+    public Task<KeyRecord?> UpdateKeyAsync(string tokenHash, IReadOnlyList<ColumnValue> values, CancellationToken ct) =>
+        UpdateAsync("broker_keys", "token_hash", tokenHash, values, ReadKey, ct);
+
+    public Task<UserRecord?> UpdateUserAsync(string userId, IReadOnlyList<ColumnValue> values, CancellationToken ct) =>
+        UpdateAsync("broker_users", "user_id", userId, values, ReadUser, ct);
+
+    public Task<TeamRecord?> UpdateTeamAsync(string teamId, IReadOnlyList<ColumnValue> values, CancellationToken ct) =>
+        UpdateAsync("broker_teams", "team_id", teamId, values, ReadTeam, ct);
+
+    public async Task<KeyRecord?> GetKeyAsync(string tokenHash, CancellationToken ct) =>
+        (await QueryAsync("SELECT * FROM broker_keys WHERE token_hash = $1", [tokenHash], ReadKey, ct)) is [var first, ..] ? first : null;
+
+    public async Task<KeyRecord?> GetKeyByAliasAsync(string alias, CancellationToken ct) =>
+        (await QueryAsync("SELECT * FROM broker_keys WHERE key_alias = $1", [alias], ReadKey, ct)) is [var first, ..] ? first : null;
+
+    public async Task<UserRecord?> GetUserAsync(string userId, CancellationToken ct) =>
+        (await QueryAsync("SELECT * FROM broker_users WHERE user_id = $1", [userId], ReadUser, ct)) is [var first, ..] ? first : null;
+
+    public async Task<TeamRecord?> GetTeamAsync(string teamId, CancellationToken ct) =>
+        (await QueryAsync("SELECT * FROM broker_teams WHERE team_id = $1", [teamId], ReadTeam, ct)) is [var first, ..] ? first : null;
+
+    public Task<IReadOnlyList<KeyRecord>> ListKeysAsync(string? userId, string? teamId, string? alias, int offset, int limit, CancellationToken ct) =>
+        QueryAsync(
+            "SELECT * FROM broker_keys WHERE ($1::text IS NULL OR user_id = $1) AND ($2::text IS NULL OR team_id = $2) " +
+            "AND ($3::text IS NULL OR key_alias = $3) ORDER BY created_at, token_hash OFFSET $4 LIMIT $5",
+            [userId, teamId, alias, offset, limit], ReadKey, ct);
+
+    public async Task<long> CountKeysAsync(string? userId, string? teamId, string? alias, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            "SELECT count(*) FROM broker_keys WHERE ($1::text IS NULL OR user_id = $1) AND ($2::text IS NULL OR team_id = $2) AND ($3::text IS NULL OR key_alias = $3)");
+        AddPositional(command, [userId, teamId, alias]);
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    public Task<IReadOnlyList<UserRecord>> ListUsersAsync(int offset, int limit, CancellationToken ct) =>
+        QueryAsync("SELECT * FROM broker_users ORDER BY created_at, user_id OFFSET $1 LIMIT $2", [offset, limit], ReadUser, ct);
+
+    public Task<IReadOnlyList<TeamRecord>> ListTeamsAsync(CancellationToken ct) =>
+        QueryAsync("SELECT * FROM broker_teams ORDER BY created_at, team_id", [], ReadTeam, ct);
+
+    /// <summary>Deletes the rows and returns the ids that existed.</summary>
+    public async Task<IReadOnlyList<string>> DeleteAsync(string table, string idColumn, IReadOnlyList<string> ids, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand($"DELETE FROM {table} WHERE {idColumn} = ANY($1) RETURNING {idColumn}");
+        command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var deleted = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            deleted.Add(reader.GetString(0));
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Key hashes of a user's or team's keys (to drop them from caches when the user or team goes).</summary>
+    public async Task<IReadOnlyList<string>> KeyHashesOfAsync(string column, IReadOnlyList<string> ids, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand($"SELECT token_hash FROM broker_keys WHERE {column} = ANY($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var hashes = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            hashes.Add(reader.GetString(0));
+        }
+
+        return hashes;
+    }
+
+    private async Task<T?> InsertAsync<T>(string table, IReadOnlyList<ColumnValue> values, Func<DbDataReader, T> read, CancellationToken ct)
+        where T : class
+    {
+        var last = values.GroupBy(v => v.Column).Select(g => g.Last()).ToList();
+        var columns = string.Join(", ", last.Select(v => v.Column));
+        var parameters = string.Join(", ", last.Select((_, i) => $"${i + 1}"));
+        await using var command = database.DataSource.CreateCommand($"INSERT INTO {table} ({columns}) VALUES ({parameters}) RETURNING *");
+        foreach (var v in last)
+        {
+            command.Parameters.Add(Parameter(v));
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? read(reader) : null;
+    }
+
+    private async Task<T?> UpdateAsync<T>(string table, string idColumn, string id, IReadOnlyList<ColumnValue> values, Func<DbDataReader, T> read, CancellationToken ct)
+        where T : class
+    {
+        var last = values.GroupBy(v => v.Column).Select(g => g.Last()).ToList();
+        var sets = string.Join(", ", last.Select((v, i) => $"{v.Column} = ${i + 2}").Append("updated_at = now()"));
+        await using var command = database.DataSource.CreateCommand($"UPDATE {table} SET {sets} WHERE {idColumn} = $1 RETURNING *");
+        command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Text });
+        foreach (var v in last)
+        {
+            command.Parameters.Add(Parameter(v));
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? read(reader) : null;
+    }
+
+    private async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, object?[] args, Func<DbDataReader, T> read, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(sql);
+        AddPositional(command, args);
+        var rows = new List<T>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    private static void AddPositional(NpgsqlCommand command, object?[] args)
+    {
+        foreach (var arg in args)
+        {
+            command.Parameters.Add(arg switch
+            {
+                null => new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+                int i => new NpgsqlParameter { Value = i, NpgsqlDbType = NpgsqlDbType.Integer },
+                _ => new NpgsqlParameter { Value = arg },
+            });
+        }
+    }
+
+    private static NpgsqlParameter Parameter(ColumnValue v) => new() { Value = v.Value ?? DBNull.Value, NpgsqlDbType = v.Type };
+
+    private static KeyRecord ReadKey(DbDataReader r) => new()
+    {
+        TokenHash = r.GetString(r.GetOrdinal("token_hash")),
+        KeyName = r.GetString(r.GetOrdinal("key_name")),
+        KeyAlias = Text(r, "key_alias"),
+        UserId = Text(r, "user_id"),
+        TeamId = Text(r, "team_id"),
+        Models = r.GetFieldValue<string[]>(r.GetOrdinal("models")),
+        MaxBudget = Money(r, "max_budget"),
+        SoftBudget = Money(r, "soft_budget"),
+        BudgetDuration = Text(r, "budget_duration"),
+        BudgetResetAt = Time(r, "budget_reset_at"),
+        Spend = r.GetDecimal(r.GetOrdinal("spend")),
+        RpmLimit = Long(r, "rpm_limit"),
+        TpmLimit = Long(r, "tpm_limit"),
+        MaxParallelRequests = Int(r, "max_parallel_requests"),
+        Metadata = r.GetString(r.GetOrdinal("metadata")),
+        Aliases = r.GetString(r.GetOrdinal("aliases")),
+        AllowedRoutes = r.GetFieldValue<string[]>(r.GetOrdinal("allowed_routes")),
+        Expires = Time(r, "expires"),
+        Blocked = r.GetBoolean(r.GetOrdinal("blocked")),
+        CreatedBy = Text(r, "created_by"),
+        CreatedAt = Time(r, "created_at")!.Value,
+        UpdatedAt = Time(r, "updated_at")!.Value,
+    };
+
+    private static UserRecord ReadUser(DbDataReader r) => new()
+    {
+        UserId = r.GetString(r.GetOrdinal("user_id")),
+        UserEmail = Text(r, "user_email"),
+        UserAlias = Text(r, "user_alias"),
+        UserRole = r.GetString(r.GetOrdinal("user_role")),
+        Teams = r.GetFieldValue<string[]>(r.GetOrdinal("teams")),
+        Models = r.GetFieldValue<string[]>(r.GetOrdinal("models")),
+        MaxBudget = Money(r, "max_budget"),
+        SoftBudget = Money(r, "soft_budget"),
+        BudgetDuration = Text(r, "budget_duration"),
+        BudgetResetAt = Time(r, "budget_reset_at"),
+        Spend = r.GetDecimal(r.GetOrdinal("spend")),
+        RpmLimit = Long(r, "rpm_limit"),
+        TpmLimit = Long(r, "tpm_limit"),
+        MaxParallelRequests = Int(r, "max_parallel_requests"),
+        Metadata = r.GetString(r.GetOrdinal("metadata")),
+        CreatedAt = Time(r, "created_at")!.Value,
+        UpdatedAt = Time(r, "updated_at")!.Value,
+    };
+
+    private static TeamRecord ReadTeam(DbDataReader r) => new()
+    {
+        TeamId = r.GetString(r.GetOrdinal("team_id")),
+        TeamAlias = Text(r, "team_alias"),
+        Models = r.GetFieldValue<string[]>(r.GetOrdinal("models")),
+        MaxBudget = Money(r, "max_budget"),
+        SoftBudget = Money(r, "soft_budget"),
+        BudgetDuration = Text(r, "budget_duration"),
+        BudgetResetAt = Time(r, "budget_reset_at"),
+        Spend = r.GetDecimal(r.GetOrdinal("spend")),
+        RpmLimit = Long(r, "rpm_limit"),
+        TpmLimit = Long(r, "tpm_limit"),
+        MaxParallelRequests = Int(r, "max_parallel_requests"),
+        Metadata = r.GetString(r.GetOrdinal("metadata")),
+        Blocked = r.GetBoolean(r.GetOrdinal("blocked")),
+        CreatedAt = Time(r, "created_at")!.Value,
+        UpdatedAt = Time(r, "updated_at")!.Value,
+    };
+
+    private static string? Text(DbDataReader r, string column) =>
+        r.GetOrdinal(column) is var i && r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static decimal? Money(DbDataReader r, string column) =>
+        r.GetOrdinal(column) is var i && r.IsDBNull(i) ? null : r.GetDecimal(i);
+
+    private static long? Long(DbDataReader r, string column) =>
+        r.GetOrdinal(column) is var i && r.IsDBNull(i) ? null : r.GetInt64(i);
+
+    private static int? Int(DbDataReader r, string column) =>
+        r.GetOrdinal(column) is var i && r.IsDBNull(i) ? null : r.GetInt32(i);
+
+    private static DateTimeOffset? Time(DbDataReader r, string column) =>
+        r.GetOrdinal(column) is var i && r.IsDBNull(i) ? null : new DateTimeOffset(r.GetFieldValue<DateTime>(i), TimeSpan.Zero);
+}

@@ -1,0 +1,335 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Config.Model;
+using Broker.Ingress.Auth;
+using Broker.Ingress.Errors;
+using Broker.Ingress.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Broker.Ingress.Keys;
+
+/// <summary>LiteLLM's <c>/key/generate|info|update|delete|list</c>: virtual keys, stored only as their SHA-256.</summary>
+public static class KeyManagementEndpoints
+{
+    public static RouteGroupBuilder MapKeyManagement(this RouteGroupBuilder group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapPost("/key/generate", Generate);
+        group.MapGet("/key/info", Info);
+        group.MapPost("/key/update", Update);
+        group.MapPost("/key/delete", Delete);
+        group.MapGet("/key/list", List);
+        group.MapPost("/key/block", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
+            SetBlocked(http, config, repository, changes, blocked: true));
+        group.MapPost("/key/unblock", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
+            SetBlocked(http, config, repository, changes, blocked: false));
+        return group;
+    }
+
+    /// <summary><c>sk-</c> and 32 random bytes (base64url): shown once, never stored.</summary>
+    public static string NewKey() =>
+        "sk-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static async Task<IResult> Generate(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time, ILoggerFactory loggers)
+    {
+        if (ManagementGate.Database(repository, config) is { } noDb)
+        {
+            return noDb;
+        }
+
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        if (GenerationRefusal(http, config.Current.GeneralSettings, body!) is { } refused)
+        {
+            return refused;
+        }
+
+        if (AuthContext.Of(http) is { IsAdmin: false, Caller.UserId: { } ownUser } && body!["team_id"] is null && body["user_id"] is null)
+        {
+            // a personal key made by a user's own key belongs to that user
+            body["user_id"] = ownUser;
+        }
+
+        var (values, error) = FieldValues.Read(body!, FieldSpec.Key, time.GetUtcNow());
+        if (error is not null)
+        {
+            return ManagementGate.BadRequest(error);
+        }
+
+        var teamId = body!["team_id"]?.GetValue<string>();
+        if (teamId is not null && await repository.GetTeamAsync(teamId, http.RequestAborted) is null)
+        {
+            return ManagementGate.BadRequest($"Team not found, team_id={teamId}. Create it with /team/new first.");
+        }
+
+        var key = body["key"] is JsonValue given && given.GetValueKind() == JsonValueKind.String ? given.GetValue<string>() : NewKey();
+        if (!key.StartsWith("sk-", StringComparison.Ordinal))
+        {
+            return ManagementGate.BadRequest("key: a custom key must start with 'sk-'");
+        }
+
+        var caller = AuthContext.Of(http);
+        KeyRecord? created;
+        try
+        {
+            created = await repository.InsertKeyAsync(AuthFilter.HashKey(key), Secret.Redact(key),
+                caller?.Caller?.UserId ?? (caller?.IsAdmin == true ? "proxy_admin" : null), values, http.RequestAborted);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return ManagementGate.BadRequest(ex.ConstraintName == "broker_keys_alias"
+                ? $"Unique key aliases across all keys are required. key_alias={body["key_alias"]} already exists."
+                : "This key already exists.");
+        }
+
+        Log.KeyCreated(loggers.CreateLogger("Broker.Ingress.Keys"), created!.KeyName, created.KeyAlias, created.UserId, created.TeamId);
+        var json = IdentityJson.Key(created);
+        json["key"] = key;
+        json["token_id"] = created.TokenHash;
+        return ManagementGate.Json(json);
+    }
+
+    private static async Task<IResult> Info(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    {
+        if (ManagementGate.Database(repository, config) is { } noDb)
+        {
+            return noDb;
+        }
+
+        var auth = AuthContext.Of(http);
+        var asked = http.Request.Query["key"].ToString();
+        KeyRecord? record;
+        if (asked.Length == 0)
+        {
+            // no key named: the calling key's own info
+            if (auth?.Key is null)
+            {
+                return ManagementGate.BadRequest("key: pass ?key=sk-... (the master key has no key info)");
+            }
+
+            record = await repository.GetKeyAsync(auth.Key.TokenHash, http.RequestAborted);
+        }
+        else
+        {
+            var hash = HashOf(asked);
+            if (auth is not { IsAdmin: true } && auth?.Key?.TokenHash != hash)
+            {
+                return ManagementGate.Admin(http)!;
+            }
+
+            record = await repository.GetKeyAsync(hash, http.RequestAborted);
+        }
+
+        if (record is null)
+        {
+            return ManagementGate.NotFound("Key not found in the keys table");
+        }
+
+        return ManagementGate.Json(new JsonObject { ["key"] = asked.Length == 0 ? record.TokenHash : asked, ["info"] = IdentityJson.Key(record) });
+    }
+
+    private static async Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        if (body!["key"] is not JsonValue keyNode || keyNode.GetValueKind() != JsonValueKind.String)
+        {
+            return ManagementGate.BadRequest("key: required (the key or its hash)");
+        }
+
+        var (values, error) = FieldValues.Read(body, FieldSpec.Key, time.GetUtcNow());
+        if (error is not null)
+        {
+            return ManagementGate.BadRequest(error);
+        }
+
+        var hash = HashOf(keyNode.GetValue<string>());
+        var updated = values.Count == 0
+            ? await repository.GetKeyAsync(hash, http.RequestAborted)
+            : await repository.UpdateKeyAsync(hash, values, http.RequestAborted);
+        if (updated is null)
+        {
+            return ManagementGate.NotFound("Key not found in the keys table");
+        }
+
+        await changes.AnnounceAsync("key", [hash]);
+        var json = IdentityJson.Key(updated);
+        json["key"] = keyNode.GetValue<string>();
+        return ManagementGate.Json(json);
+    }
+
+    /// <summary>LiteLLM's <c>/key/block</c> and <c>/key/unblock</c>: <c>{"key": "sk-..."}</c> (or its hash).</summary>
+    private static async Task<IResult> SetBlocked(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, bool blocked)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        if (body!["key"] is not JsonValue keyNode || keyNode.GetValueKind() != JsonValueKind.String)
+        {
+            return ManagementGate.BadRequest("key: required (the key or its hash)");
+        }
+
+        var hash = HashOf(keyNode.GetValue<string>());
+        var updated = await repository.UpdateKeyAsync(hash, [new ColumnValue("blocked", blocked, NpgsqlTypes.NpgsqlDbType.Boolean)], http.RequestAborted);
+        if (updated is null)
+        {
+            return ManagementGate.NotFound("Key not found in the keys table");
+        }
+
+        await changes.AnnounceAsync("key", [hash]);
+        return ManagementGate.Json(IdentityJson.Key(updated));
+    }
+
+    private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        var hashes = Strings(body!["keys"]).Select(HashOf).ToList();
+        foreach (var alias in Strings(body["key_aliases"]))
+        {
+            if (await repository.GetKeyByAliasAsync(alias, http.RequestAborted) is { } byAlias)
+            {
+                hashes.Add(byAlias.TokenHash);
+            }
+        }
+
+        if (hashes.Count == 0)
+        {
+            return ManagementGate.BadRequest("keys: pass {\"keys\": [\"sk-...\"]} or {\"key_aliases\": [...]}");
+        }
+
+        var deleted = await repository.DeleteAsync("broker_keys", "token_hash", hashes, http.RequestAborted);
+        await changes.AnnounceAsync("key", hashes);
+        if (deleted.Count == 0)
+        {
+            return ManagementGate.NotFound("None of these keys exist");
+        }
+
+        return ManagementGate.Json(new JsonObject { ["deleted_keys"] = new JsonArray(deleted.Select(d => (JsonNode?)d).ToArray()) });
+    }
+
+    private static async Task<IResult> List(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var query = http.Request.Query;
+        var page = int.TryParse(query["page"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) && p > 0 ? p : 1;
+        var size = int.TryParse(query["size"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) && s is > 0 and <= 100 ? s : 10;
+        var userId = Nullable(query["user_id"]);
+        var teamId = Nullable(query["team_id"]);
+        var alias = Nullable(query["key_alias"]);
+        var full = string.Equals(query["return_full_object"], "true", StringComparison.OrdinalIgnoreCase);
+        var keys = await repository.ListKeysAsync(userId, teamId, alias, (page - 1) * size, size, http.RequestAborted);
+        var total = await repository.CountKeysAsync(userId, teamId, alias, http.RequestAborted);
+        return ManagementGate.Json(new JsonObject
+        {
+            ["keys"] = new JsonArray(keys.Select(k => full ? (JsonNode)IdentityJson.Key(k) : JsonValue.Create(k.TokenHash)).ToArray()),
+            ["total_count"] = total,
+            ["current_page"] = page,
+            ["total_pages"] = (total + size - 1) / size,
+        });
+    }
+
+    /// <summary>
+    /// A non-admin caller may create keys only as <c>key_generation_settings</c> allows: <c>personal_key_generation</c>
+    /// (<c>allowed_user_roles</c>) or <c>team_key_generation</c> (a key of the caller's own team). Both name
+    /// <c>required_params</c> every such key must carry (the proxy admin is not bound by them).
+    /// </summary>
+    private static OpenAiErrorResult? GenerationRefusal(HttpContext http, GeneralSettings general, JsonObject body)
+    {
+        var auth = AuthContext.Of(http);
+        var teamKey = body["team_id"] is not null;
+        var rules = general.KeyGenerationSettings.TryGetValue(teamKey ? "team_key_generation" : "personal_key_generation", out var r)
+            ? r as IReadOnlyDictionary<string, object?> ?? r as Dictionary<string, object?>
+            : null;
+        if (auth is { IsAdmin: true })
+        {
+            return null;
+        }
+
+        if (rules is null || auth?.Caller is not { } caller)
+        {
+            return ManagementGate.Admin(http);
+        }
+
+        if (rules.TryGetValue("required_params", out var required) && required is IEnumerable<object?> names)
+        {
+            foreach (var name in names.OfType<string>())
+            {
+                if (body[name] is null)
+                {
+                    return ManagementGate.BadRequest($"Required param {name} not in request body (key_generation_settings.{(teamKey ? "team" : "personal")}_key_generation.required_params)");
+                }
+            }
+        }
+
+        if (teamKey)
+        {
+            return string.Equals(body["team_id"]?.ToString(), caller.TeamId, StringComparison.Ordinal)
+                ? null
+                : ManagementGate.Admin(http);
+        }
+
+        var roles = rules.TryGetValue("allowed_user_roles", out var allowed) && allowed is IEnumerable<object?> list
+            ? list.OfType<string>().ToList()
+            : [];
+        return auth.User is { } user && roles.Contains(user.UserRole, StringComparer.Ordinal) &&
+               (body["user_id"] is null || string.Equals(body["user_id"]?.ToString(), user.UserId, StringComparison.Ordinal))
+            ? null
+            : ManagementGate.Admin(http);
+    }
+
+    /// <summary>A key (<c>sk-...</c>) is hashed; anything else is taken as the hash already (LiteLLM accepts both).</summary>
+    public static string HashOf(string keyOrHash)
+    {
+        ArgumentNullException.ThrowIfNull(keyOrHash);
+        return keyOrHash.StartsWith("sk-", StringComparison.Ordinal) ? AuthFilter.HashKey(keyOrHash) : keyOrHash;
+    }
+
+    internal static List<string> Strings(JsonNode? node) =>
+        node is JsonArray array
+            ? array.Where(i => i is JsonValue v && v.GetValueKind() == JsonValueKind.String).Select(i => i!.GetValue<string>()).ToList()
+            : [];
+
+    private static string? Nullable(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

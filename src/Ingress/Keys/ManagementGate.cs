@@ -1,0 +1,56 @@
+using Broker.Config;
+using Broker.Ingress.Auth;
+using Broker.Ingress.Errors;
+using Microsoft.AspNetCore.Http;
+
+namespace Broker.Ingress.Keys;
+
+/// <summary>Who may use the key, user and team management routes: the proxy admin (master key or admin JWT), with a database.</summary>
+public static class ManagementGate
+{
+    /// <summary>Null when the database is there; else the error every management route answers.</summary>
+    public static OpenAiErrorResult? Database(IdentityRepository repository, IProxyConfigProvider config)
+    {
+        ArgumentNullException.ThrowIfNull(repository);
+        ArgumentNullException.ThrowIfNull(config);
+        if (!repository.IsConfigured)
+        {
+            return new OpenAiErrorResult(StatusCodes.Status400BadRequest,
+                "No connected db. Key, user and team management needs general_settings.database_url (or DATABASE_URL).",
+                "invalid_request_error", null, "no_database");
+        }
+
+        if (config.Current.GeneralSettings.MasterKey is null)
+        {
+            return new OpenAiErrorResult(StatusCodes.Status400BadRequest,
+                "Master key is not set. Set general_settings.master_key (or LITELLM_MASTER_KEY) to manage keys, users and teams.",
+                "invalid_request_error", null, "no_master_key");
+        }
+
+        return null;
+    }
+
+    /// <summary>Null for the proxy admin; else a 401 in LiteLLM's words.</summary>
+    public static OpenAiErrorResult? Admin(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        return AuthContext.Of(http) is { IsAdmin: true }
+            ? null
+            : new OpenAiErrorResult(StatusCodes.Status401Unauthorized,
+                $"Authentication Error - only the proxy admin can call {http.Request.Path}. Use the master key.", "auth_error", null, "401");
+    }
+
+    private static readonly Dictionary<string, string> NoHeaders = [];
+
+    public static IResult Json(System.Text.Json.Nodes.JsonNode node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return new Http.JsonTextResult(node.ToJsonString(), NoHeaders);
+    }
+
+    public static OpenAiErrorResult BadRequest(string message) =>
+        new(StatusCodes.Status400BadRequest, message, "invalid_request_error", null, "400");
+
+    public static OpenAiErrorResult NotFound(string message) =>
+        new(StatusCodes.Status404NotFound, message, "not_found_error", null, "404");
+}

@@ -1,0 +1,160 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Ingress.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Npgsql;
+
+namespace Broker.Ingress.Keys;
+
+/// <summary>LiteLLM's <c>/team/new|info|update|delete|list</c>: teams with their own models, budgets and limits.</summary>
+public static class TeamManagementEndpoints
+{
+    public static RouteGroupBuilder MapTeamManagement(this RouteGroupBuilder group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapPost("/team/new", New);
+        group.MapGet("/team/info", Info);
+        group.MapPost("/team/update", Update);
+        group.MapPost("/team/delete", Delete);
+        group.MapGet("/team/list", List);
+        return group;
+    }
+
+    private static async Task<IResult> New(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        var (values, error) = FieldValues.Read(body!, FieldSpec.Team, time.GetUtcNow());
+        if (error is not null)
+        {
+            return ManagementGate.BadRequest(error);
+        }
+
+        var teamId = body!["team_id"] is JsonValue id && id.GetValueKind() == JsonValueKind.String ? id.GetValue<string>() : Guid.NewGuid().ToString();
+        try
+        {
+            var team = await repository.InsertTeamAsync(teamId, values, http.RequestAborted);
+            return ManagementGate.Json(IdentityJson.Team(team!));
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return ManagementGate.BadRequest($"Team id = {teamId} already exists. Please use a different team id.");
+        }
+    }
+
+    private static async Task<IResult> Info(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    {
+        if (ManagementGate.Database(repository, config) is { } noDb)
+        {
+            return noDb;
+        }
+
+        var auth = Auth.AuthContext.Of(http);
+        var teamId = http.Request.Query["team_id"].ToString();
+        if (auth is not { IsAdmin: true } && !string.Equals(auth?.Caller?.TeamId, teamId, StringComparison.Ordinal))
+        {
+            return ManagementGate.Admin(http)!;
+        }
+
+        if (teamId.Length == 0 || await repository.GetTeamAsync(teamId, http.RequestAborted) is not { } team)
+        {
+            return ManagementGate.NotFound($"Team not found, passed team_id={teamId}");
+        }
+
+        var keys = await repository.ListKeysAsync(null, teamId, null, 0, 1000, http.RequestAborted);
+        return ManagementGate.Json(new JsonObject
+        {
+            ["team_id"] = teamId,
+            ["team_info"] = IdentityJson.Team(team),
+            ["keys"] = new JsonArray(keys.Select(k => (JsonNode?)IdentityJson.Key(k)).ToArray()),
+        });
+    }
+
+    private static async Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        if (body!["team_id"] is not JsonValue id || id.GetValueKind() != JsonValueKind.String)
+        {
+            return ManagementGate.BadRequest("team_id: required");
+        }
+
+        var (values, error) = FieldValues.Read(body, FieldSpec.Team, time.GetUtcNow());
+        if (error is not null)
+        {
+            return ManagementGate.BadRequest(error);
+        }
+
+        var teamId = id.GetValue<string>();
+        var updated = values.Count == 0
+            ? await repository.GetTeamAsync(teamId, http.RequestAborted)
+            : await repository.UpdateTeamAsync(teamId, values, http.RequestAborted);
+        if (updated is null)
+        {
+            return ManagementGate.NotFound($"Team not found, passed team_id={teamId}");
+        }
+
+        await changes.AnnounceAsync("team", [teamId]);
+        return ManagementGate.Json(new JsonObject { ["team_id"] = teamId, ["data"] = IdentityJson.Team(updated) });
+    }
+
+    private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        var ids = KeyManagementEndpoints.Strings(body!["team_ids"]);
+        if (ids.Count == 0)
+        {
+            return ManagementGate.BadRequest("team_ids: pass {\"team_ids\": [...]}");
+        }
+
+        // the team's keys go with it, as in LiteLLM
+        var keyHashes = await repository.KeyHashesOfAsync("team_id", ids, http.RequestAborted);
+        await repository.DeleteAsync("broker_keys", "token_hash", keyHashes, http.RequestAborted);
+        var deleted = await repository.DeleteAsync("broker_teams", "team_id", ids, http.RequestAborted);
+        await changes.AnnounceAsync("key", keyHashes);
+        await changes.AnnounceAsync("team", ids);
+        return ManagementGate.Json(new JsonObject { ["deleted_teams"] = new JsonArray(deleted.Select(d => (JsonNode?)d).ToArray()) });
+    }
+
+    private static async Task<IResult> List(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var teams = await repository.ListTeamsAsync(http.RequestAborted);
+        return ManagementGate.Json(new JsonArray(teams.Select(t => (JsonNode?)IdentityJson.Team(t)).ToArray()));
+    }
+}

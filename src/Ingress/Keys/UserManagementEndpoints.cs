@@ -1,0 +1,212 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Config.Model;
+using Broker.Ingress.Auth;
+using Broker.Ingress.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Broker.Ingress.Keys;
+
+/// <summary>LiteLLM's <c>/user/new|info|update|delete|list</c>. Like LiteLLM, <c>/user/new</c> also creates a key for the user.</summary>
+public static class UserManagementEndpoints
+{
+    public static RouteGroupBuilder MapUserManagement(this RouteGroupBuilder group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapPost("/user/new", New);
+        group.MapGet("/user/info", Info);
+        group.MapPost("/user/update", Update);
+        group.MapPost("/user/delete", Delete);
+        group.MapGet("/user/list", List);
+        return group;
+    }
+
+    private static async Task<IResult> New(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        var (values, error) = FieldValues.Read(body!, FieldSpec.User, time.GetUtcNow());
+        if (error is not null)
+        {
+            return ManagementGate.BadRequest(error);
+        }
+
+        var userId = body!["user_id"] is JsonValue id && id.GetValueKind() == JsonValueKind.String ? id.GetValue<string>() : Guid.NewGuid().ToString();
+        UserRecord user;
+        try
+        {
+            user = (await repository.InsertUserAsync(userId, values, http.RequestAborted))!;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return ManagementGate.BadRequest($"User with id={userId} already exists");
+        }
+
+        var json = IdentityJson.User(user);
+        var autoCreate = body["auto_create_key"] is not JsonValue a || a.GetValueKind() != JsonValueKind.False;
+        if (autoCreate)
+        {
+            var key = KeyManagementEndpoints.NewKey();
+            var keyValues = new List<ColumnValue>
+            {
+                new("user_id", userId, NpgsqlDbType.Text),
+                new("models", user.Models.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text),
+            };
+            var (extra, keyError) = FieldValues.Read(body, FieldSpec.Key.Where(f => f.Name is "key_alias" or "duration" or "metadata" or "aliases").ToList(), time.GetUtcNow());
+            if (keyError is not null)
+            {
+                return ManagementGate.BadRequest(keyError);
+            }
+
+            keyValues.AddRange(extra);
+            var created = await repository.InsertKeyAsync(AuthFilter.HashKey(key), Secret.Redact(key), "proxy_admin", keyValues, http.RequestAborted);
+            json["key"] = key;
+            json["token"] = created!.TokenHash;
+            json["expires"] = IdentityJson.Key(created)["expires"]?.DeepClone();
+        }
+
+        return ManagementGate.Json(json);
+    }
+
+    private static async Task<IResult> Info(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    {
+        if (ManagementGate.Database(repository, config) is { } noDb)
+        {
+            return noDb;
+        }
+
+        var auth = AuthContext.Of(http);
+        var userId = http.Request.Query["user_id"].ToString();
+        if (userId.Length == 0)
+        {
+            userId = auth?.Caller?.UserId ?? "";
+        }
+
+        if (auth is not { IsAdmin: true } && !string.Equals(auth?.Caller?.UserId, userId, StringComparison.Ordinal))
+        {
+            return ManagementGate.Admin(http)!;
+        }
+
+        if (userId.Length == 0 || await repository.GetUserAsync(userId, http.RequestAborted) is not { } user)
+        {
+            return ManagementGate.NotFound($"User not found, user_id={userId}");
+        }
+
+        var keys = await repository.ListKeysAsync(userId, null, null, 0, 1000, http.RequestAborted);
+        var teams = new JsonArray();
+        foreach (var teamId in user.Teams)
+        {
+            if (await repository.GetTeamAsync(teamId, http.RequestAborted) is { } team)
+            {
+                teams.Add(IdentityJson.Team(team));
+            }
+        }
+
+        return ManagementGate.Json(new JsonObject
+        {
+            ["user_id"] = userId,
+            ["user_info"] = IdentityJson.User(user),
+            ["keys"] = new JsonArray(keys.Select(k => (JsonNode?)IdentityJson.Key(k)).ToArray()),
+            ["teams"] = teams,
+        });
+    }
+
+    private static async Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        if (body!["user_id"] is not JsonValue id || id.GetValueKind() != JsonValueKind.String)
+        {
+            return ManagementGate.BadRequest("user_id: required");
+        }
+
+        var (values, error) = FieldValues.Read(body, FieldSpec.User, time.GetUtcNow());
+        if (error is not null)
+        {
+            return ManagementGate.BadRequest(error);
+        }
+
+        var userId = id.GetValue<string>();
+        var updated = values.Count == 0
+            ? await repository.GetUserAsync(userId, http.RequestAborted)
+            : await repository.UpdateUserAsync(userId, values, http.RequestAborted);
+        if (updated is null)
+        {
+            return ManagementGate.NotFound($"User not found, user_id={userId}");
+        }
+
+        await changes.AnnounceAsync("user", [userId]);
+        return ManagementGate.Json(IdentityJson.User(updated));
+    }
+
+    private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        var ids = KeyManagementEndpoints.Strings(body!["user_ids"]);
+        if (ids.Count == 0)
+        {
+            return ManagementGate.BadRequest("user_ids: pass {\"user_ids\": [...]}");
+        }
+
+        // the users' keys go with them, as in LiteLLM
+        var keyHashes = await repository.KeyHashesOfAsync("user_id", ids, http.RequestAborted);
+        await repository.DeleteAsync("broker_keys", "token_hash", keyHashes, http.RequestAborted);
+        var deleted = await repository.DeleteAsync("broker_users", "user_id", ids, http.RequestAborted);
+        await changes.AnnounceAsync("key", keyHashes);
+        await changes.AnnounceAsync("user", ids);
+        return ManagementGate.Json(new JsonObject { ["deleted_users"] = new JsonArray(deleted.Select(d => (JsonNode?)d).ToArray()) });
+    }
+
+    private static async Task<IResult> List(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    {
+        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        {
+            return refused;
+        }
+
+        var query = http.Request.Query;
+        var page = int.TryParse(query["page"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) && p > 0 ? p : 1;
+        var size = int.TryParse(query["page_size"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) && s is > 0 and <= 100 ? s : 25;
+        var users = await repository.ListUsersAsync((page - 1) * size, size, http.RequestAborted);
+        return ManagementGate.Json(new JsonObject
+        {
+            ["users"] = new JsonArray(users.Select(u => (JsonNode?)IdentityJson.User(u)).ToArray()),
+            ["page"] = page,
+            ["page_size"] = size,
+        });
+    }
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Security.Cryptography;
+using Broker.Host.Tests.Infrastructure;
+using Broker.TestKit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using static Broker.Host.Tests.Keys.KeysApi;
+
+namespace Broker.Host.Tests.Keys;
+
+/// <summary>enable_jwt_auth with a locally generated RSA signing key, by PEM and by a local JWKS server.</summary>
+[Trait("Category", "Integration")]
+public sealed class JwtAuthTests
+{
+    [Fact]
+    public async Task Jwt_PublicKeyPem_ValidatesSignatureLifetimeAudienceAndMapsTeamAndAdmin()
+    {
+        using var rsa = RSA.Create(2048);
+        using var other = RSA.Create(2048);
+        var pem = rsa.ExportSubjectPublicKeyInfoPem().Replace("\n", "\\n", StringComparison.Ordinal);
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, $$"""
+              enable_jwt_auth: true
+              litellm_jwtauth:
+                public_key: "{{pem}}"
+                audience: broker-test
+                issuer: https://issuer.test
+                team_id_jwt_field: team
+            """));
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(broker.Http, "team/new", MasterKey, new { team_id = "t-jwt", models = new[] { "o1" } })).Status);
+
+        var member = Token(rsa, new() { ["sub"] = "alice", ["team"] = "t-jwt" });
+        var admin = Token(rsa, new() { ["sub"] = "root", ["scope"] = "openid litellm_proxy_admin" });
+        var expired = Token(rsa, new() { ["sub"] = "alice" }, expiresIn: TimeSpan.FromHours(-1));
+        var wrongAudience = Token(rsa, new() { ["sub"] = "alice" }, audience: "someone-else");
+        var forged = Token(other, new() { ["sub"] = "alice" });
+
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, member, "o1")).Status);
+        var teamDenied = await ChatAsync(broker.Http, member, "gpt-4o");
+        Assert.Equal(HttpStatusCode.Unauthorized, teamDenied.Status);
+        AssertOpenAiError(teamDenied.Body, "team_model_access_denied");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(broker.Http, "key/list", member)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(broker.Http, "key/list", admin)).Status);
+        foreach (var bad in new[] { expired, wrongAudience, forged })
+        {
+            var (status, body, _) = await ChatAsync(broker.Http, bad, "o1");
+            Assert.Equal(HttpStatusCode.Unauthorized, status);
+            Assert.StartsWith("Authentication Error: Invalid JWT", AssertOpenAiError(body)["message"]!.GetValue<string>());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, MasterKey, "gpt-4o")).Status);
+    }
+
+    [Fact]
+    public async Task Jwt_JwksUrl_KeysFetchedFromTheJwksServer()
+    {
+        using var rsa = RSA.Create(2048);
+        var parameters = rsa.ExportParameters(false);
+        var jwks = $$"""{"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"k1","n":"{{Base64UrlEncoder.Encode(parameters.Modulus)}}","e":"{{Base64UrlEncoder.Encode(parameters.Exponent)}}"}]}""";
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        await using var server = builder.Build();
+        var fetched = 0;
+        server.MapGet("/jwks.json", () =>
+        {
+            Interlocked.Increment(ref fetched);
+            return Results.Text(jwks, "application/json");
+        });
+        await server.StartAsync();
+        var jwksUrl = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/jwks.json";
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, null, $$"""
+              enable_jwt_auth: true
+              litellm_jwtauth:
+                public_key_url: "{{jwksUrl}}"
+            """));
+
+        var ok = await ChatAsync(broker.Http, Token(rsa, new() { ["sub"] = "bob" }, audience: null, issuer: null, keyId: "k1"), "o1");
+        var forged = await ChatAsync(broker.Http, Token(RSA.Create(2048), new() { ["sub"] = "bob" }, audience: null, issuer: null, keyId: "k1"), "o1");
+
+        Assert.Equal(HttpStatusCode.OK, ok.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.Status);
+        Assert.True(fetched >= 1);
+    }
+
+    private static string Token(
+        RSA rsa, Dictionary<string, object> claims, TimeSpan? expiresIn = null, string? audience = "broker-test", string? issuer = "https://issuer.test", string keyId = "k1")
+    {
+        var expires = DateTime.UtcNow + (expiresIn ?? TimeSpan.FromMinutes(10));
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = issuer,
+            Audience = audience,
+            NotBefore = expires.AddHours(-2),
+            IssuedAt = expires.AddHours(-2),
+            Expires = expires,
+            Claims = claims,
+            SigningCredentials = new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = keyId }, SecurityAlgorithms.RsaSha256),
+        });
+    }
+}
