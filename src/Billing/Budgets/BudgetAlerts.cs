@@ -63,6 +63,8 @@ public static class BudgetAlerts
             ["token"] = total.EntityType == "key" ? total.EntityId : null,
             ["user_id"] = total.EntityType == "user" ? total.EntityId : total.UserId,
             ["team_id"] = total.EntityType == "team" ? total.EntityId : total.TeamId,
+            ["key_alias"] = total.EntityType == "key" ? total.KeyAlias : null,
+            ["user_email"] = total.UserEmail,
             ["customer_id"] = total.EntityType == "end_user" ? total.EntityId : null,
             ["budget_reset_at"] = total.BudgetResetAt?.ToString("O", CultureInfo.InvariantCulture),
             ["event_message"] = message,

@@ -5,7 +5,8 @@ public sealed record SpendWriteResult(int Received, int Inserted, IReadOnlyList<
 
 /// <summary>
 /// One entity's spend after a batch: <c>key</c> (id = key hash), <c>user</c>, <c>team</c>, <c>end_user</c>, <c>proxy</c>,
-/// <c>tag</c> or <c>model_group</c>; with the amount this batch added and the budget it is checked against.
+/// <c>tag</c> or <c>model_group</c>; with the amount this batch added and the budget it is checked against (and, for budget alerts, the key's alias and
+/// the owning user's email).
 /// </summary>
 public sealed record EntityTotal(
     string EntityType,
@@ -16,4 +17,6 @@ public sealed record EntityTotal(
     decimal? MaxBudget = null,
     decimal? SoftBudget = null,
     string? UserId = null,
-    string? TeamId = null);
+    string? TeamId = null,
+    string? KeyAlias = null,
+    string? UserEmail = null);

@@ -173,7 +173,13 @@ public sealed class SpendWriter(BrokerDatabase database)
             return totals;
         }
 
-        var extra = entityType == "key" ? "t.user_id, t.team_id" : "NULL::text, NULL::text";
+        // what a budget alert names besides the id: a key's user, team, alias and its user's email; a user's email
+        var extra = entityType switch
+        {
+            "key" => "t.user_id, t.team_id, t.key_alias, (SELECT u.user_email FROM broker_users u WHERE u.user_id = t.user_id)",
+            "user" => "NULL::text, NULL::text, NULL::text, t.user_email",
+            _ => "NULL::text, NULL::text, NULL::text, NULL::text",
+        };
         var batch = new NpgsqlBatch(connection, transaction)
         {
             BatchCommands =
@@ -209,7 +215,9 @@ public sealed class SpendWriter(BrokerDatabase database)
                     reader.IsDBNull(4) ? null : reader.GetDecimal(4),
                     reader.IsDBNull(5) ? null : reader.GetDecimal(5),
                     reader.IsDBNull(6) ? null : reader.GetString(6),
-                    reader.IsDBNull(7) ? null : reader.GetString(7)));
+                    reader.IsDBNull(7) ? null : reader.GetString(7),
+                    reader.IsDBNull(8) ? null : reader.GetString(8),
+                    reader.IsDBNull(9) ? null : reader.GetString(9)));
             }
         }
 

@@ -36,6 +36,15 @@ public sealed class BudgetAlertsTests
     }
 
     [Fact]
+    public void For_KeyCrossesBudget_CarriesKeyAliasAndUserEmail()
+    {
+        var alert = Assert.Single(BudgetAlerts.For(
+            [new EntityTotal("key", "h1", 10m, 2m, null, MaxBudget: 10m, UserId: "u", KeyAlias: "my-key", UserEmail: "u@example.com")], Config(), Now));
+
+        Assert.Equal(("my-key", "u@example.com"), (alert.Data["key_alias"], alert.Data["user_email"]));
+    }
+
+    [Fact]
     public void For_SpendReachesMaxBudget_RaisesBudgetCrossed()
     {
         var alert = Assert.Single(BudgetAlerts.For([new EntityTotal("team", "t1", 10m, 2m, Now.AddDays(3), MaxBudget: 10m)], Config(), Now));

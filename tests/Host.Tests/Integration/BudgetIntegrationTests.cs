@@ -112,7 +112,8 @@ public sealed class BudgetIntegrationTests(RabbitMqFixture rabbit)
               alert_to_webhook_url: { budget_alerts: "{{receiver.BaseUrl}}/budget" }
             """;
         await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, general));
-        var (_, generated, _) = await PostAsync(broker.Http, "key/generate", MasterKey, new { max_budget = Budget, key_alias = "alerted-key" });
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(broker.Http, "user/new", MasterKey, new { user_id = "alert-owner", user_email = "owner@example.com", auto_create_key = false })).Status);
+        var (_, generated, _) = await PostAsync(broker.Http, "key/generate", MasterKey, new { max_budget = Budget, key_alias = "alerted-key", user_id = "alert-owner" });
         var key = generated!["key"]!.GetValue<string>();
         var hash = generated["token"]!.GetValue<string>();
 
@@ -132,6 +133,9 @@ public sealed class BudgetIntegrationTests(RabbitMqFixture rabbit)
         var body = JsonNode.Parse(crossed.Body)!;
         Assert.Equal(hash, body["token"]?.GetValue<string>());
         Assert.Equal("alerted-key", body["key_alias"]?.GetValue<string>());
+        Assert.Equal("alert-owner", body["user_id"]?.GetValue<string>());
+        Assert.Equal("owner@example.com", body["user_email"]?.GetValue<string>());
+        Assert.Equal("budget_alerts", body["alert_type"]?.GetValue<string>());
         Assert.Equal(Budget, Spend(body["max_budget"]));
         Assert.True(Spend(body["spend"]) >= Budget, $"alert spend {body["spend"]}");
         Assert.True(receiver.Accepted.Count(x => Event(x) == "threshold_crossed") <= 1);
