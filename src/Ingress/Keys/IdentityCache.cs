@@ -62,11 +62,12 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
             var cacheKey = CacheKey(total.EntityType, total.EntityId);
             if (_local.TryGetValue(cacheKey, out var entry) && entry.Value is not null)
             {
+                // events can arrive out of order (concurrent handlers, several Billing processes): never go back
                 object updated = entry.Value switch
                 {
-                    KeyRecord k => k with { Spend = total.Spend, BudgetResetAt = total.BudgetResetAt ?? k.BudgetResetAt },
-                    UserRecord u => u with { Spend = total.Spend, BudgetResetAt = total.BudgetResetAt ?? u.BudgetResetAt },
-                    TeamRecord t => t with { Spend = total.Spend, BudgetResetAt = total.BudgetResetAt ?? t.BudgetResetAt },
+                    KeyRecord k when IsNewer(total, k.Spend, k.BudgetResetAt) => k with { Spend = total.Spend, BudgetResetAt = total.BudgetResetAt ?? k.BudgetResetAt },
+                    UserRecord u when IsNewer(total, u.Spend, u.BudgetResetAt) => u with { Spend = total.Spend, BudgetResetAt = total.BudgetResetAt ?? u.BudgetResetAt },
+                    TeamRecord t when IsNewer(total, t.Spend, t.BudgetResetAt) => t with { Spend = total.Spend, BudgetResetAt = total.BudgetResetAt ?? t.BudgetResetAt },
                     _ => entry.Value,
                 };
                 _local.TryUpdate(cacheKey, entry with { Value = updated }, entry);
@@ -77,6 +78,18 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
 
         return DeleteFromRedisAsync(keys);
     }
+
+    /// <summary>
+    /// Whether a spend total is at least as recent as the cached one: within a budget period spend only grows; a later
+    /// <c>budget_reset_at</c> is a new period (a reset to 0), an earlier one a late event from the previous period.
+    /// </summary>
+    internal static bool IsNewer(EntitySpend total, decimal cachedSpend, DateTimeOffset? cachedResetAt) =>
+        (total.BudgetResetAt, cachedResetAt) switch
+        {
+            ({ } incoming, { } cached) when incoming != cached => incoming > cached,
+            ({ }, null) => true,
+            _ => total.Spend >= cachedSpend,
+        };
 
     private async Task<Lookup<T>> GetAsync<T>(
         string type, string id, JsonTypeInfo<T> json, Func<string, CancellationToken, Task<T?>> load, CancellationToken ct)

@@ -1,8 +1,11 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using Broker.Contracts.Billing;
 using Broker.Host.Tests.Infrastructure;
 using Broker.TestKit;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using static Broker.Host.Tests.Keys.KeysApi;
 
 namespace Broker.Host.Tests.Integration;
@@ -108,6 +111,28 @@ public sealed class BudgetLifecycleIntegrationTests
         // the new period's spend starts from 0 and is enforced again; the request that got through counts in it
         var second = await SpendUntilRefusedAsync(broker.Http, key);
         Assert.True(second.Count >= 1, "the new period allowed no request at all");
+    }
+
+    [Fact]
+    public async Task SpendTotalsChanged_OlderTotalArrivesLate_KeyStaysRefused()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url));
+        var (_, generated, _) = await PostAsync(broker.Http, "key/generate", MasterKey, new { max_budget = Budget });
+        var key = generated!["key"]!.GetValue<string>();
+        var hash = generated["token"]!.GetValue<string>();
+        await SpendUntilRefusedAsync(broker.Http, key);
+        var spent = (await GetAsync(broker.Http, $"key/info?key={key}", MasterKey)).Body!["info"]!["spend"]!.GetValue<decimal>();
+        var bus = broker.Hosts[0].Services.GetRequiredService<IBus>();
+
+        // a total from an earlier batch, delivered after the later one (concurrent consumers, two Billing processes)
+        await bus.Publish(new SpendTotalsChanged { Totals = [new EntitySpend { EntityType = "key", EntityId = hash, Spend = ChatCost }] });
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var after = await ChatAsync(broker.Http, key, "priced");
+
+        Assert.True(spent >= Budget, $"spend {spent}");
+        Assert.True(after.Status == HttpStatusCode.BadRequest, $"the key spent again after a late, older total: {after.Status} {after.Body}");
     }
 
     private static async Task<List<decimal>> SpendUntilRefusedAsync(HttpClient http, string key)
