@@ -216,6 +216,55 @@ public sealed class BudgetIntegrationTests(RabbitMqFixture rabbit)
         await AssertKeySpendAsync(broker.Http, key, ChatCost);
     }
 
+    [Fact]
+    public async Task CacheHit_WithVirtualKeyOnOtherIngressDistributed_LoggedWithZeroSpendAndKeyHash()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        try
+        {
+            var redis = Environment.GetEnvironmentVariable("REDIS_URL");
+            Assert.False(string.IsNullOrEmpty(redis), "REDIS_URL is not set: run eval \"$(scripts/services.sh)\" first");
+            var top = $$"""
+                litellm_settings:
+                  cache: true
+                  cache_params: {type: redis, namespace: "int-{{Guid.NewGuid():N}}"}
+                """;
+            await using var broker = await BrokerRunner.StartAsync(Yaml(upstream.BaseUrl, db.Url, extraTop: top), null, url,
+                [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, []), (BrokerRoles.Ingress, [])],
+                new Dictionary<string, string?> { ["REDIS_URL"] = redis });
+            using var a = Client(broker.Hosts[2]);
+            using var b = Client(broker.Hosts[3]);
+            var (_, generated, _) = await PostAsync(a, "key/generate", MasterKey, new { key_alias = "shared-cache-key" });
+            var key = generated!["key"]!.GetValue<string>();
+            var hash = generated["token"]!.GetValue<string>();
+
+            var miss = await ChatAsync(a, key, "priced");
+            var hit = await ChatAsync(b, key, "priced");
+
+            Assert.Equal(HttpStatusCode.OK, miss.Status);
+            Assert.Equal("true", hit.Response.Headers.GetValues("x-litellm-cache-hit").Single());
+            Assert.Single(upstream.Requests);
+            var hitId = hit.Response.Headers.GetValues("x-litellm-call-id").Single();
+            JsonArray? rows = null;
+            Assert.True(await EventuallyAsync(async () =>
+            {
+                rows = (await GetAsync(b, $"spend/logs?api_key={hash}", MasterKey)).Body as JsonArray;
+                return rows?.Count == 2;
+            }, Deadline), $"spend logs: {rows?.ToJsonString()}");
+            var hitRow = Assert.Single(rows!, r => r!["request_id"]!.GetValue<string>() == hitId)!;
+            Assert.Equal((0m, "True", hash), (Spend(hitRow["spend"]), hitRow["cache_hit"]!.GetValue<string>(), hitRow["api_key"]!.GetValue<string>()));
+            await AssertKeySpendAsync(a, key, ChatCost);
+            var report = (await GetAsync(a, "global/spend/report?group_by=api_key", MasterKey)).Body;
+            Assert.Contains(hash, report?.ToJsonString() ?? "", StringComparison.Ordinal);
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
     private sealed record SpendRun(List<decimal> Costs, List<string> RequestIds, JsonNode? Refusal);
 
     /// <summary>Sends chat requests (round-robin over the clients) until one is refused; each success's cost header is kept.</summary>
