@@ -222,6 +222,14 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
             return budgetError;
         }
 
+        // LiteLLM's proxy-wide budget (litellm_settings.max_budget): every caller but the admin is refused once it is spent
+        if ((current.LitellmSettings.MaxBudget ?? general.BudgetLocal) is { } proxyMax && proxyMax > 0
+            && await cache.GetProxySpendAsync(http.RequestAborted) is { } proxy
+            && Spend(proxy.Spend, proxy.BudgetResetAt, now) is var proxySpend && proxySpend >= proxyMax)
+        {
+            return AuthErrors.Budget($"Budget has been exceeded! Current cost: {AuthErrors.Amount(proxySpend)}, Max budget: {AuthErrors.Amount(proxyMax)}");
+        }
+
         var endUser = body?["user"] is JsonValue eu && eu.GetValueKind() == JsonValueKind.String ? eu.GetValue<string>() : null;
         if (general.EnforceUserParam && body is not null && endUser is null)
         {

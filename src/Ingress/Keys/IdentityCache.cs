@@ -20,6 +20,7 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
 {
     private static readonly TimeSpan NegativeTtl = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<string, Entry> _local = new(StringComparer.Ordinal);
+    private ProxyTotal? _proxy;
     private long _databaseDownUntil;
     private int _databaseDown;
 
@@ -54,6 +55,17 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
         var keys = new List<RedisKey>();
         foreach (var total in totals)
         {
+            if (total.EntityType == "proxy")
+            {
+                var proxy = Volatile.Read(ref _proxy);
+                if (proxy is null || IsNewer(total, proxy.Spend, proxy.BudgetResetAt))
+                {
+                    Volatile.Write(ref _proxy, new ProxyTotal(total.Spend, total.BudgetResetAt, FreshUntil(options.KeyCacheSeconds)));
+                }
+
+                continue;
+            }
+
             if (total.EntityType is not ("key" or "user" or "team"))
             {
                 continue;
@@ -78,6 +90,41 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
 
         return DeleteFromRedisAsync(keys);
     }
+
+    /// <summary>
+    /// The proxy-wide spend and its reset time (for litellm_settings.max_budget): Billing's totals as they come, else read
+    /// from PostgreSQL at most every <see cref="AuthOptions.KeyCacheSeconds"/>; the last known value (or null) while the
+    /// database does not answer.
+    /// </summary>
+    public async Task<(decimal Spend, DateTimeOffset? BudgetResetAt)?> GetProxySpendAsync(CancellationToken ct)
+    {
+        var cached = Volatile.Read(ref _proxy);
+        var now = time.GetTimestamp();
+        if ((cached is not null && now < cached.FreshUntil) || !repository.IsConfigured || now < Volatile.Read(ref _databaseDownUntil))
+        {
+            return cached is null ? null : (cached.Spend, cached.BudgetResetAt);
+        }
+
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(options.DatabaseTimeoutSeconds));
+            var read = await repository.GetProxySpendAsync(timeout.Token).WaitAsync(TimeSpan.FromSeconds(options.DatabaseTimeoutSeconds), time, ct);
+            var loaded = new ProxyTotal(read?.Spend ?? 0m, read?.BudgetResetAt, FreshUntil(options.KeyCacheSeconds));
+            // a total from Billing that arrived during the read is newer than the row read
+            Interlocked.CompareExchange(ref _proxy, loaded, cached);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException
+                                   || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            Log.ProxySpendUnavailable(logger, ex.Message);
+        }
+
+        var current = Volatile.Read(ref _proxy);
+        return current is null ? null : (current.Spend, current.BudgetResetAt);
+    }
+
+    private long FreshUntil(double seconds) => time.GetTimestamp() + (long)(seconds * time.TimestampFrequency);
 
     /// <summary>
     /// Whether a spend total is at least as recent as the cached one: within a budget period spend only grows; a later
@@ -212,4 +259,6 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
     private RedisKey RedisKeyOf(string type, string id) => $"{redis.Options.KeyPrefix}:identity:{type}:{id}";
 
     private sealed record Entry(object? Value, long FreshUntil);
+
+    private sealed record ProxyTotal(decimal Spend, DateTimeOffset? BudgetResetAt, long FreshUntil);
 }

@@ -36,6 +36,17 @@ public sealed class IdentityRepository(BrokerDatabase database)
     public async Task<KeyRecord?> GetKeyAsync(string tokenHash, CancellationToken ct) =>
         (await QueryAsync("SELECT * FROM broker_keys WHERE token_hash = $1", [tokenHash], ReadKey, ct)) is [var first, ..] ? first : null;
 
+    /// <summary>The proxy-wide spend Billing keeps (<c>broker_spend_totals</c> row proxy/global); null before any spend.</summary>
+    public async Task<(decimal Spend, DateTimeOffset? BudgetResetAt)?> GetProxySpendAsync(CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            "SELECT spend, budget_reset_at FROM broker_spend_totals WHERE entity_type = 'proxy' AND entity_id = 'global'");
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct)
+            ? (reader.GetDecimal(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1))
+            : null;
+    }
+
     public async Task<KeyRecord?> GetKeyByAliasAsync(string alias, CancellationToken ct) =>
         (await QueryAsync("SELECT * FROM broker_keys WHERE key_alias = $1", [alias], ReadKey, ct)) is [var first, ..] ? first : null;
 

@@ -18,4 +18,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "Could not announce the change of {EntityType} to the other instances: {Reason}")]
     public static partial void NotAnnounced(ILogger logger, string entityType, string reason);
+
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Debug, Message = "The proxy-wide spend could not be read ({Reason}): the last known value is used")]
+    public static partial void ProxySpendUnavailable(ILogger logger, string reason);
 }

@@ -101,6 +101,22 @@ public sealed class BudgetIntegrationTests(RabbitMqFixture rabbit)
     }
 
     [Fact]
+    public async Task ProxyBudget_SpentByKeys_RefusesEveryKeyButNotTheMasterKey()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, extraTop: $"litellm_settings:\n  max_budget: {Budget}"));
+        var first = await GenerateKeyAsync(broker.Http, new { });
+        var second = await GenerateKeyAsync(broker.Http, new { });
+
+        var run = await SpendUntilRefusedAsync([broker.Http], first);
+
+        Assert.Contains("Budget has been exceeded! Current cost:", AssertBudgetExceeded(run.Refusal), StringComparison.Ordinal);
+        AssertBudgetExceeded((await ChatAsync(broker.Http, second, "priced")).Body);
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, MasterKey, "priced")).Status);
+    }
+
+    [Fact]
     public async Task KeyBudget_Crossed_SendsOneBudgetAlertToWebhook()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
