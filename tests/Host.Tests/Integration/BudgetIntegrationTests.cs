@@ -159,6 +159,43 @@ public sealed class BudgetIntegrationTests(RabbitMqFixture rabbit)
     }
 
     [Fact]
+    public async Task KeyBudget_CrossedWithTwoBillingHostsDistributed_SendsOneSlackAlert()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var slack = await FakeReceiver.StartAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        try
+        {
+            var redis = Environment.GetEnvironmentVariable("REDIS_URL");
+            Assert.False(string.IsNullOrEmpty(redis), "REDIS_URL is not set: run eval \"$(scripts/services.sh)\" first");
+            var general = $$"""
+                  alerting: ["slack"]
+                  alert_types: ["budget_alerts"]
+                  alerting_args: { slack_webhook_url: "{{slack.BaseUrl}}/slack" }
+                """;
+            await using var broker = await BrokerRunner.StartAsync(Yaml(upstream.BaseUrl, db.Url, general), null, url,
+                [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])],
+                new Dictionary<string, string?> { ["REDIS_URL"] = redis });
+            using var http = Client(broker.Hosts[3]);
+            var key = await GenerateKeyAsync(http, new { max_budget = Budget, key_alias = "slack-key" });
+
+            var run = await SpendUntilRefusedAsync([http], key);
+            AssertBudgetExceeded(run.Refusal);
+            await slack.WaitForAsync(r => r.Any(x => x.Body.Contains("Budget Crossed", StringComparison.Ordinal)));
+            await Task.Delay(TimeSpan.FromSeconds(3));
+
+            var crossed = Assert.Single(slack.Accepted, x => x.Body.Contains("Budget Crossed", StringComparison.Ordinal));
+            Assert.Equal("/slack", crossed.Path);
+            Assert.NotNull(JsonNode.Parse(crossed.Body)?["text"]);
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
+    [Fact]
     public async Task KeyBudget_TwoIngressHostsDistributed_HoldsOnBoth()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
