@@ -8,4 +8,13 @@ public sealed class IngressOptions
 
     /// <summary>A stream that received nothing for this long after its first chunk is ended with an error (a lost chunk).</summary>
     public double StreamIdleTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// Batch lines this Ingress runs at once per model group, as a share of the group's concurrency (the sum of its
+    /// deployments' max_parallel_requests): the rest stays free for live requests.
+    /// </summary>
+    public double BatchConcurrencyShare { get; set; } = 0.5;
+
+    /// <summary>How often the batch dispatcher looks for new, cancelled, expired and finished batches.</summary>
+    public double BatchPollSeconds { get; set; } = 1;
 }

@@ -1,10 +1,12 @@
 using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
+using Broker.Ingress.Features.Batches;
 using Broker.Ingress.Features.ChatCompletions;
 using Broker.Ingress.Features.Completions;
 using Broker.Ingress.Features.Cooldowns;
 using Broker.Ingress.Features.Embeddings;
+using Broker.Ingress.Features.Files;
 using Broker.Ingress.Features.Health;
 using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Models;
@@ -38,6 +40,13 @@ public static class IngressRegistration
         builder.Services.AddHttpClient(nameof(QueueMonitor));
         builder.Services.AddHostedService<StreamReplyConnector>();
         builder.AddResponseCache();
+        builder.Services.AddSingleton<FileStore>();
+        builder.Services.AddSingleton<BatchStore>();
+        builder.Services.AddSingleton<BatchValidator>();
+        builder.Services.AddSingleton<BatchFinalizer>();
+        builder.Services.AddSingleton<BatchLineRunner>();
+        builder.Services.AddSingleton<BatchDispatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<BatchDispatcher>());
         builder.Services.AddSingleton(sp =>
         {
             var options = new IngressOptions();
@@ -68,6 +77,8 @@ public static class IngressRegistration
                 .MapResponses()
                 .MapCompletions()
                 .MapEmbeddings()
+                .MapFiles()
+                .MapBatches()
                 .MapModels();
         }
 

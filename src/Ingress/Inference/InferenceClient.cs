@@ -144,6 +144,14 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
         return stream;
     }
 
+    /// <summary>
+    /// Sends a prepared command (batch lines) to a queue with this instance as the reply address and waits for the
+    /// worker's reply: <see cref="ChatCompletionSucceeded"/>, <see cref="EmbeddingSucceeded"/>, <see cref="InferenceFailed"/>,
+    /// or null when none came within <paramref name="timeout"/>.
+    /// </summary>
+    public Task<object?> RunAsync<T>(string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken)
+        where T : class => SendAndWaitAsync(queue, command, requestId, timeout, cancellationToken);
+
     /// <summary>A worker's reply (success or failure) for the request it names; ignored when nobody waits any more.</summary>
     public void Reply(Guid requestId, object reply)
     {
