@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Broker.Config;
 using Broker.ServiceDefaults.Database;
 using Microsoft.Extensions.Hosting;
@@ -29,6 +30,7 @@ public sealed class BatchDispatcher(
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, Task> _running = new();
     private readonly ConcurrentBag<Guid> _released = [];
+    private readonly Channel<LineResult> _results = Channel.CreateUnbounded<LineResult>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<string> _idle = new(StringComparer.Ordinal);
     private volatile bool _newWork;
 
@@ -53,6 +55,7 @@ public sealed class BatchDispatcher(
         await database.WhenMigrated(stoppingToken);
         Log.Started(logger, options.BatchConcurrencyShare);
         var validation = ValidateLoopAsync(stoppingToken);
+        var recording = RecordLoopAsync();
         var poll = TimeSpan.FromSeconds(Math.Max(0.05, options.BatchPollSeconds));
         var lastSweep = 0L;
         while (!stoppingToken.IsCancellationRequested)
@@ -90,6 +93,8 @@ public sealed class BatchDispatcher(
         }
 
         await Task.WhenAll(_running.Values);
+        _results.Writer.TryComplete();
+        await recording;
         await validation;
         // lines this process gave up on stopping are pending again at once for any other process
         await store.ReleaseAsync(_released.ToArray(), CancellationToken.None);
@@ -107,8 +112,10 @@ public sealed class BatchDispatcher(
             }
 
             var cap = Math.Max(1, (int)(group.Concurrency(current.GeneralSettings) * options.BatchConcurrencyShare));
-            var free = cap - _inFlight.GetValueOrDefault(group.Name);
-            if (free <= 0)
+            var running = _inFlight.GetValueOrDefault(group.Name);
+            var free = cap - running;
+            // take lines a few at a time rather than one query per finished line
+            if (free <= 0 || (running > 0 && free < Math.Max(1, cap / 8)))
             {
                 continue;
             }
@@ -135,7 +142,7 @@ public sealed class BatchDispatcher(
         try
         {
             var (status, result) = await runner.RunAsync(line, stoppingToken);
-            await store.RecordAsync(line.BatchId, line.LineNo, status, result, CancellationToken.None);
+            _results.Writer.TryWrite(new LineResult(line.BatchId, line.LineNo, status, result));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -151,6 +158,39 @@ public sealed class BatchDispatcher(
             _inFlight.AddOrUpdate(group, 0, (_, n) => n - 1);
             _running.TryRemove(line.RequestId, out _);
             Signal(_wake);
+        }
+    }
+
+    /// <summary>
+    /// Writes finished lines' results, many per statement. A result lost with the process (not yet written) only
+    /// means the line runs again when its lease runs out; a result is never recorded twice.
+    /// </summary>
+    private async Task RecordLoopAsync()
+    {
+        var pending = new List<LineResult>();
+        while (pending.Count > 0 || await _results.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (pending.Count < 500 && _results.Reader.TryRead(out var result))
+            {
+                pending.Add(result);
+            }
+
+            try
+            {
+                await store.RecordManyAsync(pending, CancellationToken.None);
+                pending.Clear();
+            }
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                Log.StepFailed(logger, ex, "recording results");
+                if (_results.Reader.Completion.IsCompleted)
+                {
+                    // stopping with the database down: these lines run again when their lease runs out
+                    return;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1), timeProvider, CancellationToken.None);
+            }
         }
     }
 

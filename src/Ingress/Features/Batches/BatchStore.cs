@@ -134,18 +134,20 @@ public sealed class BatchStore(BrokerDatabase database, TimeProvider timeProvide
         return lines;
     }
 
-    /// <summary>Records a line's result unless it already has one (a retried or late attempt): true when this one counted.</summary>
-    public async Task<bool> RecordAsync(string batchId, int lineNo, string status, string result, CancellationToken cancellationToken)
+    /// <summary>Records several lines' results in one statement, each unless it already has one; returns how many counted.</summary>
+    public async Task<int> RecordManyAsync(IReadOnlyList<LineResult> results, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(results);
         await using var command = database.DataSource.CreateCommand(
-            "UPDATE broker_batch_lines SET status = $3, result = $4, finished_at = $5, lease_until = NULL " +
-            "WHERE batch_id = $1 AND line_no = $2 AND status IN ('pending', 'in_flight')");
-        command.Parameters.Add(new() { Value = batchId });
-        command.Parameters.Add(new() { Value = lineNo });
-        command.Parameters.Add(new() { Value = status });
-        command.Parameters.Add(new() { Value = result });
+            "UPDATE broker_batch_lines l SET status = r.status, result = r.result, finished_at = $5, lease_until = NULL " +
+            "FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS r(batch_id, line_no, status, result) " +
+            "WHERE l.batch_id = r.batch_id AND l.line_no = r.line_no AND l.status IN ('pending', 'in_flight')");
+        command.Parameters.Add(new() { Value = results.Select(r => r.BatchId).ToArray() });
+        command.Parameters.Add(new() { Value = results.Select(r => r.LineNo).ToArray() });
+        command.Parameters.Add(new() { Value = results.Select(r => r.Status).ToArray() });
+        command.Parameters.Add(new() { Value = results.Select(r => r.Result).ToArray() });
         command.Parameters.Add(new() { Value = timeProvider.GetUtcNow() });
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Gives leased lines back (this process stops): they are pending again for any process.</summary>
@@ -174,11 +176,11 @@ public sealed class BatchStore(BrokerDatabase database, TimeProvider timeProvide
         batch.BatchCommands.Add(Command(
             "UPDATE broker_batch_lines SET status = 'pending', lease_until = NULL WHERE status = 'in_flight' AND lease_until < $1", now));
         batch.BatchCommands.Add(Command(
-            "UPDATE broker_batch_lines l SET status = 'cancelled', finished_at = $1 FROM broker_batches b " +
-            "WHERE b.id = l.batch_id AND b.status = 'cancelling' AND l.status = 'pending'", now));
+            "UPDATE broker_batch_lines SET status = 'cancelled', finished_at = $1 " +
+            "WHERE batch_id IN (SELECT id FROM broker_batches WHERE status = 'cancelling') AND status = 'pending'", now));
         batch.BatchCommands.Add(Command(
-            "UPDATE broker_batch_lines l SET status = 'expired', finished_at = $1 FROM broker_batches b " +
-            "WHERE b.id = l.batch_id AND b.status = 'in_progress' AND b.expires_at <= $1 AND l.status = 'pending'", now));
+            "UPDATE broker_batch_lines SET status = 'expired', finished_at = $1 " +
+            "WHERE batch_id IN (SELECT id FROM broker_batches WHERE status = 'in_progress' AND expires_at <= $1) AND status = 'pending'", now));
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             "SELECT b.id FROM broker_batches b WHERE b.status IN ('in_progress', 'cancelling', 'finalizing') " +
             "AND NOT EXISTS (SELECT 1 FROM broker_batch_lines l WHERE l.batch_id = b.id AND l.status IN ('pending', 'in_flight')) ORDER BY b.created_at"));
