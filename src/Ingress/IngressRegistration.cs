@@ -83,6 +83,7 @@ public static class IngressRegistration
         }
 
         app.MapMessages();
+        app.MapMessageBatches();
 
         app.MapGroup("")
             .AddEndpointFilter<MasterKeyFilter>()

@@ -14,6 +14,7 @@ public sealed class EmbeddedBatchesTests : IAsyncLifetime
     private TestDatabase _db = null!;
     private FakeUpstream _good = null!;
     private FakeUpstream _bad = null!;
+    private FakeUpstream _anthropic = null!;
     private BrokerRunner _broker = null!;
     private BatchTestClient _client = null!;
 
@@ -22,6 +23,7 @@ public sealed class EmbeddedBatchesTests : IAsyncLifetime
         _db = await TestDatabase.CreateAsync();
         _good = await FakeUpstream.StartOpenAiAsync();
         _bad = await FakeUpstream.StartOpenAiAsync();
+        _anthropic = await FakeUpstream.StartAnthropicAsync();
         _bad.Failure = (400, """{"error":{"message":"this prompt is refused","type":"invalid_request_error","param":null,"code":"refused"}}""", null);
         _broker = await BrokerRunner.StartEmbeddedAsync($$"""
             model_list:
@@ -29,6 +31,8 @@ public sealed class EmbeddedBatchesTests : IAsyncLifetime
                 litellm_params: { model: openai/gpt-4o, api_base: "{{_good.BaseUrl}}/v1", api_key: k, max_parallel_requests: 8 }
               - model_name: bad
                 litellm_params: { model: openai/gpt-4o, api_base: "{{_bad.BaseUrl}}/v1", api_key: k }
+              - model_name: claude
+                litellm_params: { model: anthropic/claude-3-5-sonnet-20240620, api_base: "{{_anthropic.BaseUrl}}", api_key: k }
               - model_name: embed
                 litellm_params: { model: openai/text-embedding-3-small, api_base: "{{_good.BaseUrl}}/v1", api_key: k }
             router_settings:
@@ -45,6 +49,7 @@ public sealed class EmbeddedBatchesTests : IAsyncLifetime
         await _broker.DisposeAsync();
         await _good.DisposeAsync();
         await _bad.DisposeAsync();
+        await _anthropic.DisposeAsync();
         await _db.DisposeAsync();
     }
 
@@ -294,5 +299,92 @@ public sealed class EmbeddedBatchesTests : IAsyncLifetime
         }));
         Assert.Equal(400, status);
         Assert.Equal("endpoint", body["error"]!["param"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task MessageBatch_AnthropicShapes_ResultsPerCustomId()
+    {
+        JsonObject Request(string id, string model) => new()
+        {
+            ["custom_id"] = id,
+            ["params"] = new JsonObject
+            {
+                ["model"] = model,
+                ["max_tokens"] = 100,
+                ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Hello " + id }),
+            },
+        };
+        var body = new JsonObject
+        {
+            ["requests"] = new JsonArray(Request("native", "claude"), Request("translated", "good"), Request("refused", "bad")),
+        };
+        using var http = new HttpClient { BaseAddress = new Uri(_broker.BaseUrl) };
+        http.DefaultRequestHeaders.Add("x-api-key", MasterKey);
+        http.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+
+        using var createdResponse = await http.PostAsync("/v1/messages/batches", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        var created = JsonNode.Parse(await createdResponse.Content.ReadAsStringAsync())!.AsObject();
+        Assert.Equal(System.Net.HttpStatusCode.OK, createdResponse.StatusCode);
+        Assert.Equal("message_batch", created["type"]!.GetValue<string>());
+        Assert.Equal("in_progress", created["processing_status"]!.GetValue<string>());
+        Assert.Equal(3, created["request_counts"]!["processing"]!.GetValue<int>());
+        var id = created["id"]!.GetValue<string>();
+        Assert.StartsWith("msgbatch_", id, StringComparison.Ordinal);
+
+        JsonObject batch;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        do
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), "message batch did not end");
+            await Task.Delay(200);
+            batch = JsonNode.Parse(await http.GetStringAsync($"/v1/messages/batches/{id}"))!.AsObject();
+        }
+        while (batch["processing_status"]!.GetValue<string>() != "ended");
+
+        Assert.Equal(2, batch["request_counts"]!["succeeded"]!.GetValue<int>());
+        Assert.Equal(1, batch["request_counts"]!["errored"]!.GetValue<int>());
+        Assert.NotNull(batch["ended_at"]);
+        var resultsUrl = batch["results_url"]!.GetValue<string>();
+        var results = (await http.GetStringAsync(resultsUrl)).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonNode.Parse(l)!.AsObject()).ToDictionary(l => l["custom_id"]!.GetValue<string>());
+
+        Assert.Equal(["native", "refused", "translated"], results.Keys.Order().ToArray());
+        // passed through to the Anthropic deployment unchanged, answered in Anthropic's shape either way
+        Assert.Equal("succeeded", results["native"]["result"]!["type"]!.GetValue<string>());
+        Assert.Equal("message", results["native"]["result"]!["message"]!["type"]!.GetValue<string>());
+        Assert.Equal("claude", results["native"]["result"]!["message"]!["model"]!.GetValue<string>());
+        Assert.Equal("Hello native", _anthropic.Requests.Single().Body["messages"]![0]!["content"]!.GetValue<string>());
+        Assert.Equal("succeeded", results["translated"]["result"]!["type"]!.GetValue<string>());
+        Assert.Equal("Hello from the fake provider", results["translated"]["result"]!["message"]!["content"]![0]!["text"]!.GetValue<string>());
+        Assert.Equal("errored", results["refused"]["result"]!["type"]!.GetValue<string>());
+        Assert.Equal("invalid_request_error", results["refused"]["result"]!["error"]!["error"]!["type"]!.GetValue<string>());
+
+        // the message batch list shows message batches only (the OpenAI batches of other tests are not in this database)
+        var list = JsonNode.Parse(await http.GetStringAsync("/v1/messages/batches"))!.AsObject();
+        Assert.Equal([id], list["data"]!.AsArray().Select(b => b!["id"]!.GetValue<string>()).ToArray());
+    }
+
+    [Fact]
+    public async Task MessageBatch_DuplicateCustomId_Rejected()
+    {
+        var request = new JsonObject
+        {
+            ["custom_id"] = "same",
+            ["params"] = new JsonObject
+            {
+                ["model"] = "claude", ["max_tokens"] = 10,
+                ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "x" }),
+            },
+        };
+        using var http = new HttpClient { BaseAddress = new Uri(_broker.BaseUrl) };
+        http.DefaultRequestHeaders.Add("x-api-key", MasterKey);
+
+        using var response = await http.PostAsync("/v1/messages/batches", new StringContent(
+            new JsonObject { ["requests"] = new JsonArray(request.DeepClone(), request.DeepClone()) }.ToJsonString(), Encoding.UTF8, "application/json"));
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("error", error["type"]!.GetValue<string>());
+        Assert.Contains("requests.1.custom_id", error["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 }

@@ -29,8 +29,9 @@ public sealed class BatchFinalizer(BatchStore store, TimeProvider timeProvider, 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         string owner;
         bool cancelled;
+        string endpoint;
         await using (var select = new NpgsqlCommand(
-            "SELECT owner, cancelling_at IS NOT NULL FROM broker_batches WHERE id = $1 AND status = 'finalizing' FOR UPDATE SKIP LOCKED", connection, transaction))
+            "SELECT owner, cancelling_at IS NOT NULL, endpoint FROM broker_batches WHERE id = $1 AND status = 'finalizing' FOR UPDATE SKIP LOCKED", connection, transaction))
         {
             select.Parameters.Add(new() { Value = batchId });
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
@@ -39,9 +40,10 @@ public sealed class BatchFinalizer(BatchStore store, TimeProvider timeProvider, 
                 return;
             }
 
-            (owner, cancelled) = (reader.GetString(0), reader.GetBoolean(1));
+            (owner, cancelled, endpoint) = (reader.GetString(0), reader.GetBoolean(1), reader.GetString(2));
         }
 
+        var anthropic = endpoint == BatchEndpoints.Messages;
         var output = new LazyFile(connection, transaction, owner, $"{batchId}_output.jsonl", timeProvider);
         var errors = new LazyFile(connection, transaction, owner, $"{batchId}_error.jsonl", timeProvider);
         int total = 0, completed = 0, failed = 0, expired = 0;
@@ -67,12 +69,16 @@ public sealed class BatchFinalizer(BatchStore store, TimeProvider timeProvider, 
                         break;
                     case BatchLineStatus.Expired:
                         expired++;
-                        await errors.AppendLineAsync(BatchLineRunner.NotRun(customId, "batch_expired",
-                            "This request could not be executed before the completion window expired."), cancellationToken);
+                        await errors.AppendLineAsync(anthropic
+                            ? BatchLineRunner.NotRunAnthropic(customId, "expired")
+                            : BatchLineRunner.NotRun(customId, "batch_expired", "This request could not be executed before the completion window expired."),
+                            cancellationToken);
                         break;
                     default:
-                        await errors.AppendLineAsync(BatchLineRunner.NotRun(customId, "batch_cancelled",
-                            "This request was not executed because the batch was cancelled."), cancellationToken);
+                        await errors.AppendLineAsync(anthropic
+                            ? BatchLineRunner.NotRunAnthropic(customId, "canceled")
+                            : BatchLineRunner.NotRun(customId, "batch_cancelled", "This request was not executed because the batch was cancelled."),
+                            cancellationToken);
                         break;
                 }
             }

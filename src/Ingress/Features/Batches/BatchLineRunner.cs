@@ -7,6 +7,7 @@ using Broker.Config.Model;
 using Broker.Contracts.Identity;
 using Broker.Contracts.Inference;
 using Broker.Ingress.Features.Completions;
+using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Inference;
 
@@ -69,6 +70,9 @@ public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvi
                 return (BatchLineStatus.Done, Output(line, 200, response.ToJsonString()));
             }
 
+            case BatchEndpoints.Messages:
+                return await MessageAsync(group, line, body, caller, timeout, cancellationToken);
+
             case BatchEndpoints.Completions:
             {
                 var (chats, _) = CompletionRequestTranslator.Translate(body);
@@ -97,6 +101,61 @@ public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvi
             }
         }
     }
+
+    /// <summary>An Anthropic Messages line: passed through to a group of Anthropic deployments, else translated; an Anthropic result line.</summary>
+    private async Task<(string, string)> MessageAsync(
+        ModelGroup group, ClaimedLine line, JsonObject body, Caller? caller, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var passThrough = group.Deployments.All(d => d.Provider == "anthropic" && d.MockResponse is null);
+        var request = passThrough ? body : AnthropicMessagesTranslator.ToOpenAiRequest(body);
+        request.Remove("stream");
+        var reply = await inference.RunAsync(group.QueueName, new CreateChatCompletion
+        {
+            RequestId = line.RequestId,
+            ModelGroup = group.Name,
+            RequestedModel = line.RequestedModel,
+            Body = request.ToJsonString(),
+            Deadline = timeProvider.GetUtcNow() + timeout,
+            Caller = caller,
+            Format = passThrough ? "anthropic" : null,
+        }, line.RequestId, timeout, cancellationToken);
+        switch (reply)
+        {
+            case ChatCompletionSucceeded ok:
+                var answer = JsonNode.Parse(ok.Body)!.AsObject();
+                var message = passThrough ? answer : AnthropicMessagesTranslator.ToAnthropicMessage(answer, line.RequestedModel);
+                message["model"] = line.RequestedModel;
+                return (BatchLineStatus.Done, new JsonObject
+                {
+                    ["custom_id"] = line.CustomId,
+                    ["result"] = new JsonObject { ["type"] = "succeeded", ["message"] = message },
+                }.ToJsonString());
+            default:
+                var (status, text) = reply is InferenceFailed failed
+                    ? (failed.StatusCode, failed.Message)
+                    : (504, string.Create(CultureInfo.InvariantCulture, $"Request timed out after {timeout.TotalSeconds:0.###}s waiting for a worker"));
+                return (BatchLineStatus.Failed, new JsonObject
+                {
+                    ["custom_id"] = line.CustomId,
+                    ["result"] = new JsonObject
+                    {
+                        ["type"] = "errored",
+                        ["error"] = new JsonObject
+                        {
+                            ["type"] = "error",
+                            ["error"] = new JsonObject { ["type"] = AnthropicErrorResult.TypeFor(status), ["message"] = text },
+                        },
+                    },
+                }.ToJsonString());
+        }
+    }
+
+    /// <summary>An Anthropic result line for a request that never ran: <c>canceled</c> or <c>expired</c>.</summary>
+    public static string NotRunAnthropic(string customId, string type) => new JsonObject
+    {
+        ["custom_id"] = customId,
+        ["result"] = new JsonObject { ["type"] = type },
+    }.ToJsonString();
 
     private Task<object?> ChatAsync(
         ModelGroup group, ClaimedLine line, Guid requestId, JsonObject chat, Caller? caller, TimeSpan timeout, CancellationToken cancellationToken) =>

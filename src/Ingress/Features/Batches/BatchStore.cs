@@ -56,15 +56,17 @@ public sealed class BatchStore(BrokerDatabase database, TimeProvider timeProvide
         return batch is null ? null : await WithCountsAsync(batch, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<BatchRecord>> ListAsync(string owner, string? after, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<BatchRecord>> ListAsync(
+        string owner, string? after, int limit, CancellationToken cancellationToken, string? endpoint = null)
     {
         await using var command = database.DataSource.CreateCommand(
-            $"SELECT {Columns} FROM broker_batches WHERE owner = $1 " +
+            $"SELECT {Columns} FROM broker_batches WHERE owner = $1 AND ($4::text IS NULL OR endpoint = $4) " +
             "AND ($2::text IS NULL OR (created_at, id) < (SELECT created_at, id FROM broker_batches WHERE id = $2 AND owner = $1)) " +
             "ORDER BY created_at DESC, id DESC LIMIT $3");
         command.Parameters.Add(new() { Value = owner });
         command.Parameters.Add(new() { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = limit });
+        command.Parameters.Add(new() { Value = (object?)endpoint ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         var batches = new List<BatchRecord>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -199,6 +201,21 @@ public sealed class BatchStore(BrokerDatabase database, TimeProvider timeProvide
         var command = new NpgsqlBatchCommand(sql);
         command.Parameters.Add(new() { Value = now });
         return command;
+    }
+
+    /// <summary>How many of the batch's lines are in each status.</summary>
+    public async Task<IReadOnlyDictionary<string, int>> CountByStatusAsync(string batchId, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.CreateCommand("SELECT status, count(*)::int FROM broker_batch_lines WHERE batch_id = $1 GROUP BY status");
+        command.Parameters.Add(new() { Value = batchId });
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[reader.GetString(0)] = reader.GetInt32(1);
+        }
+
+        return counts;
     }
 
     private async Task<BatchRecord> WithCountsAsync(BatchRecord batch, CancellationToken cancellationToken)

@@ -5,7 +5,9 @@ using Broker.Config;
 using Broker.Ingress.Features.ChatCompletions;
 using Broker.Ingress.Features.Completions;
 using Broker.Ingress.Features.Embeddings;
+using Broker.Ingress.Errors;
 using Broker.Ingress.Features.Files;
+using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Inference;
 using Microsoft.Extensions.Logging;
@@ -197,15 +199,15 @@ public sealed class BatchValidator(
 
         var invalid = endpoint switch
         {
-            BatchEndpoints.Embeddings => EmbeddingsEndpoints.Validate(body),
-            BatchEndpoints.Completions => CompletionRequestTranslator.Translate(body).Error,
-            BatchEndpoints.Responses => ResponsesRequestTranslator.Translate(body).Error,
-            _ => ChatCompletionRequestValidator.Validate(body),
+            BatchEndpoints.Embeddings => Describe(EmbeddingsEndpoints.Validate(body)),
+            BatchEndpoints.Completions => Describe(CompletionRequestTranslator.Translate(body).Error),
+            BatchEndpoints.Responses => Describe(ResponsesRequestTranslator.Translate(body).Error),
+            BatchEndpoints.Messages => MessagesRequestValidator.Validate(body, requireMaxTokens: true) is { } e ? ("invalid_request", e.Message, null) : null,
+            _ => Describe(ChatCompletionRequestValidator.Validate(body)),
         };
-        if (invalid is not null)
+        if (invalid is { } problem)
         {
-            var e = invalid.Error.Error;
-            return (null, Error(e.Code ?? "invalid_request", e.Message, e.Param is null ? "body" : "body." + e.Param, null));
+            return (null, Error(problem.Code, problem.Message, problem.Param is null ? "body" : "body." + problem.Param, null));
         }
 
         if (body["model"] is not JsonValue m || m.GetValueKind() != JsonValueKind.String)
@@ -228,6 +230,9 @@ public sealed class BatchValidator(
 
         return (new LineRequest(customId, group.Name, model, body.ToJsonString()), null);
     }
+
+    private static (string Code, string Message, string? Param)? Describe(OpenAiErrorResult? error) =>
+        error?.Error.Error is { } e ? (e.Code ?? "invalid_request", e.Message, e.Param) : null;
 
     private static JsonObject Error(string code, string message, string? param, int? line) => new()
     {
