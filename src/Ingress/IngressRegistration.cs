@@ -13,6 +13,7 @@ using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Queues;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Inference;
+using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Redis;
 using Microsoft.AspNetCore.Builder;
@@ -40,6 +41,8 @@ public static class IngressRegistration
         builder.Services.AddHttpClient(nameof(QueueMonitor));
         builder.Services.AddHostedService<StreamReplyConnector>();
         builder.AddResponseCache();
+        // files and batches live in general_settings.database_url's PostgreSQL (idempotent: every role may add it)
+        builder.AddBrokerDatabase();
         builder.Services.AddSingleton<FileStore>();
         builder.Services.AddSingleton<BatchStore>();
         builder.Services.AddSingleton<BatchValidator>();
