@@ -12,11 +12,13 @@ namespace Broker.Host.Tests.Batches;
 #pragma warning disable OPENAI001 // the Batch client is marked experimental in the SDK
 
 /// <summary>The OpenAI SDK's file and batch clients pointed at a running broker, plus raw helpers for what the SDK leaves as JSON.</summary>
-public sealed class BatchTestClient(BrokerRunner broker, string key)
+public sealed class BatchTestClient(BrokerRunner broker, string key, string? baseUrl = null)
 {
+    private readonly string _baseUrl = baseUrl ?? broker.BaseUrl;
+
     public OpenAIClient Sdk { get; } = new(new ApiKeyCredential(key), new OpenAIClientOptions
     {
-        Endpoint = new Uri(broker.BaseUrl + "/v1"),
+        Endpoint = new Uri((baseUrl ?? broker.BaseUrl) + "/v1"),
         RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
         NetworkTimeout = TimeSpan.FromSeconds(120),
     });
@@ -90,7 +92,7 @@ public sealed class BatchTestClient(BrokerRunner broker, string key)
 
     public async Task<(int Status, JsonObject Body)> RawAsync(HttpMethod method, string path, HttpContent? content = null)
     {
-        using var request = new HttpRequestMessage(method, path) { Content = content };
+        using var request = new HttpRequestMessage(method, new Uri(new Uri(_baseUrl), path)) { Content = content };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         using var response = await broker.Http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();

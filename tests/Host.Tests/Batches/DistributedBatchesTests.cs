@@ -73,4 +73,69 @@ public sealed class DistributedBatchesTests(RabbitMqFixture rabbit)
             await rabbit.DeleteVirtualHostAsync(vhost);
         }
     }
+
+    [Fact]
+    public async Task Batch_IngressRestartedMidBatch_NewIngressResumesIncludingLinesLeasedByTheDeadOne()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.Delay = TimeSpan.FromMilliseconds(300);
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        try
+        {
+            await using var broker = await BrokerRunner.StartAsync($$"""
+                model_list:
+                  - model_name: good
+                    litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: k, max_parallel_requests: 16 }
+                router_settings:
+                  timeout: 30
+                general_settings:
+                  master_key: {{MasterKey}}
+                  database_url: "{{db.Url}}"
+                """, null, url,
+                [(BrokerRoles.Workers | BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])],
+                new Dictionary<string, string?>
+                {
+                    ["REDIS_URL"] = RoutingDistributedTests.RequireRedis(),
+                    ["Ingress:BatchPollSeconds"] = "0.2",
+                });
+            var client = new BatchTestClient(broker, MasterKey);
+            var ids = Enumerable.Range(1, 120).Select(i => $"line-{i}").ToList();
+            var fileId = await client.UploadAsync(string.Join("\n", ids.Select(id => BatchTestClient.ChatLine(id, "good", id))));
+            var batchId = (await client.CreateAsync(fileId))["id"]!.GetValue<string>();
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            while (await db.ScalarAsync<long>("SELECT count(*) FROM broker_batch_lines WHERE status = 'done'") < 20)
+            {
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), "the batch did not start");
+                await Task.Delay(50);
+            }
+
+            await broker.StopHostAsync(broker.Hosts[1]);
+            var afterStop = await db.ScalarAsync<long>("SELECT count(*) FROM broker_batch_lines WHERE status = 'done'");
+            Assert.InRange(afterStop, 20, 119);
+            Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_batch_lines WHERE status = 'in_flight'"));
+            // as a process that crashed would leave them: ten lines leased, the lease already run out
+            await db.ExecuteAsync("""
+                UPDATE broker_batch_lines SET status = 'in_flight', lease_until = now() - interval '1 second', attempts = attempts + 1
+                WHERE line_no IN (SELECT line_no FROM broker_batch_lines WHERE status = 'pending' ORDER BY line_no DESC LIMIT 10)
+                """);
+
+            var ingress = await broker.StartHostAsync(BrokerRoles.Ingress);
+            var resumed = new BatchTestClient(broker, MasterKey, BrokerApp.Addresses(ingress)[0]);
+            var batch = await resumed.WaitAsync(batchId, TimeSpan.FromSeconds(120));
+
+            Assert.Equal("completed", batch["status"]!.GetValue<string>());
+            Assert.Null(batch["error_file_id"]);
+            Assert.Equal(120, batch["request_counts"]!["completed"]!.GetValue<int>());
+            var output = await resumed.DownloadLinesAsync(batch["output_file_id"]!.GetValue<string>());
+            Assert.Equal(ids, output.Select(l => l["custom_id"]!.GetValue<string>()).ToList());
+            // the ten "crashed" leases and the lines the stopped ingress gave back ran a second time, and only those
+            Assert.InRange(await db.ScalarAsync<long>("SELECT count(*) FROM broker_batch_lines WHERE attempts = 2"), 10, 120 - afterStop);
+            Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_batch_lines WHERE attempts > 2"));
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
 }
