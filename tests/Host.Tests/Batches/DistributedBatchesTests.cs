@@ -138,4 +138,48 @@ public sealed class DistributedBatchesTests(RabbitMqFixture rabbit)
             await rabbit.DeleteVirtualHostAsync(vhost);
         }
     }
+
+    [Fact]
+    public async Task Batch_GroupWithoutWorker_LineTriedThreeTimesThenFailedWith504()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        try
+        {
+            await using var broker = await BrokerRunner.StartAsync($$"""
+                model_list:
+                  - model_name: good
+                    litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: k }
+                  - model_name: orphan
+                    litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: k }
+                router_settings:
+                  timeout: 1
+                general_settings:
+                  master_key: {{MasterKey}}
+                  database_url: "{{db.Url}}"
+                """, null, url,
+                [(BrokerRoles.Workers, ["good"]), (BrokerRoles.Ingress | BrokerRoles.Billing, [])],
+                new Dictionary<string, string?>
+                {
+                    ["REDIS_URL"] = RoutingDistributedTests.RequireRedis(),
+                    ["Ingress:BatchPollSeconds"] = "0.2",
+                });
+            var client = new BatchTestClient(broker, MasterKey);
+            var fileId = await client.UploadAsync(BatchTestClient.ChatLine("served", "good") + "\n" + BatchTestClient.ChatLine("unserved", "orphan"));
+
+            var batch = await client.WaitAsync((await client.CreateAsync(fileId))["id"]!.GetValue<string>(), TimeSpan.FromSeconds(60));
+
+            Assert.Equal("completed", batch["status"]!.GetValue<string>());
+            var errors = await client.DownloadLinesAsync(batch["error_file_id"]!.GetValue<string>());
+            Assert.Equal("unserved", Assert.Single(errors)["custom_id"]!.GetValue<string>());
+            Assert.Equal(504, errors[0]["response"]!["status_code"]!.GetValue<int>());
+            Assert.Equal(3, await db.ScalarAsync<int>("SELECT attempts FROM broker_batch_lines WHERE custom_id = 'unserved'"));
+            Assert.Equal(1, await db.ScalarAsync<int>("SELECT attempts FROM broker_batch_lines WHERE custom_id = 'served'"));
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
 }

@@ -23,8 +23,12 @@ public sealed class BatchDispatcher(
     IProxyConfigProvider config,
     IngressOptions options,
     TimeProvider timeProvider,
+    IHostApplicationLifetime lifetime,
     ILogger<BatchDispatcher> logger) : BackgroundService
 {
+    /// <summary>Attempts of a line that gets no answer at all before it is recorded as failed (504).</summary>
+    public const int MaxAttempts = 3;
+
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly SemaphoreSlim _validate = new(0, 1);
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
@@ -53,6 +57,13 @@ public sealed class BatchDispatcher(
         }
 
         await database.WhenMigrated(stoppingToken);
+        // every hosted service has started, the bus among them: replies to this instance's address are received
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            await started.Task.WaitAsync(stoppingToken);
+        }
+
         Log.Started(logger, options.BatchConcurrencyShare);
         var validation = ValidateLoopAsync(stoppingToken);
         var recording = RecordLoopAsync();
@@ -142,7 +153,14 @@ public sealed class BatchDispatcher(
         try
         {
             var (status, result) = await runner.RunAsync(line, stoppingToken);
-            _results.Writer.TryWrite(new LineResult(line.BatchId, line.LineNo, status, result));
+            if (status == BatchLineRunner.NoAnswer && line.Attempts < MaxAttempts)
+            {
+                // no worker answered in time (none running, or the answer was lost): the line waits for another try
+                await store.ReleaseAsync([line.RequestId], CancellationToken.None);
+                return;
+            }
+
+            _results.Writer.TryWrite(new LineResult(line.BatchId, line.LineNo, status == BatchLineRunner.NoAnswer ? BatchLineStatus.Failed : status, result));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

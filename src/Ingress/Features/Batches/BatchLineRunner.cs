@@ -20,6 +20,9 @@ namespace Broker.Ingress.Features.Batches;
 /// </summary>
 public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvider config, TimeProvider timeProvider)
 {
+    /// <summary>The status <see cref="RunAsync"/> gives a line no worker answered within the timeout.</summary>
+    public const string NoAnswer = "no_answer";
+
     /// <summary>How long one line waits for its answer (the request timeout).</summary>
     public TimeSpan Timeout => inference.Timeout;
 
@@ -131,10 +134,10 @@ public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvi
                     ["result"] = new JsonObject { ["type"] = "succeeded", ["message"] = message },
                 }.ToJsonString());
             default:
-                var (status, text) = reply is InferenceFailed failed
+                var (code, text) = reply is InferenceFailed failed
                     ? (failed.StatusCode, failed.Message)
                     : (504, string.Create(CultureInfo.InvariantCulture, $"Request timed out after {timeout.TotalSeconds:0.###}s waiting for a worker"));
-                return (BatchLineStatus.Failed, new JsonObject
+                return (reply is null ? NoAnswer : BatchLineStatus.Failed, new JsonObject
                 {
                     ["custom_id"] = line.CustomId,
                     ["result"] = new JsonObject
@@ -143,7 +146,7 @@ public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvi
                         ["error"] = new JsonObject
                         {
                             ["type"] = "error",
-                            ["error"] = new JsonObject { ["type"] = AnthropicErrorResult.TypeFor(status), ["message"] = text },
+                            ["error"] = new JsonObject { ["type"] = AnthropicErrorResult.TypeFor(code), ["message"] = text },
                         },
                     },
                 }.ToJsonString());
@@ -172,7 +175,7 @@ public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvi
     private static (string, string) Failure(ClaimedLine line, object? reply, TimeSpan timeout) => reply switch
     {
         InferenceFailed failed => (BatchLineStatus.Failed, Output(line, failed.StatusCode, ErrorBody(failed.Message, failed.Type, failed.Param, failed.Code))),
-        _ => (BatchLineStatus.Failed, Output(line, 504, ErrorBody(
+        _ => (NoAnswer, Output(line, 504, ErrorBody(
             string.Create(CultureInfo.InvariantCulture, $"Request timed out after {timeout.TotalSeconds:0.###}s waiting for a worker"), "timeout", null, "timeout"))),
     };
 

@@ -118,7 +118,7 @@ public sealed class BatchStore(BrokerDatabase database, TimeProvider timeProvide
             SET status = 'in_flight', attempts = l.attempts + 1, lease_until = $3, request_id = gen_random_uuid()
             FROM c, broker_batches b
             WHERE l.batch_id = c.batch_id AND l.line_no = c.line_no AND b.id = l.batch_id
-            RETURNING l.batch_id, l.line_no, l.custom_id, l.model_group, l.requested_model, l.body, l.request_id, b.endpoint, b.caller::text
+            RETURNING l.batch_id, l.line_no, l.custom_id, l.model_group, l.requested_model, l.body, l.request_id, b.endpoint, b.caller::text, l.attempts
             """);
         command.Parameters.Add(new() { Value = modelGroup });
         command.Parameters.Add(new() { Value = limit });
@@ -130,7 +130,7 @@ public sealed class BatchStore(BrokerDatabase database, TimeProvider timeProvide
         {
             lines.Add(new ClaimedLine(
                 reader.GetString(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
-                reader.GetGuid(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8)));
+                reader.GetGuid(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetInt32(9)));
         }
 
         return lines;
