@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Broker.Contracts.Identity;
 using Broker.Ingress.Features.Batches;
 using Broker.Ingress.Features.Files;
 using Broker.ServiceDefaults.Database;
@@ -75,5 +77,27 @@ public sealed class OwnerScopingTests : IAsyncLifetime
         Assert.Null(file);
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM broker_files"));
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM broker_file_chunks"));
+    }
+
+    [Fact]
+    public async Task Claim_BatchOfAKey_LineCarriesTheSubmittingCaller()
+    {
+        var caller = new Caller { KeyHash = "hash-a", KeyAlias = "alias", UserId = "u1", TeamId = "t1", Tags = ["x"] };
+        var now = TimeProvider.System.GetUtcNow();
+        var batch = new BatchRecord
+        {
+            Id = _batches.NewId(), Owner = "hash-a", Endpoint = "/v1/chat/completions", InputFileId = "file-x",
+            CompletionWindow = "24h", Status = "in_progress", CreatedAt = now, ExpiresAt = now.AddHours(24),
+        };
+        await _batches.InsertAsync(batch, JsonSerializer.Serialize(caller), CancellationToken.None);
+        await _db.ExecuteAsync($"INSERT INTO broker_batch_lines (batch_id, line_no, custom_id, model_group, requested_model, body) VALUES ('{batch.Id}', 1, 'c1', 'g', 'm', '{{}}')");
+
+        var line = Assert.Single(await _batches.ClaimAsync("g", 10, now.AddMinutes(5), CancellationToken.None));
+
+        var carried = JsonSerializer.Deserialize<Caller>(line.Caller!)!;
+        Assert.Equal(caller, carried with { Tags = caller.Tags });
+        Assert.Equal(["x"], carried.Tags);
+        Assert.Equal(1, line.Attempts);
+        Assert.Empty(await _batches.ClaimAsync("g", 10, now.AddMinutes(5), CancellationToken.None));
     }
 }
