@@ -4,7 +4,9 @@
 # RabbitMQ), one after another, then one table of absolute figures and ratios against direct; and
 # (d) "cache": Broker embedded with the response cache on (bench/config-cache.yaml), every measured
 # request a cache hit (c=1 latency, c=64 requests/s). For Broker it also times requests that fall back
-# once (mock_testing_fallbacks: the retry saga's path).
+# once (mock_testing_fallbacks: the retry saga's path). (e) "spend": spend events written per second by one
+# Billing process into PostgreSQL (bench/SpendBench: a queued backlog of UsageRecorded drained with batched COPY),
+# against one transaction per event in the same run.
 #
 #   bench/run.sh                  # about 3 minutes; results in bench/results/<timestamp>.md and latest.md
 #
@@ -23,7 +25,8 @@ cd "$ROOT"
 DUR="${BENCH_DURATION:-5}"
 WARM="${BENCH_WARMUP:-2}"
 TTFB_N="${BENCH_TTFB_N:-50}"
-TARGETS="${BENCH_TARGETS:-direct embedded distributed cache}"
+TARGETS="${BENCH_TARGETS:-direct embedded distributed cache spend}"
+SPEND_N="${BENCH_SPEND_N:-20000}"
 FAST_PORT=9101 SLOW_PORT=9102 EMBEDDED_PORT=4101 INGRESS_PORT=4102 CACHE_PORT=4103
 CONFIG=bench/config.yaml
 BROKER_DLL=src/Host/bin/Release/net10.0/broker.dll
@@ -41,6 +44,7 @@ die() { say "ERROR: $*"; exit 1; }
 # ---- cleanup: every process we started, by pid; the RabbitMQ vhost; services if we started them ----
 ALL_PIDS=()
 VHOST=""
+SPEND_VHOST=""
 SERVICES_STARTED=0
 stop_pids() {
   local pid
@@ -64,6 +68,7 @@ cleanup() {
   trap - EXIT
   [ "${#ALL_PIDS[@]}" -gt 0 ] && stop_pids "${ALL_PIDS[@]}"
   if [ -n "$VHOST" ]; then rabbitmqctl -q delete_vhost "$VHOST" >/dev/null 2>&1 || true; fi
+  if [ -n "$SPEND_VHOST" ]; then rabbitmqctl -q delete_vhost "$SPEND_VHOST" >/dev/null 2>&1 || true; fi
   if [ "$SERVICES_STARTED" = 1 ] && [ "${BENCH_KEEP_SERVICES:-0}" != 1 ]; then
     scripts/services.sh down >/dev/null 2>&1 || true
   fi
@@ -149,6 +154,7 @@ say "building Broker and the bench tools (Release)"
 dotnet build src/Host -c Release -v q -nologo >"$OUT/logs/build.log" 2>&1 || die "build failed: see $OUT/logs/build.log"
 dotnet build bench/FakeProvider -c Release -v q -nologo >>"$OUT/logs/build.log" 2>&1 || die "build failed: see $OUT/logs/build.log"
 dotnet build bench/TtfbClient -c Release -v q -nologo >>"$OUT/logs/build.log" 2>&1 || die "build failed: see $OUT/logs/build.log"
+dotnet build bench/SpendBench -c Release -v q -nologo >>"$OUT/logs/build.log" 2>&1 || die "build failed: see $OUT/logs/build.log"
 
 {
   echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src bench 2>/dev/null || echo '+dirty')"
@@ -218,12 +224,34 @@ for target in $TARGETS; do
       proc_stats cache "$(cat "$RAW/cache.pid")" "$RAW/cache-stats.txt"
       stop_pids "$(cat "$RAW/cache.pid")"
       ;;
-    *) die "unknown target '$target' (direct, embedded, distributed, cache)" ;;
+    spend)
+      if ! { command -v rabbitmq-diagnostics >/dev/null 2>&1 && rabbitmq-diagnostics -q ping >/dev/null 2>&1; }; then
+        SERVICES_STARTED=1
+      fi
+      eval "$(scripts/services.sh 2>>"$OUT/logs/services.log")"
+      SPEND_VHOST="broker-bench-spend-$$"
+      rabbitmqctl -q add_vhost "$SPEND_VHOST" >/dev/null
+      rabbitmqctl -q set_permissions -p "$SPEND_VHOST" guest '.*' '.*' '.*' >/dev/null
+      say "spend: $SPEND_N usage events through one billing process into PostgreSQL, and the per-event baseline"
+      dotnet bench/SpendBench/bin/Release/net10.0/spend-bench.dll --broker "$BROKER_DLL" \
+        --rabbitmq "amqp://guest:guest@127.0.0.1:5672/$SPEND_VHOST" --pg "$PG_URL" --n "$SPEND_N" \
+        --billing-log "$OUT/logs/spend-billing.log" >"$RAW/spend.md" 2>"$OUT/logs/spend-bench.log" \
+        || die "spend-bench failed: see $OUT/logs/spend-bench.log"
+      rabbitmqctl -q delete_vhost "$SPEND_VHOST" >/dev/null 2>&1 || true
+      SPEND_VHOST=""
+      ;;
+    *) die "unknown target '$target' (direct, embedded, distributed, cache, spend)" ;;
   esac
 done
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/meta.txt"
 
-python3 bench/report.py "$OUT" >"$OUT.md"
+if [ "$TARGETS" = spend ]; then
+  echo "# Broker benchmark — $TS" >"$OUT.md"
+else
+  python3 bench/report.py "$OUT" >"$OUT.md"
+fi
+if [ -s "$RAW/spend.md" ]; then { echo; cat "$RAW/spend.md"; } >>"$OUT.md"; fi
 cp "$OUT.md" bench/results/latest.md
 say "results: $OUT.md (also bench/results/latest.md); raw files and logs in $OUT/"
 sed -n '/^| scenario/,/^$/p' "$OUT.md"
+if [ -s "$RAW/spend.md" ]; then sed -n '/^| measurement/,/^$/p' "$RAW/spend.md"; fi

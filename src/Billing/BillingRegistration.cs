@@ -1,19 +1,34 @@
+using Broker.Billing.Alerts;
+using Broker.Billing.Budgets;
+using Broker.Billing.Callbacks;
+using Broker.Billing.Persistence;
 using Broker.Billing.Usage;
 using Broker.ServiceDefaults.Bus;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Broker.Billing;
 
 public static class BillingRegistration
 {
-    /// <summary>The Billing role: consumes usage events. Call before <c>AddBrokerBus</c>.</summary>
+    /// <summary>The Billing role: usage events into spend and budgets in PostgreSQL, budget resets, spend log retention. Call before <c>AddBrokerBus</c>.</summary>
     public static IHostApplicationBuilder AddBilling(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton<UsageLedger>();
+        builder.Services.AddSingleton<SpendWriter>();
+        builder.Services.AddSingleton<DatabaseAlerts>();
+        builder.Services.AddOptions<BillingOptions>().BindConfiguration("Billing");
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<BudgetResetter>();
+        builder.Services.AddHostedService<BudgetResetService>();
+        builder.Services.AddSingleton<SpendRetention>();
+        builder.Services.AddHostedService<SpendRetentionService>();
         builder.AddBusContribution(new BillingBusContribution());
+        builder.AddAlerting();
+        builder.AddCallbacks();
         return builder;
     }
 

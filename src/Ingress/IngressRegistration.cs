@@ -1,3 +1,4 @@
+using Broker.Ingress.Alerts;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
@@ -12,6 +13,7 @@ using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Queues;
 using Broker.Ingress.Features.Responses;
+using Broker.Ingress.Features.Spend;
 using Broker.Ingress.Inference;
 using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Observability;
@@ -40,6 +42,7 @@ public static class IngressRegistration
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueMonitor>());
         builder.Services.AddHttpClient(nameof(QueueMonitor));
         builder.Services.AddHostedService<StreamReplyConnector>();
+        builder.Services.AddHostedService<HangingRequestMonitor>();
         builder.AddResponseCache();
         // files and batches live in general_settings.database_url's PostgreSQL (idempotent: every role may add it)
         builder.AddBrokerDatabase();
@@ -93,7 +96,8 @@ public static class IngressRegistration
             .MapModelList()
             .MapQueues()
             .MapCooldowns()
-            .MapDeploymentHealth();
+            .MapDeploymentHealth()
+            .MapSpend();
 
         app.MapBrokerMetrics();
 

@@ -6,4 +6,13 @@ internal static partial class Log
 {
     [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Usage {RequestId} {ModelGroup}/{DeploymentId} ({Provider}): {PromptTokens} in, {CompletionTokens} out, {LatencyMs:0.0} ms, succeeded {Succeeded}")]
     public static partial void UsageRecorded(ILogger logger, Guid requestId, string modelGroup, string deploymentId, string provider, int promptTokens, int completionTokens, double latencyMs, bool succeeded);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "Spend batch: {Received} event(s), {Inserted} new, {Entities} total(s) updated in {ElapsedMs:0.0} ms")]
+    public static partial void SpendWritten(ILogger logger, int received, int inserted, int entities, double elapsedMs);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Spend batch of {Count} event(s) not written, it stays queued and is retried: {Reason}")]
+    public static partial void SpendWriteFailed(ILogger logger, int count, string reason);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Debug, Message = "No database_url: {Count} usage event(s) counted in memory only")]
+    public static partial void NoDatabase(ILogger logger, int count);
 }

@@ -37,6 +37,7 @@ internal static class GeneralSettingsReader
             AlertingThreshold = g.Duration("alerting_threshold"),
             AlertingArgs = ReadAlertingArgs(g),
             AlertToWebhookUrl = g.StringMap("alert_to_webhook_url") ?? new Dictionary<string, string>(),
+            AlertTypes = g.StringList("alert_types"),
             BudgetLocal = g.Decimal("budget_local"),
             BudgetDuration = g.String("budget_duration"),
             BudgetAlertBuffer = g.Double("budget_alert_buffer", 0),
@@ -74,6 +75,9 @@ internal static class GeneralSettingsReader
             SlackWebhookUrl = r.Secret("slack_webhook_url") ?? SecretFromEnv(g.Convert.Context, "SLACK_WEBHOOK_URL"),
             AlertChannels = r.StringMap("alert_channels") ?? new Dictionary<string, string>(),
             SpendReportFrequency = r.String("spend_report_frequency"),
+            BudgetAlertTtl = r.Duration("budget_alert_ttl"),
+            AlertTtl = r.Duration("alert_ttl"),
+            AlertEmails = r.StringList("alert_emails") ?? [],
         };
         return args with { Extra = r.Finish() };
     }

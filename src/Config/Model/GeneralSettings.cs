@@ -52,6 +52,9 @@ public sealed record GeneralSettings
     /// <summary>alert_to_webhook_url: alert kind → URL.</summary>
     public IReadOnlyDictionary<string, string> AlertToWebhookUrl { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>alert_types: which alert kinds are sent (llm_exceptions, budget_alerts, ...); null = all.</summary>
+    public IReadOnlyList<string>? AlertTypes { get; init; }
+
     public decimal? BudgetLocal { get; init; }
 
     public string? BudgetDuration { get; init; }
@@ -98,6 +101,15 @@ public sealed record AlertingArgs
     public IReadOnlyDictionary<string, string> AlertChannels { get; init; } = new Dictionary<string, string>();
 
     public string? SpendReportFrequency { get; init; }
+
+    /// <summary>budget_alert_ttl: a budget alert with the same key is sent once per this window (LiteLLM: 24 h).</summary>
+    public TimeSpan? BudgetAlertTtl { get; init; }
+
+    /// <summary>alert_ttl (Broker): the de-duplication window of every other alert kind (default 10 min).</summary>
+    public TimeSpan? AlertTtl { get; init; }
+
+    /// <summary>alert_emails (Broker): recipients of email alerts, besides ALERT_EMAILS and a budget alert's user_email.</summary>
+    public IReadOnlyList<string> AlertEmails { get; init; } = [];
 
     public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
 }

@@ -19,6 +19,9 @@ public sealed record ChatCompletionSucceeded
 
     public required TokenUsage Usage { get; init; }
 
+    /// <summary>The request's cost in USD (x-litellm-response-cost); null when the model's price is unknown.</summary>
+    public decimal? Cost { get; init; }
+
     /// <summary>Retries made before this answer (x-litellm-attempted-retries); on the first batch of a stream.</summary>
     public int AttemptedRetries { get; init; }
 

@@ -17,4 +17,7 @@ public sealed record EmbeddingSucceeded
     public required string Queue { get; init; }
 
     public required TokenUsage Usage { get; init; }
+
+    /// <summary>The request's cost in USD (x-litellm-response-cost); null when the model's price is unknown.</summary>
+    public decimal? Cost { get; init; }
 }

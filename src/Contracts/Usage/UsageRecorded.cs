@@ -40,6 +40,12 @@ public sealed record UsageRecorded
     /// <summary>Who sent the request; null on an open gateway or with the master key.</summary>
     public Caller? Caller { get; init; }
 
+    /// <summary>The request's messages (or embedding input) as JSON; only with general_settings.store_prompts_in_spend_logs.</summary>
+    public string? Messages { get; init; }
+
+    /// <summary>The answer as JSON (the completion, or the streamed text as a JSON string); only with store_prompts_in_spend_logs.</summary>
+    public string? Response { get; init; }
+
     /// <summary>The request's cost in USD (0 for a cache hit or a failure); null when the price is unknown.</summary>
     public decimal? Cost { get; init; }
 }

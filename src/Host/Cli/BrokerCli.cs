@@ -122,6 +122,8 @@ public static class BrokerCli
         deploy.Subcommands.Add(kubernetes);
         root.Subcommands.Add(deploy);
 
+        root.Subcommands.Add(SpendCommand.Create(stdout, stderr, getEnv));
+
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
     }

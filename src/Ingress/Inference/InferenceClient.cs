@@ -23,6 +23,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
     private readonly ConcurrentDictionary<string, Task<ISendEndpoint>> _endpoints = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<object>> _pending = new();
     private readonly ConcurrentDictionary<Guid, ChatCompletionStream> _streams = new();
+    private readonly ConcurrentDictionary<Guid, (string Queue, long StartedTimestamp)> _started = new();
 
     public TimeSpan Timeout => config.Current.RouterSettings.Timeout ?? DefaultTimeout;
 
@@ -74,6 +75,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
                     ["x-litellm-attempted-fallbacks"] = succeeded.AttemptedFallbacks.ToString(CultureInfo.InvariantCulture),
                     ["x-litellm-response-duration-ms"] = timeProvider.GetElapsedTime(started).TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture),
                 };
+                AddCost(headers, succeeded.Cost);
                 return new ChatCompletionOutcome(succeeded.Body, null, headers);
             default:
                 return Failed(reply, group, timeout);
@@ -110,7 +112,17 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
             ["x-litellm-call-id"] = succeeded.RequestId.ToString(),
             ["x-broker-queue"] = succeeded.Queue,
         };
+        AddCost(headers, succeeded.Cost);
         return new ChatCompletionOutcome(succeeded.Body, null, headers);
+    }
+
+    /// <summary>x-litellm-response-cost: the request's cost in USD, when the model's price is known.</summary>
+    private static void AddCost(Dictionary<string, string> headers, decimal? cost)
+    {
+        if (cost is { } usd)
+        {
+            headers["x-litellm-response-cost"] = usd.ToString(CultureInfo.InvariantCulture);
+        }
     }
 
     /// <summary>
@@ -152,6 +164,29 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
     public Task<object?> RunAsync<T>(string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken)
         where T : class => SendAndWaitAsync(queue, command, requestId, timeout, cancellationToken);
 
+    /// <summary>
+    /// Requests this instance is still waiting on with no answer yet (non-streamed: no reply; streamed: no first
+    /// chunk), with their queue and how long they have waited: what llm_requests_hanging alerts look at.
+    /// </summary>
+    public IReadOnlyList<OutstandingRequest> Outstanding()
+    {
+        var list = new List<OutstandingRequest>();
+        foreach (var (id, (queue, started)) in _started)
+        {
+            list.Add(new OutstandingRequest(id, queue, timeProvider.GetElapsedTime(started)));
+        }
+
+        foreach (var (id, stream) in _streams)
+        {
+            if (stream.FirstChunkTimestamp == 0 && !stream.Finished)
+            {
+                list.Add(new OutstandingRequest(id, stream.Headers["x-broker-queue"], timeProvider.GetElapsedTime(stream.StartedTimestamp)));
+            }
+        }
+
+        return list;
+    }
+
     /// <summary>A worker's reply (success or failure) for the request it names; ignored when nobody waits any more.</summary>
     public void Reply(Guid requestId, object reply)
     {
@@ -181,6 +216,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
     {
         var waiting = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[requestId] = waiting;
+        _started[requestId] = (queue, timeProvider.GetTimestamp());
         try
         {
             await SendAsync(queue, command, requestId, timeout, cancellationToken);
@@ -193,6 +229,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
         finally
         {
             _pending.TryRemove(requestId, out _);
+            _started.TryRemove(requestId, out _);
         }
     }
 

@@ -28,7 +28,7 @@ public static class ChatRequestBuilder
 
         foreach (var (key, value) in deployment.DefaultParams)
         {
-            if (!request.ContainsKey(key))
+            if (!request.ContainsKey(key) && !IsPrice(key))
             {
                 request[key] = JsonSerializer.SerializeToNode(value);
             }
@@ -39,6 +39,10 @@ public static class ChatRequestBuilder
         request.Remove("stream_options");
         return request;
     }
+
+    /// <summary>Prices (input_cost_per_token, cache_read_input_token_cost...) are the gateway's, never the provider's.</summary>
+    private static bool IsPrice(string key) =>
+        key.EndsWith("_cost_per_token", StringComparison.Ordinal) || key.EndsWith("_token_cost", StringComparison.Ordinal);
 
     /// <summary>The model the provider is asked for: wildcard deployments take it from the client's model name.</summary>
     public static string ProviderModel(ModelGroup group, ModelDeployment deployment, string requestedModel)

@@ -57,6 +57,7 @@ public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri
                         {
                             PromptTokens = usage["prompt_tokens"]?.GetValue<int>() ?? 0,
                             CompletionTokens = usage["completion_tokens"]?.GetValue<int>() ?? 0,
+                            CachedPromptTokens = usage["prompt_tokens_details"]?["cached_tokens"] is JsonValue cached && cached.TryGetValue<int>(out var c) ? c : 0,
                         };
                     }
 
@@ -102,6 +103,9 @@ public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri
     }
 
     /// <summary>Usage as reported, else counted with the tokenizer from the prompt and the streamed text.</summary>
+    /// <summary>The content streamed so far.</summary>
+    public string Text => _text.ToString();
+
     public TokenUsage UsageOrCounted(JsonArray? messages) =>
         _providerReportedUsage ? Usage : new TokenUsage { PromptTokens = TokenCounter.CountMessages(messages), CompletionTokens = TokenCounter.Count(_text.ToString()) };
 

@@ -3,6 +3,7 @@ using Broker.Config;
 using Broker.Contracts.Inference;
 using Broker.Workers.Providers;
 using Broker.Workers.Providers.Anthropic;
+using Broker.Workers.Pricing;
 using Broker.Workers.Retries;
 using Broker.Workers.Routing;
 using MassTransit;
@@ -113,6 +114,7 @@ public sealed class CreateChatCompletionConsumer(
         // the caller hears first; the usage event follows (it does not hold up the answer)
         var elapsedMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;
         outcome.Finish(result.Usage, elapsedMs, result.Error);
+        var cost = CostCalculator.Cost(deployment, result.Usage, failed: result.Error is not null);
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
@@ -130,13 +132,15 @@ public sealed class CreateChatCompletionConsumer(
                 Provider = deployment.Provider,
                 Queue = queue,
                 Usage = result.Usage,
+                Cost = cost,
                 AttemptedRetries = message.Retry?.AttemptedRetries ?? 0,
                 AttemptedFallbacks = message.Retry?.AttemptedFallbacks ?? 0,
             });
             await ReportSuccess(context, group.Name, deployment.Id);
         }
 
-        await PublishUsage(context, group.Name, deployment.Id, deployment.Provider, result.Usage, elapsedMs, null, result.Error);
+        await PublishUsage(context, group.Name, deployment.Id, deployment.Provider, result.Usage, elapsedMs, null, result.Error, cost,
+            Stored(clientRequest, () => result.Completion?.ToJsonString()));
     }
 
     private async Task StreamAsync(
@@ -207,14 +211,23 @@ public sealed class CreateChatCompletionConsumer(
 
         var usage = streamer.UsageOrCounted(call.Request["messages"] as JsonArray);
         outcome.Finish(usage, streamer.TimeToFirstChunk?.TotalMilliseconds ?? elapsedMs, error);
-        await PublishUsage(context, groupName, deploymentId, providerName, usage, elapsedMs, streamer.TimeToFirstChunk?.TotalMilliseconds, error);
+        await PublishUsage(context, groupName, deploymentId, providerName, usage, elapsedMs, streamer.TimeToFirstChunk?.TotalMilliseconds, error,
+            CostCalculator.Cost(call.Deployment, usage, failed: error is not null),
+            Stored(call.Request, () => System.Text.Json.JsonSerializer.Serialize(streamer.Text)));
     }
+
+    /// <summary>general_settings.store_prompts_in_spend_logs: the messages and the answer go with the usage event.</summary>
+    private (string? Messages, string? Response) Stored(JsonObject request, Func<string?> response) =>
+        config.Current.GeneralSettings.StorePromptsInSpendLogs
+            ? ((request["messages"] ?? request["input"] ?? request["prompt"])?.ToJsonString(), response())
+            : default;
 
     private Task PublishUsage(
         ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId, string providerName,
-        TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error) =>
+        TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, decimal? cost,
+        (string? Messages, string? Response) stored) =>
         InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
-            usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow());
+            usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored);
 
     /// <summary>Hands the failure to the retry saga when a retry or fallback is left, else answers the caller with it.</summary>
     private async Task FailOrHandOver(

@@ -1,5 +1,6 @@
 using Broker.Config;
 using Broker.Contracts.Inference;
+using Broker.Workers.Pricing;
 using Broker.Workers.Providers;
 using Broker.Workers.Routing;
 using MassTransit;
@@ -75,6 +76,9 @@ public sealed class CreateEmbeddingConsumer(
 
         var latencyMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;
         outcome.Finish(result.Usage, latencyMs, result.Error);
+        // an embedding has no completion tokens, whatever the provider's usage says
+        var usage = new TokenUsage { PromptTokens = result.Usage.PromptTokens, CompletionTokens = 0 };
+        var cost = CostCalculator.Cost(deployment, usage, failed: result.Error is not null);
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
@@ -92,11 +96,13 @@ public sealed class CreateEmbeddingConsumer(
                 Provider = deployment.Provider,
                 Queue = queue,
                 Usage = result.Usage,
+                Cost = cost,
             });
         }
 
-        // an embedding has no completion tokens, whatever the provider's usage says
         await InferenceSteps.PublishUsage(context, message.RequestId, group.Name, deployment.Id, deployment.Provider,
-            new TokenUsage { PromptTokens = result.Usage.PromptTokens, CompletionTokens = 0 }, latencyMs, null, result.Error, timeProvider.GetUtcNow());
+            usage, latencyMs, null, result.Error, timeProvider.GetUtcNow(), message.Caller, cost,
+            // the input only: vectors are not worth a spend log row
+            config.Current.GeneralSettings.StorePromptsInSpendLogs ? (request["input"]?.ToJsonString(), null) : default);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config.Model;
+using Broker.Contracts.Identity;
 using Broker.Contracts.Inference;
 using Broker.Contracts.Usage;
 using Broker.Workers.Providers;
@@ -119,10 +120,11 @@ public static class InferenceSteps
         }
     }
 
-    /// <summary>The usage event for one finished call (Workers → Billing).</summary>
+    /// <summary>The usage event for one finished call (Workers → Billing), attributed to the command's caller.</summary>
     public static Task PublishUsage(
         ConsumeContext context, Guid requestId, string groupName, string deploymentId, string providerName,
-        TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, DateTimeOffset completedAt)
+        TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, DateTimeOffset completedAt,
+        Caller? caller, decimal? cost, (string? Messages, string? Response) stored = default)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(usage);
@@ -139,6 +141,10 @@ public static class InferenceSteps
             Succeeded = error is null,
             ErrorClass = error?.Class.ToString(),
             CompletedAt = completedAt,
+            Caller = caller,
+            Cost = error is null ? cost : 0m,
+            Messages = stored.Messages,
+            Response = stored.Response,
         }, context.CancellationToken);
     }
 

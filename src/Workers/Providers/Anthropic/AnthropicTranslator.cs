@@ -188,6 +188,7 @@ public static class AnthropicTranslator
         {
             PromptTokens = Int(usageNode?["input_tokens"]) + Int(usageNode?["cache_read_input_tokens"]) + Int(usageNode?["cache_creation_input_tokens"]),
             CompletionTokens = Int(usageNode?["output_tokens"]),
+            CachedPromptTokens = Int(usageNode?["cache_read_input_tokens"]),
         };
 
         var completion = new JsonObject

@@ -146,6 +146,7 @@ public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider,
         {
             PromptTokens = Int(usage?["prompt_tokens"]),
             CompletionTokens = Int(usage?["completion_tokens"]),
+            CachedPromptTokens = Int(usage?["prompt_tokens_details"]?["cached_tokens"]),
         };
     }
 

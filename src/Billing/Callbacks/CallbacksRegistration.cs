@@ -1,0 +1,31 @@
+using Broker.Config;
+using Broker.ServiceDefaults.Bus;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace Broker.Billing.Callbacks;
+
+public static class CallbacksRegistration
+{
+    /// <summary>litellm_settings success/failure callbacks (langfuse, datadog, sentry, openmeter, generic APIs) in the Billing role. Call after <c>AddAlerting</c>.</summary>
+    public static IHostApplicationBuilder AddCallbacks(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton(sp => CallbackOptions.From(sp.GetRequiredService<IProxyConfigProvider>().Current.LitellmSettings));
+        builder.Services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<CallbackSinks>(sp, sp.GetRequiredService<IProxyConfigProvider>().Current));
+        builder.AddBusContribution(new CallbacksBusContribution());
+        return builder;
+    }
+
+    private sealed class CallbacksBusContribution : IBusContribution
+    {
+        public void AddConsumers(IBusRegistrationConfigurator configurator) =>
+            configurator.AddConsumer<UsageCallbacksConsumer, UsageCallbacksConsumerDefinition>();
+
+        public void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator configurator)
+        {
+        }
+    }
+}

@@ -1,0 +1,337 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Broker.Ingress.Errors;
+using Broker.Ingress.Http;
+using Broker.ServiceDefaults.Database;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Npgsql;
+
+namespace Broker.Ingress.Features.Spend;
+
+/// <summary>
+/// LiteLLM's spend reports, read from the spend logs Billing writes (admin routes: master key):
+/// <c>GET /spend/logs</c> and <c>GET /global/spend/report</c>.
+/// </summary>
+public static class SpendEndpoints
+{
+    private static readonly Dictionary<string, string> NoHeaders = [];
+    private const int MaxRows = 10_000;
+
+    public static RouteGroupBuilder MapSpend(this RouteGroupBuilder group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapGet("/spend/logs", async Task<IResult> (BrokerDatabase database, HttpContext http) =>
+        {
+            if (NoDatabase(database) is { } error)
+            {
+                return error;
+            }
+
+            var query = http.Request.Query;
+            if (!TryDates(query, out var start, out var end, out var bad))
+            {
+                return bad!;
+            }
+
+            var summarize = !string.Equals(query["summarize"], "false", StringComparison.OrdinalIgnoreCase);
+            var filters = new List<string>();
+            var parameters = new List<NpgsqlParameter>();
+            if (query["api_key"].ToString() is { Length: > 0 } apiKey)
+            {
+                filters.Add("key_hash = @key");
+                parameters.Add(new NpgsqlParameter<string>("key", KeyHash(apiKey)));
+            }
+
+            if (query["user_id"].ToString() is { Length: > 0 } userId)
+            {
+                filters.Add("user_id = @user");
+                parameters.Add(new NpgsqlParameter<string>("user", userId));
+            }
+
+            if (query["request_id"].ToString() is { Length: > 0 } requestId)
+            {
+                if (!Guid.TryParse(requestId, out var id))
+                {
+                    return OpenAiErrorResult.BadRequest($"request_id '{requestId}' is not a request id", "request_id");
+                }
+
+                filters.Add("request_id = @request");
+                parameters.Add(new NpgsqlParameter<Guid>("request", id));
+            }
+
+            AddRange(filters, parameters, start, end);
+            var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
+            // LiteLLM: a date range with summarize (the default) gives spend per day by user and model, else the rows
+            if (start is not null && end is not null && summarize)
+            {
+                return new JsonTextResult((await SummaryAsync(database, where, parameters, http.RequestAborted)).ToJsonString(), NoHeaders);
+            }
+
+            return new JsonTextResult((await RowsAsync(database, where, parameters, http.RequestAborted)).ToJsonString(), NoHeaders);
+        });
+
+        group.MapGet("/global/spend/report", async Task<IResult> (BrokerDatabase database, TimeProvider time, HttpContext http) =>
+        {
+            if (NoDatabase(database) is { } error)
+            {
+                return error;
+            }
+
+            var query = http.Request.Query;
+            if (!TryDates(query, out var start, out var end, out var bad))
+            {
+                return bad!;
+            }
+
+            var groupBy = query["group_by"].ToString() is { Length: > 0 } g ? g.ToLowerInvariant() : "team";
+            var column = groupBy switch
+            {
+                "team" => "team_id",
+                "api_key" or "key" => "key_hash",
+                "customer" or "end_user" => "end_user",
+                "user" => "user_id",
+                "model" => "model_group",
+                "day" => "NULL::text",
+                _ => null,
+            };
+            if (column is null)
+            {
+                return OpenAiErrorResult.BadRequest($"group_by must be one of day, model, api_key, team, customer, user (got '{groupBy}')", "group_by");
+            }
+
+            var now = time.GetUtcNow().UtcDateTime.Date;
+            var filters = new List<string>();
+            var parameters = new List<NpgsqlParameter>();
+            AddRange(filters, parameters, start ?? new DateTimeOffset(now.AddDays(-30), TimeSpan.Zero), end);
+            var report = await ReportAsync(database, column, groupBy, "WHERE " + string.Join(" AND ", filters), parameters, http.RequestAborted);
+            return new JsonTextResult(report.ToJsonString(), NoHeaders);
+        });
+        return group;
+    }
+
+    /// <summary>The api_key filter: a key (sk-...) is hashed as the gateway stores it; a hash is taken as is.</summary>
+    private static string KeyHash(string apiKey) =>
+        apiKey.StartsWith("sk-", StringComparison.Ordinal)
+            ? Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey)))
+            : apiKey;
+
+    private static OpenAiErrorResult? NoDatabase(BrokerDatabase database) =>
+        database.IsConfigured ? null : new OpenAiErrorResult(StatusCodes.Status400BadRequest,
+            "No database is configured (general_settings.database_url): spend is not recorded", "invalid_request_error", null, "no_db_connection");
+
+    private static bool TryDates(IQueryCollection query, out DateTimeOffset? start, out DateTimeOffset? end, out OpenAiErrorResult? error)
+    {
+        start = end = null;
+        error = null;
+        foreach (var name in new[] { "start_date", "end_date" })
+        {
+            if (query[name].ToString() is not { Length: > 0 } text)
+            {
+                continue;
+            }
+
+            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
+            {
+                error = OpenAiErrorResult.BadRequest($"{name} '{text}' is not a date (YYYY-MM-DD)", name);
+                return false;
+            }
+
+            if (name == "start_date")
+            {
+                start = value;
+            }
+            else
+            {
+                // a plain date means the whole day
+                end = text.Length <= 10 ? value.AddDays(1) : value;
+            }
+        }
+
+        return true;
+    }
+
+    private static void AddRange(List<string> filters, List<NpgsqlParameter> parameters, DateTimeOffset? start, DateTimeOffset? end)
+    {
+        if (start is { } from)
+        {
+            filters.Add("end_time >= @start");
+            parameters.Add(new NpgsqlParameter<DateTimeOffset>("start", from));
+        }
+
+        if (end is { } to)
+        {
+            filters.Add("end_time < @end");
+            parameters.Add(new NpgsqlParameter<DateTimeOffset>("end", to));
+        }
+    }
+
+    private static async Task<JsonArray> RowsAsync(BrokerDatabase database, string where, List<NpgsqlParameter> parameters, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.CreateCommand($"""
+            SELECT request_id, key_hash, cost, total_tokens, prompt_tokens, completion_tokens, start_time, end_time, ttft_ms,
+                   model_group, deployment_id, provider, user_id, team_id, end_user, tags, cache_hit, status, key_alias, latency_ms
+            FROM broker_spend_logs {where} ORDER BY end_time DESC LIMIT {MaxRows}
+            """);
+        AddParameters(command, parameters);
+        var rows = new JsonArray();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var startTime = reader.GetFieldValue<DateTimeOffset>(6);
+            rows.Add(new JsonObject
+            {
+                ["request_id"] = reader.GetGuid(0).ToString(),
+                ["call_type"] = "acompletion",
+                ["api_key"] = reader.IsDBNull(1) ? "" : reader.GetString(1),
+                ["spend"] = reader.GetDecimal(2),
+                ["total_tokens"] = reader.GetInt32(3),
+                ["prompt_tokens"] = reader.GetInt32(4),
+                ["completion_tokens"] = reader.GetInt32(5),
+                ["startTime"] = Iso(startTime),
+                ["endTime"] = Iso(reader.GetFieldValue<DateTimeOffset>(7)),
+                ["completionStartTime"] = reader.IsDBNull(8) ? null : Iso(startTime.AddMilliseconds(reader.GetDouble(8))),
+                ["model"] = reader.GetString(9),
+                ["model_group"] = reader.GetString(9),
+                ["model_id"] = reader.GetString(10),
+                ["custom_llm_provider"] = reader.GetString(11),
+                ["user"] = reader.IsDBNull(12) ? "" : reader.GetString(12),
+                ["team_id"] = reader.IsDBNull(13) ? null : reader.GetString(13),
+                ["end_user"] = reader.IsDBNull(14) ? "" : reader.GetString(14),
+                ["request_tags"] = new JsonArray([.. reader.GetFieldValue<string[]>(15).Select(t => (JsonNode?)t)]),
+                ["cache_hit"] = reader.GetBoolean(16).ToString(CultureInfo.InvariantCulture),
+                ["status"] = reader.GetString(17),
+                ["metadata"] = new JsonObject
+                {
+                    ["user_api_key_alias"] = reader.IsDBNull(18) ? null : reader.GetString(18),
+                    ["latency_ms"] = reader.GetDouble(19),
+                },
+            });
+        }
+
+        return rows;
+    }
+
+    private static async Task<JsonArray> SummaryAsync(BrokerDatabase database, string where, List<NpgsqlParameter> parameters, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.CreateCommand($"""
+            SELECT date_trunc('day', end_time, 'UTC') AS day, coalesce(user_id, ''), model_group, sum(cost)
+            FROM broker_spend_logs {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            """);
+        AddParameters(command, parameters);
+        var days = new JsonArray();
+        JsonObject? current = null;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var day = Iso(reader.GetFieldValue<DateTimeOffset>(0));
+            if (current?["startTime"]?.GetValue<string>() != day)
+            {
+                current = new JsonObject { ["startTime"] = day, ["spend"] = 0m, ["users"] = new JsonObject(), ["models"] = new JsonObject() };
+                days.Add(current);
+            }
+
+            var spend = reader.GetDecimal(3);
+            current["spend"] = current["spend"]!.GetValue<decimal>() + spend;
+            Add(current["users"]!.AsObject(), reader.GetString(1), spend);
+            Add(current["models"]!.AsObject(), reader.GetString(2), spend);
+        }
+
+        return days;
+    }
+
+    private static async Task<JsonArray> ReportAsync(
+        BrokerDatabase database, string column, string groupBy, string where, List<NpgsqlParameter> parameters, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.CreateCommand($"""
+            SELECT date_trunc('day', end_time, 'UTC') AS day, {column} AS entity, model_group, sum(cost), sum(total_tokens),
+                   sum(prompt_tokens), sum(completion_tokens), count(*)
+            FROM broker_spend_logs {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            """);
+        AddParameters(command, parameters);
+        var (listName, nameField) = groupBy switch
+        {
+            "team" => ("teams", "team_name"),
+            "api_key" or "key" => ("api_keys", "api_key"),
+            "customer" or "end_user" => ("customers", "customer"),
+            "user" => ("users", "user_id"),
+            "model" => ("models", "model"),
+            _ => ("", ""),
+        };
+        var days = new JsonArray();
+        JsonObject? day = null;
+        JsonObject? entity = null;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var dayText = Iso(reader.GetFieldValue<DateTimeOffset>(0));
+            var (spend, tokens, prompt, completion, requests) =
+                (reader.GetDecimal(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7));
+            if (day?["group_by_day"]?.GetValue<string>() != dayText)
+            {
+                day = new JsonObject { ["group_by_day"] = dayText, ["total_spend"] = 0m, ["total_tokens"] = 0L, ["request_count"] = 0L };
+                if (listName.Length > 0)
+                {
+                    day[listName] = new JsonArray();
+                }
+
+                days.Add(day);
+                entity = null;
+            }
+
+            Sum(day, spend, tokens, requests);
+            if (listName.Length == 0)
+            {
+                continue;
+            }
+
+            var name = reader.IsDBNull(1) ? "Unassigned" : reader.GetString(1);
+            if (groupBy == "model")
+            {
+                day[listName]!.AsArray().Add(new JsonObject
+                {
+                    ["model"] = name, ["total_spend"] = spend, ["total_tokens"] = tokens,
+                    ["total_input_tokens"] = prompt, ["total_output_tokens"] = completion, ["request_count"] = requests,
+                });
+                continue;
+            }
+
+            if (entity?[nameField]?.GetValue<string>() != name)
+            {
+                entity = new JsonObject { [nameField] = name, ["total_spend"] = 0m, ["total_tokens"] = 0L, ["request_count"] = 0L, ["metadata"] = new JsonArray() };
+                day[listName]!.AsArray().Add(entity);
+            }
+
+            Sum(entity, spend, tokens, requests);
+            entity["metadata"]!.AsArray().Add(new JsonObject
+            {
+                ["model"] = reader.GetString(2), ["spend"] = spend, ["total_tokens"] = tokens, ["request_count"] = requests,
+            });
+        }
+
+        return days;
+    }
+
+    private static void AddParameters(NpgsqlCommand command, List<NpgsqlParameter> parameters)
+    {
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(parameter.Clone());
+        }
+    }
+
+    private static void Sum(JsonObject target, decimal spend, long tokens, long requests)
+    {
+        target["total_spend"] = target["total_spend"]!.GetValue<decimal>() + spend;
+        target["total_tokens"] = target["total_tokens"]!.GetValue<long>() + tokens;
+        target["request_count"] = target["request_count"]!.GetValue<long>() + requests;
+    }
+
+    private static void Add(JsonObject totals, string name, decimal spend) =>
+        totals[name] = (totals[name]?.GetValue<decimal>() ?? 0m) + spend;
+
+    private static string Iso(DateTimeOffset value) => value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+}

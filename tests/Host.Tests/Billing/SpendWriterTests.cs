@@ -1,0 +1,87 @@
+using Broker.Billing.Persistence;
+using Broker.Contracts.Identity;
+using Broker.Contracts.Usage;
+using Broker.ServiceDefaults.Database;
+using Broker.TestKit;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broker.Host.Tests.Billing;
+
+[Trait("Category", "Integration")]
+public sealed class SpendWriterTests
+{
+    internal static UsageRecorded Usage(decimal cost, string? key = "k1", string? user = null, string? team = null, Guid? id = null,
+        string? endUser = null, IReadOnlyList<string>? tags = null, bool succeeded = true) => new()
+    {
+        RequestId = id ?? Guid.NewGuid(),
+        ModelGroup = "gpt-4o",
+        DeploymentId = "d1",
+        Provider = "openai",
+        PromptTokens = 10,
+        CompletionTokens = 5,
+        LatencyMs = 12.5,
+        Succeeded = succeeded,
+        CompletedAt = DateTimeOffset.UtcNow,
+        Cost = cost,
+        Caller = new Caller { KeyHash = key, UserId = user, TeamId = team, EndUser = endUser, Tags = tags ?? [] },
+    };
+
+    internal static async Task<BrokerDatabase> MigratedAsync(TestDatabase db)
+    {
+        var database = new BrokerDatabase(db.ConnectionString);
+        await new DatabaseMigrator(database, NullLogger<DatabaseMigrator>.Instance, TimeProvider.System).MigrateAsync(CancellationToken.None);
+        return database;
+    }
+
+    [Fact]
+    public async Task Write_BatchWithDuplicates_CountsEachRequestOnceAndAggregatesPerEntity()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var database = await MigratedAsync(db);
+        await db.ExecuteAsync("""
+            INSERT INTO broker_keys (token_hash, key_name, user_id, team_id, max_budget) VALUES ('k1', 'sk-...k1', 'u1', 't1', 10), ('k2', 'sk-...k2', 'u1', NULL, NULL);
+            INSERT INTO broker_users (user_id) VALUES ('u1');
+            INSERT INTO broker_teams (team_id) VALUES ('t1');
+            """);
+        var writer = new SpendWriter(database);
+        var repeated = Usage(0.25m, user: "u1", team: "t1", endUser: "alice", tags: ["a", "b"]);
+        var first = new[]
+        {
+            repeated, repeated, Usage(0.5m, user: "u1", team: "t1"), Usage(1.125m, key: "k2", user: "u1"),
+            Usage(3m, key: "k2", succeeded: false), Usage(0.0000001m, key: "unknown-key"),
+        };
+
+        var result = await writer.WriteAsync(first, disableSpendLogs: false, CancellationToken.None);
+        var again = await writer.WriteAsync([repeated, first[2]], disableSpendLogs: false, CancellationToken.None);
+
+        Assert.Equal(5, result.Inserted);
+        Assert.Equal(0, again.Inserted);
+        Assert.Equal(0.75m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_keys WHERE token_hash = 'k1'"));
+        Assert.Equal(1.125m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_keys WHERE token_hash = 'k2'"));
+        Assert.Equal(1.875m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_users WHERE user_id = 'u1'"));
+        Assert.Equal(0.75m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_teams WHERE team_id = 't1'"));
+        Assert.Equal(1.8750001m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_spend_totals WHERE entity_type = 'proxy' AND entity_id = 'global'"));
+        Assert.Equal(0.25m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_spend_totals WHERE entity_type = 'end_user' AND entity_id = 'alice'"));
+        Assert.Equal(0.25m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_spend_totals WHERE entity_type = 'tag' AND entity_id = 'b'"));
+        Assert.Equal(5L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"));
+        Assert.Equal(0m, await db.ScalarAsync<decimal>("SELECT cost FROM broker_spend_logs WHERE status = 'failure'"));
+        var k1 = Assert.Single(result.Totals, t => t is { EntityType: "key", EntityId: "k1" });
+        Assert.Equal((0.75m, 0.75m, 10m, "u1", "t1"), (k1.Spend, k1.Delta, k1.MaxBudget!.Value, k1.UserId!, k1.TeamId!));
+    }
+
+    [Fact]
+    public async Task Write_DisableSpendLogs_KeepsNoLogRowsButCountsOnce()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var database = await MigratedAsync(db);
+        await db.ExecuteAsync("INSERT INTO broker_keys (token_hash, key_name) VALUES ('k1', 'sk-...k1')");
+        var writer = new SpendWriter(database);
+        var usage = Usage(2m);
+
+        await writer.WriteAsync([usage, Usage(1m)], disableSpendLogs: true, CancellationToken.None);
+        await writer.WriteAsync([usage], disableSpendLogs: true, CancellationToken.None);
+
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"));
+        Assert.Equal(3m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_keys WHERE token_hash = 'k1'"));
+    }
+}
