@@ -14,4 +14,13 @@ public sealed class IngressOptions
     /// answers) stops; the probes say <c>shutting_down</c> meanwhile.
     /// </summary>
     public double DrainSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Batch lines this Ingress runs at once per model group, as a share of the group's concurrency (the sum of its
+    /// deployments' max_parallel_requests): the rest stays free for live requests.
+    /// </summary>
+    public double BatchConcurrencyShare { get; set; } = 0.5;
+
+    /// <summary>How often the batch dispatcher looks for new, cancelled, expired and finished batches.</summary>
+    public double BatchPollSeconds { get; set; } = 1;
 }

@@ -2,10 +2,12 @@ using Broker.Ingress.Alerts;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
+using Broker.Ingress.Features.Batches;
 using Broker.Ingress.Features.ChatCompletions;
 using Broker.Ingress.Features.Completions;
 using Broker.Ingress.Features.Cooldowns;
 using Broker.Ingress.Features.Embeddings;
+using Broker.Ingress.Features.Files;
 using Broker.Ingress.Features.Health;
 using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Models;
@@ -16,6 +18,7 @@ using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Keys;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Health;
 using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Redis;
@@ -47,6 +50,15 @@ public static class IngressRegistration
         builder.Services.AddHostedService<StreamReplyConnector>();
         builder.Services.AddHostedService<HangingRequestMonitor>();
         builder.AddResponseCache();
+        // files and batches live in general_settings.database_url's PostgreSQL (idempotent: every role may add it)
+        builder.AddBrokerDatabase();
+        builder.Services.AddSingleton<FileStore>();
+        builder.Services.AddSingleton<BatchStore>();
+        builder.Services.AddSingleton<BatchValidator>();
+        builder.Services.AddSingleton<BatchFinalizer>();
+        builder.Services.AddSingleton<BatchLineRunner>();
+        builder.Services.AddSingleton<BatchDispatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<BatchDispatcher>());
         builder.Services.AddSingleton(sp =>
         {
             var options = new IngressOptions();
@@ -101,10 +113,13 @@ public static class IngressRegistration
                 .MapResponses()
                 .MapCompletions()
                 .MapEmbeddings()
+                .MapFiles()
+                .MapBatches()
                 .MapModels();
         }
 
         app.MapMessages();
+        app.MapMessageBatches();
 
         app.MapGroup("")
             .AddEndpointFilter<AuthFilter>()

@@ -165,6 +165,14 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
     }
 
     /// <summary>
+    /// Sends a prepared command (batch lines) to a queue with this instance as the reply address and waits for the
+    /// worker's reply: <see cref="ChatCompletionSucceeded"/>, <see cref="EmbeddingSucceeded"/>, <see cref="InferenceFailed"/>,
+    /// or null when none came within <paramref name="timeout"/>.
+    /// </summary>
+    public Task<object?> RunAsync<T>(string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken)
+        where T : class => SendAndWaitAsync(queue, command, requestId, timeout, cancellationToken);
+
+    /// <summary>
     /// Requests this instance is still waiting on with no answer yet (non-streamed: no reply; streamed: no first
     /// chunk), with their queue and how long they have waited: what llm_requests_hanging alerts look at.
     /// </summary>

@@ -1,0 +1,244 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Ingress.Features.ChatCompletions;
+using Broker.Ingress.Features.Completions;
+using Broker.Ingress.Features.Embeddings;
+using Broker.Ingress.Errors;
+using Broker.Ingress.Features.Files;
+using Broker.Ingress.Features.Messages;
+using Broker.Ingress.Features.Responses;
+using Broker.Ingress.Inference;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Broker.Ingress.Features.Batches;
+
+/// <summary>
+/// Validates a batch's input file line by line while copying the good lines into broker_batch_lines, all in one
+/// transaction holding the batch's row lock: the batch becomes in_progress with every line, or failed with
+/// line-numbered errors as OpenAI reports them and no line. The file is streamed; only the custom_ids are kept.
+/// A process that dies meanwhile rolls back; another one validates the batch again.
+/// </summary>
+public sealed class BatchValidator(
+    BatchStore store, FileStore files, IProxyConfigProvider config, GroupBalancer balancer, TimeProvider timeProvider, ILogger<BatchValidator> logger)
+{
+    /// <summary>OpenAI's limit of requests per batch.</summary>
+    public const int MaxLines = 50_000;
+
+    /// <summary>Errors listed at most (the file is still read to the end).</summary>
+    public const int MaxErrors = 1000;
+
+    /// <summary>Validates the oldest batch waiting for it; false when none waits.</summary>
+    public async Task<bool> ValidateNextAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await store.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        string id, owner, endpoint, inputFileId;
+        await using (var select = new NpgsqlCommand(
+            "SELECT id, owner, endpoint, input_file_id FROM broker_batches WHERE status = 'validating' ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+            connection, transaction))
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return false;
+            }
+
+            (id, owner, endpoint, inputFileId) = (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
+        }
+
+        var errors = new JsonArray();
+        var count = 0;
+        if (await files.GetAsync(owner, inputFileId, cancellationToken) is null)
+        {
+            errors.Add(Error("invalid_file", $"The input file {inputFileId} does not exist any more.", null, null));
+        }
+        else
+        {
+            await using var importer = await connection.BeginBinaryImportAsync(
+                "COPY broker_batch_lines (batch_id, line_no, custom_id, model_group, requested_model, body) FROM STDIN (FORMAT BINARY)", cancellationToken);
+            count = await ReadLinesAsync(id, endpoint, inputFileId, importer, errors, cancellationToken);
+            if (count == 0 && errors.Count == 0)
+            {
+                errors.Add(Error("empty_file", "The input file is empty: it has no request lines.", null, null));
+            }
+
+            if (errors.Count == 0)
+            {
+                await importer.CompleteAsync(cancellationToken);
+            }
+        }
+
+        var now = timeProvider.GetUtcNow();
+        if (errors.Count == 0)
+        {
+            await using var started = new NpgsqlCommand(
+                "UPDATE broker_batches SET status = 'in_progress', in_progress_at = $2, total = $3 WHERE id = $1", connection, transaction);
+            started.Parameters.Add(new() { Value = id });
+            started.Parameters.Add(new() { Value = now });
+            started.Parameters.Add(new() { Value = count });
+            await started.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            Log.BatchStarted(logger, id, count);
+            return true;
+        }
+
+        // the cancelled COPY aborted the transaction: record the failure in a fresh statement
+        await transaction.RollbackAsync(cancellationToken);
+        await using var failed = new NpgsqlCommand(
+            "UPDATE broker_batches SET status = 'failed', failed_at = $2, errors = $3::jsonb WHERE id = $1 AND status IN ('validating', 'cancelling')", connection);
+        failed.Parameters.Add(new() { Value = id });
+        failed.Parameters.Add(new() { Value = now });
+        failed.Parameters.Add(new() { Value = errors.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
+        await failed.ExecuteNonQueryAsync(cancellationToken);
+        Log.BatchFailedValidation(logger, id, errors.Count);
+        return true;
+    }
+
+    private async Task<int> ReadLinesAsync(
+        string batchId, string endpoint, string fileId, NpgsqlBinaryImporter importer, JsonArray errors, CancellationToken cancellationToken)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await using var content = await files.OpenReadAsync(fileId, cancellationToken);
+        using var text = new StreamReader(content, Encoding.UTF8);
+        var lineNo = 0;
+        var count = 0;
+        var moreErrors = 0;
+        while (await text.ReadLineAsync(cancellationToken) is { } line)
+        {
+            lineNo++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            if (++count > MaxLines)
+            {
+                errors.Add(Error("too_many_requests", $"A batch may hold at most {MaxLines} requests.", null, lineNo));
+                break;
+            }
+
+            var (request, error) = Check(line, endpoint, seen);
+            if (error is not null)
+            {
+                if (errors.Count < MaxErrors)
+                {
+                    error["line"] = lineNo;
+                    errors.Add(error);
+                }
+                else
+                {
+                    moreErrors++;
+                }
+
+                continue;
+            }
+
+            if (errors.Count == 0)
+            {
+                await importer.StartRowAsync(cancellationToken);
+                await importer.WriteAsync(batchId, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(lineNo, NpgsqlDbType.Integer, cancellationToken);
+                await importer.WriteAsync(request!.CustomId, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(request.ModelGroup, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(request.Model, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(request.Body, NpgsqlDbType.Text, cancellationToken);
+            }
+        }
+
+        if (moreErrors > 0)
+        {
+            errors.Add(Error("too_many_errors", $"{moreErrors} more lines have errors.", null, null));
+        }
+
+        return count;
+    }
+
+    private sealed record LineRequest(string CustomId, string ModelGroup, string Model, string Body);
+
+    private (LineRequest? Request, JsonObject? Error) Check(string line, string endpoint, HashSet<string> seen)
+    {
+        JsonObject? node;
+        try
+        {
+            node = JsonNode.Parse(line) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            node = null;
+        }
+
+        if (node is null)
+        {
+            return (null, Error("invalid_json_line", "This line is not parseable as valid JSON.", null, null));
+        }
+
+        if (node["custom_id"] is not JsonValue id || id.GetValueKind() != JsonValueKind.String || id.GetValue<string>().Length == 0)
+        {
+            return (null, Error("missing_required_parameter", "Missing required parameter: 'custom_id'.", "custom_id", null));
+        }
+
+        var customId = id.GetValue<string>();
+        if (node["method"] is not JsonValue method || method.GetValueKind() != JsonValueKind.String || method.GetValue<string>() != "POST")
+        {
+            return (null, Error("invalid_request", "The 'method' of a batch request must be POST.", "method", null));
+        }
+
+        if (node["url"] is not JsonValue url || url.GetValueKind() != JsonValueKind.String || url.GetValue<string>() != endpoint)
+        {
+            return (null, Error("mismatched_endpoint", $"The URL provided for this request does not match the batch endpoint {endpoint}.", "url", null));
+        }
+
+        if (node["body"] is not JsonObject body)
+        {
+            return (null, Error("missing_required_parameter", "Missing required parameter: 'body'.", "body", null));
+        }
+
+        var invalid = endpoint switch
+        {
+            BatchEndpoints.Embeddings => Describe(EmbeddingsEndpoints.Validate(body)),
+            BatchEndpoints.Completions => Describe(CompletionRequestTranslator.Translate(body).Error),
+            BatchEndpoints.Responses => Describe(ResponsesRequestTranslator.Translate(body).Error),
+            BatchEndpoints.Messages => MessagesRequestValidator.Validate(body, requireMaxTokens: true) is { } e ? ("invalid_request", e.Message, null) : null,
+            _ => Describe(ChatCompletionRequestValidator.Validate(body)),
+        };
+        if (invalid is { } problem)
+        {
+            return (null, Error(problem.Code, problem.Message, problem.Param is null ? "body" : "body." + problem.Param, null));
+        }
+
+        if (body["model"] is not JsonValue m || m.GetValueKind() != JsonValueKind.String)
+        {
+            return (null, Error("missing_required_parameter", "Missing required parameter: 'body.model'.", "body.model", null));
+        }
+
+        var model = m.GetValue<string>();
+        if (balancer.Resolve(config.Current, model) is not { } group)
+        {
+            return (null, Error("model_not_found", $"The model `{model}` does not exist or you do not have access to it.", "body.model", null));
+        }
+
+        if (!seen.Add(customId))
+        {
+            return (null, Error("duplicate_custom_id",
+                "The custom_id for this request is a duplicate of another request. The custom_id parameter must be unique for each request in a batch.",
+                "custom_id", null));
+        }
+
+        return (new LineRequest(customId, group.Name, model, body.ToJsonString()), null);
+    }
+
+    private static (string Code, string Message, string? Param)? Describe(OpenAiErrorResult? error) =>
+        error?.Error.Error is { } e ? (e.Code ?? "invalid_request", e.Message, e.Param) : null;
+
+    private static JsonObject Error(string code, string message, string? param, int? line) => new()
+    {
+        ["code"] = code,
+        ["message"] = message,
+        ["param"] = param,
+        ["line"] = line,
+    };
+}
