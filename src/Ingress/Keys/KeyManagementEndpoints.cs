@@ -6,7 +6,6 @@ using Broker.Config;
 using Broker.Config.Model;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
-using Broker.Ingress.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -39,15 +38,10 @@ public static class KeyManagementEndpoints
 
     private static async Task<IResult> Generate(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time, ILoggerFactory loggers)
     {
-        if (ManagementGate.Database(repository, config) is { } noDb)
+        var (body, readRefused) = await ManagementGate.ReadBodyAsync(http, config, repository, adminOnly: false);
+        if (readRefused is not null)
         {
-            return noDb;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
+            return readRefused;
         }
 
         if (GenerationRefusal(http, config.Current.GeneralSettings, body!) is { } refused)
@@ -141,15 +135,10 @@ public static class KeyManagementEndpoints
 
     private static async Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         if (body!["key"] is not JsonValue keyNode || keyNode.GetValueKind() != JsonValueKind.String)
@@ -181,15 +170,10 @@ public static class KeyManagementEndpoints
     /// <summary>LiteLLM's <c>/key/block</c> and <c>/key/unblock</c>: <c>{"key": "sk-..."}</c> (or its hash).</summary>
     private static async Task<IResult> SetBlocked(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, bool blocked)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         if (body!["key"] is not JsonValue keyNode || keyNode.GetValueKind() != JsonValueKind.String)
@@ -210,15 +194,10 @@ public static class KeyManagementEndpoints
 
     private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         var hashes = Strings(body!["keys"]).Select(HashOf).ToList();

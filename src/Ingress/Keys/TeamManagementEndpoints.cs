@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config;
-using Broker.Ingress.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -25,15 +24,10 @@ public static class TeamManagementEndpoints
 
     private static async Task<IResult> New(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         var (values, error) = FieldValues.Read(body!, FieldSpec.Team, time.GetUtcNow());
@@ -84,15 +78,10 @@ public static class TeamManagementEndpoints
 
     private static async Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         if (body!["team_id"] is not JsonValue id || id.GetValueKind() != JsonValueKind.String)
@@ -121,15 +110,10 @@ public static class TeamManagementEndpoints
 
     private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         var ids = KeyManagementEndpoints.Strings(body!["team_ids"]);

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Config.Model;
 using Broker.Ingress.Auth;
-using Broker.Ingress.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -29,15 +28,10 @@ public static class UserManagementEndpoints
 
     private static async Task<IResult> New(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         var (values, error) = FieldValues.Read(body!, FieldSpec.User, time.GetUtcNow());
@@ -128,15 +122,10 @@ public static class UserManagementEndpoints
 
     private static async Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         if (body!["user_id"] is not JsonValue id || id.GetValueKind() != JsonValueKind.String)
@@ -165,15 +154,10 @@ public static class UserManagementEndpoints
 
     private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         var ids = KeyManagementEndpoints.Strings(body!["user_ids"]);
