@@ -156,57 +156,40 @@ public sealed class IdentityRepository(BrokerDatabase database)
 
     private static NpgsqlParameter Parameter(ColumnValue v) => new() { Value = v.Value ?? DBNull.Value, NpgsqlDbType = v.Type };
 
-    private static KeyRecord ReadKey(DbDataReader r) => new()
+    private static KeyRecord ReadKey(DbDataReader r) => ReadShared(r, new KeyRecord
     {
         TokenHash = r.GetString(r.GetOrdinal("token_hash")),
         KeyName = r.GetString(r.GetOrdinal("key_name")),
         KeyAlias = Text(r, "key_alias"),
         UserId = Text(r, "user_id"),
         TeamId = Text(r, "team_id"),
-        Models = r.GetFieldValue<string[]>(r.GetOrdinal("models")),
-        MaxBudget = Money(r, "max_budget"),
-        SoftBudget = Money(r, "soft_budget"),
-        BudgetDuration = Text(r, "budget_duration"),
-        BudgetResetAt = Time(r, "budget_reset_at"),
-        Spend = r.GetDecimal(r.GetOrdinal("spend")),
-        RpmLimit = Long(r, "rpm_limit"),
-        TpmLimit = Long(r, "tpm_limit"),
-        MaxParallelRequests = Int(r, "max_parallel_requests"),
-        Metadata = r.GetString(r.GetOrdinal("metadata")),
         Aliases = r.GetString(r.GetOrdinal("aliases")),
         AllowedRoutes = r.GetFieldValue<string[]>(r.GetOrdinal("allowed_routes")),
         Expires = Time(r, "expires"),
         Blocked = r.GetBoolean(r.GetOrdinal("blocked")),
         CreatedBy = Text(r, "created_by"),
-        CreatedAt = Time(r, "created_at")!.Value,
-        UpdatedAt = Time(r, "updated_at")!.Value,
-    };
+    });
 
-    private static UserRecord ReadUser(DbDataReader r) => new()
+    private static UserRecord ReadUser(DbDataReader r) => ReadShared(r, new UserRecord
     {
         UserId = r.GetString(r.GetOrdinal("user_id")),
         UserEmail = Text(r, "user_email"),
         UserAlias = Text(r, "user_alias"),
         UserRole = r.GetString(r.GetOrdinal("user_role")),
         Teams = r.GetFieldValue<string[]>(r.GetOrdinal("teams")),
-        Models = r.GetFieldValue<string[]>(r.GetOrdinal("models")),
-        MaxBudget = Money(r, "max_budget"),
-        SoftBudget = Money(r, "soft_budget"),
-        BudgetDuration = Text(r, "budget_duration"),
-        BudgetResetAt = Time(r, "budget_reset_at"),
-        Spend = r.GetDecimal(r.GetOrdinal("spend")),
-        RpmLimit = Long(r, "rpm_limit"),
-        TpmLimit = Long(r, "tpm_limit"),
-        MaxParallelRequests = Int(r, "max_parallel_requests"),
-        Metadata = r.GetString(r.GetOrdinal("metadata")),
-        CreatedAt = Time(r, "created_at")!.Value,
-        UpdatedAt = Time(r, "updated_at")!.Value,
-    };
+    });
 
-    private static TeamRecord ReadTeam(DbDataReader r) => new()
+    private static TeamRecord ReadTeam(DbDataReader r) => ReadShared(r, new TeamRecord
     {
         TeamId = r.GetString(r.GetOrdinal("team_id")),
         TeamAlias = Text(r, "team_alias"),
+        Blocked = r.GetBoolean(r.GetOrdinal("blocked")),
+    });
+
+    /// <summary>Fills the columns every identity table has (<see cref="IdentityRecord"/>) into a record read so far.</summary>
+    private static T ReadShared<T>(DbDataReader r, T record)
+        where T : IdentityRecord => (T)((IdentityRecord)record with
+    {
         Models = r.GetFieldValue<string[]>(r.GetOrdinal("models")),
         MaxBudget = Money(r, "max_budget"),
         SoftBudget = Money(r, "soft_budget"),
@@ -217,10 +200,9 @@ public sealed class IdentityRepository(BrokerDatabase database)
         TpmLimit = Long(r, "tpm_limit"),
         MaxParallelRequests = Int(r, "max_parallel_requests"),
         Metadata = r.GetString(r.GetOrdinal("metadata")),
-        Blocked = r.GetBoolean(r.GetOrdinal("blocked")),
         CreatedAt = Time(r, "created_at")!.Value,
         UpdatedAt = Time(r, "updated_at")!.Value,
-    };
+    });
 
     private static string? Text(DbDataReader r, string column) =>
         r.GetOrdinal(column) is var i && r.IsDBNull(i) ? null : r.GetString(i);
