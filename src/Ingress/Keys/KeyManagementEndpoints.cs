@@ -153,9 +153,7 @@ public static class KeyManagementEndpoints
         }
 
         var hash = HashOf(keyNode.GetValue<string>());
-        var updated = values.Count == 0
-            ? await repository.GetKeyAsync(hash, http.RequestAborted)
-            : await repository.UpdateKeyAsync(hash, values, http.RequestAborted);
+        var updated = await repository.UpdateAsync(IdentityRepository.Keys, hash, values, http.RequestAborted);
         if (updated is null)
         {
             return ManagementGate.NotFound("Key not found in the keys table");
@@ -182,7 +180,7 @@ public static class KeyManagementEndpoints
         }
 
         var hash = HashOf(keyNode.GetValue<string>());
-        var updated = await repository.UpdateKeyAsync(hash, [new ColumnValue("blocked", blocked, NpgsqlTypes.NpgsqlDbType.Boolean)], http.RequestAborted);
+        var updated = await repository.UpdateAsync(IdentityRepository.Keys, hash, [new ColumnValue("blocked", blocked, NpgsqlTypes.NpgsqlDbType.Boolean)], http.RequestAborted);
         if (updated is null)
         {
             return ManagementGate.NotFound("Key not found in the keys table");
@@ -214,7 +212,7 @@ public static class KeyManagementEndpoints
             return ManagementGate.BadRequest("keys: pass {\"keys\": [\"sk-...\"]} or {\"key_aliases\": [...]}");
         }
 
-        var deleted = await repository.DeleteAsync("broker_keys", "token_hash", hashes, http.RequestAborted);
+        var deleted = await repository.DeleteAsync(IdentityRepository.Keys, hashes, http.RequestAborted);
         await changes.AnnounceAsync("key", hashes);
         if (deleted.Count == 0)
         {
