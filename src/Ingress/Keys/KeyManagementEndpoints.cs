@@ -133,7 +133,20 @@ public static class KeyManagementEndpoints
         return ManagementGate.Json(new JsonObject { ["key"] = asked.Length == 0 ? record.TokenHash : asked, ["info"] = IdentityJson.Key(record) });
     }
 
-    private static async Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time)
+    private static Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
+        UpdateKey(http, config, repository, changes, body => FieldValues.Read(body, FieldSpec.Key, time.GetUtcNow()), echoKey: true);
+
+    /// <summary>LiteLLM's <c>/key/block</c> and <c>/key/unblock</c>: <c>{"key": "sk-..."}</c> (or its hash).</summary>
+    private static Task<IResult> SetBlocked(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, bool blocked) =>
+        UpdateKey(http, config, repository, changes, _ => ([new ColumnValue("blocked", blocked, NpgsqlTypes.NpgsqlDbType.Boolean)], null), echoKey: false);
+
+    /// <summary>
+    /// The steps /key/update, /key/block and /key/unblock share: the body's <c>key</c> (the key or its hash), the columns
+    /// <paramref name="readValues"/> takes from the body, the update, and the news to the other instances. Admin only.
+    /// </summary>
+    private static async Task<IResult> UpdateKey(
+        HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes,
+        Func<JsonObject, (List<ColumnValue> Values, string? Error)> readValues, bool echoKey)
     {
         var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
         if (refused is not null)
@@ -146,48 +159,26 @@ public static class KeyManagementEndpoints
             return ManagementGate.BadRequest("key: required (the key or its hash)");
         }
 
-        var (values, error) = FieldValues.Read(body, FieldSpec.Key, time.GetUtcNow());
+        var (values, error) = readValues(body);
         if (error is not null)
         {
             return ManagementGate.BadRequest(error);
         }
 
         var hash = HashOf(keyNode.GetValue<string>());
-        var updated = await repository.UpdateAsync(IdentityRepository.Keys, hash, values, http.RequestAborted);
-        if (updated is null)
+        if (await repository.UpdateAsync(IdentityRepository.Keys, hash, values, http.RequestAborted) is not { } updated)
         {
             return ManagementGate.NotFound("Key not found in the keys table");
         }
 
-        await changes.AnnounceAsync("key", [hash]);
+        await changes.AnnounceAsync(IdentityRepository.Keys.Entity, [hash]);
         var json = IdentityJson.Key(updated);
-        json["key"] = keyNode.GetValue<string>();
+        if (echoKey)
+        {
+            json["key"] = keyNode.GetValue<string>();
+        }
+
         return ManagementGate.Json(json);
-    }
-
-    /// <summary>LiteLLM's <c>/key/block</c> and <c>/key/unblock</c>: <c>{"key": "sk-..."}</c> (or its hash).</summary>
-    private static async Task<IResult> SetBlocked(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, bool blocked)
-    {
-        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
-        if (refused is not null)
-        {
-            return refused;
-        }
-
-        if (body!["key"] is not JsonValue keyNode || keyNode.GetValueKind() != JsonValueKind.String)
-        {
-            return ManagementGate.BadRequest("key: required (the key or its hash)");
-        }
-
-        var hash = HashOf(keyNode.GetValue<string>());
-        var updated = await repository.UpdateAsync(IdentityRepository.Keys, hash, [new ColumnValue("blocked", blocked, NpgsqlTypes.NpgsqlDbType.Boolean)], http.RequestAborted);
-        if (updated is null)
-        {
-            return ManagementGate.NotFound("Key not found in the keys table");
-        }
-
-        await changes.AnnounceAsync("key", [hash]);
-        return ManagementGate.Json(IdentityJson.Key(updated));
     }
 
     private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)
