@@ -9,79 +9,71 @@ public static class IdentityJson
     public static JsonObject Key(KeyRecord k)
     {
         ArgumentNullException.ThrowIfNull(k);
-        return new JsonObject
+        var json = new JsonObject
         {
             ["token"] = k.TokenHash,
             ["key_name"] = k.KeyName,
             ["key_alias"] = k.KeyAlias,
             ["user_id"] = k.UserId,
             ["team_id"] = k.TeamId,
-            ["models"] = Strings(k.Models),
-            ["spend"] = k.Spend,
-            ["max_budget"] = k.MaxBudget,
-            ["soft_budget"] = k.SoftBudget,
-            ["budget_duration"] = k.BudgetDuration,
-            ["budget_reset_at"] = Time(k.BudgetResetAt),
-            ["rpm_limit"] = k.RpmLimit,
-            ["tpm_limit"] = k.TpmLimit,
-            ["max_parallel_requests"] = k.MaxParallelRequests,
-            ["metadata"] = JsonNode.Parse(k.Metadata),
-            ["aliases"] = JsonNode.Parse(k.Aliases),
-            ["allowed_routes"] = Strings(k.AllowedRoutes),
-            ["expires"] = Time(k.Expires),
-            ["blocked"] = k.Blocked,
-            ["created_by"] = k.CreatedBy,
-            ["created_at"] = Time(k.CreatedAt),
-            ["updated_at"] = Time(k.UpdatedAt),
         };
+        AddShared(json, k);
+        json["aliases"] = JsonNode.Parse(k.Aliases);
+        json["allowed_routes"] = Strings(k.AllowedRoutes);
+        json["expires"] = Time(k.Expires);
+        json["blocked"] = k.Blocked;
+        json["created_by"] = k.CreatedBy;
+        return AddTimestamps(json, k);
     }
 
     public static JsonObject User(UserRecord u)
     {
         ArgumentNullException.ThrowIfNull(u);
-        return new JsonObject
+        var json = new JsonObject
         {
             ["user_id"] = u.UserId,
             ["user_email"] = u.UserEmail,
             ["user_alias"] = u.UserAlias,
             ["user_role"] = u.UserRole,
             ["teams"] = Strings(u.Teams),
-            ["models"] = Strings(u.Models),
-            ["spend"] = u.Spend,
-            ["max_budget"] = u.MaxBudget,
-            ["soft_budget"] = u.SoftBudget,
-            ["budget_duration"] = u.BudgetDuration,
-            ["budget_reset_at"] = Time(u.BudgetResetAt),
-            ["rpm_limit"] = u.RpmLimit,
-            ["tpm_limit"] = u.TpmLimit,
-            ["max_parallel_requests"] = u.MaxParallelRequests,
-            ["metadata"] = JsonNode.Parse(u.Metadata),
-            ["created_at"] = Time(u.CreatedAt),
-            ["updated_at"] = Time(u.UpdatedAt),
         };
+        AddShared(json, u);
+        return AddTimestamps(json, u);
     }
 
     public static JsonObject Team(TeamRecord t)
     {
         ArgumentNullException.ThrowIfNull(t);
-        return new JsonObject
+        var json = new JsonObject
         {
             ["team_id"] = t.TeamId,
             ["team_alias"] = t.TeamAlias,
-            ["models"] = Strings(t.Models),
-            ["spend"] = t.Spend,
-            ["max_budget"] = t.MaxBudget,
-            ["soft_budget"] = t.SoftBudget,
-            ["budget_duration"] = t.BudgetDuration,
-            ["budget_reset_at"] = Time(t.BudgetResetAt),
-            ["rpm_limit"] = t.RpmLimit,
-            ["tpm_limit"] = t.TpmLimit,
-            ["max_parallel_requests"] = t.MaxParallelRequests,
-            ["metadata"] = JsonNode.Parse(t.Metadata),
-            ["blocked"] = t.Blocked,
-            ["created_at"] = Time(t.CreatedAt),
-            ["updated_at"] = Time(t.UpdatedAt),
         };
+        AddShared(json, t);
+        json["blocked"] = t.Blocked;
+        return AddTimestamps(json, t);
+    }
+
+    /// <summary>models, spend, budgets, limits and metadata, in the order LiteLLM lists them after the ids.</summary>
+    private static void AddShared(JsonObject json, IdentityRecord r)
+    {
+        json["models"] = Strings(r.Models);
+        json["spend"] = r.Spend;
+        json["max_budget"] = r.MaxBudget;
+        json["soft_budget"] = r.SoftBudget;
+        json["budget_duration"] = r.BudgetDuration;
+        json["budget_reset_at"] = Time(r.BudgetResetAt);
+        json["rpm_limit"] = r.RpmLimit;
+        json["tpm_limit"] = r.TpmLimit;
+        json["max_parallel_requests"] = r.MaxParallelRequests;
+        json["metadata"] = JsonNode.Parse(r.Metadata);
+    }
+
+    private static JsonObject AddTimestamps(JsonObject json, IdentityRecord r)
+    {
+        json["created_at"] = Time(r.CreatedAt);
+        json["updated_at"] = Time(r.UpdatedAt);
+        return json;
     }
 
     private static JsonArray Strings(IReadOnlyList<string> values) => new(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());

@@ -24,17 +24,13 @@ public sealed class IdentityRepository(BrokerDatabase database)
     public Task<TeamRecord?> InsertTeamAsync(string teamId, IReadOnlyList<ColumnValue> values, CancellationToken ct) =>
         InsertAsync("broker_teams", [new("team_id", teamId, NpgsqlDbType.Text), .. values], ReadTeam, ct);
 
-    public Task<KeyRecord?> UpdateKeyAsync(string tokenHash, IReadOnlyList<ColumnValue> values, CancellationToken ct) =>
-        UpdateAsync("broker_keys", "token_hash", tokenHash, values, ReadKey, ct);
+    public static readonly IdentityTable<KeyRecord> Keys = new("key", "broker_keys", "token_hash", ReadKey);
 
-    public Task<UserRecord?> UpdateUserAsync(string userId, IReadOnlyList<ColumnValue> values, CancellationToken ct) =>
-        UpdateAsync("broker_users", "user_id", userId, values, ReadUser, ct);
+    public static readonly IdentityTable<UserRecord> Users = new("user", "broker_users", "user_id", ReadUser);
 
-    public Task<TeamRecord?> UpdateTeamAsync(string teamId, IReadOnlyList<ColumnValue> values, CancellationToken ct) =>
-        UpdateAsync("broker_teams", "team_id", teamId, values, ReadTeam, ct);
+    public static readonly IdentityTable<TeamRecord> Teams = new("team", "broker_teams", "team_id", ReadTeam);
 
-    public async Task<KeyRecord?> GetKeyAsync(string tokenHash, CancellationToken ct) =>
-        (await QueryAsync("SELECT * FROM broker_keys WHERE token_hash = $1", [tokenHash], ReadKey, ct)) is [var first, ..] ? first : null;
+    public Task<KeyRecord?> GetKeyAsync(string tokenHash, CancellationToken ct) => GetAsync(Keys, tokenHash, ct);
 
     /// <summary>The proxy-wide spend Billing keeps (<c>broker_spend_totals</c> row proxy/global); null before any spend.</summary>
     public async Task<(decimal Spend, DateTimeOffset? BudgetResetAt)?> GetProxySpendAsync(CancellationToken ct)
@@ -50,11 +46,16 @@ public sealed class IdentityRepository(BrokerDatabase database)
     public async Task<KeyRecord?> GetKeyByAliasAsync(string alias, CancellationToken ct) =>
         (await QueryAsync("SELECT * FROM broker_keys WHERE key_alias = $1", [alias], ReadKey, ct)) is [var first, ..] ? first : null;
 
-    public async Task<UserRecord?> GetUserAsync(string userId, CancellationToken ct) =>
-        (await QueryAsync("SELECT * FROM broker_users WHERE user_id = $1", [userId], ReadUser, ct)) is [var first, ..] ? first : null;
+    public Task<UserRecord?> GetUserAsync(string userId, CancellationToken ct) => GetAsync(Users, userId, ct);
 
-    public async Task<TeamRecord?> GetTeamAsync(string teamId, CancellationToken ct) =>
-        (await QueryAsync("SELECT * FROM broker_teams WHERE team_id = $1", [teamId], ReadTeam, ct)) is [var first, ..] ? first : null;
+    public Task<TeamRecord?> GetTeamAsync(string teamId, CancellationToken ct) => GetAsync(Teams, teamId, ct);
+
+    public async Task<T?> GetAsync<T>(IdentityTable<T> table, string id, CancellationToken ct)
+        where T : IdentityRecord
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        return (await QueryAsync($"SELECT * FROM {table.Name} WHERE {table.IdColumn} = $1", [id], table.Read, ct)) is [var first, ..] ? first : null;
+    }
 
     public Task<IReadOnlyList<KeyRecord>> ListKeysAsync(string? userId, string? teamId, string? alias, int offset, int limit, CancellationToken ct) =>
         QueryAsync(
@@ -77,33 +78,43 @@ public sealed class IdentityRepository(BrokerDatabase database)
         QueryAsync("SELECT * FROM broker_teams ORDER BY created_at, team_id", [], ReadTeam, ct);
 
     /// <summary>Deletes the rows and returns the ids that existed.</summary>
-    public async Task<IReadOnlyList<string>> DeleteAsync(string table, string idColumn, IReadOnlyList<string> ids, CancellationToken ct)
+    public Task<IReadOnlyList<string>> DeleteAsync<T>(IdentityTable<T> table, IReadOnlyList<string> ids, CancellationToken ct)
+        where T : IdentityRecord
     {
-        await using var command = database.DataSource.CreateCommand($"DELETE FROM {table} WHERE {idColumn} = ANY($1) RETURNING {idColumn}");
-        command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        var deleted = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            deleted.Add(reader.GetString(0));
-        }
-
-        return deleted;
+        ArgumentNullException.ThrowIfNull(table);
+        return QueryAsync($"DELETE FROM {table.Name} WHERE {table.IdColumn} = ANY($1) RETURNING {table.IdColumn}", [ids.ToArray()], r => r.GetString(0), ct);
     }
 
     /// <summary>Key hashes of a user's or team's keys (to drop them from caches when the user or team goes).</summary>
-    public async Task<IReadOnlyList<string>> KeyHashesOfAsync(string column, IReadOnlyList<string> ids, CancellationToken ct)
+    public Task<IReadOnlyList<string>> KeyHashesOfAsync<T>(IdentityTable<T> owner, IReadOnlyList<string> ids, CancellationToken ct)
+        where T : IdentityRecord
     {
-        await using var command = database.DataSource.CreateCommand($"SELECT token_hash FROM broker_keys WHERE {column} = ANY($1)");
-        command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        var hashes = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        ArgumentNullException.ThrowIfNull(owner);
+        return QueryAsync($"SELECT token_hash FROM broker_keys WHERE {owner.IdColumn} = ANY($1)", [ids.ToArray()], r => r.GetString(0), ct);
+    }
+
+    /// <summary>Sets the columns and returns the row (null when there is none); with no columns to set, only reads it.</summary>
+    public async Task<T?> UpdateAsync<T>(IdentityTable<T> table, string id, IReadOnlyList<ColumnValue> values, CancellationToken ct)
+        where T : IdentityRecord
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Count == 0)
         {
-            hashes.Add(reader.GetString(0));
+            return await GetAsync(table, id, ct);
         }
 
-        return hashes;
+        var last = values.GroupBy(v => v.Column).Select(g => g.Last()).ToList();
+        var sets = string.Join(", ", last.Select((v, i) => $"{v.Column} = ${i + 2}").Append("updated_at = now()"));
+        await using var command = database.DataSource.CreateCommand($"UPDATE {table.Name} SET {sets} WHERE {table.IdColumn} = $1 RETURNING *");
+        command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Text });
+        foreach (var v in last)
+        {
+            command.Parameters.Add(Parameter(v));
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? table.Read(reader) : null;
     }
 
     private async Task<T?> InsertAsync<T>(string table, IReadOnlyList<ColumnValue> values, Func<DbDataReader, T> read, CancellationToken ct)
@@ -113,22 +124,6 @@ public sealed class IdentityRepository(BrokerDatabase database)
         var columns = string.Join(", ", last.Select(v => v.Column));
         var parameters = string.Join(", ", last.Select((_, i) => $"${i + 1}"));
         await using var command = database.DataSource.CreateCommand($"INSERT INTO {table} ({columns}) VALUES ({parameters}) RETURNING *");
-        foreach (var v in last)
-        {
-            command.Parameters.Add(Parameter(v));
-        }
-
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? read(reader) : null;
-    }
-
-    private async Task<T?> UpdateAsync<T>(string table, string idColumn, string id, IReadOnlyList<ColumnValue> values, Func<DbDataReader, T> read, CancellationToken ct)
-        where T : class
-    {
-        var last = values.GroupBy(v => v.Column).Select(g => g.Last()).ToList();
-        var sets = string.Join(", ", last.Select((v, i) => $"{v.Column} = ${i + 2}").Append("updated_at = now()"));
-        await using var command = database.DataSource.CreateCommand($"UPDATE {table} SET {sets} WHERE {idColumn} = $1 RETURNING *");
-        command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Text });
         foreach (var v in last)
         {
             command.Parameters.Add(Parameter(v));
@@ -167,57 +162,40 @@ public sealed class IdentityRepository(BrokerDatabase database)
 
     private static NpgsqlParameter Parameter(ColumnValue v) => new() { Value = v.Value ?? DBNull.Value, NpgsqlDbType = v.Type };
 
-    private static KeyRecord ReadKey(DbDataReader r) => new()
+    private static KeyRecord ReadKey(DbDataReader r) => ReadShared(r, new KeyRecord
     {
         TokenHash = r.GetString(r.GetOrdinal("token_hash")),
         KeyName = r.GetString(r.GetOrdinal("key_name")),
         KeyAlias = Text(r, "key_alias"),
         UserId = Text(r, "user_id"),
         TeamId = Text(r, "team_id"),
-        Models = r.GetFieldValue<string[]>(r.GetOrdinal("models")),
-        MaxBudget = Money(r, "max_budget"),
-        SoftBudget = Money(r, "soft_budget"),
-        BudgetDuration = Text(r, "budget_duration"),
-        BudgetResetAt = Time(r, "budget_reset_at"),
-        Spend = r.GetDecimal(r.GetOrdinal("spend")),
-        RpmLimit = Long(r, "rpm_limit"),
-        TpmLimit = Long(r, "tpm_limit"),
-        MaxParallelRequests = Int(r, "max_parallel_requests"),
-        Metadata = r.GetString(r.GetOrdinal("metadata")),
         Aliases = r.GetString(r.GetOrdinal("aliases")),
         AllowedRoutes = r.GetFieldValue<string[]>(r.GetOrdinal("allowed_routes")),
         Expires = Time(r, "expires"),
         Blocked = r.GetBoolean(r.GetOrdinal("blocked")),
         CreatedBy = Text(r, "created_by"),
-        CreatedAt = Time(r, "created_at")!.Value,
-        UpdatedAt = Time(r, "updated_at")!.Value,
-    };
+    });
 
-    private static UserRecord ReadUser(DbDataReader r) => new()
+    private static UserRecord ReadUser(DbDataReader r) => ReadShared(r, new UserRecord
     {
         UserId = r.GetString(r.GetOrdinal("user_id")),
         UserEmail = Text(r, "user_email"),
         UserAlias = Text(r, "user_alias"),
         UserRole = r.GetString(r.GetOrdinal("user_role")),
         Teams = r.GetFieldValue<string[]>(r.GetOrdinal("teams")),
-        Models = r.GetFieldValue<string[]>(r.GetOrdinal("models")),
-        MaxBudget = Money(r, "max_budget"),
-        SoftBudget = Money(r, "soft_budget"),
-        BudgetDuration = Text(r, "budget_duration"),
-        BudgetResetAt = Time(r, "budget_reset_at"),
-        Spend = r.GetDecimal(r.GetOrdinal("spend")),
-        RpmLimit = Long(r, "rpm_limit"),
-        TpmLimit = Long(r, "tpm_limit"),
-        MaxParallelRequests = Int(r, "max_parallel_requests"),
-        Metadata = r.GetString(r.GetOrdinal("metadata")),
-        CreatedAt = Time(r, "created_at")!.Value,
-        UpdatedAt = Time(r, "updated_at")!.Value,
-    };
+    });
 
-    private static TeamRecord ReadTeam(DbDataReader r) => new()
+    private static TeamRecord ReadTeam(DbDataReader r) => ReadShared(r, new TeamRecord
     {
         TeamId = r.GetString(r.GetOrdinal("team_id")),
         TeamAlias = Text(r, "team_alias"),
+        Blocked = r.GetBoolean(r.GetOrdinal("blocked")),
+    });
+
+    /// <summary>Fills the columns every identity table has (<see cref="IdentityRecord"/>) into a record read so far.</summary>
+    private static T ReadShared<T>(DbDataReader r, T record)
+        where T : IdentityRecord => (T)((IdentityRecord)record with
+    {
         Models = r.GetFieldValue<string[]>(r.GetOrdinal("models")),
         MaxBudget = Money(r, "max_budget"),
         SoftBudget = Money(r, "soft_budget"),
@@ -228,10 +206,9 @@ public sealed class IdentityRepository(BrokerDatabase database)
         TpmLimit = Long(r, "tpm_limit"),
         MaxParallelRequests = Int(r, "max_parallel_requests"),
         Metadata = r.GetString(r.GetOrdinal("metadata")),
-        Blocked = r.GetBoolean(r.GetOrdinal("blocked")),
         CreatedAt = Time(r, "created_at")!.Value,
         UpdatedAt = Time(r, "updated_at")!.Value,
-    };
+    });
 
     private static string? Text(DbDataReader r, string column) =>
         r.GetOrdinal(column) is var i && r.IsDBNull(i) ? null : r.GetString(i);

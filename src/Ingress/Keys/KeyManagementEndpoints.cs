@@ -6,7 +6,6 @@ using Broker.Config;
 using Broker.Config.Model;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
-using Broker.Ingress.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -39,15 +38,10 @@ public static class KeyManagementEndpoints
 
     private static async Task<IResult> Generate(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time, ILoggerFactory loggers)
     {
-        if (ManagementGate.Database(repository, config) is { } noDb)
+        var (body, readRefused) = await ManagementGate.ReadBodyAsync(http, config, repository, adminOnly: false);
+        if (readRefused is not null)
         {
-            return noDb;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
+            return readRefused;
         }
 
         if (GenerationRefusal(http, config.Current.GeneralSettings, body!) is { } refused)
@@ -139,17 +133,25 @@ public static class KeyManagementEndpoints
         return ManagementGate.Json(new JsonObject { ["key"] = asked.Length == 0 ? record.TokenHash : asked, ["info"] = IdentityJson.Key(record) });
     }
 
-    private static async Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time)
+    private static Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
+        UpdateKey(http, config, repository, changes, body => FieldValues.Read(body, FieldSpec.Key, time.GetUtcNow()), echoKey: true);
+
+    /// <summary>LiteLLM's <c>/key/block</c> and <c>/key/unblock</c>: <c>{"key": "sk-..."}</c> (or its hash).</summary>
+    private static Task<IResult> SetBlocked(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, bool blocked) =>
+        UpdateKey(http, config, repository, changes, _ => ([new ColumnValue("blocked", blocked, NpgsqlTypes.NpgsqlDbType.Boolean)], null), echoKey: false);
+
+    /// <summary>
+    /// The steps /key/update, /key/block and /key/unblock share: the body's <c>key</c> (the key or its hash), the columns
+    /// <paramref name="readValues"/> takes from the body, the update, and the news to the other instances. Admin only.
+    /// </summary>
+    private static async Task<IResult> UpdateKey(
+        HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes,
+        Func<JsonObject, (List<ColumnValue> Values, string? Error)> readValues, bool echoKey)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         if (body!["key"] is not JsonValue keyNode || keyNode.GetValueKind() != JsonValueKind.String)
@@ -157,68 +159,34 @@ public static class KeyManagementEndpoints
             return ManagementGate.BadRequest("key: required (the key or its hash)");
         }
 
-        var (values, error) = FieldValues.Read(body, FieldSpec.Key, time.GetUtcNow());
+        var (values, error) = readValues(body);
         if (error is not null)
         {
             return ManagementGate.BadRequest(error);
         }
 
         var hash = HashOf(keyNode.GetValue<string>());
-        var updated = values.Count == 0
-            ? await repository.GetKeyAsync(hash, http.RequestAborted)
-            : await repository.UpdateKeyAsync(hash, values, http.RequestAborted);
-        if (updated is null)
+        if (await repository.UpdateAsync(IdentityRepository.Keys, hash, values, http.RequestAborted) is not { } updated)
         {
             return ManagementGate.NotFound("Key not found in the keys table");
         }
 
-        await changes.AnnounceAsync("key", [hash]);
+        await changes.AnnounceAsync(IdentityRepository.Keys.Entity, [hash]);
         var json = IdentityJson.Key(updated);
-        json["key"] = keyNode.GetValue<string>();
+        if (echoKey)
+        {
+            json["key"] = keyNode.GetValue<string>();
+        }
+
         return ManagementGate.Json(json);
-    }
-
-    /// <summary>LiteLLM's <c>/key/block</c> and <c>/key/unblock</c>: <c>{"key": "sk-..."}</c> (or its hash).</summary>
-    private static async Task<IResult> SetBlocked(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, bool blocked)
-    {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
-        {
-            return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
-        }
-
-        if (body!["key"] is not JsonValue keyNode || keyNode.GetValueKind() != JsonValueKind.String)
-        {
-            return ManagementGate.BadRequest("key: required (the key or its hash)");
-        }
-
-        var hash = HashOf(keyNode.GetValue<string>());
-        var updated = await repository.UpdateKeyAsync(hash, [new ColumnValue("blocked", blocked, NpgsqlTypes.NpgsqlDbType.Boolean)], http.RequestAborted);
-        if (updated is null)
-        {
-            return ManagementGate.NotFound("Key not found in the keys table");
-        }
-
-        await changes.AnnounceAsync("key", [hash]);
-        return ManagementGate.Json(IdentityJson.Key(updated));
     }
 
     private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         var hashes = Strings(body!["keys"]).Select(HashOf).ToList();
@@ -235,7 +203,7 @@ public static class KeyManagementEndpoints
             return ManagementGate.BadRequest("keys: pass {\"keys\": [\"sk-...\"]} or {\"key_aliases\": [...]}");
         }
 
-        var deleted = await repository.DeleteAsync("broker_keys", "token_hash", hashes, http.RequestAborted);
+        var deleted = await repository.DeleteAsync(IdentityRepository.Keys, hashes, http.RequestAborted);
         await changes.AnnounceAsync("key", hashes);
         if (deleted.Count == 0)
         {

@@ -1,7 +1,7 @@
 namespace Broker.Ingress.Keys;
 
 /// <summary>A row of broker_keys: a virtual key's settings and spend. Never holds the key itself, only its hash.</summary>
-public sealed record KeyRecord
+public sealed record KeyRecord : IdentityRecord
 {
     public required string TokenHash { get; init; }
 
@@ -14,27 +14,6 @@ public sealed record KeyRecord
 
     public string? TeamId { get; init; }
 
-    public IReadOnlyList<string> Models { get; init; } = [];
-
-    public decimal? MaxBudget { get; init; }
-
-    public decimal? SoftBudget { get; init; }
-
-    public string? BudgetDuration { get; init; }
-
-    public DateTimeOffset? BudgetResetAt { get; init; }
-
-    public decimal Spend { get; init; }
-
-    public long? RpmLimit { get; init; }
-
-    public long? TpmLimit { get; init; }
-
-    public int? MaxParallelRequests { get; init; }
-
-    /// <summary>metadata as JSON text.</summary>
-    public string Metadata { get; init; } = "{}";
-
     /// <summary>aliases (model name → model name) as JSON text.</summary>
     public string Aliases { get; init; } = "{}";
 
@@ -45,8 +24,4 @@ public sealed record KeyRecord
     public bool Blocked { get; init; }
 
     public string? CreatedBy { get; init; }
-
-    public DateTimeOffset CreatedAt { get; init; }
-
-    public DateTimeOffset UpdatedAt { get; init; }
 }

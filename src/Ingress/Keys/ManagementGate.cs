@@ -1,6 +1,7 @@
 using Broker.Config;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
+using Broker.Ingress.Http;
 using Microsoft.AspNetCore.Http;
 
 namespace Broker.Ingress.Keys;
@@ -38,6 +39,22 @@ public static class ManagementGate
             ? null
             : new OpenAiErrorResult(StatusCodes.Status401Unauthorized,
                 $"Authentication Error - only the proxy admin can call {http.Request.Path}. Use the master key.", "auth_error", null, "401");
+    }
+
+    /// <summary>
+    /// The first steps of a management route that takes a JSON body: the database check, the admin check (unless
+    /// <paramref name="adminOnly"/> is false: the route decides who may call it), then the body. Refused is null when all passed.
+    /// </summary>
+    public static async Task<(System.Text.Json.Nodes.JsonObject? Body, IResult? Refused)> ReadBodyAsync(
+        HttpContext http, IProxyConfigProvider config, IdentityRepository repository, bool adminOnly = true)
+    {
+        if ((Database(repository, config) ?? (adminOnly ? Admin(http) : null)) is { } refused)
+        {
+            return (null, refused);
+        }
+
+        var (body, _, error) = await JsonBodyReader.ReadAsync(http, config);
+        return (body, error);
     }
 
     private static readonly Dictionary<string, string> NoHeaders = [];

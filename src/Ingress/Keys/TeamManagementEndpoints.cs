@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config;
-using Broker.Ingress.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -25,15 +24,10 @@ public static class TeamManagementEndpoints
 
     private static async Task<IResult> New(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         var (values, error) = FieldValues.Read(body!, FieldSpec.Team, time.GetUtcNow());
@@ -82,70 +76,13 @@ public static class TeamManagementEndpoints
         });
     }
 
-    private static async Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time)
-    {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
-        {
-            return refused;
-        }
+    private static Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
+        IdentityRoutes.UpdateAsync(http, config, repository, changes, time, IdentityRepository.Teams, FieldSpec.Team,
+            teamId => $"Team not found, passed team_id={teamId}",
+            (teamId, team) => new JsonObject { ["team_id"] = teamId, ["data"] = IdentityJson.Team(team) });
 
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
-        }
-
-        if (body!["team_id"] is not JsonValue id || id.GetValueKind() != JsonValueKind.String)
-        {
-            return ManagementGate.BadRequest("team_id: required");
-        }
-
-        var (values, error) = FieldValues.Read(body, FieldSpec.Team, time.GetUtcNow());
-        if (error is not null)
-        {
-            return ManagementGate.BadRequest(error);
-        }
-
-        var teamId = id.GetValue<string>();
-        var updated = values.Count == 0
-            ? await repository.GetTeamAsync(teamId, http.RequestAborted)
-            : await repository.UpdateTeamAsync(teamId, values, http.RequestAborted);
-        if (updated is null)
-        {
-            return ManagementGate.NotFound($"Team not found, passed team_id={teamId}");
-        }
-
-        await changes.AnnounceAsync("team", [teamId]);
-        return ManagementGate.Json(new JsonObject { ["team_id"] = teamId, ["data"] = IdentityJson.Team(updated) });
-    }
-
-    private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)
-    {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
-        {
-            return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
-        }
-
-        var ids = KeyManagementEndpoints.Strings(body!["team_ids"]);
-        if (ids.Count == 0)
-        {
-            return ManagementGate.BadRequest("team_ids: pass {\"team_ids\": [...]}");
-        }
-
-        // the team's keys go with it, as in LiteLLM
-        var keyHashes = await repository.KeyHashesOfAsync("team_id", ids, http.RequestAborted);
-        await repository.DeleteAsync("broker_keys", "token_hash", keyHashes, http.RequestAborted);
-        var deleted = await repository.DeleteAsync("broker_teams", "team_id", ids, http.RequestAborted);
-        await changes.AnnounceAsync("key", keyHashes);
-        await changes.AnnounceAsync("team", ids);
-        return ManagementGate.Json(new JsonObject { ["deleted_teams"] = new JsonArray(deleted.Select(d => (JsonNode?)d).ToArray()) });
-    }
+    private static Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
+        IdentityRoutes.DeleteWithKeysAsync(http, config, repository, changes, IdentityRepository.Teams);
 
     private static async Task<IResult> List(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
     {

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Config.Model;
 using Broker.Ingress.Auth;
-using Broker.Ingress.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -29,15 +28,10 @@ public static class UserManagementEndpoints
 
     private static async Task<IResult> New(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time)
     {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
+        var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+        if (refused is not null)
         {
             return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         var (values, error) = FieldValues.Read(body!, FieldSpec.User, time.GetUtcNow());
@@ -126,70 +120,13 @@ public static class UserManagementEndpoints
         });
     }
 
-    private static async Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time)
-    {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
-        {
-            return refused;
-        }
+    private static Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
+        IdentityRoutes.UpdateAsync(http, config, repository, changes, time, IdentityRepository.Users, FieldSpec.User,
+            userId => $"User not found, user_id={userId}",
+            (_, user) => IdentityJson.User(user));
 
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
-        }
-
-        if (body!["user_id"] is not JsonValue id || id.GetValueKind() != JsonValueKind.String)
-        {
-            return ManagementGate.BadRequest("user_id: required");
-        }
-
-        var (values, error) = FieldValues.Read(body, FieldSpec.User, time.GetUtcNow());
-        if (error is not null)
-        {
-            return ManagementGate.BadRequest(error);
-        }
-
-        var userId = id.GetValue<string>();
-        var updated = values.Count == 0
-            ? await repository.GetUserAsync(userId, http.RequestAborted)
-            : await repository.UpdateUserAsync(userId, values, http.RequestAborted);
-        if (updated is null)
-        {
-            return ManagementGate.NotFound($"User not found, user_id={userId}");
-        }
-
-        await changes.AnnounceAsync("user", [userId]);
-        return ManagementGate.Json(IdentityJson.User(updated));
-    }
-
-    private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)
-    {
-        if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
-        {
-            return refused;
-        }
-
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
-        if (readError is not null)
-        {
-            return readError;
-        }
-
-        var ids = KeyManagementEndpoints.Strings(body!["user_ids"]);
-        if (ids.Count == 0)
-        {
-            return ManagementGate.BadRequest("user_ids: pass {\"user_ids\": [...]}");
-        }
-
-        // the users' keys go with them, as in LiteLLM
-        var keyHashes = await repository.KeyHashesOfAsync("user_id", ids, http.RequestAborted);
-        await repository.DeleteAsync("broker_keys", "token_hash", keyHashes, http.RequestAborted);
-        var deleted = await repository.DeleteAsync("broker_users", "user_id", ids, http.RequestAborted);
-        await changes.AnnounceAsync("key", keyHashes);
-        await changes.AnnounceAsync("user", ids);
-        return ManagementGate.Json(new JsonObject { ["deleted_users"] = new JsonArray(deleted.Select(d => (JsonNode?)d).ToArray()) });
-    }
+    private static Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
+        IdentityRoutes.DeleteWithKeysAsync(http, config, repository, changes, IdentityRepository.Users);
 
     private static async Task<IResult> List(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
     {
