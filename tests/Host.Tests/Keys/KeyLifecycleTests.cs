@@ -17,10 +17,10 @@ public sealed class KeyLifecycleTests
     [Fact]
     public async Task GenerateKey_UseInfoUpdateListDelete_WorksEndToEndAndNoSecretIsLogged()
     {
-        ConsoleCapture.Install();
+        var logs = LogCapture.Create();
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
         await using var db = await TestDatabase.CreateAsync();
-        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url));
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url), settings: logs.Settings);
 
         var (status, created, _) = await PostAsync(broker.Http, "key/generate", MasterKey, new
         {
@@ -86,11 +86,11 @@ public sealed class KeyLifecycleTests
         Assert.Equal(HttpStatusCode.Unauthorized, gone);
         AssertOpenAiError(goneBody);
 
-        var logs = ConsoleCapture.All;
-        Assert.Contains($"Key {created["key_name"]!.GetValue<string>()} created", logs, StringComparison.Ordinal);
-        Assert.DoesNotContain(key, logs, StringComparison.Ordinal);
-        Assert.DoesNotContain(key[3..], logs, StringComparison.Ordinal);
-        Assert.DoesNotContain(MasterKey, logs, StringComparison.Ordinal);
+        var logged = logs.All;
+        Assert.Contains($"Key {created["key_name"]!.GetValue<string>()} created", logged, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, logged, StringComparison.Ordinal);
+        Assert.DoesNotContain(key[3..], logged, StringComparison.Ordinal);
+        Assert.DoesNotContain(MasterKey, logged, StringComparison.Ordinal);
     }
 
     [Fact]
