@@ -73,6 +73,12 @@ public sealed class RedisRoutingStateTests
         await using var two = await RouterHarness.StartAsync(Yaml.Replace("rpm: 3", "rpm: 1000").Replace("rpm: 2", "rpm: 1000"), TimeProvider.System, redis);
         var a = one.Group("g").Deployments.Single(d => d.Id == "a");
         var error = new ProviderError(ProviderErrorClass.InternalServerError, 503, "down");
+        // allowed_fails counts per minute: both failures must land in the same minute, not either side of its end
+        var second = TimeProvider.System.GetUtcNow().Second;
+        if (second >= 40)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(61 - second));
+        }
 
         Assert.Null(await one.Router.ReleaseAsync(new Broker.Workers.RateLimits.RoutingLease("g", a, "l1", false, true), null, null, error));
         Assert.NotNull(await two.Router.ReleaseAsync(new Broker.Workers.RateLimits.RoutingLease("g", a, "l2", false, true), null, null, error));
