@@ -100,33 +100,8 @@ public sealed record AlertingOptions
     }
 
     /// <summary><c>1d</c>, <c>12h</c>, <c>30m</c>, <c>2w</c> or plain seconds.</summary>
-    public static TimeSpan? ParseFrequency(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return null;
-        }
-
-        var s = text.Trim().ToLowerInvariant();
-        var unit = s[^1] switch
-        {
-            's' => 1d,
-            'm' => 60d,
-            'h' => 3600d,
-            'd' => 86400d,
-            'w' => 604800d,
-            _ => 0d,
-        };
-        var number = unit == 0 ? s : s[..^1];
-        if (unit == 0)
-        {
-            unit = 1;
-        }
-
-        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0
-            ? TimeSpan.FromSeconds(n * unit)
-            : null;
-    }
+    public static TimeSpan? ParseFrequency(string? text) =>
+        LiteLlmDuration.TryParse(text, out var d) && d.Length > TimeSpan.Zero ? d.Length : null;
 }
 
 /// <summary>SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_SENDER_EMAIL, SMTP_TLS (LiteLLM's email settings).</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Broker.Config.Model;
 using NpgsqlTypes;
 
 namespace Broker.Ingress.Keys;
@@ -118,13 +119,14 @@ public static class FieldValues
                         return null;
                     }
 
-                    if (!DurationText.TryParse(text, out var period) || period <= TimeSpan.Zero)
+                    if (!LiteLlmDuration.TryParse(text, out var period) || period.Length <= TimeSpan.Zero)
                     {
                         return $"'{text}' is not a duration (30s, 30m, 30h, 30d, 1mo)";
                     }
 
+                    // the first period ends as Billing's resets end the next ones (whole months by the calendar)
                     values.Add(new(field.Column, text, NpgsqlDbType.Text));
-                    values.Add(new("budget_reset_at", (now + period).ToUniversalTime(), NpgsqlDbType.TimestampTz));
+                    values.Add(new("budget_reset_at", period.After(now).ToUniversalTime(), NpgsqlDbType.TimestampTz));
                     return null;
                 }
 
@@ -142,12 +144,12 @@ public static class FieldValues
                         return null;
                     }
 
-                    if (!DurationText.TryParse(text, out var lifetime))
+                    if (!LiteLlmDuration.TryParse(text, out var lifetime))
                     {
                         return $"'{text}' is not a duration (30s, 30m, 30h, 30d, 1mo)";
                     }
 
-                    values.Add(new(field.Column, (now + lifetime).ToUniversalTime(), NpgsqlDbType.TimestampTz));
+                    values.Add(new(field.Column, (now + lifetime.Length).ToUniversalTime(), NpgsqlDbType.TimestampTz));
                     return null;
                 }
 

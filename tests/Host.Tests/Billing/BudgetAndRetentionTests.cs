@@ -101,6 +101,8 @@ public sealed class BudgetAndRetentionTests
     [InlineData("24h", 86400)]
     [InlineData("7d", 604800)]
     [InlineData("2w", 1209600)]
+    [InlineData("1.5h", 5400)]
+    [InlineData("3600", 3600)]
     public void NextReset_Durations_AddTheirLength(string duration, int seconds)
     {
         var from = new DateTimeOffset(2026, 1, 31, 0, 0, 0, TimeSpan.Zero);
