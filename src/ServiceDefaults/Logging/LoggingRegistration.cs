@@ -11,6 +11,7 @@ public static class LoggingRegistration
     public static IHostApplicationBuilder AddBrokerLogging(this IHostApplicationBuilder builder, bool debug, bool jsonLogs)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        // this host's own logger, not the process-wide static one: a process holding several hosts (tests) keeps their lines apart
         builder.Services.AddSerilog((services, lc) =>
         {
             lc.ReadFrom.Configuration(builder.Configuration)
@@ -28,7 +29,7 @@ public static class LoggingRegistration
             {
                 lc.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
             }
-        });
+        }, preserveStaticLogger: true);
         return builder;
     }
 }
