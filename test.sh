@@ -97,6 +97,30 @@ counts="$(
 )"
 read -r trx_files total executed passed failed skipped <<<"$counts"
 
+# name every failed test with the start of its message, last, where a log tail still shows it
+failures="$(
+  find "$RESULTS_DIR" -maxdepth 1 -type f -name '*.trx' -print0 | xargs -0 -r cat | tr '\r\n' '  ' | awk '
+    {
+      line = $0
+      while (match(line, /<UnitTestResult [^>]*outcome="(Failed|Timeout|Aborted|Error)"[^>]*>/)) {
+        tag = substr(line, RSTART, RLENGTH)
+        line = substr(line, RSTART + RLENGTH)
+        name = ""
+        if (match(tag, / testName="[^"]*"/)) { name = substr(tag, RSTART + 11, RLENGTH - 12) }
+        msg = ""
+        end = index(line, "</UnitTestResult>")
+        body = end > 0 ? substr(line, 1, end) : line
+        if (match(body, /<Message>[^<]*<\/Message>/)) { msg = substr(body, RSTART + 9, RLENGTH - 19) }
+        gsub(/  +/, " ", msg)
+        printf "  FAILED %s: %s\n", name, substr(msg, 1, 700)
+      }
+    }'
+)"
+if [ -n "$failures" ]; then
+  note "failed tests:"
+  printf '%s\n' "$failures" >&2
+fi
+
 status=0
 if [ "$test_rc" -ne 0 ]; then
   note "FAILED: dotnet test exited with $test_rc"
