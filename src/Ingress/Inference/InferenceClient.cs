@@ -6,18 +6,19 @@ using Broker.Config.Model;
 using Broker.Contracts.Inference;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
-using Microsoft.AspNetCore.Http;
+using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Observability;
 using MassTransit;
+using Microsoft.AspNetCore.Http;
 
 namespace Broker.Ingress.Inference;
 
 /// <summary>
-/// Sends inference commands to a model group's queue with this instance's bus address as ResponseAddress,
+/// Sends inference commands to a model group's queue with this instance's address (<see cref="InstanceEndpoint"/>) as ResponseAddress,
 /// and matches the worker's replies (<see cref="Reply"/>) and chunk batches (<see cref="Deliver"/>) to the
 /// waiting request by its id. One dictionary lookup per reply; no timer task or cancelled task per request.
 /// </summary>
-public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, BrokerMetrics metrics, TimeProvider timeProvider, IHttpContextAccessor? httpContext = null)
+public sealed class InferenceClient(IBus bus, InstanceEndpoint instance, IProxyConfigProvider config, BrokerMetrics metrics, TimeProvider timeProvider, IHttpContextAccessor? httpContext = null)
 {
     /// <summary>LiteLLM's default request timeout (600 s) when neither router_settings.timeout nor request_timeout is set.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(600);
@@ -251,7 +252,7 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
         await endpoint.Send(command, context =>
         {
             context.RequestId = requestId;
-            context.ResponseAddress = bus.Address;
+            context.ResponseAddress = instance.Address;
             // a command nobody picked up before the caller gave up is dropped by the broker, not run late
             context.TimeToLive = timeout;
         }, CancellationToken.None);
@@ -307,8 +308,9 @@ public sealed class InferenceClient(IBus bus, IProxyConfigProvider config, Broke
 
         if (!stream.Finished && stream.WorkerAddress is { } worker)
         {
-            var endpoint = await bus.GetSendEndpoint(worker);
-            await endpoint.Send(new CancelChatCompletion { RequestId = stream.RequestId }, context => context.TimeToLive = TimeSpan.FromMinutes(1));
+            // a worker that is gone meanwhile costs nothing: see InstanceEndpoint
+            await InstanceEndpoint.SendAsync(bus, worker, new CancelChatCompletion { RequestId = stream.RequestId },
+                context => context.TimeToLive = TimeSpan.FromMinutes(1));
         }
     }
 }

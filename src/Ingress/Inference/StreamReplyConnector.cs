@@ -1,35 +1,36 @@
 using Broker.Contracts.Inference;
+using Broker.ServiceDefaults.Bus;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 
 namespace Broker.Ingress.Inference;
 
 /// <summary>
-/// Connects this instance's own bus endpoint (its ResponseAddress) to the requests it holds: workers' replies
+/// Connects this instance's own endpoint (its ResponseAddress, see <see cref="InstanceEndpoint"/>) to the requests it holds: workers' replies
 /// and streamed chunk batches are addressed to it.
 /// </summary>
-public sealed class StreamReplyConnector(IBus bus, InferenceClient inference) : IHostedService
+public sealed class StreamReplyConnector(InstanceEndpoint instance, InferenceClient inference) : IHostedService
 {
     private readonly List<ConnectHandle> _handles = [];
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _handles.Add(bus.ConnectHandler<ChatCompletionChunksStreamed>(context =>
+        _handles.Add(instance.ConnectHandler<ChatCompletionChunksStreamed>(context =>
         {
             inference.Deliver(context.Message);
             return Task.CompletedTask;
         }));
-        _handles.Add(bus.ConnectHandler<ChatCompletionSucceeded>(context =>
+        _handles.Add(instance.ConnectHandler<ChatCompletionSucceeded>(context =>
         {
             inference.Reply(context.Message.RequestId, context.Message);
             return Task.CompletedTask;
         }));
-        _handles.Add(bus.ConnectHandler<EmbeddingSucceeded>(context =>
+        _handles.Add(instance.ConnectHandler<EmbeddingSucceeded>(context =>
         {
             inference.Reply(context.Message.RequestId, context.Message);
             return Task.CompletedTask;
         }));
-        _handles.Add(bus.ConnectHandler<InferenceFailed>(context =>
+        _handles.Add(instance.ConnectHandler<InferenceFailed>(context =>
         {
             inference.Reply(context.Message.RequestId, context.Message);
             return Task.CompletedTask;

@@ -50,6 +50,10 @@ public static class BusRegistration
             }
         });
 
+        // after AddMassTransit: starts once the bus has started
+        builder.Services.AddSingleton<InstanceEndpoint>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<InstanceEndpoint>());
+
         // graceful shutdown: stopping the bus first stops consuming (prefetched, unstarted messages go back to the
         // queue), then waits for the consumers in flight to finish; one still running after Workers:DrainSeconds
         // (default 30; Bus:ConsumerStopTimeoutSeconds is the older name) is cancelled and its unacknowledged message goes

@@ -1,17 +1,18 @@
 using Broker.Contracts.Inference;
+using Broker.ServiceDefaults.Bus;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 
 namespace Broker.Workers.Inference;
 
-/// <summary>Listens on this worker's own bus address for <see cref="CancelChatCompletion"/> from the Ingress.</summary>
-public sealed class CancelChatCompletionConnector(IBus bus, StreamCancellations cancellations) : IHostedService
+/// <summary>Listens on this worker's own address (<see cref="InstanceEndpoint"/>) for <see cref="CancelChatCompletion"/> from the Ingress.</summary>
+public sealed class CancelChatCompletionConnector(InstanceEndpoint instance, StreamCancellations cancellations) : IHostedService
 {
     private ConnectHandle? _handle;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _handle = bus.ConnectHandler<CancelChatCompletion>(context =>
+        _handle = instance.ConnectHandler<CancelChatCompletion>(context =>
         {
             cancellations.Cancel(context.Message.RequestId);
             return Task.CompletedTask;

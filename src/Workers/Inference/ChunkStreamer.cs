@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Broker.Contracts.Inference;
+using Broker.ServiceDefaults.Bus;
 using Broker.Workers.Providers;
-using MassTransit;
 
 namespace Broker.Workers.Inference;
 
@@ -10,7 +10,7 @@ namespace Broker.Workers.Inference;
 /// Forwards a provider's chunks to the Ingress instance that holds the client: each chunk is sent as soon as
 /// it arrives; chunks that arrive while a send is in flight go together in the next batch.
 /// </summary>
-public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri workerAddress, string modelGroup, string deploymentId, string queue)
+public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Uri workerAddress, string modelGroup, string deploymentId, string queue)
 {
     private int _sequence;
 
@@ -143,6 +143,6 @@ public sealed class ChunkStreamer(ISendEndpoint destination, Guid requestId, Uri
         };
 
         // the reply queue belongs to one Ingress instance and lives as long as it does: no need for disk
-        return destination.Send(batch, context => context.Durable = false, cancellationToken);
+        return destination.SendAsync(batch, context => context.Durable = false, cancellationToken);
     }
 }

@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Contracts.Inference;
+using Broker.ServiceDefaults.Bus;
+using Broker.Workers.Pricing;
 using Broker.Workers.Providers;
 using Broker.Workers.Providers.Anthropic;
-using Broker.Workers.Pricing;
 using Broker.Workers.Retries;
 using Broker.Workers.Routing;
 using MassTransit;
@@ -21,7 +22,7 @@ public sealed class CreateChatCompletionConsumer(
     DeploymentRouter router,
     ProviderResolver providers,
     StreamCancellations cancellations,
-    IBus bus,
+    InstanceEndpoint instance,
     TimeProvider timeProvider,
     ILogger<CreateChatCompletionConsumer> logger) : IConsumer<CreateChatCompletion>
 {
@@ -123,7 +124,7 @@ public sealed class CreateChatCompletionConsumer(
         else
         {
             Log.Completed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, elapsedMs);
-            await context.RespondAsync(new ChatCompletionSucceeded
+            await InferenceSteps.Reply(context, new ChatCompletionSucceeded
             {
                 RequestId = message.RequestId,
                 Body = result.Completion!.ToJsonString(),
@@ -162,7 +163,7 @@ public sealed class CreateChatCompletionConsumer(
         }
 
         var started = timeProvider.GetTimestamp();
-        var streamer = new ChunkStreamer(await context.GetSendEndpoint(replyTo), message.RequestId, bus.Address, groupName, deploymentId, queue)
+        var streamer = new ChunkStreamer(await InstanceEndpoint.ResolveAsync(context, replyTo), message.RequestId, instance.Address, groupName, deploymentId, queue)
         {
             AttemptedRetries = message.Retry?.AttemptedRetries ?? 0,
             AttemptedFallbacks = message.Retry?.AttemptedFallbacks ?? 0,

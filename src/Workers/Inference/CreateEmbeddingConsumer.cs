@@ -87,7 +87,7 @@ public sealed class CreateEmbeddingConsumer(
         else
         {
             EmbeddingEncoding.Apply(result.Completion!, requestedFormat);
-            await context.RespondAsync(new EmbeddingSucceeded
+            await InferenceSteps.Reply(context, new EmbeddingSucceeded
             {
                 RequestId = message.RequestId,
                 Body = result.Completion!.ToJsonString(),

@@ -4,6 +4,7 @@ using Broker.Config.Model;
 using Broker.Contracts.Identity;
 using Broker.Contracts.Inference;
 using Broker.Contracts.Usage;
+using Broker.ServiceDefaults.Bus;
 using Broker.Workers.Providers;
 using Broker.Workers.RateLimits;
 using Broker.Workers.Routing;
@@ -158,7 +159,20 @@ public static class InferenceSteps
     public static Task RespondFailed(ConsumeContext context, Guid requestId, string queue, string? deploymentId, ProviderError error)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.RespondAsync(ToFailed(requestId, queue, deploymentId, error));
+        return Reply(context, ToFailed(requestId, queue, deploymentId, error));
+    }
+
+    /// <summary>
+    /// Answers the command's sender at its ResponseAddress, whether or not that Ingress instance still exists (see
+    /// <see cref="InstanceEndpoint"/>); a command without one is not answered.
+    /// </summary>
+    public static Task Reply<T>(ConsumeContext context, T reply)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.ResponseAddress is { } address
+            ? InstanceEndpoint.SendAsync(context, address, reply, s => s.RequestId = context.RequestId)
+            : Task.CompletedTask;
     }
 
     /// <summary>A provider error as the caller sees it.</summary>

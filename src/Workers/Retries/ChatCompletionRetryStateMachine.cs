@@ -1,5 +1,6 @@
 using Broker.Config;
 using Broker.Contracts.Inference;
+using Broker.ServiceDefaults.Bus;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -100,8 +101,7 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
             saga.Exhausted = true;
             var failed = decision.FinalError!;
             Log.Exhausted(_logger, message.RequestId, decision.Next.OriginalModelGroup, decision.Next.History.Count);
-            var caller = await context.GetSendEndpoint(message.ResponseAddress);
-            await caller.Send(failed, s => s.RequestId = message.RequestId, context.CancellationToken);
+            await InstanceEndpoint.SendAsync(context, message.ResponseAddress, failed, s => s.RequestId = message.RequestId, context.CancellationToken);
             return;
         }
 

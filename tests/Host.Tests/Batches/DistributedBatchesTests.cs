@@ -80,6 +80,7 @@ public sealed class DistributedBatchesTests(RabbitMqFixture rabbit)
         await using var db = await TestDatabase.CreateAsync();
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
         upstream.Delay = TimeSpan.FromMilliseconds(300);
+        var logs = LogCapture.Create();
         var (url, vhost) = await rabbit.CreateVirtualHostAsync();
         try
         {
@@ -94,7 +95,7 @@ public sealed class DistributedBatchesTests(RabbitMqFixture rabbit)
                   database_url: "{{db.Url}}"
                 """, null, url,
                 [(BrokerRoles.Workers | BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])],
-                new Dictionary<string, string?>
+                new Dictionary<string, string?>(logs.Settings)
                 {
                     ["REDIS_URL"] = RoutingDistributedTests.RequireRedis(),
                     ["Ingress:BatchPollSeconds"] = "0.2",
@@ -132,6 +133,9 @@ public sealed class DistributedBatchesTests(RabbitMqFixture rabbit)
             // the ten "crashed" leases and the lines the stopped ingress gave back ran a second time, and only those
             Assert.InRange(await db.ScalarAsync<long>("SELECT count(*) FROM broker_batch_lines WHERE attempts = 2"), 10, 120 - afterStop);
             Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_batch_lines WHERE attempts > 2"));
+            // the worker answered the stopped ingress's lines into the void without a fault: replying to an instance
+            // that is gone must not close the channel its other answers travel on (see InstanceEndpoint)
+            Assert.DoesNotContain("-FAULT", logs.All, StringComparison.Ordinal);
         }
         finally
         {
