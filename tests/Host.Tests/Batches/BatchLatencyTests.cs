@@ -9,6 +9,7 @@ using Xunit.Abstractions;
 namespace Broker.Host.Tests.Batches;
 
 /// <summary>Live requests keep their latency while a large batch runs on the same model group.</summary>
+[Collection(TimingCollection.Name)]
 [Trait("Category", "Integration")]
 public sealed class BatchLatencyTests(ITestOutputHelper output)
 {

@@ -57,7 +57,7 @@ public abstract class ChatCompletionsTestsBase : IAsyncLifetime
                   api_base: {{Slow.BaseUrl}}/v1
                   api_key: sk-slow-key-5555
                   max_parallel_requests: 1
-                  timeout: 5
+                  timeout: 2
               - model_name: mocked
                 litellm_params:
                   model: openai/gpt-4o-mini
@@ -290,14 +290,14 @@ public abstract class ChatCompletionsTestsBase : IAsyncLifetime
     public async Task CompleteChat_UpstreamRateLimited_Returns429WithRetryAfter()
     {
         OpenAi.Failure = (429, """{"error":{"message":"Rate limit reached for gpt-4o","type":"requests","code":"rate_limit_exceeded"}}""",
-            new Dictionary<string, string> { ["retry-after"] = "7" });
+            new Dictionary<string, string> { ["retry-after"] = "1" });
 
         var (status, body, response) = await PostRawAsync("v1/chat/completions", """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.Equal(HttpStatusCode.TooManyRequests, status);
         AssertOpenAiError(body, "rate_limit_error", "rate_limit_exceeded");
         Assert.Contains("Rate limit reached for gpt-4o", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Equal("7", response.Headers.RetryAfter?.ToString());
+        Assert.Equal("1", response.Headers.RetryAfter?.ToString());
     }
 
     [Fact]
@@ -315,7 +315,7 @@ public abstract class ChatCompletionsTestsBase : IAsyncLifetime
     [Fact]
     public async Task CompleteChat_UpstreamSlowerThanTimeout_ReturnsTimeoutError()
     {
-        Slow.Delay = TimeSpan.FromSeconds(8);
+        Slow.Delay = TimeSpan.FromSeconds(4);
 
         var (status, body, _) = await PostRawAsync("v1/chat/completions", """{"model":"slow","messages":[{"role":"user","content":"hi"}]}""");
 

@@ -198,14 +198,14 @@ public abstract class MessagesTestsBase : IAsyncLifetime
     public async Task CreateMessage_UpstreamRateLimited_Returns429RateLimitErrorWithRetryAfter()
     {
         OpenAiUpstream.Failure = (429, """{"error":{"message":"Rate limit reached for gpt-4o","code":"rate_limit_exceeded"}}""",
-            new Dictionary<string, string> { ["retry-after"] = "7" });
+            new Dictionary<string, string> { ["retry-after"] = "1" });
 
         var (status, body, response) = await PostRawAsync("v1/messages", """{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.Equal(HttpStatusCode.TooManyRequests, status);
         AssertAnthropicError(body, "rate_limit_error");
         Assert.Contains("Rate limit reached", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Equal("7", response.Headers.RetryAfter?.ToString());
+        Assert.Equal("1", response.Headers.RetryAfter?.ToString());
         Assert.StartsWith("req_", response.Headers.GetValues("request-id").Single(), StringComparison.Ordinal);
     }
 

@@ -247,7 +247,7 @@ public abstract class ResponsesTestsBase : IAsyncLifetime
     public async Task CreateResponse_UpstreamRateLimited_Returns429InOpenAiShape()
     {
         OpenAi.Failure = (429, """{"error":{"message":"Rate limit reached for gpt-4o","type":"requests","code":"rate_limit_exceeded"}}""",
-            new Dictionary<string, string> { ["retry-after"] = "7" });
+            new Dictionary<string, string> { ["retry-after"] = "1" });
 
         var (status, body) = await PostAsync("v1/responses", """{"model":"gpt-4o","input":"hi"}""");
 

@@ -12,7 +12,7 @@ namespace Broker.Host.Tests.EndToEnd;
 /// provider of fixed latency, two worker processes drain a backlog about twice as fast as one, and a worker
 /// stopped mid-backlog loses nothing.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
+[Collection(TimingCollection.Name)]
 public sealed class ScalingTests(RabbitMqFixture rabbit)
 {
     private const int Backlog = 24;

@@ -24,7 +24,7 @@ public sealed class BatchDispatcher(
     IngressOptions options,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
-    ILogger<BatchDispatcher> logger) : BackgroundService
+    ILogger<BatchDispatcher> logger) : BackgroundService, IHostedLifecycleService
 {
     /// <summary>Attempts of a line that gets no answer at all before it is recorded as failed (504).</summary>
     public const int MaxAttempts = 3;
@@ -37,6 +37,7 @@ public sealed class BatchDispatcher(
     private readonly Channel<LineResult> _results = Channel.CreateUnbounded<LineResult>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<string> _idle = new(StringComparer.Ordinal);
     private volatile bool _newWork;
+    private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Lines this process is running now (all groups).</summary>
     public int InFlight => _running.Count;
@@ -49,7 +50,39 @@ public sealed class BatchDispatcher(
         Signal(_wake);
     }
 
+    /// <summary>
+    /// Host stopping, before any hosted service stops (the bus among them): stop taking lines, give back the ones in
+    /// flight and record the finished ones while the bus and the database connection still work.
+    /// </summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        if (ExecuteTask is { } running)
+        {
+            try
+            {
+                await running.WaitAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
+            {
+                // the host's shutdown timeout: StopAsync below ends what is left
+            }
+        }
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopping.Token);
+        await RunAsync(linked.Token);
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         if (!database.IsConfigured)
         {
@@ -269,6 +302,7 @@ public sealed class BatchDispatcher(
     {
         _wake.Dispose();
         _validate.Dispose();
+        _stopping.Dispose();
         base.Dispose();
     }
 }
