@@ -26,6 +26,12 @@ public sealed record ChatCompletionChunksStreamed
 
     public string? Queue { get; init; }
 
+    /// <summary>
+    /// On the last batch: the stream's tokens as the provider reported them, else counted (what the Ingress counts
+    /// against tpm limits, whatever the API's chunk format).
+    /// </summary>
+    public TokenUsage? Usage { get; init; }
+
     /// <summary>Set on a failed last batch.</summary>
     public InferenceFailed? Error { get; init; }
 

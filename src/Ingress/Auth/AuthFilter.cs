@@ -285,7 +285,7 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         try
         {
             var result = await next(context);
-            if (result is JsonTextResult answer && UsageTokens(answer.Json) is { } tokens)
+            if (AnswerTokens.Of(http, (result as JsonTextResult)?.Json) is { } tokens)
             {
                 await limiter.AddTokensAsync(scopes, tokens);
             }
@@ -407,19 +407,5 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
         http.Request.Body = new MemoryStream(bytes);
         http.Request.ContentLength = bytes.Length;
-    }
-
-    private static long? UsageTokens(string json)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            return doc.RootElement.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object &&
-                   usage.TryGetProperty("total_tokens", out var total) && total.TryGetInt64(out var n) ? n : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 }

@@ -42,7 +42,7 @@ public sealed class ChatCompletionStream : IAsyncDisposable
     /// <summary>When the first chunk arrived (<see cref="TimeProvider.GetTimestamp"/>), 0 before.</summary>
     public long FirstChunkTimestamp { get; private set; }
 
-    /// <summary>Prompt and completion tokens from the usage chunk, when it came.</summary>
+    /// <summary>Prompt and completion tokens: from the usage chunk, then the worker's count on the last batch.</summary>
     public (int Input, int Output)? Usage { get; private set; }
 
     /// <summary>The status of the failure that ended the stream, if one did.</summary>
@@ -207,6 +207,11 @@ public sealed class ChatCompletionStream : IAsyncDisposable
             {
                 RetryAfterSeconds = error.RetryAfterSeconds,
             }));
+        }
+
+        if (batch.IsLast && batch.Usage is { } final)
+        {
+            Usage = (final.PromptTokens, final.CompletionTokens);
         }
 
         if (batch.IsLast || batch.Error is not null)

@@ -1,4 +1,5 @@
 using System.Text;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Inference;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -25,54 +26,71 @@ public static class SseStreamResult
         ArgumentNullException.ThrowIfNull(format);
         ArgumentNullException.ThrowIfNull(inference);
         ArgumentNullException.ThrowIfNull(options);
-        var cancellationToken = http.RequestAborted;
-        var started = false;
         await using (stream)
         {
             try
             {
-                await foreach (var item in stream.ReadAllAsync(
-                    inference.StreamTimeout,
-                    TimeSpan.FromSeconds(options.StreamIdleTimeoutSeconds),
-                    TimeSpan.FromSeconds(options.SseKeepAliveSeconds),
-                    timeProvider,
-                    cancellationToken))
+                return await WriteEventsAsync(http, stream, format, inference, options, timeProvider);
+            }
+            finally
+            {
+                // what the stream used counts against the caller's tpm limits (see AuthFilter)
+                if (stream.Usage is var (input, output))
                 {
-                    switch (item)
-                    {
-                        case StreamFailed failed when !started:
-                            foreach (var (name, value) in stream.Headers)
-                            {
-                                http.Response.Headers[name] = value;
-                            }
-
-                            return failed.Error;
-                        case StreamFailed failed:
-                            await WriteFramesAsync(http, format.Error(failed.Error), cancellationToken);
-                            return Results.Empty;
-                        case StreamKeepAlive:
-                            await StartAsync(http, stream, format, started, cancellationToken);
-                            started = true;
-                            await WriteFramesAsync(http, [": keep-alive\n\n"], cancellationToken);
-                            break;
-                        case StreamChunk chunk:
-                            await StartAsync(http, stream, format, started, cancellationToken);
-                            started = true;
-                            await WriteFramesAsync(http, format.Chunk(chunk.Chunk), cancellationToken);
-                            break;
-                    }
+                    AnswerTokens.Record(http, input + output);
                 }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // the client went away: disposing the stream cancels the upstream call
-                return Results.Empty;
-            }
+        }
+    }
 
-            await StartAsync(http, stream, format, started, cancellationToken);
-            await WriteFramesAsync(http, format.End(), cancellationToken);
+    private static async Task<IResult> WriteEventsAsync(
+        HttpContext http, ChatCompletionStream stream, ISseFormat format, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
+    {
+        var cancellationToken = http.RequestAborted;
+        var started = false;
+        try
+        {
+            await foreach (var item in stream.ReadAllAsync(
+                inference.StreamTimeout,
+                TimeSpan.FromSeconds(options.StreamIdleTimeoutSeconds),
+                TimeSpan.FromSeconds(options.SseKeepAliveSeconds),
+                timeProvider,
+                cancellationToken))
+            {
+                switch (item)
+                {
+                    case StreamFailed failed when !started:
+                        foreach (var (name, value) in stream.Headers)
+                        {
+                            http.Response.Headers[name] = value;
+                        }
+
+                        return failed.Error;
+                    case StreamFailed failed:
+                        await WriteFramesAsync(http, format.Error(failed.Error), cancellationToken);
+                        return Results.Empty;
+                    case StreamKeepAlive:
+                        await StartAsync(http, stream, format, started, cancellationToken);
+                        started = true;
+                        await WriteFramesAsync(http, [": keep-alive\n\n"], cancellationToken);
+                        break;
+                    case StreamChunk chunk:
+                        await StartAsync(http, stream, format, started, cancellationToken);
+                        started = true;
+                        await WriteFramesAsync(http, format.Chunk(chunk.Chunk), cancellationToken);
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the client went away: disposing the stream cancels the upstream call
             return Results.Empty;
         }
+
+        await StartAsync(http, stream, format, started, cancellationToken);
+        await WriteFramesAsync(http, format.End(), cancellationToken);
+        return Results.Empty;
     }
 
     private static async Task StartAsync(HttpContext http, ChatCompletionStream stream, ISseFormat format, bool started, CancellationToken cancellationToken)

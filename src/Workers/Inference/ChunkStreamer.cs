@@ -25,6 +25,9 @@ public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Ur
     /// <summary>Fallback groups moved to before this attempt, told on the first batch.</summary>
     public int AttemptedFallbacks { get; init; }
 
+    /// <summary>The request's messages, to count the prompt's tokens when the provider reports no usage.</summary>
+    public JsonArray? PromptMessages { get; init; }
+
     private readonly System.Text.StringBuilder _text = new();
     private bool _providerReportedUsage;
 
@@ -123,6 +126,7 @@ public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Ur
             Chunks = chunks,
             IsLast = isLast,
             WorkerAddress = sequence == 0 ? workerAddress : null,
+            Usage = isLast ? UsageOrCounted(PromptMessages) : null,
             DeploymentId = sequence == 0 ? deploymentId : null,
             ModelGroup = sequence == 0 ? modelGroup : null,
             Queue = sequence == 0 ? queue : null,

@@ -167,6 +167,7 @@ public sealed class CreateChatCompletionConsumer(
         {
             AttemptedRetries = message.Retry?.AttemptedRetries ?? 0,
             AttemptedFallbacks = message.Retry?.AttemptedFallbacks ?? 0,
+            PromptMessages = call.Request["messages"] as JsonArray,
         };
         cancellations.Add(message.RequestId, linked);
         ProviderError? error;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -40,6 +41,42 @@ public sealed class LimitsAndCallerTests
         Assert.Equal("2", second.Response.Headers.GetValues("x-ratelimit-remaining-tokens").Single());
         Assert.Equal(HttpStatusCode.TooManyRequests, third.Status);
         Assert.Contains("tpm limit: 20", AssertOpenAiError(third.Body, "rate_limit_error")["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task TpmLimit_TokensOfStreamedAnswers_CountLikeNonStreamedOnes()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url));
+        var key = await GenerateKeyAsync(broker.Http, new { tpm_limit = 20 });
+        while (DateTime.UtcNow.Second > 45)
+        {
+            await Task.Delay(500);
+        }
+
+        // the client does not ask for usage; the provider's usage (18 tokens) still counts
+        async Task<(HttpStatusCode Status, string Text)> StreamAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+            {
+                Content = new StringContent("""{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await broker.Http.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var first = await StreamAsync();
+        var second = await StreamAsync();
+        var third = await ChatAsync(broker.Http, key);
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.EndsWith("data: [DONE]", first.Text.TrimEnd(), StringComparison.Ordinal);
+        Assert.DoesNotContain("\"usage\"", first.Text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, second.Status);
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.Status);
+        Assert.Contains("current tpm: 36", AssertOpenAiError(third.Body, "rate_limit_error")["message"]!.GetValue<string>());
     }
 
     [Fact]
