@@ -9,6 +9,12 @@ public sealed record ModelInfo
 
     public string? Mode { get; init; }
 
+    /// <summary>Whether health checks probe the deployment: chat and completion (a one-token chat) and embedding modes.</summary>
+    public bool IsHealthChecked => Mode is null or "chat" or "completion" or "embedding";
+
+    /// <summary>Whether health checks probe it with an embedding rather than a chat completion.</summary>
+    public bool IsEmbedding => Mode == "embedding";
+
     public string? BaseModel { get; init; }
 
     public decimal? InputCostPerToken { get; init; }

@@ -37,6 +37,9 @@ public sealed record CreateChatCompletion
     /// <summary>When set, only this deployment is used (health checks); otherwise routing picks one.</summary>
     public string? DeploymentId { get; init; }
 
+    /// <summary>A health probe (<c>GET /health</c>): answered like any request, but neither billed nor reported (no usage event).</summary>
+    public bool HealthCheck { get; init; }
+
     /// <summary>
     /// Set on a retry or fallback attempt (sent by the retry saga, never by the Ingress): where the request stands.
     /// Null on the first attempt.

@@ -16,6 +16,12 @@ public sealed record CreateEmbedding
 
     public required DateTimeOffset Deadline { get; init; }
 
+    /// <summary>When set, only this deployment is used (health checks); otherwise routing picks one.</summary>
+    public string? DeploymentId { get; init; }
+
+    /// <summary>A health probe (<c>GET /health</c>): answered like any request, but neither billed nor reported (no usage event).</summary>
+    public bool HealthCheck { get; init; }
+
     /// <summary>Who sent the request (key hash, user, team); null on an open gateway or with the master key.</summary>
     public Caller? Caller { get; init; }
 }

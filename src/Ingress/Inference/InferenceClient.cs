@@ -89,6 +89,50 @@ public sealed class InferenceClient(IBus bus, InstanceEndpoint instance, IProxyC
         }
     }
 
+    /// <summary>
+    /// A health probe of one deployment through its group's queue (<c>GET /health</c>): a one-token chat completion,
+    /// or a one-input embedding for <c>model_info.mode: embedding</c>; not billed. Null when it answered, else why not.
+    /// </summary>
+    public async Task<string?> ProbeAsync(ModelGroup group, ModelDeployment deployment, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(deployment);
+        var requestId = NewId.NextGuid();
+        var deadline = timeProvider.GetUtcNow() + timeout;
+        var reply = deployment.ModelInfo.IsEmbedding
+            ? await SendAndWaitAsync(group.QueueName, new CreateEmbedding
+            {
+                RequestId = requestId,
+                ModelGroup = group.Name,
+                RequestedModel = group.Name,
+                Body = new JsonObject { ["model"] = group.Name, ["input"] = new JsonArray("ping") }.ToJsonString(),
+                Deadline = deadline,
+                DeploymentId = deployment.Id,
+                HealthCheck = true,
+            }, requestId, timeout, cancellationToken)
+            : await SendAndWaitAsync(group.QueueName, new CreateChatCompletion
+            {
+                RequestId = requestId,
+                ModelGroup = group.Name,
+                RequestedModel = group.Name,
+                Body = new JsonObject
+                {
+                    ["model"] = group.Name,
+                    ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "ping" }),
+                    ["max_tokens"] = 1,
+                }.ToJsonString(),
+                Deadline = deadline,
+                DeploymentId = deployment.Id,
+                HealthCheck = true,
+            }, requestId, timeout, cancellationToken);
+        return reply switch
+        {
+            ChatCompletionSucceeded or EmbeddingSucceeded => null,
+            InferenceFailed failed => failed.Message,
+            _ => string.Create(CultureInfo.InvariantCulture, $"no answer within {timeout.TotalSeconds:0.#} s"),
+        };
+    }
+
     /// <summary>Embeddings of an OpenAI-shaped request through the group's queue, with Broker's response headers.</summary>
     public async Task<ChatCompletionOutcome> EmbedAsync(ModelGroup group, string requestedModel, JsonObject request, CancellationToken cancellationToken)
     {

@@ -18,7 +18,7 @@ public sealed class DeploymentProbe(ProviderResolver providers)
     public static bool IsProbed(ModelDeployment deployment)
     {
         ArgumentNullException.ThrowIfNull(deployment);
-        return deployment.ModelInfo.Mode is null or "chat" or "completion" or "embedding";
+        return deployment.ModelInfo.IsHealthChecked;
     }
 
     /// <summary>Null when the deployment answered, else why not.</summary>
@@ -26,7 +26,7 @@ public sealed class DeploymentProbe(ProviderResolver providers)
     {
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(deployment);
-        var embedding = deployment.ModelInfo.Mode == "embedding";
+        var embedding = deployment.ModelInfo.IsEmbedding;
         var providerModel = ChatRequestBuilder.ProviderModel(group, deployment, group.Name);
         var body = embedding
             ? new JsonObject { ["model"] = group.Name, ["input"] = new JsonArray("ping") }

@@ -228,7 +228,7 @@ public sealed class CreateChatCompletionConsumer(
         ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId, string providerName,
         TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, decimal? cost,
         (string? Messages, string? Response) stored) =>
-        InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
+        context.Message.HealthCheck ? Task.CompletedTask : InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
             usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored);
 
     /// <summary>Hands the failure to the retry saga when a retry or fallback is left, else answers the caller with it.</summary>

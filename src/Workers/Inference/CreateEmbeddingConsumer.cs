@@ -29,7 +29,7 @@ public sealed class CreateEmbeddingConsumer(
         }
 
         var (prepared, invalid, deploymentId) = await InferenceSteps.PrepareAsync(
-            config.Current, router, message.ModelGroup, null, message.RequestId, message.Deadline, message.Body, context.CancellationToken);
+            config.Current, router, message.ModelGroup, message.DeploymentId, message.RequestId, message.Deadline, message.Body, context.CancellationToken);
         if (invalid is not null)
         {
             await InferenceSteps.RespondFailed(context, message.RequestId, queue, deploymentId, invalid);
@@ -98,6 +98,11 @@ public sealed class CreateEmbeddingConsumer(
                 Usage = result.Usage,
                 Cost = cost,
             });
+        }
+
+        if (message.HealthCheck)
+        {
+            return;
         }
 
         await InferenceSteps.PublishUsage(context, message.RequestId, group.Name, deployment.Id, deployment.Provider,

@@ -1,9 +1,12 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Broker.Contracts.Usage;
 using Broker.Host.Composition;
 using Broker.Host.Tests.Infrastructure;
 using Broker.TestKit;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Broker.Host.Tests.Health;
 
@@ -28,6 +31,12 @@ public sealed class BackgroundHealthChecksTests(RabbitMqFixture rabbit)
           - model_name: embed
             litellm_params: {model: openai/text-embedding-3-small, api_base: "{{good.BaseUrl}}/v1", api_key: sk-test-good-1234}
             model_info: {id: embed-good, mode: embedding}
+          - model_name: control
+            litellm_params: {model: openai/gpt-4o, api_base: "{{good.BaseUrl}}/v1", api_key: sk-test-good-1234}
+            model_info: {id: control}
+          - model_name: images
+            litellm_params: {model: openai/dall-e-3, api_base: "{{good.BaseUrl}}/v1", api_key: sk-test-good-1234}
+            model_info: {id: images, mode: image_generation}
         router_settings: {timeout: 20, num_retries: 0}
         general_settings:
           {{general}}
@@ -95,13 +104,52 @@ public sealed class BackgroundHealthChecksTests(RabbitMqFixture rabbit)
         Assert.Empty(bad.Requests);
     }
 
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Health_OnDemand_ProbesEachModeThroughItsQueueAndBillsNothing()
+    {
+        await using var good = await FakeUpstream.StartOpenAiAsync();
+        await using var bad = await FakeUpstream.StartOpenAiAsync();
+        bad.Failure = (500, """{"error":{"message":"upstream exploded","type":"server_error"}}""", null);
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(good, bad, "health_check_interval: 300"));
+        var usage = new UsageObserver();
+        broker.Hosts[0].Services.GetRequiredService<IBus>().ConnectConsumeMessageObserver(usage);
+
+        var health = await GetHealthAsync(broker);
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(broker, "control"));
+
+        var healthy = health["healthy_endpoints"]!.AsArray().Select(e => e!["model_id"]!.GetValue<string>()).Order().ToList();
+        var unhealthy = health["unhealthy_endpoints"]!.AsArray().Select(e => e!["model_id"]!.GetValue<string>()).Order().ToList();
+        Assert.Equal(["control", "embed-good", "good"], healthy);
+        Assert.Equal(["bad", "solo-bad"], unhealthy);
+        // the embedding deployment got an embedding, never a chat; the image deployment was not called at all
+        Assert.Contains(good.Requests, r => r.Path.EndsWith("/embeddings", StringComparison.Ordinal) && r.Body["model"]!.GetValue<string>() == "text-embedding-3-small");
+        Assert.DoesNotContain(good.Requests, r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal) && r.Body["model"]!.GetValue<string>() == "text-embedding-3-small");
+        Assert.DoesNotContain(good.Requests, r => r.Body["model"]?.GetValue<string>() == "dall-e-3");
+        // only the real request is billed: its usage event arrives, and none of the probes' did
+        Assert.True(await EventuallyAsync(() => !usage.Seen.IsEmpty), "the real request's usage event never came");
+        await Task.Delay(500);
+        // (each of Billing's usage consumers sees the event once)
+        Assert.Equal("control", Assert.Single(usage.Seen.DistinctBy(u => u.RequestId)).ModelGroup);
+    }
+
+    private static async Task<bool> EventuallyAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 100 && !condition(); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        return condition();
+    }
+
     private static async Task AssertHealthShowsBadAsync(BrokerRunner broker, FakeUpstream good)
     {
         JsonObject health = [];
         for (var i = 0; i < 300; i++)
         {
             health = await GetHealthAsync(broker);
-            if (health["healthy_count"]!.GetValue<int>() + health["unhealthy_count"]!.GetValue<int>() == 4)
+            if (health["healthy_count"]!.GetValue<int>() + health["unhealthy_count"]!.GetValue<int>() == 5)
             {
                 break;
             }
@@ -109,13 +157,13 @@ public sealed class BackgroundHealthChecksTests(RabbitMqFixture rabbit)
             await Task.Delay(100);
         }
 
-        Assert.Equal(2, health["healthy_count"]!.GetValue<int>());
+        Assert.Equal(3, health["healthy_count"]!.GetValue<int>());
         Assert.Equal(2, health["unhealthy_count"]!.GetValue<int>());
         var unhealthy = health["unhealthy_endpoints"]!.AsArray().Select(e => e!["model_id"]!.GetValue<string>()).Order().ToList();
         Assert.Equal(["bad", "solo-bad"], unhealthy);
         Assert.Contains("upstream exploded", health["unhealthy_endpoints"]![0]!["error"]!.GetValue<string>(), StringComparison.Ordinal);
         var healthy = health["healthy_endpoints"]!.AsArray().Select(e => e!["model_id"]!.GetValue<string>()).Order().ToList();
-        Assert.Equal(["embed-good", "good"], healthy);
+        Assert.Equal(["control", "embed-good", "good"], healthy);
         // one cheap call each: max_tokens 1 for chat, a one-input embedding for mode: embedding
         Assert.Contains(good.Requests, r => r.Path.EndsWith("/embeddings", StringComparison.Ordinal) && r.Body["input"]!.AsArray().Count == 1);
         Assert.Contains(good.Requests, r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal) && r.Body["max_tokens"]!.GetValue<int>() == 1);
@@ -153,5 +201,21 @@ public sealed class BackgroundHealthChecksTests(RabbitMqFixture rabbit)
         using var content = new StringContent($$"""{"model":"{{model}}","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json");
         using var response = await broker.Http.PostAsync("v1/chat/completions", content);
         return response.StatusCode;
+    }
+
+    /// <summary>Every usage event Billing consumes.</summary>
+    private sealed class UsageObserver : IConsumeMessageObserver<UsageRecorded>
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<UsageRecorded> Seen { get; } = new();
+
+        public Task PreConsume(ConsumeContext<UsageRecorded> context)
+        {
+            Seen.Enqueue(context.Message);
+            return Task.CompletedTask;
+        }
+
+        public Task PostConsume(ConsumeContext<UsageRecorded> context) => Task.CompletedTask;
+
+        public Task ConsumeFault(ConsumeContext<UsageRecorded> context, Exception exception) => Task.CompletedTask;
     }
 }

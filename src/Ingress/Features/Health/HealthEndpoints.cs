@@ -78,27 +78,15 @@ public static class HealthEndpoints
                 return Report([], "Health checks are disabled (general_settings.disable_health_checks)");
             }
 
+            // LiteLLM's modes: chat and completion deployments get a one-token chat, embedding ones an embedding;
+            // the rest (images, audio, rerank...) are not probed
             var probes = current.ModelGroups
                 .Where(g => !g.IsWildcard)
-                .SelectMany(g => g.Deployments.Select(d => (Group: g, Deployment: d)))
+                .SelectMany(g => g.Deployments.Where(d => d.ModelInfo.IsHealthChecked).Select(d => (Group: g, Deployment: d)))
                 .Select(async x =>
                 {
-                    var entry = Entry(x.Deployment.Model, x.Group.Name, x.Deployment.Id, x.Deployment.ApiBase, null, null);
-
-                    var body = new JsonObject
-                    {
-                        ["model"] = x.Group.Name,
-                        ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "ping" }),
-                        ["max_tokens"] = 1,
-                    };
-                    var outcome = await inference.CompleteAsync(x.Group, x.Group.Name, body.ToJsonString(), x.Deployment.Id, ProbeTimeout, cancellationToken);
-                    if (outcome.Error is { } error)
-                    {
-                        entry["error"] = error.Error.Error.Message;
-                        return (Healthy: false, Entry: entry);
-                    }
-
-                    return (Healthy: true, Entry: entry);
+                    var error = await inference.ProbeAsync(x.Group, x.Deployment, ProbeTimeout, cancellationToken);
+                    return (Healthy: error is null, Entry: Entry(x.Deployment.Model, x.Group.Name, x.Deployment.Id, x.Deployment.ApiBase, error, null));
                 })
                 .ToList();
             var results = await Task.WhenAll(probes);
