@@ -30,58 +30,32 @@ public static class ConfigFeatures
     public static FrozenSet<string> NotActiveYet { get; } = new[]
     {
         // model_list entries
-        "model_list[].litellm_params.stream_timeout",
         "model_list[].litellm_params.max_retries",
-        "model_list[].model_info.base_model",
-        "model_list[].model_info.max_input_tokens",
         "model_list[].model_info.max_output_tokens",
         "model_list[].model_info.max_tokens",
 
         // router_settings (model_group_alias, timeout, routing_strategy, cooldowns, redis_*, num_retries, retry_policy
         // and the fallbacks keys are active)
 
-        // litellm_settings (request_timeout, model_group_alias, num_retries, the fallbacks keys, cache and
-        // cache_params for local/redis/s3/redis-semantic/qdrant-semantic are active)
+        // litellm_settings: the rest is active (request_timeout, num_retries, fallbacks, cache, callbacks,
+        // max_budget and budget_duration for the proxy-wide budget, ...)
         "litellm_settings.force_ipv4",
         "litellm_settings.service_callbacks",
         "litellm_settings.guardrails",
         "litellm_settings.mcp_servers",
         "litellm_settings.mcp_aliases",
-        "litellm_settings.max_budget",
-        "litellm_settings.budget_duration",
 
-        // general_settings (master_key, max_parallel_requests, global_max_parallel_requests,
-        // disable_retry_on_max_parallel_request_limit_error and max_request_size_mb are active)
-        "general_settings.database_url",
-        "general_settings.database_connection_pool_limit",
-        "general_settings.database_connection_timeout",
-        "general_settings.enable_jwt_auth",
+        // general_settings: the rest is active (keys, budgets, spend logs, alerting, JWT, IP and route rules, the
+        // database settings, health checks); ui_access_mode is read but Broker has no admin UI
         "general_settings.key_management_system",
         "general_settings.use_google_kms",
-        "general_settings.disable_master_key_return",
-        "general_settings.allowed_ips",
-        "general_settings.allowed_routes",
-        "general_settings.admin_only_routes",
-        "general_settings.proxy_batch_write_at",
         "general_settings.proxy_batch_polling_interval",
-        "general_settings.budget_local",
-        "general_settings.budget_duration",
-        "general_settings.budget_alert_buffer",
-        "general_settings.disable_spend_logs",
-        "general_settings.store_prompts_in_spend_logs",
-        "general_settings.maximum_spend_logs_retention_period",
-        "general_settings.allow_requests_on_db_unavailable",
-        "general_settings.enforce_user_param",
         "general_settings.pass_through_endpoints",
         "general_settings.store_model_in_db",
         "general_settings.ui_access_mode",
         "general_settings.enable_oauth2_auth",
         "general_settings.oauth2_providers",
         "general_settings.custom_auth",
-        "general_settings.key_generation_settings",
-
-        // whole sections
-        "callback_settings",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>A key path with its list indexes blanked: <c>model_list[2].rpm</c> gives <c>model_list[].rpm</c>.</summary>
