@@ -89,6 +89,15 @@ public sealed class EmbeddedBatchesTests : IAsyncLifetime
         Assert.Equal(ids.Select(id => "say " + id).Order().ToList(), prompts);
         // the batch's share of the group's concurrency (8 * 0.5) is never exceeded
         Assert.True(_good.MaxInFlight <= 4, $"max in flight {_good.MaxInFlight}");
+        // every line billed once, at gpt-4o's Batch API prices (13 prompt and 5 completion tokens each)
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (await _db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs") < 40 && watch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(40L, await _db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"));
+        Assert.Equal(40 * ((13 * 0.00000125m) + (5 * 0.000005m)), await _db.ScalarAsync<decimal>("SELECT sum(cost) FROM broker_spend_logs"));
     }
 
     [Fact]

@@ -54,6 +54,7 @@ public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvi
                     Body = body.ToJsonString(),
                     Deadline = timeProvider.GetUtcNow() + timeout,
                     Caller = caller,
+                    Batch = true,
                 }, line.RequestId, timeout, cancellationToken);
                 return reply is EmbeddingSucceeded ok ? (BatchLineStatus.Done, Output(line, 200, ok.Body)) : Failure(line, reply, timeout);
             }
@@ -120,6 +121,7 @@ public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvi
             Body = request.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
             Caller = caller,
+            Batch = true,
             Format = passThrough ? "anthropic" : null,
         }, line.RequestId, timeout, cancellationToken);
         switch (reply)
@@ -170,6 +172,7 @@ public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvi
             Body = chat.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
             Caller = caller,
+            Batch = true,
         }, requestId, timeout, cancellationToken);
 
     private static (string, string) Failure(ClaimedLine line, object? reply, TimeSpan timeout) => reply switch
