@@ -19,7 +19,7 @@ namespace Broker.Ingress.Auth;
 /// rpm/tpm/parallel limits (<see cref="RateLimiter"/>). Sets the <see cref="Caller"/> on the HttpContext.
 /// Without a master key the gateway is open (only <c>allowed_ips</c> applies).
 /// </summary>
-public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache, RateLimiter limiter, JwtAuthenticator jwt, TimeProvider time) : IEndpointFilter
+public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache, Budgets budgets, RateLimiter limiter, JwtAuthenticator jwt, TimeProvider time) : IEndpointFilter
 {
     /// <summary>Broker's own admin routes: the master key (or an admin JWT) only, whatever the config says.</summary>
     private static readonly string[] AdminRoutes = ["/model/list", "/queues", "/cooldowns", "/spend/logs", "/global/spend/report"];
@@ -129,6 +129,14 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         return null;
     }
 
+    /// <summary>
+    /// Requests that can cost money, which budgets hold back: inference and batch creation. A key over its budget
+    /// can still read its batches and files (to collect results), cancel a batch and read its own key info.
+    /// </summary>
+    private static bool Spends(string method, string route) =>
+        HttpMethods.IsPost(method) && !IsManagementRoute(route) &&
+        !route.Contains("/files", StringComparison.Ordinal) && !route.EndsWith("/cancel", StringComparison.Ordinal);
+
     public static bool IsManagementRoute(string route) =>
         route.StartsWith("/key/", StringComparison.Ordinal) || route.StartsWith("/user/", StringComparison.Ordinal) ||
         route.StartsWith("/team/", StringComparison.Ordinal);
@@ -217,17 +225,11 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
             }
         }
 
-        if (BudgetRefusal(key, user, team, now) is { } budgetError)
+        // then LiteLLM's proxy-wide budget (litellm_settings.max_budget): every caller but the admin is refused once it is spent
+        if (Spends(http.Request.Method, route) &&
+            (Budgets.Refusal(key, user, team, now) ?? await budgets.ProxyRefusalAsync(http.RequestAborted)) is { } budgetError)
         {
             return budgetError;
-        }
-
-        // LiteLLM's proxy-wide budget (litellm_settings.max_budget): every caller but the admin is refused once it is spent
-        if ((current.LitellmSettings.MaxBudget ?? general.BudgetLocal) is { } proxyMax && proxyMax > 0
-            && await cache.GetProxySpendAsync(http.RequestAborted) is { } proxy
-            && Spend(proxy.Spend, proxy.BudgetResetAt, now) is var proxySpend && proxySpend >= proxyMax)
-        {
-            return AuthErrors.Budget($"Budget has been exceeded! Current cost: {AuthErrors.Amount(proxySpend)}, Max budget: {AuthErrors.Amount(proxyMax)}");
         }
 
         var endUser = body?["user"] is JsonValue eu && eu.GetValueKind() == JsonValueKind.String ? eu.GetValue<string>() : null;
@@ -346,30 +348,6 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         _ => string.Equals(rule, route, StringComparison.Ordinal) || string.Equals(rule, bare, StringComparison.Ordinal) ||
              string.Equals(rule.StartsWith("/v1/", StringComparison.Ordinal) ? rule[3..] : rule, bare, StringComparison.Ordinal),
     };
-
-    private static OpenAiErrorResult? BudgetRefusal(KeyRecord? key, UserRecord? user, TeamRecord? team, DateTimeOffset now)
-    {
-        if (key is { MaxBudget: { } keyMax } && Spend(key.Spend, key.BudgetResetAt, now) is var keySpend && keySpend >= keyMax)
-        {
-            return AuthErrors.Budget($"ExceededTokenBudget: Current spend for token: {AuthErrors.Amount(keySpend)}; Max Budget for Token: {AuthErrors.Amount(keyMax)}");
-        }
-
-        if (user is { MaxBudget: { } userMax } && Spend(user.Spend, user.BudgetResetAt, now) is var userSpend && userSpend >= userMax)
-        {
-            return AuthErrors.Budget($"ExceededBudget: User={user.UserId} over budget. Spend={AuthErrors.Amount(userSpend)}, Budget={AuthErrors.Amount(userMax)}");
-        }
-
-        if (team is { MaxBudget: { } teamMax } && Spend(team.Spend, team.BudgetResetAt, now) is var teamSpend && teamSpend >= teamMax)
-        {
-            return AuthErrors.Budget($"Budget has been exceeded! Team={team.TeamId} Current cost: {AuthErrors.Amount(teamSpend)}, Max budget: {AuthErrors.Amount(teamMax)}");
-        }
-
-        return null;
-    }
-
-    /// <summary>Spend since the last reset: a reset time that has passed means Billing has not reset it yet, so it counts as 0.</summary>
-    private static decimal Spend(decimal spend, DateTimeOffset? resetAt, DateTimeOffset now) =>
-        resetAt is { } reset && reset <= now ? 0 : spend;
 
     private static string? Alias(KeyRecord key, string model)
     {

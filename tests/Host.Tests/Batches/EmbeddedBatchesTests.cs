@@ -1,8 +1,12 @@
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Broker.Contracts.Billing;
 using Broker.Host.Tests.Infrastructure;
 using Broker.TestKit;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Broker.Host.Tests.Batches;
 
@@ -98,6 +102,55 @@ public sealed class EmbeddedBatchesTests : IAsyncLifetime
 
         Assert.Equal(40L, await _db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"));
         Assert.Equal(40 * ((13 * 0.00000125m) + (5 * 0.000005m)), await _db.ScalarAsync<decimal>("SELECT sum(cost) FROM broker_spend_logs"));
+    }
+
+    [Fact]
+    public async Task Batch_KeysBudgetSpentMidBatch_RemainingLinesRefusedWithBudgetError()
+    {
+        _good.Delay = TimeSpan.FromMilliseconds(300);
+        var key = await GenerateKeyAsync(new JsonObject { ["max_budget"] = 1 });
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+        var client = new BatchTestClient(_broker, key);
+        var ids = Enumerable.Range(1, 40).Select(i => $"b-{i}").ToList();
+        var batchId = (await client.CreateAsync(await client.UploadAsync(string.Join("\n", ids.Select(id => BatchTestClient.ChatLine(id, "good"))))))["id"]!.GetValue<string>();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (_good.Requests.Count < 8)
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), "the batch did not start");
+            await Task.Delay(20);
+        }
+
+        // Billing reports the key over its budget (spent by anything): lines not yet sent are refused from now on
+        await _broker.Hosts[0].Services.GetRequiredService<IBus>().Publish(new SpendTotalsChanged
+        {
+            Totals = [new EntitySpend { EntityType = "key", EntityId = hash, Spend = 1.5m }],
+        });
+        var batch = await client.WaitAsync(batchId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal("completed", batch["status"]!.GetValue<string>());
+        var completed = batch["request_counts"]!["completed"]!.GetValue<int>();
+        var failed = batch["request_counts"]!["failed"]!.GetValue<int>();
+        Assert.Equal(40, completed + failed);
+        Assert.InRange(completed, 8, 30);
+        Assert.Equal(completed, _good.Requests.Count);
+        var errors = await client.DownloadLinesAsync(batch["error_file_id"]!.GetValue<string>());
+        Assert.Equal(failed, errors.Count);
+        Assert.All(errors, line =>
+        {
+            Assert.Equal(400, line["response"]!["status_code"]!.GetValue<int>());
+            Assert.Equal("budget_exceeded", line["response"]!["body"]!["error"]!["type"]!.GetValue<string>());
+            Assert.StartsWith("ExceededTokenBudget", line["response"]!["body"]!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        });
+    }
+
+    private async Task<string> GenerateKeyAsync(JsonObject body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "key/generate") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", MasterKey);
+        using var response = await _broker.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return JsonNode.Parse(text)!["key"]!.GetValue<string>();
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using Broker.Config;
 using Broker.Config.Model;
 using Broker.Contracts.Identity;
 using Broker.Contracts.Inference;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Features.Completions;
 using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Responses;
@@ -18,7 +19,7 @@ namespace Broker.Ingress.Features.Batches;
 /// fallbacks, cooldowns and spend apply), billed to the submitting caller, and builds its output line in OpenAI's
 /// format: <c>{"id","custom_id","response":{"status_code","request_id","body"},"error"}</c>.
 /// </summary>
-public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvider config, TimeProvider timeProvider)
+public sealed class BatchLineRunner(InferenceClient inference, Budgets budgets, IProxyConfigProvider config, TimeProvider timeProvider)
 {
     /// <summary>The status <see cref="RunAsync"/> gives a line no worker answered within the timeout.</summary>
     public const string NoAnswer = "no_answer";
@@ -38,10 +39,25 @@ public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvi
         }
 
         var caller = line.Caller is null ? null : JsonSerializer.Deserialize<Caller>(line.Caller);
+        var timeout = inference.Timeout;
+        // budgets hold per line: a key whose budget the batch itself (or anything else) spent gets its later lines refused
+        if (await budgets.CallerRefusalAsync(caller, cancellationToken) is { } refused)
+        {
+            var failed = new InferenceFailed
+            {
+                RequestId = line.RequestId,
+                StatusCode = refused.StatusCode,
+                ErrorClass = ProviderErrorClass.BadRequest,
+                Message = refused.Error.Error.Message,
+                Type = refused.Error.Error.Type,
+                Code = refused.Error.Error.Code,
+            };
+            return line.Endpoint == BatchEndpoints.Messages ? AnthropicFailure(line, failed, timeout) : Failure(line, failed, timeout);
+        }
+
         var body = JsonNode.Parse(line.Body)!.AsObject();
         body.Remove("stream");
         body.Remove("stream_options");
-        var timeout = inference.Timeout;
         switch (line.Endpoint)
         {
             case BatchEndpoints.Embeddings:
@@ -136,23 +152,29 @@ public sealed class BatchLineRunner(InferenceClient inference, IProxyConfigProvi
                     ["result"] = new JsonObject { ["type"] = "succeeded", ["message"] = message },
                 }.ToJsonString());
             default:
-                var (code, text) = reply is InferenceFailed failed
-                    ? (failed.StatusCode, failed.Message)
-                    : (504, string.Create(CultureInfo.InvariantCulture, $"Request timed out after {timeout.TotalSeconds:0.###}s waiting for a worker"));
-                return (reply is null ? NoAnswer : BatchLineStatus.Failed, new JsonObject
-                {
-                    ["custom_id"] = line.CustomId,
-                    ["result"] = new JsonObject
-                    {
-                        ["type"] = "errored",
-                        ["error"] = new JsonObject
-                        {
-                            ["type"] = "error",
-                            ["error"] = new JsonObject { ["type"] = AnthropicErrorResult.TypeFor(code), ["message"] = text },
-                        },
-                    },
-                }.ToJsonString());
+                return AnthropicFailure(line, reply, timeout);
         }
+    }
+
+    /// <summary>An Anthropic <c>errored</c> result line for a failed line, or one no worker answered in time.</summary>
+    private static (string, string) AnthropicFailure(ClaimedLine line, object? reply, TimeSpan timeout)
+    {
+        var (code, text) = reply is InferenceFailed failed
+            ? (failed.StatusCode, failed.Message)
+            : (504, string.Create(CultureInfo.InvariantCulture, $"Request timed out after {timeout.TotalSeconds:0.###}s waiting for a worker"));
+        return (reply is null ? NoAnswer : BatchLineStatus.Failed, new JsonObject
+        {
+            ["custom_id"] = line.CustomId,
+            ["result"] = new JsonObject
+            {
+                ["type"] = "errored",
+                ["error"] = new JsonObject
+                {
+                    ["type"] = "error",
+                    ["error"] = new JsonObject { ["type"] = AnthropicErrorResult.TypeFor(code), ["message"] = text },
+                },
+            },
+        }.ToJsonString());
     }
 
     /// <summary>An Anthropic result line for a request that never ran: <c>canceled</c> or <c>expired</c>.</summary>
