@@ -45,8 +45,14 @@ public abstract class MessagesTestsBase : IAsyncLifetime
                   model: anthropic/claude-3-5-sonnet-20240620
                   api_base: {{AnthropicUpstream.BaseUrl}}
                   api_key: sk-ant-test-key-9876
+              - model_name: claude-with-fallback
+                litellm_params:
+                  model: anthropic/claude-3-5-sonnet-20240620
+                  api_base: {{AnthropicUpstream.BaseUrl}}
+                  api_key: sk-ant-test-key-9876
             router_settings:
               timeout: 20
+              fallbacks: [{"claude-with-fallback": ["gpt-4o"]}]
             general_settings:
               master_key: {{MasterKey}}
             """;
@@ -141,6 +147,25 @@ public abstract class MessagesTestsBase : IAsyncLifetime
         Assert.Equal("u-1", upstream["metadata"]!["user_id"]!.GetValue<string>());
         Assert.Equal("ephemeral", upstream["messages"]![0]!["content"]![0]!["cache_control"]!["type"]!.GetValue<string>());
         Assert.Equal("claude-3-5-sonnet-20240620", upstream["model"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task PostMessages_AnthropicGroupFailsOverToOpenAiGroup_AnsweredInAnthropicShape()
+    {
+        AnthropicUpstream.Failure = (500, """{"type":"error","error":{"type":"api_error","message":"Internal server error"}}""", null);
+
+        var (status, body, _) = await PostRawAsync("v1/messages",
+            """{"model":"claude-with-fallback","max_tokens":64,"num_retries":0,"system":"Be brief.","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("message", body["type"]!.GetValue<string>());
+        Assert.Equal("claude-with-fallback", body["model"]!.GetValue<string>());
+        Assert.Equal("Hello from the fake provider", body["content"]![0]!["text"]!.GetValue<string>());
+        Assert.Single(AnthropicUpstream.Requests);
+        // the fallback group got the request in OpenAI's shape, the system prompt first
+        var fallback = Assert.Single(OpenAiUpstream.Requests).Body;
+        Assert.Equal("system", fallback["messages"]![0]!["role"]!.GetValue<string>());
+        Assert.Equal("user", fallback["messages"]![1]!["role"]!.GetValue<string>());
     }
 
     [Fact]

@@ -126,7 +126,7 @@ public sealed class BatchLineRunner(InferenceClient inference, Budgets budgets, 
     private async Task<(string, string)> MessageAsync(
         ModelGroup group, ClaimedLine line, JsonObject body, Caller? caller, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var passThrough = group.Deployments.All(d => d.Provider == "anthropic" && d.MockResponse is null);
+        var passThrough = AnthropicPassThroughRule.Applies(config.Current, group, body);
         var request = passThrough ? body : AnthropicMessagesTranslator.ToOpenAiRequest(body);
         request.Remove("stream");
         var reply = await inference.RunAsync(group.QueueName, new CreateChatCompletion

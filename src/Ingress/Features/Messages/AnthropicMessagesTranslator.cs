@@ -55,6 +55,15 @@ public static class AnthropicMessagesTranslator
             }
         }
 
+        // LiteLLM's routing controls ride along (the worker reads them, they never reach a provider)
+        foreach (var name in new[] { "num_retries", "fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "mock_testing_fallbacks" })
+        {
+            if (anthropic[name] is { } control)
+            {
+                result[name] = control.DeepClone();
+            }
+        }
+
         if (anthropic["stop_sequences"] is JsonArray { Count: > 0 } stops)
         {
             result["stop"] = stops.DeepClone();

@@ -88,8 +88,8 @@ public static class MessagesEndpoints
             return AnthropicErrorResult.NotFound(model);
         }
 
-        // a group of Anthropic deployments gets the request as it is: nothing lost in translation
-        if (group.Deployments.All(d => d.Provider == "anthropic" && d.MockResponse is null))
+        // a group of Anthropic deployments (with Anthropic fallbacks only) gets the request as it is: nothing lost in translation
+        if (AnthropicPassThroughRule.Applies(config.Current, group, body))
         {
             return await PassThroughAsync(http, group, model, body, inference, options, timeProvider);
         }
