@@ -466,8 +466,9 @@ public abstract class ChatCompletionsTestsBase : IAsyncLifetime
     [Fact]
     public async Task StreamChat_UpstreamFailsBeforeFirstChunk_AnswersWithHttpError()
     {
+        // retried within a few seconds: well before the first SSE keep-alive (10 s) would start the response
         OpenAi.Failure = (429, """{"error":{"message":"Rate limit reached for gpt-4o","code":"rate_limit_exceeded"}}""",
-            new Dictionary<string, string> { ["retry-after"] = "3" });
+            new Dictionary<string, string> { ["retry-after"] = "1" });
 
         var (status, body, response) = await PostRawAsync("v1/chat/completions", """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
 
