@@ -21,6 +21,12 @@ public sealed class IngressOptions
     /// </summary>
     public double BatchConcurrencyShare { get; set; } = 0.5;
 
+    /// <summary>
+    /// The longest a live request waits for the message queue to take it (RabbitMQ down or unreachable) before it is
+    /// answered 503 <c>queue_unavailable</c> instead of hanging; batch lines wait for the queue instead.
+    /// </summary>
+    public double QueueSendTimeoutSeconds { get; set; } = 5;
+
     /// <summary>How often the batch dispatcher looks for new, cancelled, expired and finished batches.</summary>
     public double BatchPollSeconds { get; set; } = 1;
 }

@@ -18,7 +18,9 @@ namespace Broker.Ingress.Inference;
 /// and matches the worker's replies (<see cref="Reply"/>) and chunk batches (<see cref="Deliver"/>) to the
 /// waiting request by its id. One dictionary lookup per reply; no timer task or cancelled task per request.
 /// </summary>
-public sealed class InferenceClient(IBus bus, InstanceEndpoint instance, IProxyConfigProvider config, BrokerMetrics metrics, TimeProvider timeProvider, IHttpContextAccessor? httpContext = null)
+public sealed class InferenceClient(
+    IBus bus, InstanceEndpoint instance, IProxyConfigProvider config, IngressOptions options, BrokerMetrics metrics, TimeProvider timeProvider,
+    IHttpContextAccessor? httpContext = null)
 {
     /// <summary>LiteLLM's default request timeout (600 s) when neither router_settings.timeout nor request_timeout is set.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(600);
@@ -205,7 +207,19 @@ public sealed class InferenceClient(IBus bus, InstanceEndpoint instance, IProxyC
             Format = format,
             Caller = CurrentCaller,
         };
-        await SendAsync(group.QueueName, command, requestId, timeout, cancellationToken);
+        try
+        {
+            await SendAsync(group.QueueName, command, requestId, timeout, cancellationToken);
+        }
+        catch (QueueUnavailableException unavailable)
+        {
+            // answered as a stream that failed before its first chunk: an ordinary HTTP error
+            stream.Deliver(new ChatCompletionChunksStreamed
+            {
+                RequestId = requestId, Sequence = 0, Chunks = [], IsLast = true, Error = unavailable.Reply(requestId, group.QueueName),
+            });
+        }
+
         return stream;
     }
 
@@ -215,7 +229,7 @@ public sealed class InferenceClient(IBus bus, InstanceEndpoint instance, IProxyC
     /// or null when none came within <paramref name="timeout"/>.
     /// </summary>
     public Task<object?> RunAsync<T>(string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken)
-        where T : class => SendAndWaitAsync(queue, command, requestId, timeout, cancellationToken);
+        where T : class => SendAndWaitAsync(queue, command, requestId, timeout, cancellationToken, boundedSend: false);
 
     /// <summary>
     /// Requests this instance is still waiting on with no answer yet (non-streamed: no reply; streamed: no first
@@ -264,7 +278,8 @@ public sealed class InferenceClient(IBus bus, InstanceEndpoint instance, IProxyC
         }
     }
 
-    private async Task<object?> SendAndWaitAsync<T>(string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<object?> SendAndWaitAsync<T>(
+        string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken, bool boundedSend = true)
         where T : class
     {
         var waiting = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -272,12 +287,16 @@ public sealed class InferenceClient(IBus bus, InstanceEndpoint instance, IProxyC
         _started[requestId] = (queue, timeProvider.GetTimestamp());
         try
         {
-            await SendAsync(queue, command, requestId, timeout, cancellationToken);
+            await SendAsync(queue, command, requestId, timeout, cancellationToken, boundedSend);
             return await waiting.Task.WaitAsync(timeout, timeProvider, cancellationToken);
         }
         catch (TimeoutException)
         {
             return null;
+        }
+        catch (QueueUnavailableException unavailable)
+        {
+            return unavailable.Reply(requestId, queue);
         }
         finally
         {
@@ -286,20 +305,40 @@ public sealed class InferenceClient(IBus bus, InstanceEndpoint instance, IProxyC
         }
     }
 
-    private async Task SendAsync<T>(string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task SendAsync<T>(string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken, bool bounded = true)
         where T : class
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (bounded && !instance.IsReceiving)
+        {
+            // the answer could not come back (this instance's RabbitMQ connection is down or recovering): refuse now
+            throw QueueUnavailableException.NotReceiving(queue);
+        }
+
         var endpoint = await _endpoints.GetOrAdd(queue, q => bus.GetSendEndpoint(new Uri($"queue:{q}")));
         // once started, the send completes even if the client leaves meanwhile (an abandoned send would only
-        // log a transport fault); the wait for the answer is what the client's cancellation ends
-        await endpoint.Send(command, context =>
+        // log a transport fault); the wait for the answer is what the client's cancellation ends. A queue that does
+        // not take the command in time (RabbitMQ down) is a quick 503 for a live request, not a hang.
+        using var sendTimeout = new CancellationTokenSource();
+        if (bounded)
         {
-            context.RequestId = requestId;
-            context.ResponseAddress = instance.Address;
-            // a command nobody picked up before the caller gave up is dropped by the broker, not run late
-            context.TimeToLive = timeout;
-        }, CancellationToken.None);
+            sendTimeout.CancelAfter(TimeSpan.FromSeconds(Math.Max(0.1, options.QueueSendTimeoutSeconds)));
+        }
+
+        try
+        {
+            await endpoint.Send(command, context =>
+            {
+                context.RequestId = requestId;
+                context.ResponseAddress = instance.Address;
+                // a command nobody picked up before the caller gave up is dropped by the broker, not run late
+                context.TimeToLive = timeout;
+            }, sendTimeout.Token);
+        }
+        catch (OperationCanceledException) when (sendTimeout.IsCancellationRequested)
+        {
+            throw QueueUnavailableException.SendTimedOut(queue, options.QueueSendTimeoutSeconds);
+        }
     }
 
     private static ChatCompletionOutcome Failed(object? reply, ModelGroup group, TimeSpan timeout) => reply switch

@@ -19,7 +19,7 @@ namespace Broker.ServiceDefaults.Bus;
 /// (one process) the bus's own address is used.
 /// </para>
 /// </summary>
-public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedService
+public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedService, IReceiveEndpointObserver
 {
     /// <summary>The direct exchange every instance's queue is bound to under its own key.</summary>
     public const string ExchangeName = "broker.instances";
@@ -31,12 +31,19 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
     private readonly List<Subscription> _subscriptions = [];
     private HostReceiveEndpointHandle? _endpoint;
     private Uri? _address;
+    private volatile bool _receiving;
 
     /// <summary>This process's routing key on <see cref="ExchangeName"/>.</summary>
     public string Key { get; } = NewId.NextGuid().ToString("N");
 
     /// <summary>Where to send what is meant for this process (a request's ResponseAddress, a stream's worker address).</summary>
     public Uri Address => _address ?? bus.Address;
+
+    /// <summary>
+    /// Whether answers sent to <see cref="Address"/> reach this process now. False while its RabbitMQ connection is
+    /// down or being recovered (an answer sent meanwhile would be unroutable and dropped); always true in memory.
+    /// </summary>
+    public bool IsReceiving => !options.IsDistributed || _receiving;
 
     /// <summary>Handles messages of type <typeparamref name="T"/> sent to <see cref="Address"/>.</summary>
     public ConnectHandle ConnectHandler<T>(MessageHandler<T> handler)
@@ -70,6 +77,7 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
         var endpoint = bus.ConnectReceiveEndpoint(new TemporaryEndpointDefinition("instance"), KebabCaseEndpointNameFormatter.Instance, cfg =>
         {
             cfg.ConfigureConsumeTopology = false;
+            cfg.ConnectReceiveEndpointObserver(this);
             if (cfg is IRabbitMqReceiveEndpointConfigurator rabbit)
             {
                 rabbit.Bind(ExchangeName, b =>
@@ -80,6 +88,7 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
             }
         });
         await endpoint.Ready.WaitAsync(cancellationToken);
+        _receiving = true;
         lock (_lock)
         {
             _endpoint = endpoint;
@@ -90,6 +99,30 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
 
             _address = new Uri(bus.Address, $"{ExchangeName}?type={ExchangeType.Direct}&{KeyParameter}={Key}");
         }
+    }
+
+    public Task Ready(ReceiveEndpointReady ready)
+    {
+        _receiving = true;
+        return Task.CompletedTask;
+    }
+
+    public Task Stopping(ReceiveEndpointStopping stopping)
+    {
+        _receiving = false;
+        return Task.CompletedTask;
+    }
+
+    public Task Completed(ReceiveEndpointCompleted completed)
+    {
+        _receiving = false;
+        return Task.CompletedTask;
+    }
+
+    public Task Faulted(ReceiveEndpointFaulted faulted)
+    {
+        _receiving = false;
+        return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

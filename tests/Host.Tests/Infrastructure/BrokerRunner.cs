@@ -88,7 +88,7 @@ public sealed class BrokerRunner : IAsyncDisposable
     }
 
     /// <summary>Starts one more process (e.g. a second worker) beside the running ones.</summary>
-    public async Task<IHost> AddHostAsync(BrokerRoles roles, Uri rabbitMq, int? concurrency = null)
+    public async Task<IHost> AddHostAsync(BrokerRoles roles, Uri rabbitMq, int? concurrency = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var loaded = ProxyConfigLoader.LoadFile(_configPath, _ => null);
         var host = BrokerApp.Build(new RunOptions
@@ -100,6 +100,7 @@ public sealed class BrokerRunner : IAsyncDisposable
             Port = 0,
             RabbitMqUrl = rabbitMq,
             Concurrency = concurrency,
+            Settings = settings ?? new Dictionary<string, string?>(),
         }, loaded);
         _hosts.Add(host);
         await host.StartAsync();

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Broker.Host.Composition;
+using Broker.Host.Tests.Infrastructure;
+using Broker.TestKit;
+
+namespace Broker.Host.Tests.EndToEnd;
+
+/// <summary>
+/// The Ingress loses its RabbitMQ connection while it runs (a network fault between them, injected with a TCP
+/// proxy): live requests get a quick 503 in OpenAI's shape instead of hanging, and the Ingress serves again once
+/// the connection is back.
+/// </summary>
+[Collection(RabbitMqCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed class QueueOutageTests(RabbitMqFixture rabbit)
+{
+    [Fact]
+    public async Task Request_IngressCutOffFromRabbitMq_Quick503ThenServesAgain()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        await using var proxy = TcpProxy.Start(url.Host, url.Port);
+        try
+        {
+            await using var broker = await BrokerRunner.StartAsync($$"""
+                model_list:
+                  - model_name: gpt-4o
+                    litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: k }
+                router_settings:
+                  timeout: 10
+                """, null, url, [(BrokerRoles.Workers | BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])]);
+            var proxied = new UriBuilder(url) { Port = proxy.Port }.Uri;
+            var ingress = await broker.AddHostAsync(BrokerRoles.Ingress, proxied,
+                settings: new Dictionary<string, string?> { ["Ingress:QueueSendTimeoutSeconds"] = "2" });
+            using var http = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(ingress)[0] + "/"), Timeout = TimeSpan.FromSeconds(90) };
+            Assert.Equal(HttpStatusCode.OK, (await ChatAsync(http, stream: false)).Status);
+
+            proxy.Cut();
+            var watch = Stopwatch.StartNew();
+            var cut = await ChatAsync(http, stream: false);
+            var cutStream = await ChatAsync(http, stream: true);
+            var waited = watch.Elapsed;
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, cut.Status);
+            Assert.Equal("queue_unavailable", cut.Body["error"]!["code"]!.GetValue<string>());
+            Assert.Equal("api_error", cut.Body["error"]!["type"]!.GetValue<string>());
+            Assert.NotNull(cut.RetryAfter);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, cutStream.Status);
+            Assert.Equal("queue_unavailable", cutStream.Body["error"]!["code"]!.GetValue<string>());
+            Assert.True(waited < TimeSpan.FromSeconds(15), $"two requests took {waited.TotalSeconds:0.0} s while the queue was cut off");
+            // the other Ingress, still connected, never noticed
+            Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, stream: false)).Status);
+
+            proxy.Restore();
+            var back = Stopwatch.StartNew();
+            HttpStatusCode status;
+            do
+            {
+                await Task.Delay(500);
+                status = (await ChatAsync(http, stream: false)).Status;
+            }
+            while (status != HttpStatusCode.OK && back.Elapsed < TimeSpan.FromSeconds(60));
+
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal(HttpStatusCode.OK, (await ChatAsync(http, stream: true)).Status);
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonNode Body, TimeSpan? RetryAfter)> ChatAsync(HttpClient http, bool stream)
+    {
+        var body = stream
+            ? """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"""
+            : """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""";
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync("v1/chat/completions", content);
+        var text = await response.Content.ReadAsStringAsync();
+        var json = response.Content.Headers.ContentType?.MediaType == "application/json" ? JsonNode.Parse(text)! : new JsonObject { ["text"] = text };
+        return (response.StatusCode, json, response.Headers.RetryAfter?.Delta);
+    }
+}
