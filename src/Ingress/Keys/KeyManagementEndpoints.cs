@@ -14,7 +14,7 @@ using Npgsql;
 
 namespace Broker.Ingress.Keys;
 
-/// <summary>LiteLLM's <c>/key/generate|info|update|delete|list</c>: virtual keys, stored only as their SHA-256.</summary>
+/// <summary>LiteLLM's <c>/key/generate|info|update|regenerate|delete|list</c>: virtual keys, stored only as their SHA-256.</summary>
 public static class KeyManagementEndpoints
 {
     public static RouteGroupBuilder MapKeyManagement(this RouteGroupBuilder group)
@@ -23,6 +23,10 @@ public static class KeyManagementEndpoints
         group.MapPost("/key/generate", Generate);
         group.MapGet("/key/info", Info);
         group.MapPost("/key/update", Update);
+        group.MapPost("/key/regenerate", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
+            Regenerate(http, config, repository, changes, time, null));
+        group.MapPost("/key/{key}/regenerate", (string key, HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
+            Regenerate(http, config, repository, changes, time, key));
         group.MapPost("/key/delete", Delete);
         group.MapGet("/key/list", List);
         group.MapPost("/key/block", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
@@ -135,6 +139,78 @@ public static class KeyManagementEndpoints
 
     private static Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
         UpdateKey(http, config, repository, changes, body => FieldValues.Read(body, FieldSpec.Key, time.GetUtcNow()), echoKey: true);
+
+    /// <summary>
+    /// LiteLLM's <c>/key/regenerate</c> (<c>{"key": ...}</c>) and <c>/key/{key}/regenerate</c>: the key gets a new secret
+    /// (random, or the body's <c>new_key</c>) and keeps its alias, limits, budget and spend; the old one stops working
+    /// on every instance. Fields of /key/update in the body are applied at the same time. Admin only.
+    /// </summary>
+    private static async Task<IResult> Regenerate(
+        HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time, string? pathKey)
+    {
+        JsonObject? body;
+        if (pathKey is not null && http.Request.ContentLength is null or 0 && !http.Request.HasJsonContentType())
+        {
+            // /key/sk-.../regenerate with no body at all
+            if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } gate)
+            {
+                return gate;
+            }
+
+            body = [];
+        }
+        else
+        {
+            (body, var refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
+            if (refused is not null)
+            {
+                return refused;
+            }
+        }
+
+        var old = pathKey ?? (body!["key"] is JsonValue k && k.GetValueKind() == JsonValueKind.String ? k.GetValue<string>() : null);
+        if (string.IsNullOrEmpty(old))
+        {
+            return ManagementGate.BadRequest("key: required (in the path, /key/sk-.../regenerate, or the body)");
+        }
+
+        var key = body!["new_key"] is JsonValue given && given.GetValueKind() == JsonValueKind.String ? given.GetValue<string>() : NewKey();
+        if (!key.StartsWith("sk-", StringComparison.Ordinal))
+        {
+            return ManagementGate.BadRequest("new_key: a custom key must start with 'sk-'");
+        }
+
+        var (values, error) = FieldValues.Read(body, FieldSpec.Key, time.GetUtcNow());
+        if (error is not null)
+        {
+            return ManagementGate.BadRequest(error);
+        }
+
+        var oldHash = HashOf(old);
+        var newHash = AuthFilter.HashKey(key);
+        values.Add(new ColumnValue("token_hash", newHash, NpgsqlTypes.NpgsqlDbType.Text));
+        values.Add(new ColumnValue("key_name", Secret.Redact(key), NpgsqlTypes.NpgsqlDbType.Text));
+        KeyRecord? updated;
+        try
+        {
+            updated = await repository.UpdateAsync(IdentityRepository.Keys, oldHash, values, http.RequestAborted);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return ManagementGate.BadRequest("new_key: this key already exists.");
+        }
+
+        if (updated is null)
+        {
+            return ManagementGate.NotFound("Key not found in the keys table");
+        }
+
+        await changes.AnnounceAsync(IdentityRepository.Keys.Entity, [oldHash]);
+        var json = IdentityJson.Key(updated);
+        json["key"] = key;
+        json["token_id"] = newHash;
+        return ManagementGate.Json(json);
+    }
 
     /// <summary>LiteLLM's <c>/key/block</c> and <c>/key/unblock</c>: <c>{"key": "sk-..."}</c> (or its hash).</summary>
     private static Task<IResult> SetBlocked(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, bool blocked) =>

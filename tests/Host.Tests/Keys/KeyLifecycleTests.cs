@@ -110,6 +110,44 @@ public sealed class KeyLifecycleTests
     }
 
     [Fact]
+    public async Task RegenerateKey_PathAndBodyForms_NewSecretKeepsSettingsOldOneRefused()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url));
+        var first = await GenerateKeyAsync(broker.Http, new { key_alias = "rotating", max_budget = 7, models = new[] { "gpt-4o" } });
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, first)).Status);
+
+        // LiteLLM's path form, no body
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"key/{first}/regenerate");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", MasterKey);
+        using var response = await broker.Http.SendAsync(request);
+        var regenerated = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var second = regenerated["key"]!.GetValue<string>();
+        Assert.NotEqual(first, second);
+        Assert.StartsWith("sk-", second, StringComparison.Ordinal);
+        Assert.Equal("rotating", regenerated["key_alias"]!.GetValue<string>());
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await ChatAsync(broker.Http, first)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, second)).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await ChatAsync(broker.Http, second, model: "o1")).Status);
+
+        // the body form, with a change applied at the same time
+        var (status, again, _) = await PostAsync(broker.Http, "key/regenerate", MasterKey, new { key = second, max_budget = 9 });
+        Assert.Equal(HttpStatusCode.OK, status);
+        var third = again!["key"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await ChatAsync(broker.Http, second)).Status);
+        var (_, info) = await GetAsync(broker.Http, $"key/info?key={third}", MasterKey);
+        Assert.Equal(9m, info!["info"]!["max_budget"]!.GetValue<decimal>());
+        Assert.Equal("rotating", info["info"]!["key_alias"]!.GetValue<string>());
+
+        // only the admin regenerates keys; an unknown key is a 404
+        Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(broker.Http, "key/regenerate", third, new { key = third })).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await PostAsync(broker.Http, "key/regenerate", MasterKey, new { key = first })).Status);
+    }
+
+    [Fact]
     public async Task Key_UnknownOrWithoutKey_IsRefusedInOpenAiShape()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
