@@ -40,9 +40,6 @@ public sealed record CreateChatCompletion
     /// <summary>A health probe (<c>GET /health</c>): answered like any request, but neither billed nor reported (no usage event).</summary>
     public bool HealthCheck { get; init; }
 
-    /// <summary>A line of a batch (<c>/v1/batches</c>): priced at the model's Batch API prices when known.</summary>
-    public bool Batch { get; init; }
-
     /// <summary>
     /// Set on a retry or fallback attempt (sent by the retry saga, never by the Ingress): where the request stands.
     /// Null on the first attempt.

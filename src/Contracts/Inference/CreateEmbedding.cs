@@ -22,9 +22,6 @@ public sealed record CreateEmbedding
     /// <summary>A health probe (<c>GET /health</c>): answered like any request, but neither billed nor reported (no usage event).</summary>
     public bool HealthCheck { get; init; }
 
-    /// <summary>A line of a batch (<c>/v1/batches</c>): priced at the model's Batch API prices when known.</summary>
-    public bool Batch { get; init; }
-
     /// <summary>Who sent the request (key hash, user, team); null on an open gateway or with the master key.</summary>
     public Caller? Caller { get; init; }
 }

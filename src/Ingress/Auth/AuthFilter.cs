@@ -63,7 +63,7 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
             return await CheckUserParamThenNext(context, next, general, isAdmin: true);
         }
 
-        var route = http.Request.Path.Value ?? "/";
+        var route = RoutePath(http.Request);
         if (general.EnableJwtAuth && JwtAuthenticator.LooksLikeJwt(presented))
         {
             var (identity, error) = await jwt.ValidateAsync(presented, http.RequestAborted);
@@ -130,12 +130,22 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
     }
 
     /// <summary>
-    /// Requests that can cost money, which budgets hold back: inference and batch creation. A key over its budget
-    /// can still read its batches and files (to collect results), cancel a batch and read its own key info.
+    /// Requests that budgets hold back: every POST (inference, batch creation, making keys) but file uploads and batch
+    /// cancels. A key over its budget can still read its batches and files (to collect results), cancel a batch and
+    /// read its own key info.
     /// </summary>
     private static bool Spends(string method, string route) =>
-        HttpMethods.IsPost(method) && !IsManagementRoute(route) &&
-        !route.Contains("/files", StringComparison.Ordinal) && !route.EndsWith("/cancel", StringComparison.Ordinal);
+        HttpMethods.IsPost(method) && !route.Contains("/files", StringComparison.Ordinal) && !route.EndsWith("/cancel", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The request path as the route rules see it: lower case, without a trailing slash (ASP.NET routing matches
+    /// <c>/Spend/Logs/</c> to <c>/spend/logs</c>, so the rules must too).
+    /// </summary>
+    private static string RoutePath(HttpRequest request)
+    {
+        var path = (request.Path.Value ?? "/").ToLowerInvariant();
+        return path.Length > 1 ? path.TrimEnd('/') : path;
+    }
 
     public static bool IsManagementRoute(string route) =>
         route.StartsWith("/key/", StringComparison.Ordinal) || route.StartsWith("/user/", StringComparison.Ordinal) ||
@@ -303,7 +313,7 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
     private static async ValueTask<object?> CheckUserParamThenNext(EndpointFilterInvocationContext context, EndpointFilterDelegate next, GeneralSettings general, bool isAdmin)
     {
         var http = context.HttpContext;
-        var route = http.Request.Path.Value ?? "/";
+        var route = RoutePath(http.Request);
         if (general.EnforceUserParam && !isAdmin && HttpMethods.IsPost(http.Request.Method) && !IsManagementRoute(route) && IsJson(http.Request) &&
             await PeekBodyAsync(http) is { } body && body["user"] is null)
         {
@@ -339,15 +349,21 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         return null;
     }
 
-    private static bool RouteMatches(string rule, string route, string bare) => rule switch
+    private static bool RouteMatches(string rule, string route, string bare)
     {
-        "openai_routes" or "llm_api_routes" => InferenceRoutes.Any(r => bare.StartsWith(r, StringComparison.Ordinal)),
-        "management_routes" => IsManagementRoute(bare),
-        "info_routes" => bare is "/key/info" or "/user/info" or "/team/info" or "/models" or "/model/info",
-        _ when rule.EndsWith('*') => route.StartsWith(rule[..^1], StringComparison.Ordinal) || bare.StartsWith(rule[..^1], StringComparison.Ordinal),
-        _ => string.Equals(rule, route, StringComparison.Ordinal) || string.Equals(rule, bare, StringComparison.Ordinal) ||
-             string.Equals(rule.StartsWith("/v1/", StringComparison.Ordinal) ? rule[3..] : rule, bare, StringComparison.Ordinal),
-    };
+        // rules are matched like paths: case-insensitively, a trailing slash ignored
+        var r = rule.ToLowerInvariant();
+        r = r.Length > 1 && !r.EndsWith('*') ? r.TrimEnd('/') : r;
+        return r switch
+        {
+            "openai_routes" or "llm_api_routes" => InferenceRoutes.Any(i => bare.StartsWith(i, StringComparison.Ordinal)),
+            "management_routes" => IsManagementRoute(bare),
+            "info_routes" => bare is "/key/info" or "/user/info" or "/team/info" or "/models" or "/model/info",
+            _ when r.EndsWith('*') => route.StartsWith(r[..^1], StringComparison.Ordinal) || bare.StartsWith(r[..^1], StringComparison.Ordinal),
+            _ => string.Equals(r, route, StringComparison.Ordinal) || string.Equals(r, bare, StringComparison.Ordinal) ||
+                 string.Equals(r.StartsWith("/v1/", StringComparison.Ordinal) ? r[3..] : r, bare, StringComparison.Ordinal),
+        };
+    }
 
     private static string? Alias(KeyRecord key, string model)
     {

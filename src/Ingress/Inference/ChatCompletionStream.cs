@@ -143,6 +143,21 @@ public sealed class ChatCompletionStream : IAsyncDisposable
         }
     }
 
+    /// <summary>Ends the stream now with <paramref name="error"/> (its chunks can no longer arrive), unless it has ended.</summary>
+    internal void Fail(InferenceFailed error)
+    {
+        lock (_gate)
+        {
+            if (_finished)
+            {
+                return;
+            }
+
+            _pending.Clear();
+            Release(new ChatCompletionChunksStreamed { RequestId = RequestId, Sequence = _next, Chunks = [], IsLast = true, Error = error });
+        }
+    }
+
     /// <summary>Takes one batch from the bus; releases every batch that is now in sequence.</summary>
     internal void Deliver(ChatCompletionChunksStreamed batch)
     {

@@ -211,6 +211,12 @@ public sealed class InferenceClient(
         {
             await SendAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         }
+        catch (Exception ex) when (ex is not QueueUnavailableException)
+        {
+            // the caller left before it was sent (or the send failed otherwise): nothing waits on this stream
+            _streams.TryRemove(requestId, out _);
+            throw;
+        }
         catch (QueueUnavailableException unavailable)
         {
             // answered as a stream that failed before its first chunk: an ordinary HTTP error
@@ -252,6 +258,24 @@ public sealed class InferenceClient(
         }
 
         return list;
+    }
+
+    /// <summary>
+    /// This instance lost its answer queue (its RabbitMQ connection dropped): answers on their way are lost, so every
+    /// request still waiting ends now with 503 <c>queue_unavailable</c> instead of at its timeout.
+    /// </summary>
+    public void FailOutstanding()
+    {
+        foreach (var (id, waiting) in _pending)
+        {
+            var queue = _started.TryGetValue(id, out var started) ? started.Queue : "";
+            waiting.TrySetResult(QueueUnavailableException.AnswerLost(queue).Reply(id, queue));
+        }
+
+        foreach (var (id, stream) in _streams)
+        {
+            stream.Fail(QueueUnavailableException.AnswerLost(stream.Headers["x-broker-queue"]).Reply(id, stream.Headers["x-broker-queue"]));
+        }
     }
 
     /// <summary>A worker's reply (success or failure) for the request it names; ignored when nobody waits any more.</summary>
@@ -339,6 +363,11 @@ public sealed class InferenceClient(
         {
             throw QueueUnavailableException.SendTimedOut(queue, options.QueueSendTimeoutSeconds);
         }
+        catch (Exception ex) when (bounded && ex is not OperationCanceledException)
+        {
+            // the transport refused the send (connection closed, channel error): a 503, not a 500
+            throw QueueUnavailableException.SendFailed(queue, ex);
+        }
     }
 
     private static ChatCompletionOutcome Failed(object? reply, ModelGroup group, TimeSpan timeout) => reply switch
@@ -391,9 +420,17 @@ public sealed class InferenceClient(
 
         if (!stream.Finished && stream.WorkerAddress is { } worker)
         {
-            // a worker that is gone meanwhile costs nothing: see InstanceEndpoint
-            await InstanceEndpoint.SendAsync(bus, worker, new CancelChatCompletion { RequestId = stream.RequestId },
-                context => context.TimeToLive = TimeSpan.FromMinutes(1));
+            // a worker that is gone meanwhile costs nothing (see InstanceEndpoint); a queue that is down is not waited for
+            using var sendTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(0.1, options.QueueSendTimeoutSeconds)));
+            try
+            {
+                await InstanceEndpoint.SendAsync(bus, worker, new CancelChatCompletion { RequestId = stream.RequestId },
+                    context => context.TimeToLive = TimeSpan.FromMinutes(1), sendTimeout.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException || sendTimeout.IsCancellationRequested)
+            {
+                // the worker's own deadline ends the call
+            }
         }
     }
 }

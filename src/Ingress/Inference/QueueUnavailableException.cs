@@ -22,7 +22,15 @@ public sealed class QueueUnavailableException : Exception
 
     /// <summary>The send did not complete in time.</summary>
     public static QueueUnavailableException SendTimedOut(string queue, double seconds) => new(string.Create(CultureInfo.InvariantCulture,
-        $"The message queue did not take the request within {seconds:0.###}s (queue {queue}); it was not queued. Retry shortly."));
+        $"The message queue did not take the request within {seconds:0.###}s (queue {queue}); it was most likely not queued. Retry shortly."));
+
+    /// <summary>The transport refused the send (connection closed, channel error).</summary>
+    public static QueueUnavailableException SendFailed(string queue, Exception cause) => new(
+        $"The message queue refused the request (queue {queue}: {cause.GetType().Name}); it was not queued. Retry shortly.", cause);
+
+    /// <summary>The answer could not arrive: this instance lost its answer queue while the request waited.</summary>
+    public static QueueUnavailableException AnswerLost(string queue) => new(
+        $"This gateway instance lost its connection to the message queue while the request was in flight (queue {queue}); its answer cannot arrive. Retry shortly.");
 
     /// <summary>This instance cannot receive answers now (its connection to the queue is down or recovering).</summary>
     public static QueueUnavailableException NotReceiving(string queue) => new(

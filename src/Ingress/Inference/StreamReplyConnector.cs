@@ -15,6 +15,7 @@ public sealed class StreamReplyConnector(InstanceEndpoint instance, InferenceCli
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        instance.ReceivingLost += inference.FailOutstanding;
         _handles.Add(instance.ConnectHandler<ChatCompletionChunksStreamed>(context =>
         {
             inference.Deliver(context.Message);
@@ -40,6 +41,7 @@ public sealed class StreamReplyConnector(InstanceEndpoint instance, InferenceCli
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        instance.ReceivingLost -= inference.FailOutstanding;
         foreach (var handle in _handles)
         {
             handle.Disconnect();

@@ -32,12 +32,23 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
     private HostReceiveEndpointHandle? _endpoint;
     private Uri? _address;
     private volatile bool _receiving;
+    private volatile bool _started;
+    private volatile bool _stopping;
 
     /// <summary>This process's routing key on <see cref="ExchangeName"/>.</summary>
     public string Key { get; } = NewId.NextGuid().ToString("N");
 
-    /// <summary>Where to send what is meant for this process (a request's ResponseAddress, a stream's worker address).</summary>
-    public Uri Address => _address ?? bus.Address;
+    /// <summary>
+    /// Where to send what is meant for this process (a request's ResponseAddress, a stream's worker address). On
+    /// RabbitMQ it is the instance exchange with this process's key from the start, before its queue is bound: what is
+    /// sent there meanwhile is dropped, never a channel error.
+    /// </summary>
+    public Uri Address => options.IsDistributed
+        ? _address ??= new Uri(bus.Address, $"{ExchangeName}?type={ExchangeType.Direct}&{KeyParameter}={Key}")
+        : bus.Address;
+
+    /// <summary>This instance lost its queue (RabbitMQ connection down): answers on their way to it are lost.</summary>
+    public event Action? ReceivingLost;
 
     /// <summary>
     /// Whether answers sent to <see cref="Address"/> reach this process now. False while its RabbitMQ connection is
@@ -88,7 +99,6 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
             }
         });
         await endpoint.Ready.WaitAsync(cancellationToken);
-        _receiving = true;
         lock (_lock)
         {
             _endpoint = endpoint;
@@ -96,42 +106,53 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
             {
                 subscription.Connect(endpoint.ReceiveEndpoint);
             }
-
-            _address = new Uri(bus.Address, $"{ExchangeName}?type={ExchangeType.Direct}&{KeyParameter}={Key}");
         }
+
+        // receiving only once the handlers are there
+        _started = true;
+        _receiving = true;
     }
 
     public Task Ready(ReceiveEndpointReady ready)
     {
-        _receiving = true;
+        // again after a reconnect (the handlers stay connected); the first time, StartAsync decides
+        _stopping = false;
+        _receiving = _started;
         return Task.CompletedTask;
     }
 
     public Task Stopping(ReceiveEndpointStopping stopping)
     {
+        _stopping = true;
         _receiving = false;
         return Task.CompletedTask;
     }
 
     public Task Completed(ReceiveEndpointCompleted completed)
     {
-        _receiving = false;
+        Lost();
         return Task.CompletedTask;
     }
 
     public Task Faulted(ReceiveEndpointFaulted faulted)
     {
-        _receiving = false;
+        Lost();
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>The endpoint went down without being stopped: the connection dropped, and the queue with it.</summary>
+    private void Lost()
     {
-        if (_endpoint is { } endpoint)
+        var wasReceiving = _receiving;
+        _receiving = false;
+        if (wasReceiving && _started && !_stopping)
         {
-            await endpoint.StopAsync(cancellationToken);
+            ReceivingLost?.Invoke();
         }
     }
+
+    /// <summary>The bus stops the endpoint with the others, after the consumers in flight have drained.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
     /// Sends <paramref name="message"/> to an instance address (or any other address); nothing happens when that

@@ -115,7 +115,7 @@ public sealed class CreateChatCompletionConsumer(
         // the caller hears first; the usage event follows (it does not hold up the answer)
         var elapsedMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;
         outcome.Finish(result.Usage, elapsedMs, result.Error);
-        var cost = CostCalculator.Cost(deployment, result.Usage, failed: result.Error is not null, batch: message.Batch);
+        var cost = CostCalculator.Cost(deployment, result.Usage, failed: result.Error is not null);
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
@@ -214,7 +214,7 @@ public sealed class CreateChatCompletionConsumer(
         var usage = streamer.UsageOrCounted(call.Request["messages"] as JsonArray);
         outcome.Finish(usage, streamer.TimeToFirstChunk?.TotalMilliseconds ?? elapsedMs, error);
         await PublishUsage(context, groupName, deploymentId, providerName, usage, elapsedMs, streamer.TimeToFirstChunk?.TotalMilliseconds, error,
-            CostCalculator.Cost(call.Deployment, usage, failed: error is not null, batch: message.Batch),
+            CostCalculator.Cost(call.Deployment, usage, failed: error is not null),
             Stored(call.Request, () => System.Text.Json.JsonSerializer.Serialize(streamer.Text)));
     }
 

@@ -78,7 +78,7 @@ public sealed class CreateEmbeddingConsumer(
         outcome.Finish(result.Usage, latencyMs, result.Error);
         // an embedding has no completion tokens, whatever the provider's usage says
         var usage = new TokenUsage { PromptTokens = result.Usage.PromptTokens, CompletionTokens = 0 };
-        var cost = CostCalculator.Cost(deployment, usage, failed: result.Error is not null, batch: message.Batch);
+        var cost = CostCalculator.Cost(deployment, usage, failed: result.Error is not null);
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);

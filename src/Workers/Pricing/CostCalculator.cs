@@ -7,13 +7,12 @@ namespace Broker.Workers.Pricing;
 /// <summary>
 /// The USD cost of one call, as LiteLLM computes it: the deployment's own prices (model_info, else litellm_params
 /// <c>input_cost_per_token</c> / <c>output_cost_per_token</c>), else the built-in table by model_info.base_model,
-/// then by the provider model. Cached prompt tokens are charged at the cache-read price when one is known, and batch
-/// lines at the Batch API's prices (<c>input_cost_per_token_batches</c> / <c>output_cost_per_token_batches</c>) when known.
+/// then by the provider model. Cached prompt tokens are charged at the cache-read price when one is known.
 /// </summary>
 public static class CostCalculator
 {
     /// <summary>The cost, or null when the model's price is unknown. A failed call costs 0.</summary>
-    public static decimal? Cost(ModelDeployment deployment, TokenUsage usage, bool failed = false, PriceTable? table = null, bool batch = false)
+    public static decimal? Cost(ModelDeployment deployment, TokenUsage usage, bool failed = false, PriceTable? table = null)
     {
         ArgumentNullException.ThrowIfNull(deployment);
         ArgumentNullException.ThrowIfNull(usage);
@@ -27,11 +26,9 @@ public static class CostCalculator
             return null;
         }
 
-        var input = batch ? price.BatchInputPerToken ?? price.InputPerToken : price.InputPerToken;
-        var output = batch ? price.BatchOutputPerToken ?? price.OutputPerToken : price.OutputPerToken;
         var cached = Math.Clamp(usage.CachedPromptTokens, 0, Math.Max(0, usage.PromptTokens));
-        var cachedPrice = price.CachedInputPerToken ?? input;
-        return ((usage.PromptTokens - cached) * input) + (cached * cachedPrice) + (usage.CompletionTokens * output);
+        var cachedPrice = price.CachedInputPerToken ?? price.InputPerToken;
+        return ((usage.PromptTokens - cached) * price.InputPerToken) + (cached * cachedPrice) + (usage.CompletionTokens * price.OutputPerToken);
     }
 
     public static ModelPrice? PriceOf(ModelDeployment deployment, PriceTable table)
@@ -48,9 +45,7 @@ public static class CostCalculator
         }
 
         var cachedRead = ExtraDecimal(info, "cache_read_input_token_cost") ?? Param(deployment, "cache_read_input_token_cost");
-        return new ModelPrice(input ?? 0, output ?? 0, cachedRead,
-            ExtraDecimal(info, "input_cost_per_token_batches") ?? Param(deployment, "input_cost_per_token_batches"),
-            ExtraDecimal(info, "output_cost_per_token_batches") ?? Param(deployment, "output_cost_per_token_batches"));
+        return new ModelPrice(input ?? 0, output ?? 0, cachedRead);
     }
 
     private static decimal? Param(ModelDeployment deployment, string name) =>

@@ -66,9 +66,7 @@ public sealed class PriceTable
             prices[entry.Name] = new ModelPrice(
                 Decimal(entry.Value, "input_cost_per_token") ?? 0,
                 Decimal(entry.Value, "output_cost_per_token") ?? 0,
-                Decimal(entry.Value, "cache_read_input_token_cost"),
-                Decimal(entry.Value, "input_cost_per_token_batches"),
-                Decimal(entry.Value, "output_cost_per_token_batches"));
+                Decimal(entry.Value, "cache_read_input_token_cost"));
         }
 
         return new PriceTable(prices);

@@ -38,8 +38,24 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit)
             using var http = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(ingress)[0] + "/"), Timeout = TimeSpan.FromSeconds(90) };
             Assert.Equal(HttpStatusCode.OK, (await ChatAsync(http, stream: false)).Status);
 
+            // a request in flight when the connection drops: its answer cannot come back, so it ends at once
+            upstream.Delay = TimeSpan.FromSeconds(3);
+            var inFlight = ChatAsync(http, stream: false);
+            while (upstream.Requests.Count < 2)
+            {
+                await Task.Delay(20);
+            }
+
             proxy.Cut();
             var watch = Stopwatch.StartNew();
+            var lost = await inFlight;
+            var lostAfter = watch.Elapsed;
+            upstream.Delay = TimeSpan.Zero;
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, lost.Status);
+            Assert.Equal("queue_unavailable", lost.Body["error"]!["code"]!.GetValue<string>());
+            Assert.True(lostAfter < TimeSpan.FromSeconds(8), $"the request in flight waited {lostAfter.TotalSeconds:0.0} s after the cut (timeout 10 s)");
+
+            watch.Restart();
             var cut = await ChatAsync(http, stream: false);
             var cutStream = await ChatAsync(http, stream: true);
             var waited = watch.Elapsed;

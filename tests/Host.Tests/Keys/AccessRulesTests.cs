@@ -78,7 +78,8 @@ public sealed class AccessRulesTests
         Assert.Equal(["gpt-4o", "gpt-4o-mini"], models!["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()).Order());
         Assert.Equal(HttpStatusCode.OK, allStatus);
         Assert.Equal(3, all!["data"]!.AsArray().Count);
-        foreach (var route in new[] { "model/list", "queues", "cooldowns" })
+        // the routing matches paths case-insensitively and with a trailing slash: so do the rules
+        foreach (var route in new[] { "model/list", "queues", "cooldowns", "spend/logs", "Spend/Logs", "spend/logs/", "QUEUES" })
         {
             var (status, body) = await GetAsync(broker.Http, route, key);
             Assert.Equal(HttpStatusCode.Forbidden, status);

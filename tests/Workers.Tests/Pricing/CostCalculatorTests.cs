@@ -51,36 +51,6 @@ public sealed class CostCalculatorTests
     }
 
     [Fact]
-    public void Cost_BatchLine_UsesTheBatchApiPricesOfTheTable()
-    {
-        var deployment = TestDeployments.Create(model: "openai/gpt-4o");
-
-        Assert.Equal(1000 * 0.00000125m + 100 * 0.000005m, CostCalculator.Cost(deployment, Usage(1000, 100), batch: true));
-        Assert.Equal(1000 * 0.0000025m + 100 * 0.00001m, CostCalculator.Cost(deployment, Usage(1000, 100)));
-    }
-
-    [Fact]
-    public void Cost_BatchLine_ModelInfoBatchPricesWinAndStandardPricesWhenNone()
-    {
-        var withBatch = TestDeployments.Create(model: "openai/my-private-model") with
-        {
-            ModelInfo = new ModelInfo
-            {
-                InputCostPerToken = 0.000002m,
-                OutputCostPerToken = 0.000004m,
-                Extra = new Dictionary<string, object?> { ["input_cost_per_token_batches"] = 0.000001m, ["output_cost_per_token_batches"] = "0.000002" },
-            },
-        };
-        var withoutBatch = TestDeployments.Create(model: "openai/my-private-model") with
-        {
-            ModelInfo = new ModelInfo { InputCostPerToken = 0.000002m, OutputCostPerToken = 0.000004m },
-        };
-
-        Assert.Equal(10 * 0.000001m + 20 * 0.000002m, CostCalculator.Cost(withBatch, Usage(10, 20), batch: true));
-        Assert.Equal(10 * 0.000002m + 20 * 0.000004m, CostCalculator.Cost(withoutBatch, Usage(10, 20), batch: true));
-    }
-
-    [Fact]
     public void Cost_BaseModel_WinsOverDeploymentName()
     {
         var deployment = TestDeployments.Create(model: "azure/my-gpt-deployment") with { ModelInfo = new ModelInfo { BaseModel = "gpt-4o" } };

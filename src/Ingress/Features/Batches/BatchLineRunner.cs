@@ -70,7 +70,6 @@ public sealed class BatchLineRunner(InferenceClient inference, Budgets budgets, 
                     Body = body.ToJsonString(),
                     Deadline = timeProvider.GetUtcNow() + timeout,
                     Caller = caller,
-                    Batch = true,
                 }, line.RequestId, timeout, cancellationToken);
                 return reply is EmbeddingSucceeded ok ? (BatchLineStatus.Done, Output(line, 200, ok.Body)) : Failure(line, reply, timeout);
             }
@@ -137,7 +136,6 @@ public sealed class BatchLineRunner(InferenceClient inference, Budgets budgets, 
             Body = request.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
             Caller = caller,
-            Batch = true,
             Format = passThrough ? "anthropic" : null,
         }, line.RequestId, timeout, cancellationToken);
         switch (reply)
@@ -194,7 +192,6 @@ public sealed class BatchLineRunner(InferenceClient inference, Budgets budgets, 
             Body = chat.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
             Caller = caller,
-            Batch = true,
         }, requestId, timeout, cancellationToken);
 
     private static (string, string) Failure(ClaimedLine line, object? reply, TimeSpan timeout) => reply switch

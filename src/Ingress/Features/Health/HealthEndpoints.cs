@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Auth;
+using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
 using Broker.ServiceDefaults.Health;
@@ -65,7 +67,7 @@ public static class HealthEndpoints
     public static RouteGroupBuilder MapDeploymentHealth(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapGet("/health", async (IProxyConfigProvider config, InferenceClient inference, DeploymentHealthBoard board, CancellationToken cancellationToken) =>
+        group.MapGet("/health", async (HttpContext http, IProxyConfigProvider config, InferenceClient inference, DeploymentHealthBoard board, CancellationToken cancellationToken) =>
         {
             var current = config.Current;
             if (current.GeneralSettings.BackgroundHealthChecks && await board.ReadAsync(cancellationToken) is { Count: > 0 } checks)
@@ -76,6 +78,14 @@ public static class HealthEndpoints
             if (current.GeneralSettings.DisableHealthChecks)
             {
                 return Report([], "Health checks are disabled (general_settings.disable_health_checks)");
+            }
+
+            // probing calls every provider (unbilled): the proxy admin's to ask for, not any key's
+            if (AuthContext.Of(http) is { IsAdmin: false })
+            {
+                return (IResult)new OpenAiErrorResult(StatusCodes.Status403Forbidden,
+                    "GET /health probes every deployment: proxy admin only (the master key), or turn on general_settings.background_health_checks",
+                    "auth_error", null, "403");
             }
 
             // LiteLLM's modes: chat and completion deployments get a one-token chat, embedding ones an embedding;
