@@ -35,6 +35,9 @@ public sealed class InferenceClient(
 
     public TimeSpan Timeout => config.Current.RouterSettings.Timeout ?? DefaultTimeout;
 
+    /// <summary>The longest a send to the queue may take (Ingress:QueueSendTimeoutSeconds).</summary>
+    private TimeSpan QueueSendTimeout => TimeSpan.FromSeconds(Math.Max(0.1, options.QueueSendTimeoutSeconds));
+
     /// <summary>Time allowed until the first streamed token: stream_timeout, else the request timeout.</summary>
     public TimeSpan StreamTimeout => config.Current.RouterSettings.StreamTimeout ?? Timeout;
 
@@ -220,10 +223,7 @@ public sealed class InferenceClient(
         catch (QueueUnavailableException unavailable)
         {
             // answered as a stream that failed before its first chunk: an ordinary HTTP error
-            stream.Deliver(new ChatCompletionChunksStreamed
-            {
-                RequestId = requestId, Sequence = 0, Chunks = [], IsLast = true, Error = unavailable.Reply(requestId, group.QueueName),
-            });
+            stream.Fail(unavailable.Reply(requestId, group.QueueName));
         }
 
         return stream;
@@ -274,7 +274,8 @@ public sealed class InferenceClient(
 
         foreach (var (id, stream) in _streams)
         {
-            stream.Fail(QueueUnavailableException.AnswerLost(stream.Headers["x-broker-queue"]).Reply(id, stream.Headers["x-broker-queue"]));
+            var queue = stream.Headers["x-broker-queue"];
+            stream.Fail(QueueUnavailableException.AnswerLost(queue).Reply(id, queue));
         }
     }
 
@@ -346,7 +347,7 @@ public sealed class InferenceClient(
         using var sendTimeout = new CancellationTokenSource();
         if (bounded)
         {
-            sendTimeout.CancelAfter(TimeSpan.FromSeconds(Math.Max(0.1, options.QueueSendTimeoutSeconds)));
+            sendTimeout.CancelAfter(QueueSendTimeout);
         }
 
         try
@@ -361,7 +362,7 @@ public sealed class InferenceClient(
         }
         catch (OperationCanceledException) when (sendTimeout.IsCancellationRequested)
         {
-            throw QueueUnavailableException.SendTimedOut(queue, options.QueueSendTimeoutSeconds);
+            throw QueueUnavailableException.SendTimedOut(queue, QueueSendTimeout.TotalSeconds);
         }
         catch (Exception ex) when (bounded && ex is not OperationCanceledException)
         {
@@ -421,7 +422,7 @@ public sealed class InferenceClient(
         if (!stream.Finished && stream.WorkerAddress is { } worker)
         {
             // a worker that is gone meanwhile costs nothing (see InstanceEndpoint); a queue that is down is not waited for
-            using var sendTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(0.1, options.QueueSendTimeoutSeconds)));
+            using var sendTimeout = new CancellationTokenSource(QueueSendTimeout);
             try
             {
                 await InstanceEndpoint.SendAsync(bus, worker, new CancelChatCompletion { RequestId = stream.RequestId },

@@ -29,10 +29,10 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
 
     private readonly Lock _lock = new();
     private readonly List<Subscription> _subscriptions = [];
-    private HostReceiveEndpointHandle? _endpoint;
+    // set once the endpoint is up and every handler connected to it
+    private volatile HostReceiveEndpointHandle? _endpoint;
     private Uri? _address;
     private volatile bool _receiving;
-    private volatile bool _started;
     private volatile bool _stopping;
 
     /// <summary>This process's routing key on <see cref="ExchangeName"/>.</summary>
@@ -101,15 +101,15 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
         await endpoint.Ready.WaitAsync(cancellationToken);
         lock (_lock)
         {
-            _endpoint = endpoint;
             foreach (var subscription in _subscriptions)
             {
                 subscription.Connect(endpoint.ReceiveEndpoint);
             }
+
+            _endpoint = endpoint;
         }
 
         // receiving only once the handlers are there
-        _started = true;
         _receiving = true;
     }
 
@@ -117,7 +117,7 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
     {
         // again after a reconnect (the handlers stay connected); the first time, StartAsync decides
         _stopping = false;
-        _receiving = _started;
+        _receiving = _endpoint is not null;
         return Task.CompletedTask;
     }
 
@@ -145,7 +145,7 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
     {
         var wasReceiving = _receiving;
         _receiving = false;
-        if (wasReceiving && _started && !_stopping)
+        if (wasReceiving && _endpoint is not null && !_stopping)
         {
             ReceivingLost?.Invoke();
         }
