@@ -87,6 +87,7 @@ public static class IngressRegistration
         builder.Services.AddSingleton<JwtAuthenticator>();
         builder.Services.AddHttpClient(nameof(JwtAuthenticator));
         builder.Services.AddSingleton<Budgets>();
+        builder.Services.AddSingleton<ModelAuthorizer>();
         builder.Services.AddSingleton<AuthFilter>();
         builder.AddBusContribution(new IdentityBusContribution());
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
@@ -104,12 +105,14 @@ public static class IngressRegistration
         app.UseExceptionHandler();
         var drain = app.Services.GetRequiredService<RequestDrain>();
         app.Use(drain.TrackAsync);
+        // fail closed: every route declares who may call it (RouteAccess); one that does not is refused
+        app.Use(RouteDeclarations.RefuseUndeclaredAsync);
         app.MapProbes();
 
         foreach (var prefix in new[] { "/v1", "" })
         {
             app.MapGroup(prefix)
-                .AddEndpointFilter<AuthFilter>()
+                .CheckCallers()
                 .MapChatCompletions()
                 .MapResponses()
                 .MapCompletions()
@@ -123,7 +126,7 @@ public static class IngressRegistration
         app.MapMessageBatches();
 
         app.MapGroup("")
-            .AddEndpointFilter<AuthFilter>()
+            .CheckCallers()
             .MapModelList()
             .MapQueues()
             .MapCooldowns()
@@ -136,7 +139,8 @@ public static class IngressRegistration
         app.MapBrokerMetrics();
 
         app.MapFallback((HttpContext http) => new OpenAiErrorResult(
-            StatusCodes.Status404NotFound, $"Unknown route {http.Request.Method} {http.Request.Path}", "invalid_request_error", null, "unknown_route"));
+            StatusCodes.Status404NotFound, $"Unknown route {http.Request.Method} {http.Request.Path}", "invalid_request_error", null, "unknown_route"))
+            .AllowAnonymous();
         return app;
     }
 }

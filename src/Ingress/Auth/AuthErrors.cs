@@ -32,6 +32,15 @@ public static class AuthErrors
     public static OpenAiErrorResult RouteDenied(string route, string why) =>
         new(StatusCodes.Status403Forbidden, $"Route {route} is not allowed {why}", "auth_error", null, "403");
 
+    /// <summary>A route that declares no access (or is not behind the key check): refused, whoever calls.</summary>
+    public static OpenAiErrorResult RouteUndeclared(string route) =>
+        new(StatusCodes.Status403Forbidden, $"Route {route} is not allowed: it declares no access rule (fail closed).", "auth_error", null, "route_not_declared");
+
+    /// <summary>An admin-only route called by someone else: 401 in LiteLLM's words for the management routes, else 403.</summary>
+    public static OpenAiErrorResult AdminOnly(string route, bool management) => management
+        ? new(StatusCodes.Status401Unauthorized, $"Authentication Error - only the proxy admin can call {route}. Use the master key.", "auth_error", null, "401")
+        : RouteDenied(route, "for this key: it is a proxy admin route (use the master key)");
+
     public static OpenAiErrorResult IpDenied(string? address) =>
         new(StatusCodes.Status403Forbidden, $"Access forbidden: IP address {address ?? "unknown"} not allowed.", "auth_error", null, "403");
 

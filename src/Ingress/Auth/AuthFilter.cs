@@ -9,6 +9,7 @@ using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Broker.Ingress.Keys;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Broker.Ingress.Auth;
 
@@ -17,13 +18,15 @@ namespace Broker.Ingress.Auth;
 /// (<c>enable_jwt_auth</c>); else a virtual key looked up by its SHA-256 through <see cref="IdentityCache"/> — blocked,
 /// expiry, routes, models of key/user/team, budgets of key/user/team, <c>enforce_user_param</c>, then
 /// rpm/tpm/parallel limits (<see cref="RateLimiter"/>). Sets the <see cref="Caller"/> on the HttpContext.
+/// Who may call a route is what the route declares (<see cref="RouteAccess"/>); a route that declares nothing is
+/// refused. The body is parsed once (<see cref="RequestBody"/>, whatever its Content-Type) and the model check
+/// (<see cref="ModelAuthorizer"/>) is made on the object the endpoint then runs.
 /// Without a master key the gateway is open (only <c>allowed_ips</c> applies).
 /// </summary>
-public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache, Budgets budgets, RateLimiter limiter, JwtAuthenticator jwt, TimeProvider time) : IEndpointFilter
+public sealed class AuthFilter(
+    IProxyConfigProvider config, IdentityCache cache, Budgets budgets, RateLimiter limiter, JwtAuthenticator jwt, ModelAuthorizer models, TimeProvider time,
+    ILogger<AuthFilter> logger) : IEndpointFilter
 {
-    /// <summary>Broker's own admin routes: the master key (or an admin JWT) only, whatever the config says.</summary>
-    private static readonly string[] AdminRoutes = ["/model/list", "/queues", "/cooldowns", "/spend/logs", "/global/spend/report"];
-
     private static readonly string[] InferenceRoutes =
         ["/chat/completions", "/completions", "/embeddings", "/responses", "/messages", "/models", "/batches", "/files"];
 
@@ -32,6 +35,14 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
         var http = context.HttpContext;
+        var access = RouteAccess.Of(http.GetEndpoint());
+        if (access is null)
+        {
+            // fail closed: a route nobody declared an access rule for is served to nobody
+            Log.RouteUndeclared(logger, http.Request.Method, http.Request.Path.Value ?? "/");
+            return AuthErrors.RouteUndeclared(http.Request.Path.Value ?? "/");
+        }
+
         var current = config.Current;
         var general = current.GeneralSettings;
         if (general.AllowedIps.Count > 0)
@@ -44,7 +55,7 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         }
 
         var masterKey = general.MasterKey?.Value;
-        if (string.IsNullOrEmpty(masterKey) && !general.EnableJwtAuth)
+        if (access == RouteAccessLevel.Open || (string.IsNullOrEmpty(masterKey) && !general.EnableJwtAuth))
         {
             new AuthContext(true, null, null, null, null).AttachTo(http);
             return await next(context);
@@ -60,7 +71,7 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
             CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(masterKey)))
         {
             new AuthContext(true, null, null, null, null).AttachTo(http);
-            return await CheckUserParamThenNext(context, next, general, isAdmin: true);
+            return await next(context);
         }
 
         var route = RoutePath(http.Request);
@@ -75,10 +86,10 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
             if (identity.IsAdmin)
             {
                 new AuthContext(true, null, null, null, null).AttachTo(http);
-                return await CheckUserParamThenNext(context, next, general, isAdmin: true);
+                return await next(context);
             }
 
-            return await CallerAsync(context, next, current, route, key: null, identity.UserId, identity.TeamId);
+            return await CallerAsync(context, next, current, route, access.Value, key: null, identity.UserId, identity.TeamId);
         }
 
         if (!cache.IsConfigured)
@@ -97,7 +108,7 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
             return AuthErrors.InvalidKey(Secret.Redact(presented));
         }
 
-        return await CallerAsync(context, next, current, route, key, key.UserId, key.TeamId);
+        return await CallerAsync(context, next, current, route, access.Value, key, key.UserId, key.TeamId);
     }
 
     /// <summary>SHA-256 of the key, lowercase hex: the only form a key is stored or cached in.</summary>
@@ -152,7 +163,8 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         route.StartsWith("/team/", StringComparison.Ordinal);
 
     private async ValueTask<object?> CallerAsync(
-        EndpointFilterInvocationContext context, EndpointFilterDelegate next, ProxyConfig current, string route, KeyRecord? key, string? userId, string? teamId)
+        EndpointFilterInvocationContext context, EndpointFilterDelegate next, ProxyConfig current, string route, RouteAccessLevel access, KeyRecord? key,
+        string? userId, string? teamId)
     {
         var http = context.HttpContext;
         var general = current.GeneralSettings;
@@ -198,40 +210,46 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
             }
         }
 
+        if (access == RouteAccessLevel.AdminOnly)
+        {
+            return AuthErrors.AdminOnly(http.Request.Path.Value ?? route, IsManagementRoute(route));
+        }
+
         if (RouteRefusal(route, key, general) is { } routeError)
         {
             return routeError;
         }
 
-        JsonObject? body = null;
-        if (HttpMethods.IsPost(http.Request.Method) && !IsManagementRoute(route) && IsJson(http.Request))
+        // the body as the endpoint will run it, parsed once whatever the Content-Type (a multipart upload declares it reads its own)
+        RequestBody? request = null;
+        if (HttpMethods.IsPost(http.Request.Method) && !IsManagementRoute(route) &&
+            http.GetEndpoint()?.Metadata.GetMetadata<BodyFormat>() is not { Json: false })
         {
-            body = await PeekBodyAsync(http);
+            request = await RequestBody.ReadAsync(http, config);
         }
 
+        var body = request?.Json;
         var model = body?["model"] is JsonValue m && m.GetValueKind() == JsonValueKind.String ? m.GetValue<string>() : null;
-        if (model is not null && key is not null && Alias(key, model) is { } target)
-        {
-            body!["model"] = target;
-            ReplaceBody(http, body);
-            model = target;
-        }
-
         if (model is not null)
         {
-            if (key is not null && !ModelAccess.IsAllowed(current, key.Models, model))
+            var scope = new ModelScope(key, user, team);
+            var target = scope.Alias(model);
+            if (target is not null)
             {
-                return AuthErrors.ModelDenied("Key", key.Models, model);
+                body!["model"] = target;
+                model = target;
             }
 
-            if (team is not null && !ModelAccess.IsAllowed(current, team.Models, model))
+            // the model, then every fallback it could reach: an outside fallback is taken out of the body (and logged)
+            var (modelError, narrowed) = models.Authorize(current, scope, body!, model);
+            if (modelError is not null)
             {
-                return AuthErrors.ModelDenied($"Team={team.TeamId}", team.Models, model);
+                return modelError;
             }
 
-            if (user is not null && !ModelAccess.IsAllowed(current, user.Models, model))
+            if (target is not null || narrowed)
             {
-                return AuthErrors.ModelDenied($"User={user.UserId}", user.Models, model);
+                request!.Changed();
             }
         }
 
@@ -310,27 +328,9 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         }
     }
 
-    private static async ValueTask<object?> CheckUserParamThenNext(EndpointFilterInvocationContext context, EndpointFilterDelegate next, GeneralSettings general, bool isAdmin)
-    {
-        var http = context.HttpContext;
-        var route = RoutePath(http.Request);
-        if (general.EnforceUserParam && !isAdmin && HttpMethods.IsPost(http.Request.Method) && !IsManagementRoute(route) && IsJson(http.Request) &&
-            await PeekBodyAsync(http) is { } body && body["user"] is null)
-        {
-            return AuthErrors.UserParamRequired();
-        }
-
-        return await next(context);
-    }
-
     private static OpenAiErrorResult? RouteRefusal(string route, KeyRecord? key, GeneralSettings general)
     {
         var bare = route.StartsWith("/v1/", StringComparison.Ordinal) ? route[3..] : route;
-        if (AdminRoutes.Contains(bare, StringComparer.Ordinal))
-        {
-            return AuthErrors.RouteDenied(route, "for this key: it is a proxy admin route (use the master key)");
-        }
-
         if (general.AdminOnlyRoutes.Any(r => RouteMatches(r, route, bare)))
         {
             return AuthErrors.RouteDenied(route, "for this key: it is in general_settings.admin_only_routes (proxy admin only)");
@@ -363,43 +363,5 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
             _ => string.Equals(r, route, StringComparison.Ordinal) || string.Equals(r, bare, StringComparison.Ordinal) ||
                  string.Equals(r.StartsWith("/v1/", StringComparison.Ordinal) ? r[3..] : r, bare, StringComparison.Ordinal),
         };
-    }
-
-    private static string? Alias(KeyRecord key, string model)
-    {
-        if (key.Aliases is "{}" or "")
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonNode.Parse(key.Aliases)?[model] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    private static bool IsJson(HttpRequest request) =>
-        request.ContentType is null || request.ContentType.Contains("json", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>Reads the JSON body and rewinds it, so the endpoint reads it again; null when it is not a JSON object.</summary>
-    private static async Task<JsonObject?> PeekBodyAsync(HttpContext http)
-    {
-        http.Request.EnableBuffering();
-        var config = http.RequestServices.GetService(typeof(IProxyConfigProvider)) as IProxyConfigProvider;
-        var maxBytes = (long)((config?.Current.GeneralSettings.MaxRequestSizeMb ?? 10) * 1024 * 1024);
-        var (body, _, _) = await JsonBodyReader.ReadAsync(http.Request, maxBytes, http.RequestAborted);
-        http.Request.Body.Position = 0;
-        return body;
-    }
-
-    private static void ReplaceBody(HttpContext http, JsonObject body)
-    {
-        var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
-        http.Request.Body = new MemoryStream(bytes);
-        http.Request.ContentLength = bytes.Length;
     }
 }

@@ -9,13 +9,16 @@ namespace Broker.Ingress.Http;
 /// <summary>Reads a JSON object body within max_request_size_mb, or says why not in OpenAI's shape.</summary>
 public static class JsonBodyReader
 {
-    /// <summary>The request's body within general_settings.max_request_size_mb.</summary>
-    public static Task<(JsonObject? Body, string Text, OpenAiErrorResult? Error)> ReadAsync(HttpContext http, Config.IProxyConfigProvider config)
+    /// <summary>
+    /// The request's body within general_settings.max_request_size_mb (or the route's <see cref="BodyFormat"/>), parsed
+    /// once per request: the key check and the endpoint get the same object (<see cref="RequestBody"/>).
+    /// </summary>
+    public static async Task<(JsonObject? Body, string Text, OpenAiErrorResult? Error)> ReadAsync(HttpContext http, Config.IProxyConfigProvider config)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(config);
-        var maxBytes = (long)(config.Current.GeneralSettings.MaxRequestSizeMb * 1024 * 1024);
-        return ReadAsync(http.Request, maxBytes, http.RequestAborted);
+        var body = await RequestBody.ReadAsync(http, config);
+        return (body.Json, body.Text, body.Error);
     }
 
     public static async Task<(JsonObject? Body, string Text, OpenAiErrorResult? Error)> ReadAsync(

@@ -20,19 +20,19 @@ public static class KeyManagementEndpoints
     public static RouteGroupBuilder MapKeyManagement(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/key/generate", Generate);
-        group.MapGet("/key/info", Info);
-        group.MapPost("/key/update", Update);
+        group.MapPost("/key/generate", Generate).AllowAnyKey();
+        group.MapGet("/key/info", Info).AllowAnyKey();
+        group.MapPost("/key/update", Update).AdminOnly();
         group.MapPost("/key/regenerate", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
-            Regenerate(http, config, repository, changes, time, null));
+            Regenerate(http, config, repository, changes, time, null)).AdminOnly();
         group.MapPost("/key/{key}/regenerate", (string key, HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
-            Regenerate(http, config, repository, changes, time, key));
-        group.MapPost("/key/delete", Delete);
-        group.MapGet("/key/list", List);
+            Regenerate(http, config, repository, changes, time, key)).AdminOnly();
+        group.MapPost("/key/delete", Delete).AdminOnly();
+        group.MapGet("/key/list", List).AdminOnly();
         group.MapPost("/key/block", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
-            SetBlocked(http, config, repository, changes, blocked: true));
+            SetBlocked(http, config, repository, changes, blocked: true)).AdminOnly();
         group.MapPost("/key/unblock", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
-            SetBlocked(http, config, repository, changes, blocked: false));
+            SetBlocked(http, config, repository, changes, blocked: false)).AdminOnly();
         return group;
     }
 

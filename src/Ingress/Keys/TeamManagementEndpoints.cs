@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Auth;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -14,11 +15,11 @@ public static class TeamManagementEndpoints
     public static RouteGroupBuilder MapTeamManagement(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/team/new", New);
-        group.MapGet("/team/info", Info);
-        group.MapPost("/team/update", Update);
-        group.MapPost("/team/delete", Delete);
-        group.MapGet("/team/list", List);
+        group.MapPost("/team/new", New).AdminOnly();
+        group.MapGet("/team/info", Info).AllowAnyKey();
+        group.MapPost("/team/update", Update).AdminOnly();
+        group.MapPost("/team/delete", Delete).AdminOnly();
+        group.MapGet("/team/list", List).AdminOnly();
         return group;
     }
 

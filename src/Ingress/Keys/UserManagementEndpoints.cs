@@ -18,11 +18,11 @@ public static class UserManagementEndpoints
     public static RouteGroupBuilder MapUserManagement(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/user/new", New);
-        group.MapGet("/user/info", Info);
-        group.MapPost("/user/update", Update);
-        group.MapPost("/user/delete", Delete);
-        group.MapGet("/user/list", List);
+        group.MapPost("/user/new", New).AdminOnly();
+        group.MapGet("/user/info", Info).AllowAnyKey();
+        group.MapPost("/user/update", Update).AdminOnly();
+        group.MapPost("/user/delete", Delete).AdminOnly();
+        group.MapGet("/user/list", List).AdminOnly();
         return group;
     }
 

@@ -40,7 +40,8 @@ public static class TelemetryRegistration
     public static WebApplication MapBrokerMetrics(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        // open, for the scraper: declared so, since a route without a declaration is refused
+        app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         return app;
     }
 }

@@ -19,7 +19,7 @@ namespace Broker.Ingress.Features.Batches;
 /// fallbacks, cooldowns and spend apply), billed to the submitting caller, and builds its output line in OpenAI's
 /// format: <c>{"id","custom_id","response":{"status_code","request_id","body"},"error"}</c>.
 /// </summary>
-public sealed class BatchLineRunner(InferenceClient inference, Budgets budgets, IProxyConfigProvider config, TimeProvider timeProvider)
+public sealed class BatchLineRunner(InferenceClient inference, Budgets budgets, ModelAuthorizer models, IProxyConfigProvider config, TimeProvider timeProvider)
 {
     /// <summary>The status <see cref="RunAsync"/> gives a line no worker answered within the timeout.</summary>
     public const string NoAnswer = "no_answer";
@@ -43,19 +43,17 @@ public sealed class BatchLineRunner(InferenceClient inference, Budgets budgets, 
         // budgets hold per line: a key whose budget the batch itself (or anything else) spent gets its later lines refused
         if (await budgets.CallerRefusalAsync(caller, cancellationToken) is { } refused)
         {
-            var failed = new InferenceFailed
-            {
-                RequestId = line.RequestId,
-                StatusCode = refused.StatusCode,
-                ErrorClass = ProviderErrorClass.BadRequest,
-                Message = refused.Error.Error.Message,
-                Type = refused.Error.Error.Type,
-                Code = refused.Error.Error.Code,
-            };
-            return line.Endpoint == BatchEndpoints.Messages ? AnthropicFailure(line, failed, timeout) : Failure(line, failed, timeout);
+            return Refused(line, refused, timeout);
         }
 
+        // the submitter's models as they are now: the line's model, then its fallbacks (outside ones are skipped)
         var body = JsonNode.Parse(line.Body)!.AsObject();
+        var (scope, outOfScope) = await models.ScopeOfAsync(caller, cancellationToken);
+        if ((outOfScope ?? models.Authorize(current, scope!, body, line.RequestedModel).Refused) is { } denied)
+        {
+            return Refused(line, denied, timeout);
+        }
+
         body.Remove("stream");
         body.Remove("stream_options");
         switch (line.Endpoint)
@@ -119,6 +117,21 @@ public sealed class BatchLineRunner(InferenceClient inference, Budgets budgets, 
                 return reply is ChatCompletionSucceeded ok ? (BatchLineStatus.Done, Output(line, 200, ok.Body)) : Failure(line, reply, timeout);
             }
         }
+    }
+
+    /// <summary>A line refused before it ran (budget, models), with the refusal's status and error in the output.</summary>
+    private static (string, string) Refused(ClaimedLine line, Errors.OpenAiErrorResult refused, TimeSpan timeout)
+    {
+        var failed = new InferenceFailed
+        {
+            RequestId = line.RequestId,
+            StatusCode = refused.StatusCode,
+            ErrorClass = ProviderErrorClass.BadRequest,
+            Message = refused.Error.Error.Message,
+            Type = refused.Error.Error.Type,
+            Code = refused.Error.Error.Code,
+        };
+        return line.Endpoint == BatchEndpoints.Messages ? AnthropicFailure(line, failed, timeout) : Failure(line, failed, timeout);
     }
 
     /// <summary>An Anthropic Messages line: passed through to a group of Anthropic deployments, else translated; an Anthropic result line.</summary>

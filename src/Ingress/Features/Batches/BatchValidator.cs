@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Contracts.Identity;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Features.ChatCompletions;
 using Broker.Ingress.Features.Completions;
 using Broker.Ingress.Features.Embeddings;
@@ -23,7 +25,8 @@ namespace Broker.Ingress.Features.Batches;
 /// A process that dies meanwhile rolls back; another one validates the batch again.
 /// </summary>
 public sealed class BatchValidator(
-    BatchStore store, FileStore files, IProxyConfigProvider config, GroupBalancer balancer, TimeProvider timeProvider, ILogger<BatchValidator> logger)
+    BatchStore store, FileStore files, IProxyConfigProvider config, GroupBalancer balancer, ModelAuthorizer models, TimeProvider timeProvider,
+    ILogger<BatchValidator> logger)
 {
     /// <summary>OpenAI's limit of requests per batch.</summary>
     public const int MaxLines = 50_000;
@@ -37,8 +40,9 @@ public sealed class BatchValidator(
         await using var connection = await store.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         string id, owner, endpoint, inputFileId;
+        string? callerJson;
         await using (var select = new NpgsqlCommand(
-            "SELECT id, owner, endpoint, input_file_id FROM broker_batches WHERE status = 'validating' ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+            "SELECT id, owner, endpoint, input_file_id, caller::text FROM broker_batches WHERE status = 'validating' ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
             connection, transaction))
         await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
         {
@@ -48,11 +52,18 @@ public sealed class BatchValidator(
             }
 
             (id, owner, endpoint, inputFileId) = (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
+            callerJson = reader.IsDBNull(4) ? null : reader.GetString(4);
         }
 
         var errors = new JsonArray();
         var count = 0;
-        if (await files.GetAsync(owner, inputFileId, cancellationToken) is null)
+        // every line is held to the models of the key (and its user and team) that submitted the batch
+        var (scope, refused) = await models.ScopeOfAsync(callerJson is null ? null : JsonSerializer.Deserialize<Caller>(callerJson), cancellationToken);
+        if (refused is not null)
+        {
+            errors.Add(Error(refused.Error.Error.Code ?? "auth_error", refused.Error.Error.Message, null, null));
+        }
+        else if (await files.GetAsync(owner, inputFileId, cancellationToken) is null)
         {
             errors.Add(Error("invalid_file", $"The input file {inputFileId} does not exist any more.", null, null));
         }
@@ -60,7 +71,7 @@ public sealed class BatchValidator(
         {
             await using var importer = await connection.BeginBinaryImportAsync(
                 "COPY broker_batch_lines (batch_id, line_no, custom_id, model_group, requested_model, body) FROM STDIN (FORMAT BINARY)", cancellationToken);
-            count = await ReadLinesAsync(id, endpoint, inputFileId, importer, errors, cancellationToken);
+            count = await ReadLinesAsync(id, endpoint, inputFileId, scope!, importer, errors, cancellationToken);
             if (count == 0 && errors.Count == 0)
             {
                 errors.Add(Error("empty_file", "The input file is empty: it has no request lines.", null, null));
@@ -99,7 +110,7 @@ public sealed class BatchValidator(
     }
 
     private async Task<int> ReadLinesAsync(
-        string batchId, string endpoint, string fileId, NpgsqlBinaryImporter importer, JsonArray errors, CancellationToken cancellationToken)
+        string batchId, string endpoint, string fileId, ModelScope scope, NpgsqlBinaryImporter importer, JsonArray errors, CancellationToken cancellationToken)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         await using var content = await files.OpenReadAsync(fileId, cancellationToken);
@@ -121,7 +132,7 @@ public sealed class BatchValidator(
                 break;
             }
 
-            var (request, error) = Check(line, endpoint, seen);
+            var (request, error) = Check(line, endpoint, scope, seen);
             if (error is not null)
             {
                 if (errors.Count < MaxErrors)
@@ -159,7 +170,7 @@ public sealed class BatchValidator(
 
     private sealed record LineRequest(string CustomId, string ModelGroup, string Model, string Body);
 
-    private (LineRequest? Request, JsonObject? Error) Check(string line, string endpoint, HashSet<string> seen)
+    private (LineRequest? Request, JsonObject? Error) Check(string line, string endpoint, ModelScope scope, HashSet<string> seen)
     {
         JsonObject? node;
         try
@@ -219,6 +230,11 @@ public sealed class BatchValidator(
         if (balancer.Resolve(config.Current, model) is not { } group)
         {
             return (null, Error("model_not_found", $"The model `{model}` does not exist or you do not have access to it.", "body.model", null));
+        }
+
+        if (scope.Refusal(config.Current, model) is { } denied)
+        {
+            return (null, Error(denied.Error.Error.Type, denied.Error.Error.Message, "body.model", null));
         }
 
         if (!seen.Add(customId))

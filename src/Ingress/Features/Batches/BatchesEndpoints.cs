@@ -18,10 +18,10 @@ public static class BatchesEndpoints
     public static RouteGroupBuilder MapBatches(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/batches", Create);
-        group.MapGet("/batches", List);
-        group.MapGet("/batches/{id}", Get);
-        group.MapPost("/batches/{id}/cancel", Cancel);
+        group.MapPost("/batches", Create).AllowAnyKey();
+        group.MapGet("/batches", List).AllowAnyKey();
+        group.MapGet("/batches/{id}", Get).AllowAnyKey();
+        group.MapPost("/batches/{id}/cancel", Cancel).AllowAnyKey();
         return group;
     }
 

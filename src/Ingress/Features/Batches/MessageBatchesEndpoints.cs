@@ -29,12 +29,12 @@ public static class MessageBatchesEndpoints
         ArgumentNullException.ThrowIfNull(app);
         foreach (var prefix in new[] { "/v1", "" })
         {
-            var group = app.MapGroup(prefix).AddEndpointFilter<AnthropicKeyFilter>();
-            group.MapPost("/messages/batches", Create);
-            group.MapGet("/messages/batches", List);
-            group.MapGet("/messages/batches/{id}", Get);
-            group.MapGet("/messages/batches/{id}/results", Results);
-            group.MapPost("/messages/batches/{id}/cancel", Cancel);
+            var group = app.MapGroup(prefix).CheckCallers<AnthropicKeyFilter>();
+            group.MapPost("/messages/batches", Create).AllowAnyKey().JsonBodyUpTo(FileStore.MaxBytes);
+            group.MapGet("/messages/batches", List).AllowAnyKey();
+            group.MapGet("/messages/batches/{id}", Get).AllowAnyKey();
+            group.MapGet("/messages/batches/{id}/results", Results).AllowAnyKey();
+            group.MapPost("/messages/batches/{id}/cancel", Cancel).AllowAnyKey();
         }
 
         return app;
@@ -54,7 +54,7 @@ public static class MessageBatchesEndpoints
         }
 
         var cancellationToken = http.RequestAborted;
-        var (body, _, readError) = await JsonBodyReader.ReadAsync(http.Request, FileStore.MaxBytes, cancellationToken);
+        var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
         if (readError is not null)
         {
             return AnthropicErrorResult.From(readError);
@@ -70,6 +70,7 @@ public static class MessageBatchesEndpoints
             return AnthropicErrorResult.BadRequest($"requests: at most {MaxRequests} requests per batch");
         }
 
+        var scope = AuthContext.Of(http) is { IsAdmin: false } auth ? new ModelScope(auth.Key, auth.User, auth.Team) : ModelScope.Unrestricted;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         using var jsonl = new MemoryStream();
         for (var i = 0; i < requests.Count; i++)
@@ -99,6 +100,12 @@ public static class MessageBatchesEndpoints
             if (balancer.Resolve(config.Current, model) is null)
             {
                 return AnthropicErrorResult.BadRequest($"requests.{i}.params.model: {model} is not a model of this gateway");
+            }
+
+            // the submitter's models hold for every request of the batch (checked again when each line runs)
+            if (scope.Refusal(config.Current, model) is { } denied)
+            {
+                return AnthropicErrorResult.BadRequest($"requests.{i}.params.model: {denied.Error.Error.Message}");
             }
 
             var line = new JsonObject

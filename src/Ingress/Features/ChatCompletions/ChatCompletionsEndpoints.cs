@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
@@ -16,7 +17,7 @@ public static class ChatCompletionsEndpoints
     public static RouteGroupBuilder MapChatCompletions(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/chat/completions", CreateChatCompletion);
+        group.MapPost("/chat/completions", CreateChatCompletion).AllowAnyKey();
         return group;
     }
 

@@ -60,6 +60,7 @@ public static class CompletionRequestTranslator
                 }
             }
 
+            Inference.RetryControls.Copy(body, chat);
             if (stream)
             {
                 chat["stream"] = true;

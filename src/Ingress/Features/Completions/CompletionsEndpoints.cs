@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
@@ -21,7 +22,7 @@ public static class CompletionsEndpoints
     public static RouteGroupBuilder MapCompletions(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/completions", CreateCompletion);
+        group.MapPost("/completions", CreateCompletion).AllowAnyKey();
         return group;
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Http;
 using Broker.ServiceDefaults.Redis;
 using Microsoft.AspNetCore.Builder;
@@ -53,7 +54,7 @@ public static class CooldownsEndpoints
                 ["shared_state"] = redis.Available() is not null ? "redis" : "local",
             };
             return new JsonTextResult(body.ToJsonString(), NoHeaders);
-        });
+        }).AdminOnly();
         return group;
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
@@ -16,7 +17,7 @@ public static class EmbeddingsEndpoints
     public static RouteGroupBuilder MapEmbeddings(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/embeddings", CreateEmbedding);
+        group.MapPost("/embeddings", CreateEmbedding).AllowAnyKey();
         return group;
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Microsoft.AspNetCore.Builder;
@@ -20,11 +21,11 @@ public static class FilesEndpoints
     public static RouteGroupBuilder MapFiles(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/files", Upload);
-        group.MapGet("/files", List);
-        group.MapGet("/files/{id}", Get);
-        group.MapDelete("/files/{id}", Delete);
-        group.MapGet("/files/{id}/content", Content);
+        group.MapPost("/files", Upload).AllowAnyKey().ReadsOwnBody();
+        group.MapGet("/files", List).AllowAnyKey();
+        group.MapGet("/files/{id}", Get).AllowAnyKey();
+        group.MapDelete("/files/{id}", Delete).AllowAnyKey();
+        group.MapGet("/files/{id}/content", Content).AllowAnyKey();
         return group;
     }
 

@@ -24,8 +24,8 @@ public static class HealthEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         // while the process drains open requests before stopping, both say so with a 503 (as LiteLLM does)
-        app.MapGet("/health/liveliness", (RequestDrain drain) => drain.IsStopping ? ShuttingDown() : Results.Json("I'm alive!"));
-        app.MapGet("/health/liveness", (RequestDrain drain) => drain.IsStopping ? ShuttingDown() : Results.Json("I'm alive!"));
+        app.MapGet("/health/liveliness", (RequestDrain drain) => drain.IsStopping ? ShuttingDown() : Results.Json("I'm alive!")).AllowAnonymous();
+        app.MapGet("/health/liveness", (RequestDrain drain) => drain.IsStopping ? ShuttingDown() : Results.Json("I'm alive!")).AllowAnonymous();
         app.MapGet("/health/readiness", async (HealthCheckService health, RequestDrain drain, CancellationToken cancellationToken) =>
         {
             if (drain.IsStopping)
@@ -46,7 +46,7 @@ public static class HealthEndpoints
             };
             // degraded (e.g. Redis away: limits per process) still serves traffic
             return Results.Text(body.ToJsonString(), "application/json", statusCode: report.Status == HealthStatus.Unhealthy ? 503 : 200);
-        });
+        }).AllowAnonymous();
         return app;
     }
 
@@ -101,7 +101,7 @@ public static class HealthEndpoints
                 .ToList();
             var results = await Task.WhenAll(probes);
             return Report(results, null);
-        });
+        }).AllowAnyKey();
         return group;
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
@@ -30,9 +31,9 @@ public static class MessagesEndpoints
         ArgumentNullException.ThrowIfNull(app);
         foreach (var prefix in new[] { "/v1", "" })
         {
-            var group = app.MapGroup(prefix).AddEndpointFilter<AnthropicKeyFilter>();
-            group.MapPost("/messages", CreateMessage);
-            group.MapPost("/messages/count_tokens", CountTokens);
+            var group = app.MapGroup(prefix).CheckCallers<AnthropicKeyFilter>();
+            group.MapPost("/messages", CreateMessage).AllowAnyKey();
+            group.MapPost("/messages/count_tokens", CountTokens).AllowAnyKey();
         }
 
         return app;

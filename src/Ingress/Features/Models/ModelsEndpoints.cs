@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
@@ -33,7 +34,7 @@ public static class ModelsEndpoints
             }
 
             return new JsonTextResult(new JsonObject { ["object"] = "list", ["data"] = data }.ToJsonString(), NoHeaders);
-        });
+        }).AllowAnyKey();
         return group;
     }
 
@@ -97,7 +98,7 @@ public static class ModelsEndpoints
             }
 
             return new JsonTextResult(new JsonObject { ["data"] = data }.ToJsonString(), NoHeaders);
-        });
+        }).AdminOnly();
         return group;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
@@ -32,7 +33,7 @@ public static class QueuesEndpoints
             }
 
             return new JsonTextResult(new JsonObject { ["transport"] = monitor.Transport, ["queues"] = data }.ToJsonString(), NoHeaders);
-        });
+        }).AdminOnly();
         return group;
     }
 }

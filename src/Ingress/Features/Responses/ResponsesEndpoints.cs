@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
@@ -21,11 +22,11 @@ public static class ResponsesEndpoints
     public static RouteGroupBuilder MapResponses(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/responses", CreateResponse);
-        group.MapGet("/responses/{id}", NotStored);
-        group.MapDelete("/responses/{id}", NotStored);
-        group.MapPost("/responses/{id}/cancel", NotStored);
-        group.MapGet("/responses/{id}/input_items", NotStored);
+        group.MapPost("/responses", CreateResponse).AllowAnyKey();
+        group.MapGet("/responses/{id}", NotStored).AllowAnyKey();
+        group.MapDelete("/responses/{id}", NotStored).AllowAnyKey();
+        group.MapPost("/responses/{id}/cancel", NotStored).AllowAnyKey();
+        group.MapGet("/responses/{id}/input_items", NotStored).AllowAnyKey();
         return group;
     }
 

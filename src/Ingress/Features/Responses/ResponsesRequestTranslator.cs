@@ -61,6 +61,7 @@ public static class ResponsesRequestTranslator
             return Fail(optionError);
         }
 
+        Inference.RetryControls.Copy(body, chat);
         return (chat, null);
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Broker.ServiceDefaults.Database;
@@ -72,7 +73,7 @@ public static class SpendEndpoints
             }
 
             return new JsonTextResult((await RowsAsync(database, where, parameters, http.RequestAborted)).ToJsonString(), NoHeaders);
-        });
+        }).AdminOnly();
 
         group.MapGet("/global/spend/report", async Task<IResult> (BrokerDatabase database, TimeProvider time, HttpContext http) =>
         {
@@ -109,7 +110,7 @@ public static class SpendEndpoints
             AddRange(filters, parameters, start ?? new DateTimeOffset(now.AddDays(-30), TimeSpan.Zero), end);
             var report = await ReportAsync(database, column, groupBy, "WHERE " + string.Join(" AND ", filters), parameters, http.RequestAborted);
             return new JsonTextResult(report.ToJsonString(), NoHeaders);
-        });
+        }).AdminOnly();
         return group;
     }
 

@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Ingress.Auth;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning,
+        Message = "Fallback {Fallback} of a request for {Model} skipped: outside the models of {Caller}")]
+    public static partial void FallbackSkipped(ILogger logger, string fallback, string model, string caller);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Refused {Method} {Route}: the route declares no access rule")]
+    public static partial void RouteUndeclared(ILogger logger, string method, string route);
+}
