@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Config.Model;
 using Broker.Contracts.Identity;
-using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Broker.Ingress.Keys;
 using Microsoft.AspNetCore.Http;
@@ -18,8 +17,8 @@ namespace Broker.Ingress.Auth;
 /// (<c>enable_jwt_auth</c>); else a virtual key looked up by its SHA-256 through <see cref="IdentityCache"/> — blocked,
 /// expiry, routes, models of key/user/team, budgets of key/user/team, <c>enforce_user_param</c>, then
 /// rpm/tpm/parallel limits (<see cref="RateLimiter"/>). Sets the <see cref="Caller"/> on the HttpContext.
-/// Who may call a route is what the route declares (<see cref="RouteAccess"/>); a route that declares nothing is
-/// refused. The body is parsed once (<see cref="RequestBody"/>, whatever its Content-Type) and the model check
+/// Who may call a route is what the route declares (<see cref="RouteAccess"/>) and the configured rules
+/// (<see cref="RouteRules"/>); a route that declares nothing is refused. The body is parsed once (<see cref="RequestBody"/>, whatever its Content-Type) and the model check
 /// (<see cref="ModelAuthorizer"/>) is made on the object the endpoint then runs.
 /// Without a master key the gateway is open (only <c>allowed_ips</c> applies).
 /// </summary>
@@ -27,9 +26,6 @@ public sealed class AuthFilter(
     IProxyConfigProvider config, IdentityCache cache, Budgets budgets, RateLimiter limiter, JwtAuthenticator jwt, ModelAuthorizer models, TimeProvider time,
     ILogger<AuthFilter> logger) : IEndpointFilter
 {
-    private static readonly string[] InferenceRoutes =
-        ["/chat/completions", "/completions", "/embeddings", "/responses", "/messages", "/models", "/batches", "/files"];
-
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -74,7 +70,7 @@ public sealed class AuthFilter(
             return await next(context);
         }
 
-        var route = RoutePath(http.Request);
+        var route = RouteRules.PathOf(http.Request);
         if (general.EnableJwtAuth && JwtAuthenticator.LooksLikeJwt(presented))
         {
             var (identity, error) = await jwt.ValidateAsync(presented, http.RequestAborted);
@@ -148,20 +144,6 @@ public sealed class AuthFilter(
     private static bool Spends(string method, string route) =>
         HttpMethods.IsPost(method) && !route.Contains("/files", StringComparison.Ordinal) && !route.EndsWith("/cancel", StringComparison.Ordinal);
 
-    /// <summary>
-    /// The request path as the route rules see it: lower case, without a trailing slash (ASP.NET routing matches
-    /// <c>/Spend/Logs/</c> to <c>/spend/logs</c>, so the rules must too).
-    /// </summary>
-    private static string RoutePath(HttpRequest request)
-    {
-        var path = (request.Path.Value ?? "/").ToLowerInvariant();
-        return path.Length > 1 ? path.TrimEnd('/') : path;
-    }
-
-    public static bool IsManagementRoute(string route) =>
-        route.StartsWith("/key/", StringComparison.Ordinal) || route.StartsWith("/user/", StringComparison.Ordinal) ||
-        route.StartsWith("/team/", StringComparison.Ordinal);
-
     private async ValueTask<object?> CallerAsync(
         EndpointFilterInvocationContext context, EndpointFilterDelegate next, ProxyConfig current, string route, RouteAccessLevel access, KeyRecord? key,
         string? userId, string? teamId)
@@ -210,19 +192,14 @@ public sealed class AuthFilter(
             }
         }
 
-        if (access == RouteAccessLevel.AdminOnly)
-        {
-            return AuthErrors.AdminOnly(http.Request.Path.Value ?? route, IsManagementRoute(route));
-        }
-
-        if (RouteRefusal(route, key, general) is { } routeError)
+        if (RouteRules.Refusal(http.Request.Path.Value ?? route, route, access, key, general) is { } routeError)
         {
             return routeError;
         }
 
         // the body as the endpoint will run it, parsed once whatever the Content-Type (a multipart upload declares it reads its own)
         RequestBody? request = null;
-        if (HttpMethods.IsPost(http.Request.Method) && !IsManagementRoute(route) &&
+        if (HttpMethods.IsPost(http.Request.Method) && !RouteRules.IsManagementRoute(route) &&
             http.GetEndpoint()?.Metadata.GetMetadata<BodyFormat>() is not { Json: false })
         {
             request = await RequestBody.ReadAsync(http, config);
@@ -296,7 +273,7 @@ public sealed class AuthFilter(
             scopes.Add(new LimitScope("team", team.TeamId, team.RpmLimit, team.TpmLimit, team.MaxParallelRequests));
         }
 
-        if (!scopes.Any(s => s.HasLimits) || IsManagementRoute(route))
+        if (!scopes.Any(s => s.HasLimits) || RouteRules.IsManagementRoute(route))
         {
             return await next(context);
         }
@@ -326,42 +303,5 @@ public sealed class AuthFilter(
         {
             await limiter.ReleaseAsync(decision.Held);
         }
-    }
-
-    private static OpenAiErrorResult? RouteRefusal(string route, KeyRecord? key, GeneralSettings general)
-    {
-        var bare = route.StartsWith("/v1/", StringComparison.Ordinal) ? route[3..] : route;
-        if (general.AdminOnlyRoutes.Any(r => RouteMatches(r, route, bare)))
-        {
-            return AuthErrors.RouteDenied(route, "for this key: it is in general_settings.admin_only_routes (proxy admin only)");
-        }
-
-        if (general.AllowedRoutes.Count > 0 && !general.AllowedRoutes.Any(r => RouteMatches(r, route, bare)))
-        {
-            return AuthErrors.RouteDenied(route, "for this key: it is not in general_settings.allowed_routes");
-        }
-
-        if (key is { AllowedRoutes.Count: > 0 } && !key.AllowedRoutes.Any(r => RouteMatches(r, route, bare)))
-        {
-            return AuthErrors.RouteDenied(route, "for this key: it is not in the key's allowed_routes");
-        }
-
-        return null;
-    }
-
-    private static bool RouteMatches(string rule, string route, string bare)
-    {
-        // rules are matched like paths: case-insensitively, a trailing slash ignored
-        var r = rule.ToLowerInvariant();
-        r = r.Length > 1 && !r.EndsWith('*') ? r.TrimEnd('/') : r;
-        return r switch
-        {
-            "openai_routes" or "llm_api_routes" => InferenceRoutes.Any(i => bare.StartsWith(i, StringComparison.Ordinal)),
-            "management_routes" => IsManagementRoute(bare),
-            "info_routes" => bare is "/key/info" or "/user/info" or "/team/info" or "/models" or "/model/info",
-            _ when r.EndsWith('*') => route.StartsWith(r[..^1], StringComparison.Ordinal) || bare.StartsWith(r[..^1], StringComparison.Ordinal),
-            _ => string.Equals(r, route, StringComparison.Ordinal) || string.Equals(r, bare, StringComparison.Ordinal) ||
-                 string.Equals(r.StartsWith("/v1/", StringComparison.Ordinal) ? r[3..] : r, bare, StringComparison.Ordinal),
-        };
     }
 }
