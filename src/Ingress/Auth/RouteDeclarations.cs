@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
 namespace Broker.Ingress.Auth;
 
@@ -12,8 +13,8 @@ public static class RouteDeclarations
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(next);
-        var endpoint = http.GetEndpoint();
-        if (endpoint is null || endpoint.RequestDelegate is null)
+        // no endpoint (404) or routing's own answers (405 for a known path with another method): nothing of ours runs
+        if (http.GetEndpoint() is not RouteEndpoint endpoint)
         {
             return next(http);
         }
