@@ -46,7 +46,7 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         var masterKey = general.MasterKey?.Value;
         if (string.IsNullOrEmpty(masterKey) && !general.EnableJwtAuth)
         {
-            new AuthContext(true, null, null, null, null).AttachTo(http);
+            new AuthContext(true, await AdminCallerAsync(http), null, null, null).AttachTo(http);
             return await next(context);
         }
 
@@ -59,7 +59,7 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         if (!string.IsNullOrEmpty(masterKey) &&
             CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(masterKey)))
         {
-            new AuthContext(true, null, null, null, null).AttachTo(http);
+            new AuthContext(true, await AdminCallerAsync(http), null, null, null).AttachTo(http);
             return await CheckUserParamThenNext(context, next, general, isAdmin: true);
         }
 
@@ -74,7 +74,7 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
 
             if (identity.IsAdmin)
             {
-                new AuthContext(true, null, null, null, null).AttachTo(http);
+                new AuthContext(true, await AdminCallerAsync(http), null, null, null).AttachTo(http);
                 return await CheckUserParamThenNext(context, next, general, isAdmin: true);
             }
 
@@ -380,6 +380,21 @@ public sealed class AuthFilter(IProxyConfigProvider config, IdentityCache cache,
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// The master key, an admin JWT and an open gateway have no key, user or team; a request's <c>user</c> is still
+    /// recorded as its end user (spend per end user). Null when there is none, as before.
+    /// </summary>
+    private static async Task<Caller?> AdminCallerAsync(HttpContext http)
+    {
+        if (!HttpMethods.IsPost(http.Request.Method) || IsManagementRoute(RoutePath(http.Request)) || !IsJson(http.Request) ||
+            await PeekBodyAsync(http) is not { } body || body["user"] is not JsonValue user || user.GetValueKind() != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        return new Caller { EndUser = user.GetValue<string>() };
     }
 
     private static bool IsJson(HttpRequest request) =>
