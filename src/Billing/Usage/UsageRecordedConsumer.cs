@@ -1,10 +1,10 @@
 using System.Diagnostics;
+using Broker.Billing.Alerts;
 using Broker.Billing.Budgets;
 using Broker.Billing.Persistence;
 using Broker.Config;
 using Broker.Contracts.Billing;
 using Broker.Contracts.Usage;
-using Broker.Billing.Alerts;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
 using MassTransit;
@@ -14,8 +14,10 @@ namespace Broker.Billing.Usage;
 
 /// <summary>
 /// Turns batches of usage events into spend rows and totals in PostgreSQL (<see cref="SpendWriter"/>), then tells every
-/// Ingress the new totals (<see cref="SpendTotalsChanged"/>) and raises budget alerts. A batch that cannot be written
-/// throws: its messages are not acknowledged and are retried until the database answers again. Without a database_url
+/// Ingress the new totals (<see cref="SpendTotalsChanged"/>) and raises budget alerts. A batch the database cannot take
+/// right now throws: its messages are not acknowledged and are retried until the database answers again. A batch the
+/// database refuses as data is written event by event, and the events it still refuses go to the error queue with a
+/// <c>failed_tracking_spend</c> alert, so one bad event never holds back the others. Without a database_url
 /// usage is only counted in memory (<see cref="UsageLedger"/>).
 /// </summary>
 public sealed class UsageRecordedConsumer(
