@@ -20,6 +20,8 @@ public static class BillingRegistration
         builder.Services.AddSingleton<UsageLedger>();
         builder.Services.AddSingleton<SpendWriter>();
         builder.Services.AddSingleton<DatabaseAlerts>();
+        builder.Services.AddSingleton<DeadLetterAlerts>();
+        builder.Services.AddSingleton<IDeadLetterHandler>(sp => sp.GetRequiredService<DeadLetterAlerts>());
         builder.Services.AddOptions<BillingOptions>().BindConfiguration("Billing");
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<BudgetResetter>();

@@ -50,6 +50,7 @@ public static class WorkersRegistration
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 MaxConnectionsPerServer = 1024,
             });
+        builder.Services.AddSingleton<IDeadLetterHandler, WorkerDeadLetterAlerts>();
         builder.Services.AddSingleton<ProviderHttp>();
         builder.Services.AddSingleton<OpenAiCompatibleProvider>();
         builder.Services.AddSingleton<AnthropicProvider>();

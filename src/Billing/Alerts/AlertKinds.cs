@@ -11,6 +11,12 @@ public static class AlertKinds
     public const string SpendReports = "spend_reports";
     public const string DbExceptions = "db_exceptions";
 
+    /// <summary>A usage event Billing could not write and moved to <c>billing.usage-recorded_error</c> (LiteLLM's name).</summary>
+    public const string FailedTrackingSpend = "failed_tracking_spend";
+
+    /// <summary>Any other message a consumer gave up on and moved to its <c>_error</c> queue.</summary>
+    public const string DeadLetteredMessages = "dead_lettered_messages";
+
     /// <summary>The alert_to_webhook_url keys LiteLLM's docs use for a kind, besides the kind itself.</summary>
     public static IEnumerable<string> WebhookKeys(string kind)
     {

@@ -5,9 +5,11 @@ namespace Broker.Billing.Alerts;
 /// <summary>Alerts have their own queue: delivery (and its retries) never shares a consumer with spend writes.</summary>
 public sealed class AlertRaisedConsumerDefinition : ConsumerDefinition<AlertRaisedConsumer>
 {
+    public const string QueueName = "billing.alerts";
+
     public AlertRaisedConsumerDefinition()
     {
-        EndpointName = "billing.alerts";
+        EndpointName = QueueName;
         ConcurrentMessageLimit = 8;
     }
 

@@ -118,9 +118,9 @@ public sealed class SpendWriter(BrokerDatabase database)
             await Text(importer, caller?.UserId, cancellationToken);
             await Text(importer, caller?.TeamId, cancellationToken);
             await Text(importer, caller?.EndUser, cancellationToken);
-            await importer.WriteAsync(e.ModelGroup, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(e.DeploymentId, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(e.Provider, NpgsqlDbType.Text, cancellationToken);
+            await Text(importer, e.ModelGroup, cancellationToken);
+            await Text(importer, e.DeploymentId, cancellationToken);
+            await Text(importer, e.Provider, cancellationToken);
             await importer.WriteAsync(e.PromptTokens, NpgsqlDbType.Integer, cancellationToken);
             await importer.WriteAsync(e.CompletionTokens, NpgsqlDbType.Integer, cancellationToken);
             await importer.WriteAsync(e.PromptTokens + e.CompletionTokens, NpgsqlDbType.Integer, cancellationToken);
@@ -141,7 +141,7 @@ public sealed class SpendWriter(BrokerDatabase database)
             await importer.WriteAsync(e.CacheHit, NpgsqlDbType.Boolean, cancellationToken);
             await importer.WriteAsync(e.Succeeded ? "success" : "failure", NpgsqlDbType.Text, cancellationToken);
             await Text(importer, e.ErrorClass, cancellationToken);
-            await importer.WriteAsync((caller?.Tags ?? []).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync((caller?.Tags ?? []).Select(t => PgText.Clean(t)!).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
             await Json(importer, e.Messages, cancellationToken);
             await Json(importer, e.Response, cancellationToken);
         }
@@ -156,11 +156,12 @@ public sealed class SpendWriter(BrokerDatabase database)
         return usage.CacheHit || !usage.Succeeded ? 0m : usage.Cost ?? 0m;
     }
 
+    // client text (user, tags, key alias, prompts) is cleaned of what PostgreSQL refuses: one request must never fail a batch
     private static Task Text(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
-        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(PgText.Clean(value)!, NpgsqlDbType.Text, cancellationToken);
 
     private static Task Json(NpgsqlBinaryImporter importer, string? json, CancellationToken cancellationToken) =>
-        json is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(json, NpgsqlDbType.Jsonb, cancellationToken);
+        json is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(PgText.CleanJson(json)!, NpgsqlDbType.Jsonb, cancellationToken);
 
     /// <summary>Keys, users and teams: rows owned by the admin API; spend is added only to rows that exist.</summary>
     private static async Task<List<EntityTotal>> UpdateOwnedAsync(

@@ -15,4 +15,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Debug, Message = "No database_url: {Count} usage event(s) counted in memory only")]
     public static partial void NoDatabase(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Spend batch of {Count} event(s) refused by the database, writing each event on its own: {Reason}")]
+    public static partial void SpendBatchRefused(ILogger logger, int count, string reason);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "Usage event {RequestId} (message {MessageId}) could not be written and was moved to {ErrorQueue}; its spend is not counted until `broker replay-errors` brings it back: {Reason}")]
+    public static partial void SpendEventDeadLettered(ILogger logger, Guid requestId, string? messageId, string errorQueue, string reason);
 }

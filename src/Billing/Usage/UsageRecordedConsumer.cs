@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using Broker.Billing.Alerts;
 using Broker.Billing.Budgets;
 using Broker.Billing.Persistence;
 using Broker.Config;
 using Broker.Contracts.Billing;
 using Broker.Contracts.Usage;
+using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -12,8 +14,10 @@ namespace Broker.Billing.Usage;
 
 /// <summary>
 /// Turns batches of usage events into spend rows and totals in PostgreSQL (<see cref="SpendWriter"/>), then tells every
-/// Ingress the new totals (<see cref="SpendTotalsChanged"/>) and raises budget alerts. A batch that cannot be written
-/// throws: its messages are not acknowledged and are retried until the database answers again. Without a database_url
+/// Ingress the new totals (<see cref="SpendTotalsChanged"/>) and raises budget alerts. A batch the database cannot take
+/// right now throws: its messages are not acknowledged and are retried until the database answers again. A batch the
+/// database refuses as data is written event by event, and the events it still refuses go to the error queue with a
+/// <c>failed_tracking_spend</c> alert, so one bad event never holds back the others. Without a database_url
 /// usage is only counted in memory (<see cref="UsageLedger"/>).
 /// </summary>
 public sealed class UsageRecordedConsumer(
@@ -22,6 +26,7 @@ public sealed class UsageRecordedConsumer(
     BrokerDatabase database,
     IProxyConfigProvider config,
     DatabaseAlerts databaseAlerts,
+    DeadLetterAlerts deadLetterAlerts,
     TimeProvider timeProvider,
     ILogger<UsageRecordedConsumer> logger) : IConsumer<Batch<UsageRecorded>>
 {
@@ -47,11 +52,18 @@ public sealed class UsageRecordedConsumer(
             await database.WhenMigrated(context.CancellationToken).WaitAsync(SchemaWait, context.CancellationToken);
             result = await writer.WriteAsync(events, settings.DisableSpendLogs, context.CancellationToken);
         }
-        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+        catch (Exception ex) when (DatabaseErrors.IsTransient(ex))
         {
             Log.SpendWriteFailed(logger, events.Count, ex.Message);
             await databaseAlerts.RaiseAsync(context, ex, events.Count);
             throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // the database refused the data itself: one bad event must not hold back the others, so each is written on
+            // its own and those it still refuses go to the error queue
+            Log.SpendBatchRefused(logger, events.Count, ex.Message);
+            (result, events) = await WriteEachAsync(context, settings.DisableSpendLogs);
         }
 
         Count(events);
@@ -77,6 +89,63 @@ public sealed class UsageRecordedConsumer(
         {
             await context.Publish(alert, CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// Writes the batch's events one transaction each (a redelivered one adds nothing); an event the database refuses
+    /// for a reason that is not transient is forwarded to <c>billing.usage-recorded_error</c>, logged and alerted on.
+    /// A transient failure still fails the whole batch, which is retried.
+    /// </summary>
+    private async Task<(SpendWriteResult Result, List<UsageRecorded> Written)> WriteEachAsync(ConsumeContext<Batch<UsageRecorded>> context, bool disableSpendLogs)
+    {
+        var written = new List<UsageRecorded>();
+        var inserted = 0;
+        var totals = new Dictionary<(string Type, string Id), EntityTotal>();
+        foreach (var message in context.Message)
+        {
+            SpendWriteResult one;
+            try
+            {
+                one = await writer.WriteAsync([message.Message], disableSpendLogs, context.CancellationToken);
+            }
+            catch (Exception ex) when (!DatabaseErrors.IsTransient(ex) && ex is not OperationCanceledException)
+            {
+                await DeadLetterAsync(message, ex);
+                continue;
+            }
+
+            written.Add(message.Message);
+            inserted += one.Inserted;
+            foreach (var total in one.Totals)
+            {
+                // the latest total of an entity, with what all of this batch's events added to it
+                totals[(total.EntityType, total.EntityId)] = totals.TryGetValue((total.EntityType, total.EntityId), out var earlier)
+                    ? total with { Delta = earlier.Delta + total.Delta }
+                    : total;
+            }
+        }
+
+        return (new SpendWriteResult(context.Message.Length, inserted, [.. totals.Values]), written);
+    }
+
+    private async Task DeadLetterAsync(ConsumeContext<UsageRecorded> message, Exception error)
+    {
+        var queue = DeadLetterFilter.QueueOf(message.ReceiveContext.InputAddress);
+        var letter = new DeadLetter(queue, message.MessageId?.ToString(), MessageUrn.ForTypeString<UsageRecorded>(),
+            $"{error.GetType().Name}: {error.Message}");
+        var reason = letter.Reason;
+        await message.Forward(new Uri($"queue:{DeadLetter.ErrorQueueOf(queue)}"), Pipe.Execute<SendContext<UsageRecorded>>(send =>
+        {
+            // the headers MassTransit's own error transport sets, so tools that read _error queues see the same
+            send.Headers.Set("MT-Reason", "fault");
+            send.Headers.Set("MT-Fault-ExceptionType", error.GetType().FullName);
+            send.Headers.Set("MT-Fault-Message", error.Message);
+            send.Headers.Set("MT-Fault-Timestamp", timeProvider.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            send.Headers.Set("MT-Fault-InputAddress", message.ReceiveContext.InputAddress.ToString());
+            send.Headers.Set("MT-Fault-ConsumerType", typeof(UsageRecordedConsumer).FullName);
+        }));
+        Log.SpendEventDeadLettered(logger, message.Message.RequestId, letter.MessageId, DeadLetter.ErrorQueueOf(queue), reason);
+        await deadLetterAlerts.HandleAsync(letter, CancellationToken.None);
     }
 
     private void Count(List<UsageRecorded> events)

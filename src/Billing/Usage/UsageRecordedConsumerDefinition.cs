@@ -1,23 +1,29 @@
 using Broker.Config;
+using Broker.ServiceDefaults.Database;
 using MassTransit;
-using Npgsql;
 
 namespace Broker.Billing.Usage;
 
 /// <summary>
 /// Batches of up to <see cref="MessageLimit"/> usage events, or what arrived within general_settings.proxy_batch_write_at
-/// (1 s by default), one batch at a time per process. A batch the database refuses is retried with backoff (up to 5 s apart) for as long
-/// as it keeps failing: its messages stay unacknowledged in the durable queue (and go back to it if the process stops).
+/// (1 s by default), one batch at a time per process. A batch the database cannot take right now (down, restarting,
+/// timing out: <see cref="DatabaseErrors.IsTransient"/>) is retried with backoff (up to 5 s apart) for at least
+/// <see cref="TransientRetryLimit"/> tries (about an hour): its messages stay unacknowledged in the durable queue (and
+/// go back to it if the process stops). Events the database refuses as data are set aside by the consumer one by one;
+/// anything else fails the batch after three more tries. A message that gives up goes to
+/// <c>billing.usage-recorded_error</c> with a <c>failed_tracking_spend</c> alert; <c>broker replay-errors</c> brings it back.
 /// </summary>
 public sealed class UsageRecordedConsumerDefinition : ConsumerDefinition<UsageRecordedConsumer>
 {
+    public const string QueueName = "billing.usage-recorded";
     public const int MessageLimit = 500;
+    public const int TransientRetryLimit = 720;
     private readonly TimeSpan _timeLimit;
 
     public UsageRecordedConsumerDefinition(IProxyConfigProvider config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        EndpointName = "billing.usage-recorded";
+        EndpointName = QueueName;
         _timeLimit = config.Current.GeneralSettings.ProxyBatchWriteAt is { } at && at > TimeSpan.Zero ? at : TimeSpan.FromSeconds(1);
     }
 
@@ -30,13 +36,18 @@ public sealed class UsageRecordedConsumerDefinition : ConsumerDefinition<UsageRe
         ArgumentNullException.ThrowIfNull(consumerConfigurator);
         endpointConfigurator.PrefetchCount = MessageLimit * 2;
         endpointConfigurator.ConcurrentMessageLimit = MessageLimit * 2;
+        // the database is down or the schema not there yet: keep the batch and try again, for as long as an outage lasts
         endpointConfigurator.UseMessageRetry(r =>
         {
-            // the database is down or the schema not there yet: keep the batch and try again, for as long as it takes
-            r.Handle<NpgsqlException>();
-            r.Handle<TimeoutException>();
-            r.Handle<InvalidOperationException>();
-            r.Exponential(int.MaxValue, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(300));
+            r.Handle<Exception>(DatabaseErrors.IsTransient);
+            r.Exponential(TransientRetryLimit, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(300));
+        });
+        // anything else (a bug, a message that cannot be read): a few tries, then the error queue, never a blocked queue
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Ignore<OperationCanceledException>();
+            r.Ignore<Exception>(DatabaseErrors.IsTransient);
+            r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
         });
         consumerConfigurator.Options<BatchOptions>(o => o
             .SetMessageLimit(MessageLimit)

@@ -37,7 +37,8 @@ public sealed record UsageRecorded
     /// </summary>
     public bool CacheHit { get; init; }
 
-    /// <summary>Who sent the request; null on an open gateway or with the master key.</summary>
+    /// <summary>Who sent the request. On an open gateway, with the master key or an admin JWT: only the end user (the request's
+    /// <c>user</c>), or null when it named none.</summary>
     public Caller? Caller { get; init; }
 
     /// <summary>The request's messages (or embedding input) as JSON; only with general_settings.store_prompts_in_spend_logs.</summary>

@@ -124,6 +124,7 @@ public static class BrokerCli
         ManagementCommands.Add(root, stdout, stderr, getEnv);
 
         root.Subcommands.Add(SpendCommand.Create(stdout, stderr, getEnv));
+        root.Subcommands.Add(ReplayErrorsCommand.Create(stdout, stderr, getEnv));
 
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });

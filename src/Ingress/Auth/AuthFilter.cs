@@ -53,7 +53,7 @@ public sealed class AuthFilter(
         var masterKey = general.MasterKey?.Value;
         if (access == RouteAccessLevel.Open || (string.IsNullOrEmpty(masterKey) && !general.EnableJwtAuth))
         {
-            new AuthContext(true, null, null, null, null).AttachTo(http);
+            new AuthContext(true, await AdminCallerAsync(http, config), null, null, null).AttachTo(http);
             return await next(context);
         }
 
@@ -66,7 +66,7 @@ public sealed class AuthFilter(
         if (!string.IsNullOrEmpty(masterKey) &&
             CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(masterKey)))
         {
-            new AuthContext(true, null, null, null, null).AttachTo(http);
+            new AuthContext(true, await AdminCallerAsync(http, config), null, null, null).AttachTo(http);
             return await next(context);
         }
 
@@ -81,7 +81,7 @@ public sealed class AuthFilter(
 
             if (identity.IsAdmin)
             {
-                new AuthContext(true, null, null, null, null).AttachTo(http);
+                new AuthContext(true, await AdminCallerAsync(http, config), null, null, null).AttachTo(http);
                 return await next(context);
             }
 
@@ -303,5 +303,22 @@ public sealed class AuthFilter(
         {
             await limiter.ReleaseAsync(decision.Held);
         }
+    }
+
+    /// <summary>
+    /// The master key, an admin JWT and an open gateway have no key, user or team; a request's <c>user</c> is still
+    /// recorded as its end user (spend per end user). Null when there is none, as before.
+    /// </summary>
+    private static async Task<Caller?> AdminCallerAsync(HttpContext http, IProxyConfigProvider config)
+    {
+        if (!HttpMethods.IsPost(http.Request.Method) || RouteRules.IsManagementRoute(RouteRules.PathOf(http.Request)) ||
+            http.GetEndpoint()?.Metadata.GetMetadata<BodyFormat>() is { Json: false } ||
+            (await RequestBody.ReadAsync(http, config)).Json is not { } body ||
+            body["user"] is not JsonValue user || user.GetValueKind() != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        return new Caller { EndUser = user.GetValue<string>() };
     }
 }

@@ -160,7 +160,16 @@ public sealed class IdentityRepository(BrokerDatabase database)
         }
     }
 
-    private static NpgsqlParameter Parameter(ColumnValue v) => new() { Value = v.Value ?? DBNull.Value, NpgsqlDbType = v.Type };
+    private static NpgsqlParameter Parameter(ColumnValue v) => new() { Value = Storable(v.Value, v.Type) ?? DBNull.Value, NpgsqlDbType = v.Type };
+
+    /// <summary>Client text as PostgreSQL stores it: no NUL, no lone surrogate (<see cref="PgText"/>).</summary>
+    private static object? Storable(object? value, NpgsqlDbType type) => value switch
+    {
+        string json when type == NpgsqlDbType.Jsonb => PgText.CleanJson(json),
+        string text => PgText.Clean(text),
+        string[] texts => texts.Select(t => PgText.Clean(t)).ToArray(),
+        _ => value,
+    };
 
     private static KeyRecord ReadKey(DbDataReader r) => ReadShared(r, new KeyRecord
     {

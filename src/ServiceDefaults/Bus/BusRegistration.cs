@@ -31,6 +31,12 @@ public static class BusRegistration
         builder.Services.AddMassTransit(x =>
         {
             x.SetKebabCaseEndpointNameFormatter();
+            // MassTransit reports usage telemetry to usage-tracking.masstransit.io by default: no call leaves the
+            // machine to a party the user did not configure, so it is off unless MASSTRANSIT_USAGE_TELEMETRY=true
+            // (MassTransit reads that variable itself and it wins over this option)
+            x.ConfigureUsageTelemetryOptions(o => o.Enabled = false);
+            // a message that fails all its retries is logged and alerted on before it moves to <queue>_error
+            x.AddConfigureEndpointsCallback((context, _, endpoint) => endpoint.UseBrokerDeadLetters(context));
             foreach (var contribution in contributions)
             {
                 contribution.AddConsumers(x);

@@ -43,6 +43,7 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
                 e.ConcurrentMessageLimit = limit;
                 e.ConfigureConsumer<CreateChatCompletionConsumer>(context);
                 e.ConfigureConsumer<CreateEmbeddingConsumer>(context);
+                e.UseBrokerDeadLetters(context);
             });
             Log.Consuming(logger, group.Name, group.QueueName, limit);
         }
@@ -58,6 +59,7 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
             // the next attempt or the final answer goes out only once the saga's new state is stored
             e.UseInMemoryOutbox(context);
             e.ConfigureSaga<ChatCompletionRetryState>(context);
+            e.UseBrokerDeadLetters(context);
         });
     }
 }

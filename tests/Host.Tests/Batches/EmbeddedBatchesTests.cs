@@ -226,6 +226,32 @@ public sealed class EmbeddedBatchesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Batch_UnreadableLinesThenGoodBatch_BadFailsWithLineErrorsGoodCompletes()
+    {
+        const string body = "\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"good\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+        var jsonl = string.Join("\n",
+            BatchTestClient.ChatLine("a", "good"),
+            "{\"custom_id\":\"dup\",\"custom_id\":\"dup-2\"," + body + "}",
+            "{\"custom_id\":\"lone\\ud800\"," + body + "}",
+            "{\"custom_id\":\"nul\\u0000\"," + body + "}",
+            BatchTestClient.ChatLine("e", "good"));
+        var bad = await _client.CreateAsync(await _client.UploadAsync(jsonl));
+        var good = await _client.CreateAsync(await _client.UploadAsync(BatchTestClient.ChatLine("g", "good") + "\n"));
+
+        // the good batch, created after the bad one, is not held back by it
+        var goodBatch = await _client.WaitAsync(good["id"]!.GetValue<string>(), TimeSpan.FromSeconds(60));
+        var badBatch = await _client.WaitAsync(bad["id"]!.GetValue<string>(), TimeSpan.FromSeconds(30));
+
+        Assert.Equal("completed", goodBatch["status"]!.GetValue<string>());
+        Assert.Equal(1, goodBatch["request_counts"]!["completed"]!.GetValue<int>());
+        Assert.Equal("failed", badBatch["status"]!.GetValue<string>());
+        var errors = badBatch["errors"]!["data"]!.AsArray().Select(e => (e!["line"]!.GetValue<int>(), e["code"]!.GetValue<string>())).ToList();
+        Assert.Equal([2, 3, 4], errors.Select(e => e.Item1));
+        Assert.Equal("invalid_json_line", errors[0].Item2);
+        Assert.All(errors, e => Assert.Contains(e.Item2, new[] { "invalid_json_line", "invalid_value" }));
+    }
+
+    [Fact]
     public async Task Batch_Cancelled_StopsNewLinesLetsInFlightFinish()
     {
         _good.Delay = TimeSpan.FromMilliseconds(500);

@@ -207,6 +207,26 @@ public sealed class SpendEndToEndTests(RabbitMqFixture rabbit)
     }
 
     [Fact]
+    public async Task Spend_MasterKeyRequestWithUser_RecordsEndUser()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url));
+
+        using var chat = await PostAsync(broker.Http, "v1/chat/completions", """{"model":"chat","user":"alice","messages":[{"role":"user","content":"hi"}]}""");
+        using var embedding = await PostAsync(broker.Http, "v1/embeddings", """{"model":"embed","user":"bob","input":"text"}""");
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, embedding.StatusCode);
+
+        await WaitForLogsAsync(() => db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"), 2);
+        Assert.Equal("alice", await db.ScalarAsync<string>("SELECT end_user FROM broker_spend_logs WHERE model_group = 'chat'"));
+        Assert.Equal("bob", await db.ScalarAsync<string>("SELECT end_user FROM broker_spend_logs WHERE model_group = 'embed'"));
+        Assert.Equal(ChatCost, await db.ScalarAsync<decimal>("SELECT spend FROM broker_spend_totals WHERE entity_type = 'end_user' AND entity_id = 'alice'"));
+        // still the master key's: no key, user or team
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs WHERE key_hash IS NOT NULL OR user_id IS NOT NULL OR team_id IS NOT NULL"));
+    }
+
+    [Fact]
     public async Task Spend_StreamedCompletion_LoggedWithCostAndTimeToFirstToken()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();

@@ -34,6 +34,30 @@ public sealed class SpendWriterTests
     }
 
     [Fact]
+    public async Task Write_NulAndLoneSurrogatesInClientText_StoredCleanedNotRefused()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var database = await MigratedAsync(db);
+        var writer = new SpendWriter(database);
+        var poisoned = Usage(0.25m, key: "k\0nul", endUser: "bad\0user\ud800", tags: ["t\0ag", "\udc00x"]) with
+        {
+            Messages = """[{"role":"user","content":"a\u0000b \ud800 \\u0000 ok"}]""",
+            Response = "\"x\\u0000\"",
+        };
+
+        var result = await writer.WriteAsync([poisoned, Usage(0.5m, endUser: "fine")], disableSpendLogs: false, CancellationToken.None);
+
+        Assert.Equal(2, result.Inserted);
+        Assert.Equal("baduser\uFFFD", await db.ScalarAsync<string>($"SELECT end_user FROM broker_spend_logs WHERE request_id = '{poisoned.RequestId}'"));
+        Assert.Equal("knul", await db.ScalarAsync<string>($"SELECT key_hash FROM broker_spend_logs WHERE request_id = '{poisoned.RequestId}'"));
+        Assert.Equal("tag,\uFFFDx", await db.ScalarAsync<string>($"SELECT array_to_string(tags, ',') FROM broker_spend_logs WHERE request_id = '{poisoned.RequestId}'"));
+        // the escaped backslash followed by u0000 is text, not an escape, and stays
+        Assert.Equal("ab \uFFFD \\u0000 ok", await db.ScalarAsync<string>($"SELECT messages->0->>'content' FROM broker_spend_logs WHERE request_id = '{poisoned.RequestId}'"));
+        Assert.Equal(0.75m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_spend_totals WHERE entity_type = 'proxy'"));
+        Assert.Equal(0.25m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_spend_totals WHERE entity_type = 'end_user' AND entity_id = 'baduser\uFFFD'"));
+    }
+
+    [Fact]
     public async Task Write_BatchWithDuplicates_CountsEachRequestOnceAndAggregatesPerEntity()
     {
         await using var db = await TestDatabase.CreateAsync();

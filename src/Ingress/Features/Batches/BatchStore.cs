@@ -30,14 +30,14 @@ public sealed class BatchStore(BrokerDatabase database, TimeProvider timeProvide
             "VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10::jsonb)");
         command.Parameters.Add(new() { Value = batch.Id });
         command.Parameters.Add(new() { Value = batch.Owner });
-        command.Parameters.Add(new() { Value = (object?)caller ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)PgText.CleanJson(caller) ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = batch.Endpoint });
         command.Parameters.Add(new() { Value = batch.InputFileId });
         command.Parameters.Add(new() { Value = batch.CompletionWindow });
         command.Parameters.Add(new() { Value = batch.Status });
         command.Parameters.Add(new() { Value = batch.CreatedAt });
         command.Parameters.Add(new() { Value = batch.ExpiresAt });
-        command.Parameters.Add(new() { Value = (object?)batch.Metadata ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)PgText.CleanJson(batch.Metadata) ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

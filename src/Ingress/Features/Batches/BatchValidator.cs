@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -12,6 +13,7 @@ using Broker.Ingress.Features.Files;
 using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Inference;
+using Broker.ServiceDefaults.Database;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
@@ -34,6 +36,13 @@ public sealed class BatchValidator(
     /// <summary>Errors listed at most (the file is still read to the end).</summary>
     public const int MaxErrors = 1000;
 
+    /// <summary>Tries of a batch whose validation throws before it is marked failed.</summary>
+    public const int MaxAttempts = 3;
+
+    private static readonly JsonDocumentOptions LineOptions = new() { AllowDuplicateProperties = false };
+
+    private readonly ConcurrentDictionary<string, int> _attempts = new(StringComparer.Ordinal);
+
     /// <summary>Validates the oldest batch waiting for it; false when none waits.</summary>
     public async Task<bool> ValidateNextAsync(CancellationToken cancellationToken)
     {
@@ -55,6 +64,33 @@ public sealed class BatchValidator(
             callerJson = reader.IsDBNull(4) ? null : reader.GetString(4);
         }
 
+        try
+        {
+            return await ValidateAsync(connection, transaction, id, owner, endpoint, inputFileId, callerJson, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && !DatabaseErrors.IsTransient(ex))
+        {
+            // something about this batch breaks validation itself: after a few tries it fails, so it never keeps the
+            // batches behind it waiting (the oldest waiting batch is always taken first)
+            var attempts = _attempts.AddOrUpdate(id, 1, (_, n) => n + 1);
+            Log.BatchValidationError(logger, ex, id, attempts, MaxAttempts);
+            if (attempts < MaxAttempts)
+            {
+                throw;
+            }
+
+            // give the row lock back first: the failure is recorded in a statement of its own
+            await transaction.RollbackAsync(cancellationToken);
+            await FailAsync(connection, id, [Error("validation_error",
+                "The batch could not be validated: its input file could not be read as JSON lines. Check the file's encoding and lines, then create the batch again.",
+                null, null)], cancellationToken);
+            return true;
+        }
+    }
+
+    private async Task<bool> ValidateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string id, string owner, string endpoint,
+        string inputFileId, string? callerJson, CancellationToken cancellationToken)
+    {
         var errors = new JsonArray();
         var count = 0;
         // every line is held to the models of the key (and its user and team) that submitted the batch
@@ -93,20 +129,27 @@ public sealed class BatchValidator(
             started.Parameters.Add(new() { Value = count });
             await started.ExecuteNonQueryAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+            _attempts.TryRemove(id, out _);
             Log.BatchStarted(logger, id, count);
             return true;
         }
 
         // the cancelled COPY aborted the transaction: record the failure in a fresh statement
         await transaction.RollbackAsync(cancellationToken);
+        await FailAsync(connection, id, errors, cancellationToken);
+        return true;
+    }
+
+    private async Task FailAsync(NpgsqlConnection connection, string id, JsonArray errors, CancellationToken cancellationToken)
+    {
         await using var failed = new NpgsqlCommand(
             "UPDATE broker_batches SET status = 'failed', failed_at = $2, errors = $3::jsonb WHERE id = $1 AND status IN ('validating', 'cancelling')", connection);
         failed.Parameters.Add(new() { Value = id });
-        failed.Parameters.Add(new() { Value = now });
-        failed.Parameters.Add(new() { Value = errors.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
+        failed.Parameters.Add(new() { Value = timeProvider.GetUtcNow() });
+        failed.Parameters.Add(new() { Value = PgText.CleanJson(errors.ToJsonString()), NpgsqlDbType = NpgsqlDbType.Text });
         await failed.ExecuteNonQueryAsync(cancellationToken);
+        _attempts.TryRemove(id, out _);
         Log.BatchFailedValidation(logger, id, errors.Count);
-        return true;
     }
 
     private async Task<int> ReadLinesAsync(
@@ -132,7 +175,7 @@ public sealed class BatchValidator(
                 break;
             }
 
-            var (request, error) = Check(line, endpoint, scope, seen);
+            var (request, error) = CheckLine(line, endpoint, scope, seen);
             if (error is not null)
             {
                 if (errors.Count < MaxErrors)
@@ -155,8 +198,8 @@ public sealed class BatchValidator(
                 await importer.WriteAsync(lineNo, NpgsqlDbType.Integer, cancellationToken);
                 await importer.WriteAsync(request!.CustomId, NpgsqlDbType.Text, cancellationToken);
                 await importer.WriteAsync(request.ModelGroup, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(request.Model, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(request.Body, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(PgText.Clean(request.Model)!, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(PgText.Clean(request.Body)!, NpgsqlDbType.Text, cancellationToken);
             }
         }
 
@@ -170,12 +213,27 @@ public sealed class BatchValidator(
 
     private sealed record LineRequest(string CustomId, string ModelGroup, string Model, string Body);
 
+    /// <summary>A line that cannot be read (duplicate keys, text that is not valid Unicode) is that line's error, never the batch's exception.</summary>
+    private (LineRequest? Request, JsonObject? Error) CheckLine(string line, string endpoint, ModelScope scope, HashSet<string> seen)
+    {
+        try
+        {
+            return Check(line, endpoint, scope, seen);
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException or FormatException)
+        {
+            return (null, Error("invalid_json_line",
+                "This line is not parseable as valid JSON: duplicate keys or text that is not valid Unicode (a lone surrogate or NUL where text is stored).",
+                null, null));
+        }
+    }
+
     private (LineRequest? Request, JsonObject? Error) Check(string line, string endpoint, ModelScope scope, HashSet<string> seen)
     {
         JsonObject? node;
         try
         {
-            node = JsonNode.Parse(line) as JsonObject;
+            node = JsonNode.Parse(line, documentOptions: LineOptions) as JsonObject;
         }
         catch (JsonException)
         {
@@ -193,6 +251,10 @@ public sealed class BatchValidator(
         }
 
         var customId = id.GetValue<string>();
+        if (!PgText.IsClean(customId))
+        {
+            return (null, Error("invalid_value", "The custom_id must be text without NUL or unpaired surrogate characters.", "custom_id", null));
+        }
         if (node["method"] is not JsonValue method || method.GetValueKind() != JsonValueKind.String || method.GetValue<string>() != "POST")
         {
             return (null, Error("invalid_request", "The 'method' of a batch request must be POST.", "method", null));

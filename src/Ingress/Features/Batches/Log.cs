@@ -18,4 +18,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1705, Level = LogLevel.Information, Message = "Batch dispatcher running: at most {Fraction:P0} of each model group's concurrency for batch lines")]
     public static partial void Started(ILogger logger, double fraction);
+
+    [LoggerMessage(EventId = 1706, Level = LogLevel.Error, Message = "Batch {BatchId} could not be validated (attempt {Attempt} of {MaxAttempts}); it is marked failed after the last")]
+    public static partial void BatchValidationError(ILogger logger, Exception exception, string batchId, int attempt, int maxAttempts);
 }

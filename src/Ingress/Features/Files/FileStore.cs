@@ -64,7 +64,7 @@ public sealed class FileStore(BrokerDatabase database, TimeProvider timeProvider
         insert.Parameters.Add(new() { Value = file.Id });
         insert.Parameters.Add(new() { Value = file.Owner });
         insert.Parameters.Add(new() { Value = file.Purpose });
-        insert.Parameters.Add(new() { Value = file.Filename });
+        insert.Parameters.Add(new() { Value = PgText.Clean(file.Filename) });
         insert.Parameters.Add(new() { Value = file.Bytes });
         insert.Parameters.Add(new() { Value = file.CreatedAt });
         insert.Parameters.Add(new() { Value = file.Status });

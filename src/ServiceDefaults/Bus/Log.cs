@@ -1,0 +1,9 @@
+using Microsoft.Extensions.Logging;
+
+namespace Broker.ServiceDefaults.Bus;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 5401, Level = LogLevel.Error, Message = "Message {MessageId} ({MessageType}) on {Queue} failed all its retries and was moved to {ErrorQueue}: {Reason}. Once the cause is fixed, `broker replay-errors` moves it back")]
+    public static partial void DeadLettered(ILogger logger, string queue, string errorQueue, string? messageId, string? messageType, string reason);
+}

@@ -1,0 +1,27 @@
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Broker.ServiceDefaults.Database;
+
+/// <summary>
+/// Which database failures pass by themselves (retry the same work later) and which are the data's fault (retrying
+/// the same rows fails the same way: set them aside).
+/// </summary>
+public static class DatabaseErrors
+{
+    /// <summary>
+    /// The server is unreachable, restarting, overloaded or timed out (SQLSTATE classes 08, 53, 57P, 58, serialization
+    /// failures and deadlocks), or the connection broke: nothing about the rows.
+    /// </summary>
+    public static bool IsTransient(Exception exception) => exception switch
+    {
+        PostgresException pg => pg.IsTransient || pg.SqlState.StartsWith("08", StringComparison.Ordinal) ||
+            pg.SqlState.StartsWith("53", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal) ||
+            pg.SqlState.StartsWith("58", StringComparison.Ordinal) || pg.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected,
+        NpgsqlException => true,
+        TimeoutException or SocketException or IOException => true,
+        // Npgsql's own state errors when a connection dies mid-command
+        InvalidOperationException { Source: "Npgsql" } => true,
+        _ => false,
+    };
+}
