@@ -163,13 +163,15 @@ public sealed class CreateChatCompletionConsumer(
         }
 
         var started = timeProvider.GetTimestamp();
+        var attemptId = NewId.NextGuid();
         var streamer = new ChunkStreamer(await InstanceEndpoint.ResolveAsync(context, replyTo), message.RequestId, instance.Address, groupName, deploymentId, queue)
         {
+            AttemptId = attemptId,
             AttemptedRetries = message.Retry?.AttemptedRetries ?? 0,
             AttemptedFallbacks = message.Retry?.AttemptedFallbacks ?? 0,
             PromptMessages = call.Request["messages"] as JsonArray,
         };
-        cancellations.Add(message.RequestId, linked);
+        cancellations.Add(message.RequestId, attemptId, linked);
         ProviderError? error;
         try
         {
@@ -197,7 +199,7 @@ public sealed class CreateChatCompletionConsumer(
         }
         finally
         {
-            cancellations.Remove(message.RequestId);
+            cancellations.Remove(message.RequestId, attemptId);
         }
 
         var elapsedMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;
