@@ -122,7 +122,8 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit)
             proxy.Restore();
             (status, body) = await ReadinessUntilAsync(http, HttpStatusCode.OK, TimeSpan.FromSeconds(60));
             Assert.True(status == HttpStatusCode.OK, body.ToJsonString());
-            Assert.Equal("connected", body["bus"]!.GetValue<string>());
+            // ready as soon as answers can come back; endpoints that carry no request may still be reconnecting
+            Assert.Contains(body["bus"]!.GetValue<string>(), new[] { "connected", "degraded" });
             Assert.Equal(HttpStatusCode.OK, (await ChatAsync(http, stream: false)).Status);
         }
         finally
