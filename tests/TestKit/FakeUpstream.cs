@@ -25,6 +25,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private int _maxInFlight;
     private int _cancelled;
     private int _received;
+    private int _calls;
 
     private FakeUpstream(WebApplication app) => _app = app;
 
@@ -42,6 +43,12 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     /// <summary>The text the fake puts in its answer.</summary>
     public string ReplyText { get; set; } = "Hello from the fake provider";
+
+    /// <summary>
+    /// When set, the text of the n-th answer (n from 1, counted as requests arrive; the request body given too) instead of
+    /// <see cref="ReplyText"/>: tells generations apart.
+    /// </summary>
+    public Func<int, JsonObject, string>? ReplyTextFor { get; set; }
 
     /// <summary>Streamed answers: the pause before each text chunk.</summary>
     public TimeSpan ChunkDelay { get; set; }
@@ -97,6 +104,8 @@ public sealed class FakeUpstream : IAsyncDisposable
             var body = await JsonNode.ParseAsync(http.Request.Body) as JsonObject ?? [];
             var headers = http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
             _requests.Enqueue(new RecordedRequest(http.Request.Path, http.Request.QueryString.Value ?? "", headers, body));
+            var call = Interlocked.Increment(ref _calls);
+            var replyText = ReplyTextFor?.Invoke(call, body) ?? ReplyText;
             var applies = OnlyFirstRequests is not { } first || Interlocked.Increment(ref _received) <= first;
             if (applies && Delay > TimeSpan.Zero)
             {
@@ -141,7 +150,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
             if (body["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streamed) && streamed)
             {
-                await StreamAsync(http, anthropic, model, body);
+                await StreamAsync(http, anthropic, model, body, replyText);
                 return;
             }
 
@@ -152,7 +161,7 @@ public sealed class FakeUpstream : IAsyncDisposable
                     ["type"] = "message",
                     ["role"] = "assistant",
                     ["model"] = model,
-                    ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = ReplyText }),
+                    ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = replyText }),
                     ["stop_reason"] = "end_turn",
                     ["usage"] = new JsonObject { ["input_tokens"] = 11, ["output_tokens"] = 7 },
                 }
@@ -165,7 +174,7 @@ public sealed class FakeUpstream : IAsyncDisposable
                     ["choices"] = new JsonArray(new JsonObject
                     {
                         ["index"] = 0,
-                        ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = ReplyText },
+                        ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = replyText },
                         ["finish_reason"] = "stop",
                     }),
                     ["usage"] = new JsonObject { ["prompt_tokens"] = 13, ["completion_tokens"] = 5, ["total_tokens"] = 18 },
@@ -184,13 +193,15 @@ public sealed class FakeUpstream : IAsyncDisposable
     }
 
     /// <summary>The words of <see cref="ReplyText"/> (with their spaces), the pieces a stream sends.</summary>
-    public IReadOnlyList<string> Pieces()
+    public IReadOnlyList<string> Pieces() => Pieces(ReplyText);
+
+    private static List<string> Pieces(string text)
     {
-        var words = ReplyText.Split(' ');
+        var words = text.Split(' ');
         return words.Select((w, i) => i < words.Length - 1 ? w + " " : w).ToList();
     }
 
-    private async Task StreamAsync(HttpContext http, bool anthropic, string model, JsonObject body)
+    private async Task StreamAsync(HttpContext http, bool anthropic, string model, JsonObject body, string text)
     {
         http.Response.ContentType = "text/event-stream";
         var aborted = http.RequestAborted;
@@ -201,7 +212,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             await http.Response.Body.FlushAsync(aborted);
         }
 
-        var pieces = Pieces();
+        var pieces = Pieces(text);
         if (anthropic)
         {
             await Send("message_start", new JsonObject

@@ -4,4 +4,7 @@ namespace Broker.Contracts.Inference;
 public sealed record CancelChatCompletion
 {
     public required Guid RequestId { get; init; }
+
+    /// <summary>Only this attempt (<see cref="ChatCompletionChunksStreamed.AttemptId"/>); null = every attempt of the request.</summary>
+    public Guid? AttemptId { get; init; }
 }

@@ -12,6 +12,13 @@ public sealed record ChatCompletionChunksStreamed
 
     public required int Sequence { get; init; }
 
+    /// <summary>
+    /// The attempt (one consume of the command by one worker) that produced this batch: a command redelivered after
+    /// its worker died runs again under a new id with sequences from 0 again, so the Ingress never joins two
+    /// generations in one stream. Null from senders that predate it (and for answers made by the Ingress itself).
+    /// </summary>
+    public Guid? AttemptId { get; init; }
+
     /// <summary>Each entry one chunk as JSON; the usage chunk (empty choices) comes last when known.</summary>
     public required IReadOnlyList<string> Chunks { get; init; }
 

@@ -19,8 +19,12 @@ public sealed class ChatCompletionStream : IAsyncDisposable
     private readonly ConcurrentDictionary<int, ChatCompletionChunksStreamed> _pending = new();
     private readonly Lock _gate = new();
     private readonly Func<ChatCompletionStream, ValueTask> _onDispose;
+    // attempts (consumes of the command, see ChatCompletionChunksStreamed.AttemptId) this stream no longer reads from
+    private readonly HashSet<Guid> _superseded = [];
     private int _next;
     private bool _finished;
+    private Guid? _attempt;
+    private bool _sentChunk;
 
     internal ChatCompletionStream(Guid requestId, string modelGroup, string queue, Func<ChatCompletionStream, ValueTask> onDispose)
     {
@@ -54,6 +58,21 @@ public sealed class ChatCompletionStream : IAsyncDisposable
 
     /// <summary>Response headers; <c>x-litellm-model-id</c> is added when the first batch names the deployment.</summary>
     public Dictionary<string, string> Headers { get; }
+
+    /// <summary>The attempt the stream reads from (see <see cref="Deliver"/>), once one was heard from.</summary>
+    public Guid? AttemptId
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _attempt;
+            }
+        }
+    }
+
+    /// <summary>Ended because another attempt took the request up after part of the answer was sent.</summary>
+    public bool Interrupted { get; private set; }
 
     /// <summary>The worker that serves the stream, once known.</summary>
     public Uri? WorkerAddress { get; private set; }
@@ -148,24 +167,51 @@ public sealed class ChatCompletionStream : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_finished)
-            {
-                return;
-            }
-
-            _pending.Clear();
-            Release(new ChatCompletionChunksStreamed { RequestId = RequestId, Sequence = _next, Chunks = [], IsLast = true, Error = error });
+            FailLocked(error);
         }
     }
 
-    /// <summary>Takes one batch from the bus; releases every batch that is now in sequence.</summary>
-    internal void Deliver(ChatCompletionChunksStreamed batch)
+    /// <summary>
+    /// Takes one batch from the bus; releases every batch that is now in sequence. The stream reads from one attempt
+    /// only: a redelivered command's new attempt replaces the old one while nothing has reached the client, and
+    /// ends the stream with an error once something has (a client never gets two generations joined). Returns the
+    /// attempt to stop, if one must be: one this stream will not read from that is still sending.
+    /// </summary>
+    internal StreamAttempt? Deliver(ChatCompletionChunksStreamed batch)
     {
         lock (_gate)
         {
+            if (batch.AttemptId is { } attempt && attempt != _attempt)
+            {
+                if (_superseded.Contains(attempt))
+                {
+                    return StreamAttempt.Of(batch);
+                }
+
+                if (_attempt is { } current)
+                {
+                    _superseded.Add(current);
+                    if (_sentChunk)
+                    {
+                        // the client holds part of another generation: this one cannot continue it
+                        _superseded.Add(attempt);
+                        Interrupted = !_finished;
+                        FailLocked(InterruptedError());
+                        return StreamAttempt.Of(batch);
+                    }
+
+                    // nothing reached the client yet: the new attempt streams from its start
+                    _pending.Clear();
+                    _next = 0;
+                    WorkerAddress = null;
+                }
+
+                _attempt = attempt;
+            }
+
             if (_finished || batch.Sequence < _next)
             {
-                return;
+                return null;
             }
 
             _pending[batch.Sequence] = batch;
@@ -176,11 +222,36 @@ public sealed class ChatCompletionStream : IAsyncDisposable
                 if (_finished)
                 {
                     _pending.Clear();
-                    return;
+                    return null;
                 }
             }
+
+            return null;
         }
     }
+
+    private void FailLocked(InferenceFailed error)
+    {
+        if (_finished)
+        {
+            return;
+        }
+
+        _pending.Clear();
+        Release(new ChatCompletionChunksStreamed { RequestId = RequestId, Sequence = _next, Chunks = [], IsLast = true, Error = error });
+    }
+
+    private InferenceFailed InterruptedError() => new()
+    {
+        RequestId = RequestId,
+        StatusCode = StatusCodes.Status502BadGateway,
+        ErrorClass = ProviderErrorClass.InternalServerError,
+        Message = "The worker serving this stream stopped after part of the answer was sent, and the request was taken up again by another " +
+            "worker; its answer cannot continue the part already sent. Retry the request.",
+        Type = "api_error",
+        Code = "stream_interrupted",
+        Queue = Headers.GetValueOrDefault("x-broker-queue"),
+    };
 
     private void Release(ChatCompletionChunksStreamed batch)
     {
@@ -211,6 +282,7 @@ public sealed class ChatCompletionStream : IAsyncDisposable
                     Usage = ((int?)usage["prompt_tokens"] ?? 0, (int?)usage["completion_tokens"] ?? 0);
                 }
 
+                _sentChunk = true;
                 _events.Writer.TryWrite(new StreamChunk(obj));
             }
         }

@@ -297,9 +297,27 @@ public sealed class InferenceClient(
     public void Deliver(ChatCompletionChunksStreamed batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (_streams.TryGetValue(batch.RequestId, out var stream))
+        if (_streams.TryGetValue(batch.RequestId, out var stream) && stream.Deliver(batch) is { } refused)
         {
-            stream.Deliver(batch);
+            // an attempt the stream will not read from (a redelivery after the client got part of another): stop it
+            _ = CancelAttemptAsync(stream.RequestId, refused.WorkerAddress, refused.AttemptId)
+                .ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Tells a worker to stop one attempt (or every attempt when <paramref name="attemptId"/> is null) of a streamed request.</summary>
+    private async Task CancelAttemptAsync(Guid requestId, Uri worker, Guid? attemptId)
+    {
+        // a worker that is gone meanwhile costs nothing (see InstanceEndpoint); a queue that is down is not waited for
+        using var sendTimeout = new CancellationTokenSource(QueueSendTimeout);
+        try
+        {
+            await InstanceEndpoint.SendAsync(bus, worker, new CancelChatCompletion { RequestId = requestId, AttemptId = attemptId },
+                context => context.TimeToLive = TimeSpan.FromMinutes(1), sendTimeout.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException || sendTimeout.IsCancellationRequested)
+        {
+            // the worker's own deadline ends the call
         }
     }
 
@@ -419,19 +437,9 @@ public sealed class InferenceClient(
             metrics.Tokens(stream.ModelGroup, deployment, usage.Input, usage.Output);
         }
 
-        if (!stream.Finished && stream.WorkerAddress is { } worker)
+        if ((!stream.Finished || stream.Interrupted) && stream.WorkerAddress is { } worker)
         {
-            // a worker that is gone meanwhile costs nothing (see InstanceEndpoint); a queue that is down is not waited for
-            using var sendTimeout = new CancellationTokenSource(QueueSendTimeout);
-            try
-            {
-                await InstanceEndpoint.SendAsync(bus, worker, new CancelChatCompletion { RequestId = stream.RequestId },
-                    context => context.TimeToLive = TimeSpan.FromMinutes(1), sendTimeout.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException || sendTimeout.IsCancellationRequested)
-            {
-                // the worker's own deadline ends the call
-            }
+            await CancelAttemptAsync(stream.RequestId, worker, stream.AttemptId);
         }
     }
 }

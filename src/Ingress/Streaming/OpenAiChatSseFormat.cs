@@ -29,7 +29,8 @@ public sealed class OpenAiChatSseFormat(bool includeUsage) : ISseFormat
     public IEnumerable<string> Error(OpenAiErrorResult error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        return ["data: " + JsonSerializer.Serialize(error.Error, IngressJsonContext.Default.OpenAiError) + "\n\n"];
+        // the stream still ends as OpenAI streams end, so clients that read until [DONE] stop here
+        return ["data: " + JsonSerializer.Serialize(error.Error, IngressJsonContext.Default.OpenAiError) + "\n\n", "data: [DONE]\n\n"];
     }
 
     public IEnumerable<string> End() => ["data: [DONE]\n\n"];

@@ -56,6 +56,8 @@ public static class BusRegistration
             }
         });
 
+        builder.Services.AddSingleton<DelayedSend>();
+
         // after AddMassTransit: starts once the bus has started
         builder.Services.AddSingleton<InstanceEndpoint>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InstanceEndpoint>());

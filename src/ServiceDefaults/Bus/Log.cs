@@ -6,4 +6,7 @@ internal static partial class Log
 {
     [LoggerMessage(EventId = 5401, Level = LogLevel.Error, Message = "Message {MessageId} ({MessageType}) on {Queue} failed all its retries and was moved to {ErrorQueue}: {Reason}. Once the cause is fixed, `broker replay-errors` moves it back")]
     public static partial void DeadLettered(ILogger logger, string queue, string errorQueue, string? messageId, string? messageType, string reason);
+
+    [LoggerMessage(EventId = 5402, Level = LogLevel.Warning, Message = "RabbitMQ wait queues unavailable, a delayed message waits in its consumer instead: {Reason}")]
+    public static partial void WaitQueuesUnavailable(ILogger logger, string reason);
 }

@@ -14,7 +14,7 @@ public sealed class CancelChatCompletionConnector(InstanceEndpoint instance, Str
     {
         _handle = instance.ConnectHandler<CancelChatCompletion>(context =>
         {
-            cancellations.Cancel(context.Message.RequestId);
+            cancellations.Cancel(context.Message.RequestId, context.Message.AttemptId);
             return Task.CompletedTask;
         });
         return Task.CompletedTask;

@@ -19,6 +19,9 @@ public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Ur
 
     public TokenUsage Usage { get; private set; } = new() { PromptTokens = 0, CompletionTokens = 0 };
 
+    /// <summary>This consume of the command (a redelivery gets a new one), on every batch.</summary>
+    public Guid AttemptId { get; init; } = Guid.NewGuid();
+
     /// <summary>Retries before this attempt, told to the Ingress on the first batch.</summary>
     public int AttemptedRetries { get; init; }
 
@@ -123,6 +126,7 @@ public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Ur
         {
             RequestId = requestId,
             Sequence = sequence,
+            AttemptId = AttemptId,
             Chunks = chunks,
             IsLast = isLast,
             WorkerAddress = sequence == 0 ? workerAddress : null,

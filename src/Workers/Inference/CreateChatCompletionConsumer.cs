@@ -23,9 +23,13 @@ public sealed class CreateChatCompletionConsumer(
     ProviderResolver providers,
     StreamCancellations cancellations,
     InstanceEndpoint instance,
+    DelayedSend delayedSend,
     TimeProvider timeProvider,
     ILogger<CreateChatCompletionConsumer> logger) : IConsumer<CreateChatCompletion>
 {
+    /// <summary>A command this little early is waited for in the consumer rather than sent back to a wait queue.</summary>
+    private static readonly TimeSpan ShortestBrokerWait = TimeSpan.FromMilliseconds(100);
+
     public async Task Consume(ConsumeContext<CreateChatCompletion> context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -40,7 +44,18 @@ public sealed class CreateChatCompletionConsumer(
 
         if (message.Retry?.NotBefore is { } notBefore && notBefore - timeProvider.GetUtcNow() is { } wait && wait > TimeSpan.Zero)
         {
-            // backoff or Retry-After: the command waits here, unacknowledged, so a worker that dies meanwhile loses nothing
+            // too early (a wait longer than the broker's longest step, or clocks apart): back to wait in the broker, the
+            // slot free meanwhile; only a wait too short to matter, or one the broker cannot hold, is waited out here
+            // (unacknowledged, so a worker that dies meanwhile loses nothing)
+            if (wait > ShortestBrokerWait && await delayedSend.TrySendAsync(context, queue, message, wait, s =>
+                {
+                    s.RequestId = message.RequestId;
+                    s.ResponseAddress = context.ResponseAddress;
+                }, context.CancellationToken))
+            {
+                return;
+            }
+
             await Task.Delay(wait < remaining ? wait : remaining, timeProvider, context.CancellationToken);
         }
 
@@ -163,13 +178,15 @@ public sealed class CreateChatCompletionConsumer(
         }
 
         var started = timeProvider.GetTimestamp();
+        var attemptId = NewId.NextGuid();
         var streamer = new ChunkStreamer(await InstanceEndpoint.ResolveAsync(context, replyTo), message.RequestId, instance.Address, groupName, deploymentId, queue)
         {
+            AttemptId = attemptId,
             AttemptedRetries = message.Retry?.AttemptedRetries ?? 0,
             AttemptedFallbacks = message.Retry?.AttemptedFallbacks ?? 0,
             PromptMessages = call.Request["messages"] as JsonArray,
         };
-        cancellations.Add(message.RequestId, linked);
+        cancellations.Add(message.RequestId, attemptId, linked);
         ProviderError? error;
         try
         {
@@ -197,7 +214,7 @@ public sealed class CreateChatCompletionConsumer(
         }
         finally
         {
-            cancellations.Remove(message.RequestId);
+            cancellations.Remove(message.RequestId, attemptId);
         }
 
         var elapsedMs = timeProvider.GetElapsedTime(started).TotalMilliseconds;

@@ -2,31 +2,38 @@ using System.Collections.Concurrent;
 
 namespace Broker.Workers.Inference;
 
-/// <summary>The streamed requests this worker process is serving, so a client's disconnect can stop them.</summary>
+/// <summary>
+/// The streamed requests this worker process is serving, so a client's disconnect can stop them. Keyed by request and
+/// attempt: a redelivered command may run here while an older attempt of the same request still winds down.
+/// </summary>
 public sealed class StreamCancellations
 {
-    private readonly ConcurrentDictionary<Guid, CancellationTokenSource> _running = new();
+    private readonly ConcurrentDictionary<(Guid RequestId, Guid AttemptId), CancellationTokenSource> _running = new();
 
-    public void Add(Guid requestId, CancellationTokenSource cancellation) => _running[requestId] = cancellation;
+    public void Add(Guid requestId, Guid attemptId, CancellationTokenSource cancellation) => _running[(requestId, attemptId)] = cancellation;
 
-    public void Remove(Guid requestId) => _running.TryRemove(requestId, out _);
+    public void Remove(Guid requestId, Guid attemptId) => _running.TryRemove((requestId, attemptId), out _);
 
-    public bool Cancel(Guid requestId)
+    /// <summary>Stops one attempt of the request, or every attempt of it running here when <paramref name="attemptId"/> is null.</summary>
+    public bool Cancel(Guid requestId, Guid? attemptId = null)
     {
-        if (_running.TryRemove(requestId, out var cancellation))
+        var cancelled = false;
+        foreach (var key in attemptId is { } attempt ? [(requestId, attempt)] : _running.Keys.Where(k => k.RequestId == requestId).ToArray())
         {
-            try
+            if (_running.TryRemove(key, out var cancellation))
             {
-                cancellation.Cancel();
+                try
+                {
+                    cancellation.Cancel();
+                    cancelled = true;
+                }
+                catch (ObjectDisposedException)
+                {
+                    // the attempt had just ended
+                }
             }
-            catch (ObjectDisposedException)
-            {
-                return false;
-            }
-
-            return true;
         }
 
-        return false;
+        return cancelled;
     }
 }

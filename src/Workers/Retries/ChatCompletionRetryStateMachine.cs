@@ -21,12 +21,15 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
     public const string QueueName = "chat-completion-retries";
 
     private readonly IProxyConfigProvider _config;
+    private readonly DelayedSend _delayedSend;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<ChatCompletionRetryStateMachine> _logger;
 
-    public ChatCompletionRetryStateMachine(IProxyConfigProvider config, TimeProvider timeProvider, ILogger<ChatCompletionRetryStateMachine> logger)
+    public ChatCompletionRetryStateMachine(
+        IProxyConfigProvider config, DelayedSend delayedSend, TimeProvider timeProvider, ILogger<ChatCompletionRetryStateMachine> logger)
     {
         _config = config;
+        _delayedSend = delayedSend;
         _timeProvider = timeProvider;
         _logger = logger;
 
@@ -116,13 +119,21 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
         };
         Log.NextAttempt(_logger, message.RequestId, decision.IsFallback ? "fallback" : "retry", decision.Next.Attempt, group.Name,
             message.Error.ErrorClass.ToString(), message.Error.StatusCode, (decision.Next.NotBefore - now)?.TotalMilliseconds ?? 0);
-        var endpoint = await context.GetSendEndpoint(new Uri($"queue:{group.QueueName}"));
         var timeToLive = command.Deadline - now;
-        await endpoint.Send(next, s =>
+        void Configure(SendContext<CreateChatCompletion> s)
         {
             s.RequestId = message.RequestId;
             s.ResponseAddress = message.ResponseAddress;
             s.TimeToLive = timeToLive > TimeSpan.FromSeconds(1) ? timeToLive : TimeSpan.FromSeconds(1);
-        }, context.CancellationToken);
+        }
+
+        // a backoff or Retry-After is waited out in the message broker, not by a worker holding a slot
+        var wait = decision.Next.NotBefore - now ?? TimeSpan.Zero;
+        if (!await _delayedSend.TrySendAsync(context, group.QueueName, next, wait, Configure, context.CancellationToken))
+        {
+            // no wait queue (RabbitMQ refused to declare it): the worker that takes the command waits
+            var endpoint = await context.GetSendEndpoint(new Uri($"queue:{group.QueueName}"));
+            await endpoint.Send(next, Configure, context.CancellationToken);
+        }
     }
 }

@@ -485,11 +485,13 @@ public abstract class ChatCompletionsTestsBase : IAsyncLifetime
 
         var lines = await ReadSseAsync("""{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
 
-        Assert.DoesNotContain("data: [DONE]", lines);
-        var error = JsonNode.Parse(lines[^1]["data: ".Length..])!["error"];
+        // the error event, then the end every OpenAI stream has
+        Assert.Equal("data: [DONE]", lines[^1]);
+        Assert.Single(lines, l => l == "data: [DONE]");
+        var error = JsonNode.Parse(lines[^2]["data: ".Length..])!["error"];
         Assert.NotNull(error);
         Assert.Equal("api_error", error!["type"]!.GetValue<string>());
-        var text = string.Concat(lines.SkipLast(1).Select(l => JsonNode.Parse(l["data: ".Length..])!["choices"]![0]!["delta"]!["content"]?.GetValue<string>() ?? ""));
+        var text = string.Concat(lines.SkipLast(2).Select(l => JsonNode.Parse(l["data: ".Length..])!["choices"]![0]!["delta"]!["content"]?.GetValue<string>() ?? ""));
         Assert.Equal("a b ", text);
     }
 

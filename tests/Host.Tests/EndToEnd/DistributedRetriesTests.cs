@@ -14,6 +14,9 @@ public sealed class DistributedRetriesTests(RabbitMqFixture rabbit) : RetriesTes
     protected override Task<BrokerRunner> StartBrokerAsync(string yaml) =>
         StartAsync(yaml, [(BrokerRoles.Workers, []), (BrokerRoles.Workers, []), (BrokerRoles.Ingress, [])]);
 
+    protected override Task<BrokerRunner> StartOneWorkerAsync(string yaml) =>
+        StartAsync(yaml, [(BrokerRoles.Workers, []), (BrokerRoles.Ingress, [])]);
+
     [Fact]
     public async Task CompleteChat_WorkerStoppedWhileProviderHoldsRequest_AnotherWorkerAnswersOnce()
     {

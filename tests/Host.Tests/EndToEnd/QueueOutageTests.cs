@@ -89,6 +89,70 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit)
         }
     }
 
+    [Fact]
+    public async Task Readiness_IngressCutOffFromRabbitMq_503UntilTheBusIsBack()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        await using var proxy = TcpProxy.Start(url.Host, url.Port);
+        try
+        {
+            await using var broker = await BrokerRunner.StartAsync($$"""
+                model_list:
+                  - model_name: gpt-4o
+                    litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: k }
+                """, null, url, [(BrokerRoles.Workers, [])]);
+            var proxied = new UriBuilder(url) { Port = proxy.Port }.Uri;
+            var ingress = await broker.AddHostAsync(BrokerRoles.Ingress, proxied);
+            using var http = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(ingress)[0] + "/"), Timeout = TimeSpan.FromSeconds(30) };
+            var (status, body) = await ReadinessAsync(http);
+            Assert.True(status == HttpStatusCode.OK, body.ToJsonString());
+            Assert.Equal("connected", body["bus"]!.GetValue<string>());
+
+            // the load balancer must stop sending here: no request can be carried while the bus is away
+            proxy.Cut();
+            (status, body) = await ReadinessUntilAsync(http, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30));
+            Assert.True(status == HttpStatusCode.ServiceUnavailable, body.ToJsonString());
+            Assert.Equal("unhealthy", body["status"]!.GetValue<string>());
+            Assert.Equal("disconnected", body["bus"]!.GetValue<string>());
+            // and it stays so while the connection is down, not only at the moment it dropped
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await ReadinessAsync(http)).Status);
+
+            proxy.Restore();
+            (status, body) = await ReadinessUntilAsync(http, HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+            Assert.True(status == HttpStatusCode.OK, body.ToJsonString());
+            // ready as soon as answers can come back; endpoints that carry no request may still be reconnecting
+            Assert.Contains(body["bus"]!.GetValue<string>(), new[] { "connected", "degraded" });
+            Assert.Equal(HttpStatusCode.OK, (await ChatAsync(http, stream: false)).Status);
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonNode Body)> ReadinessAsync(HttpClient http)
+    {
+        using var response = await http.GetAsync("health/readiness");
+        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonNode Body)> ReadinessUntilAsync(HttpClient http, HttpStatusCode wanted, TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var (status, body) = await ReadinessAsync(http);
+            if (status == wanted || watch.Elapsed > timeout)
+            {
+                return (status, body);
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
     private static async Task<(HttpStatusCode Status, JsonNode Body, TimeSpan? RetryAfter)> ChatAsync(HttpClient http, bool stream)
     {
         var body = stream

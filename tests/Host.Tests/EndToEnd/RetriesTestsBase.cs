@@ -18,6 +18,9 @@ public abstract class RetriesTestsBase : IAsyncLifetime
 
     protected abstract Task<BrokerRunner> StartBrokerAsync(string yaml);
 
+    /// <summary>Like <see cref="StartBrokerAsync"/>, with exactly one worker process (its concurrency is the group's).</summary>
+    protected virtual Task<BrokerRunner> StartOneWorkerAsync(string yaml) => StartBrokerAsync(yaml);
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public virtual async Task DisposeAsync()
@@ -66,6 +69,39 @@ public abstract class RetriesTestsBase : IAsyncLifetime
         Assert.Single(healthy.Requests);
         // another deployment was free: its Retry-After (30 s) did not hold the retry back
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task CompleteChat_RetryWaitingOutRetryAfter_DoesNotHoldTheGroupsOnlySlot()
+    {
+        var solo = await Fake();
+        solo.Failure = (429, """{"error":{"message":"slow down","type":"rate_limit_error"}}""", new Dictionary<string, string> { ["Retry-After"] = "6" });
+        solo.OnlyFirstRequests = 1;
+        // one request at a time in the group; no cooldown for one 429
+        await using var broker = await StartOneWorkerAsync(Config(Deployment("solo", "s1", solo, ", max_parallel_requests: 1"), "allowed_fails: 5"));
+
+        var watch = Stopwatch.StartNew();
+        var waiting = broker.Http.SendAsync(Chat("solo"));
+        while (solo.Requests.Count < 1)
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "the first attempt never reached the provider");
+            await Task.Delay(20);
+        }
+
+        // the retry is due in 6 s; meanwhile the group's one slot serves another request at once
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var other = Stopwatch.StartNew();
+        using var served = await broker.Http.SendAsync(Chat("solo"));
+        var servedAfter = other.Elapsed;
+        using var retried = await waiting;
+
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.True(servedAfter < TimeSpan.FromSeconds(3.5), $"the other request waited {servedAfter.TotalSeconds:0.0} s behind a retry's backoff");
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Equal("1", Header(retried, "x-litellm-attempted-retries"));
+        // and the retry still waited its Retry-After
+        Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(5.9), $"retried after {watch.Elapsed.TotalSeconds:0.0} s, before Retry-After (6 s)");
+        Assert.Equal(3, solo.Requests.Count);
     }
 
     [Fact]

@@ -50,7 +50,7 @@ public sealed class TextCompletionSseFormat(string id, long createdAt, bool incl
     public IEnumerable<string> Error(OpenAiErrorResult error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        return ["data: " + JsonSerializer.Serialize(error.Error, IngressJsonContext.Default.OpenAiError) + "\n\n"];
+        return ["data: " + JsonSerializer.Serialize(error.Error, IngressJsonContext.Default.OpenAiError) + "\n\n", "data: [DONE]\n\n"];
     }
 
     public IEnumerable<string> End() => ["data: [DONE]\n\n"];

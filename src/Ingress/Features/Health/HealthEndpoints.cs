@@ -4,6 +4,7 @@ using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
+using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Health;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -26,7 +27,7 @@ public static class HealthEndpoints
         // while the process drains open requests before stopping, both say so with a 503 (as LiteLLM does)
         app.MapGet("/health/liveliness", (RequestDrain drain) => drain.IsStopping ? ShuttingDown() : Results.Json("I'm alive!")).AllowAnonymous();
         app.MapGet("/health/liveness", (RequestDrain drain) => drain.IsStopping ? ShuttingDown() : Results.Json("I'm alive!")).AllowAnonymous();
-        app.MapGet("/health/readiness", async (HealthCheckService health, RequestDrain drain, CancellationToken cancellationToken) =>
+        app.MapGet("/health/readiness", async (HealthCheckService health, RequestDrain drain, InstanceEndpoint instance, CancellationToken cancellationToken) =>
         {
             if (drain.IsStopping)
             {
@@ -35,17 +36,21 @@ public static class HealthEndpoints
 
             var report = await health.CheckHealthAsync(r => r.Tags.Contains("ready"), cancellationToken);
             var bus = report.Entries.Where(e => e.Key.Contains("bus", StringComparison.OrdinalIgnoreCase)).Select(e => e.Value.Status).DefaultIfEmpty(report.Status).Min();
+            // no request can be carried while answers cannot come back (RabbitMQ connection down or this instance's
+            // answer queue reconnecting): not ready, whatever else still works
+            var carries = instance.IsReceiving && bus != HealthStatus.Unhealthy;
+            var status = carries ? report.Status : HealthStatus.Unhealthy;
             var body = new JsonObject
             {
-                ["status"] = report.Status switch { HealthStatus.Healthy => "healthy", HealthStatus.Degraded => "degraded", _ => "unhealthy" },
-                ["bus"] = bus == HealthStatus.Healthy ? "connected" : bus.ToString().ToLowerInvariant(),
+                ["status"] = status switch { HealthStatus.Healthy => "healthy", HealthStatus.Degraded => "degraded", _ => "unhealthy" },
+                ["bus"] = !instance.IsReceiving ? "disconnected" : bus == HealthStatus.Healthy ? "connected" : bus.ToString().ToLowerInvariant(),
                 ["db"] = State(report, "database", "connected", "Not connected"),
                 ["cache"] = State(report, "cache", "connected", "unavailable"),
                 ["checks"] = new JsonObject(report.Entries.Select(e =>
                     KeyValuePair.Create(e.Key, (JsonNode?)e.Value.Status.ToString().ToLowerInvariant()))),
             };
-            // degraded (e.g. Redis away: limits per process) still serves traffic
-            return Results.Text(body.ToJsonString(), "application/json", statusCode: report.Status == HealthStatus.Unhealthy ? 503 : 200);
+            // degraded (e.g. Redis away: limits per process; the database away with keys cached) still serves traffic
+            return Results.Text(body.ToJsonString(), "application/json", statusCode: status == HealthStatus.Unhealthy ? 503 : 200);
         }).AllowAnonymous();
         return app;
     }

@@ -62,10 +62,12 @@ public sealed class TextCompletionFormatTests
     }
 
     [Fact]
-    public void Stream_Error_OpenAiErrorFrame()
+    public void Stream_Error_OpenAiErrorFrameThenDone()
     {
-        var frame = Assert.Single(new TextCompletionSseFormat("cmpl-1", 5, false).Error(new OpenAiErrorResult(502, "broke", "api_error")));
+        var frames = new TextCompletionSseFormat("cmpl-1", 5, false).Error(new OpenAiErrorResult(502, "broke", "api_error")).ToList();
 
-        Assert.Equal("api_error", JsonNode.Parse(frame["data: ".Length..])!["error"]!["type"]!.GetValue<string>());
+        Assert.Equal(2, frames.Count);
+        Assert.Equal("api_error", JsonNode.Parse(frames[0]["data: ".Length..])!["error"]!["type"]!.GetValue<string>());
+        Assert.Equal("data: [DONE]\n\n", frames[1]);
     }
 }
