@@ -86,6 +86,7 @@ public static class IngressRegistration
         builder.Services.AddSingleton<RateLimiter>();
         builder.Services.AddSingleton<JwtAuthenticator>();
         builder.Services.AddHttpClient(nameof(JwtAuthenticator));
+        builder.Services.AddSingleton<BudgetReservations>();
         builder.Services.AddSingleton<Budgets>();
         builder.Services.AddSingleton<ModelAuthorizer>();
         builder.Services.AddSingleton<AuthFilter>();

@@ -16,14 +16,14 @@ namespace Broker.Ingress.Auth;
 /// Every route's access check, before anything is queued: <c>allowed_ips</c>; the master key (constant-time); a JWT
 /// (<c>enable_jwt_auth</c>); else a virtual key looked up by its SHA-256 through <see cref="IdentityCache"/> — blocked,
 /// expiry, routes, models of key/user/team, budgets of key/user/team, <c>enforce_user_param</c>, then
-/// rpm/tpm/parallel limits (<see cref="RateLimiter"/>). Sets the <see cref="Caller"/> on the HttpContext.
+/// rpm/tpm/parallel limits, budgets and tpm held as reservations (<see cref="Budgets.AdmitAsync"/>). Sets the <see cref="Caller"/> on the HttpContext.
 /// Who may call a route is what the route declares (<see cref="RouteAccess"/>) and the configured rules
 /// (<see cref="RouteRules"/>); a route that declares nothing is refused. The body is parsed once (<see cref="RequestBody"/>, whatever its Content-Type) and the model check
 /// (<see cref="ModelAuthorizer"/>) is made on the object the endpoint then runs.
 /// Without a master key the gateway is open (only <c>allowed_ips</c> applies).
 /// </summary>
 public sealed class AuthFilter(
-    IProxyConfigProvider config, IdentityCache cache, Budgets budgets, RateLimiter limiter, JwtAuthenticator jwt, ModelAuthorizer models, TimeProvider time,
+    IProxyConfigProvider config, IdentityCache cache, Budgets budgets, JwtAuthenticator jwt, ModelAuthorizer models, TimeProvider time,
     ILogger<AuthFilter> logger) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -273,36 +273,16 @@ public sealed class AuthFilter(
             scopes.Add(new LimitScope("team", team.TeamId, team.RpmLimit, team.TpmLimit, team.MaxParallelRequests));
         }
 
-        if (!scopes.Any(s => s.HasLimits) || RouteRules.IsManagementRoute(route))
+        // budgets and limits are reservations: the estimate is held before queueing and settled with the answer (Budgets.AdmitAsync)
+        await using var admission = await budgets.AdmitAsync(http, body, key, user, team, RouteRules.IsManagementRoute(route) ? [] : scopes, Spends(http.Request.Method, route));
+        if (admission.Refusal is { } refused)
         {
-            return await next(context);
+            return refused;
         }
 
-        var decision = await limiter.AcquireAsync(scopes);
-        foreach (var (name, value) in decision.Headers)
-        {
-            http.Response.Headers[name] = value;
-        }
-
-        if (decision.RefusedMessage is { } refused)
-        {
-            return AuthErrors.RateLimited(refused, decision.RetryAfterSeconds);
-        }
-
-        try
-        {
-            var result = await next(context);
-            if (AnswerTokens.Of(http, (result as JsonTextResult)?.Json) is { } tokens)
-            {
-                await limiter.AddTokensAsync(scopes, tokens);
-            }
-
-            return result;
-        }
-        finally
-        {
-            await limiter.ReleaseAsync(decision.Held);
-        }
+        var result = await next(context);
+        await admission.SettleAsync(http, result);
+        return result;
     }
 
     /// <summary>

@@ -14,4 +14,13 @@ public sealed class AuthOptions
 
     /// <summary>After the database failed to answer, how long requests use cached keys only before asking it again.</summary>
     public double DatabaseRetrySeconds { get; set; } = 2;
+
+    /// <summary>
+    /// Output tokens a request is assumed to produce when it names no <c>max_tokens</c> (or <c>max_completion_tokens</c>,
+    /// <c>max_output_tokens</c>): its budget and tpm reservation until the answer settles it.
+    /// </summary>
+    public int EstimatedOutputTokens { get; set; } = 256;
+
+    /// <summary>How long an answer's cost counts against budgets at most while Billing's total does not include it yet.</summary>
+    public double SettledSpendSeconds { get; set; } = 60;
 }

@@ -1,7 +1,9 @@
+using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Contracts.Identity;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Keys;
+using Microsoft.AspNetCore.Http;
 
 namespace Broker.Ingress.Auth;
 
@@ -9,9 +11,98 @@ namespace Broker.Ingress.Auth;
 /// Budgets as LiteLLM enforces them, with its error texts: a key's, its user's and team's <c>max_budget</c> against
 /// their spend since the last reset, then the proxy-wide <c>litellm_settings.max_budget</c>. Checked on every request
 /// (<see cref="AuthFilter"/>) and on every batch line before it runs, billed to the key that submitted the batch.
+/// Requests reserve their estimated cost against those budgets before they are queued (<see cref="AdmitAsync"/>,
+/// <see cref="BudgetReservations"/>), so concurrent requests and spend Billing has not written yet count too.
 /// </summary>
-public sealed class Budgets(IProxyConfigProvider config, IdentityCache cache, TimeProvider time)
+public sealed class Budgets(
+    IProxyConfigProvider config, IdentityCache cache, BudgetReservations reservations, RateLimiter limiter, AuthOptions options, TimeProvider time)
 {
+    /// <summary>
+    /// Reserves the request's estimated cost against the budgets of its key, user, team and the proxy (when it
+    /// <paramref name="spends"/>) and its estimated tokens against the rpm/tpm/parallel <paramref name="limits"/>; sets the
+    /// x-ratelimit-* headers. A refused admission holds nothing. Settle or dispose the result when the request ends.
+    /// </summary>
+    public async Task<Admission> AdmitAsync(
+        HttpContext http, JsonObject? body, KeyRecord? key, UserRecord? user, TeamRecord? team, IReadOnlyList<LimitScope> limits, bool spends)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(limits);
+        var scopes = spends ? await ScopesAsync(key, user, team, http.RequestAborted) : [];
+        var limited = limits.Where(l => l.HasLimits).ToList();
+        if (scopes.Count == 0 && limited.Count == 0)
+        {
+            return Admission.Open;
+        }
+
+        var estimate = RequestEstimate.Of(http, config.Current, body, options.EstimatedOutputTokens);
+        var reservation = await reservations.ReserveAsync(scopes, estimate.Cost);
+        if (reservation.Refusal is { } refused)
+        {
+            return Admission.Refused(Exceeded(refused.Scope, refused.Spend, refused.InFlight));
+        }
+
+        RateLimitDecision? decision = null;
+        if (limited.Count > 0)
+        {
+            decision = await limiter.AcquireAsync(limited, estimate.Tokens);
+            foreach (var (name, value) in decision.Headers)
+            {
+                http.Response.Headers[name] = value;
+            }
+
+            if (decision.RefusedMessage is { } message)
+            {
+                await reservations.SettleAsync(reservation, 0m);
+                return Admission.Refused(AuthErrors.RateLimited(message, decision.RetryAfterSeconds));
+            }
+        }
+
+        return new Admission(reservations, limiter, reservation, limited, decision, estimate);
+    }
+
+    /// <summary>The budgets a caller's request counts against: its key's, user's, team's and the proxy's, where set.</summary>
+    private async Task<List<BudgetScope>> ScopesAsync(KeyRecord? key, UserRecord? user, TeamRecord? team, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var scopes = new List<BudgetScope>();
+        if (key is { MaxBudget: { } keyMax })
+        {
+            scopes.Add(BudgetScope.Of("key", key.TokenHash, keyMax, key.Spend, key.BudgetResetAt, now));
+        }
+
+        if (user is { MaxBudget: { } userMax })
+        {
+            scopes.Add(BudgetScope.Of("user", user.UserId, userMax, user.Spend, user.BudgetResetAt, now));
+        }
+
+        if (team is { MaxBudget: { } teamMax })
+        {
+            scopes.Add(BudgetScope.Of("team", team.TeamId, teamMax, team.Spend, team.BudgetResetAt, now));
+        }
+
+        var current = config.Current;
+        if ((current.LitellmSettings.MaxBudget ?? current.GeneralSettings.BudgetLocal) is { } proxyMax && proxyMax > 0)
+        {
+            var proxy = await cache.GetProxySpendAsync(cancellationToken);
+            scopes.Add(BudgetScope.Of("proxy", "global", proxyMax, proxy?.Spend ?? 0m, proxy?.BudgetResetAt, now));
+        }
+
+        return scopes;
+    }
+
+    /// <summary>LiteLLM's refusal text for a scope's budget, with what requests in flight hold when they made the difference.</summary>
+    private static OpenAiErrorResult Exceeded(BudgetScope scope, decimal spend, decimal inFlight)
+    {
+        var held = inFlight > 0 ? $" (requests in flight hold {AuthErrors.Amount(inFlight)} more)" : "";
+        return scope.Type switch
+        {
+            "key" => AuthErrors.Budget($"ExceededTokenBudget: Current spend for token: {AuthErrors.Amount(spend)}; Max Budget for Token: {AuthErrors.Amount(scope.MaxBudget)}{held}"),
+            "user" => AuthErrors.Budget($"ExceededBudget: User={scope.Id} over budget. Spend={AuthErrors.Amount(spend)}, Budget={AuthErrors.Amount(scope.MaxBudget)}{held}"),
+            "team" => AuthErrors.Budget($"Budget has been exceeded! Team={scope.Id} Current cost: {AuthErrors.Amount(spend)}, Max budget: {AuthErrors.Amount(scope.MaxBudget)}{held}"),
+            _ => AuthErrors.Budget($"Budget has been exceeded! Current cost: {AuthErrors.Amount(spend)}, Max budget: {AuthErrors.Amount(scope.MaxBudget)}{held}"),
+        };
+    }
+
     /// <summary>The refusal for the first budget of key, user or team that is spent, else null.</summary>
     public static OpenAiErrorResult? Refusal(KeyRecord? key, UserRecord? user, TeamRecord? team, DateTimeOffset now)
     {

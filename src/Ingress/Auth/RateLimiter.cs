@@ -8,7 +8,8 @@ namespace Broker.Ingress.Auth;
 /// <summary>
 /// rpm_limit, tpm_limit and max_parallel_requests of keys, users and teams, held across every Ingress instance in
 /// Redis (per-minute counters and an in-flight counter per entity); in this process's memory when Redis is absent.
-/// Tokens are counted when a non-streamed answer comes back (<see cref="AddTokensAsync"/>).
+/// tpm is a reservation: a request is let in while the minute's tokens (used and reserved) are below the limit, and adds
+/// its estimated tokens at once; when it ends, <see cref="SettleTokensAsync"/> replaces the estimate with what the answer used.
 /// </summary>
 public sealed class RateLimiter(BrokerRedis redis, TimeProvider time)
 {
@@ -16,7 +17,7 @@ public sealed class RateLimiter(BrokerRedis redis, TimeProvider time)
     private readonly ConcurrentDictionary<string, long> _local = new(StringComparer.Ordinal);
     private long _lastMinute;
 
-    public async Task<RateLimitDecision> AcquireAsync(IReadOnlyList<LimitScope> scopes)
+    public async Task<RateLimitDecision> AcquireAsync(IReadOnlyList<LimitScope> scopes, long estimatedTokens = 0)
     {
         ArgumentNullException.ThrowIfNull(scopes);
         var minute = time.GetUtcNow().ToUnixTimeSeconds() / 60;
@@ -31,7 +32,15 @@ public sealed class RateLimiter(BrokerRedis redis, TimeProvider time)
         {
             if (scope.TpmLimit is { } tpm)
             {
-                var used = await GetAsync(TokensKey(scope, minute));
+                // reserve first, then look at what was there before: concurrent requests each see the others' reservations
+                var tokensKey = TokensKey(scope, minute);
+                var reserve = Math.Max(0, estimatedTokens);
+                var used = reserve > 0 ? await IncrementAsync(tokensKey, reserve, TimeSpan.FromMinutes(2)) - reserve : await GetAsync(tokensKey);
+                if (reserve > 0)
+                {
+                    counted.Add((tokensKey, reserve));
+                }
+
                 var left = Math.Max(0, tpm - used);
                 if (remainingTokens is null || left < remainingTokens)
                 {
@@ -83,7 +92,7 @@ public sealed class RateLimiter(BrokerRedis redis, TimeProvider time)
             }
         }
 
-        return new RateLimitDecision(null, 0, headers, held);
+        return new RateLimitDecision(null, 0, headers, held, Math.Max(0, estimatedTokens), minute);
     }
 
     /// <summary>The request ended: its in-flight slots are free again.</summary>
@@ -96,19 +105,38 @@ public sealed class RateLimiter(BrokerRedis redis, TimeProvider time)
         }
     }
 
-    /// <summary>Tokens an answer used, counted against every scope's tpm_limit for this minute.</summary>
-    public async Task AddTokensAsync(IReadOnlyList<LimitScope> scopes, long tokens)
+    /// <summary>
+    /// The request ended: its reserved tokens are replaced by what the answer used (0 when it failed), counted against
+    /// every scope's tpm_limit in the current minute.
+    /// </summary>
+    public async Task SettleTokensAsync(IReadOnlyList<LimitScope> scopes, RateLimitDecision decision, long tokens)
     {
         ArgumentNullException.ThrowIfNull(scopes);
-        if (tokens <= 0)
-        {
-            return;
-        }
-
+        ArgumentNullException.ThrowIfNull(decision);
+        tokens = Math.Max(0, tokens);
         var minute = time.GetUtcNow().ToUnixTimeSeconds() / 60;
         foreach (var scope in scopes.Where(s => s.TpmLimit is not null))
         {
-            await IncrementAsync(TokensKey(scope, minute), tokens, TimeSpan.FromMinutes(2));
+            if (decision.ReservedTokens > 0 && decision.Minute == minute)
+            {
+                if (tokens != decision.ReservedTokens)
+                {
+                    await IncrementAsync(TokensKey(scope, minute), tokens - decision.ReservedTokens, TimeSpan.FromMinutes(2));
+                }
+
+                continue;
+            }
+
+            // reserved in an earlier minute (whose counter expires by itself after two): give it back there while it counts
+            if (decision.ReservedTokens > 0 && decision.Minute == minute - 1)
+            {
+                await IncrementAsync(TokensKey(scope, decision.Minute), -decision.ReservedTokens, null);
+            }
+
+            if (tokens > 0)
+            {
+                await IncrementAsync(TokensKey(scope, minute), tokens, TimeSpan.FromMinutes(2));
+            }
         }
     }
 

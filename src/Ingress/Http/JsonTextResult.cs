@@ -8,10 +8,12 @@ public sealed class JsonTextResult(string json, IReadOnlyDictionary<string, stri
 {
     public string Json { get; } = json;
 
+    public IReadOnlyDictionary<string, string> Headers { get; } = headers;
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         ArgumentNullException.ThrowIfNull(httpContext);
-        foreach (var (name, value) in headers)
+        foreach (var (name, value) in Headers)
         {
             httpContext.Response.Headers[name] = value;
         }

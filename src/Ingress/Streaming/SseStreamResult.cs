@@ -37,7 +37,7 @@ public static class SseStreamResult
                 // what the stream used counts against the caller's tpm limits (see AuthFilter)
                 if (stream.Usage is var (input, output))
                 {
-                    AnswerTokens.Record(http, input + output);
+                    AnswerTokens.Record(http, input, output);
                 }
             }
         }

@@ -1,13 +1,14 @@
-using System.Text.Json;
 using Broker.Config.Model;
+using Broker.Config.Pricing;
 using Broker.Contracts.Inference;
 
 namespace Broker.Workers.Pricing;
 
 /// <summary>
-/// The USD cost of one call, as LiteLLM computes it: the deployment's own prices (model_info, else litellm_params
-/// <c>input_cost_per_token</c> / <c>output_cost_per_token</c>), else the built-in table by model_info.base_model,
-/// then by the provider model. Cached prompt tokens are charged at the cache-read price when one is known.
+/// The USD cost of one call, as LiteLLM computes it: the deployment's price (<see cref="ModelPricing"/>: its own
+/// model_info, else litellm_params <c>input_cost_per_token</c> / <c>output_cost_per_token</c>, else the built-in table
+/// by model_info.base_model, then by the provider model). Cached prompt tokens are charged at the cache-read price when
+/// one is known.
 /// </summary>
 public static class CostCalculator
 {
@@ -21,7 +22,7 @@ public static class CostCalculator
             return 0m;
         }
 
-        if (PriceOf(deployment, table ?? PriceTable.BuiltIn) is not { } price)
+        if (ModelPricing.Of(deployment, table ?? PriceTable.BuiltIn) is not { } price)
         {
             return null;
         }
@@ -30,43 +31,4 @@ public static class CostCalculator
         var cachedPrice = price.CachedInputPerToken ?? price.InputPerToken;
         return ((usage.PromptTokens - cached) * price.InputPerToken) + (cached * cachedPrice) + (usage.CompletionTokens * price.OutputPerToken);
     }
-
-    public static ModelPrice? PriceOf(ModelDeployment deployment, PriceTable table)
-    {
-        ArgumentNullException.ThrowIfNull(deployment);
-        ArgumentNullException.ThrowIfNull(table);
-        var info = deployment.ModelInfo;
-        var input = info.InputCostPerToken ?? Param(deployment, "input_cost_per_token");
-        var output = info.OutputCostPerToken ?? Param(deployment, "output_cost_per_token");
-        var known = table.Find(info.BaseModel) ?? table.Find(deployment.ProviderModel) ?? table.Find(deployment.Model);
-        if (input is null && output is null)
-        {
-            return known;
-        }
-
-        var cachedRead = ExtraDecimal(info, "cache_read_input_token_cost") ?? Param(deployment, "cache_read_input_token_cost");
-        return new ModelPrice(input ?? 0, output ?? 0, cachedRead);
-    }
-
-    private static decimal? Param(ModelDeployment deployment, string name) =>
-        deployment.DefaultParams.TryGetValue(name, out var value) ? ToDecimal(value) : null;
-
-    private static decimal? ExtraDecimal(ModelInfo info, string name) =>
-        info.Extra.TryGetValue(name, out var value) ? value switch
-        {
-            decimal d => d,
-            double d => (decimal)d,
-            long l => l,
-            int i => i,
-            string s when decimal.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) => d,
-            _ => null,
-        } : null;
-
-    private static decimal? ToDecimal(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Number => value.GetDecimal(),
-        JsonValueKind.String when decimal.TryParse(value.GetString(), System.Globalization.NumberStyles.Float,
-            System.Globalization.CultureInfo.InvariantCulture, out var d) => d,
-        _ => null,
-    };
 }

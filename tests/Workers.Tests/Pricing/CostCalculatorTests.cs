@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Broker.Config.Model;
 using Broker.Contracts.Inference;
+using Broker.Config.Pricing;
 using Broker.Workers.Pricing;
 
 namespace Broker.Workers.Tests.Pricing;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Broker.Workers.Pricing;
+namespace Broker.Config.Pricing;
 
 /// <summary>
 /// The built-in prices of common models (<c>Pricing/model_prices.json</c>, embedded): looked up by the provider's
@@ -105,7 +105,7 @@ public sealed class PriceTable
 
     private static PriceTable LoadEmbedded()
     {
-        using var stream = typeof(PriceTable).Assembly.GetManifestResourceStream("Broker.Workers.Pricing.model_prices.json")
+        using var stream = typeof(PriceTable).Assembly.GetManifestResourceStream("Broker.Config.Pricing.model_prices.json")
             ?? throw new InvalidOperationException("the embedded price table Pricing/model_prices.json is missing");
         using var reader = new StreamReader(stream);
         return Parse(reader.ReadToEnd());
