@@ -76,7 +76,8 @@ public sealed class InvalidInputTests(MalformedInputFixture fixture) : IClassFix
     }
 
     [Theory]
-    [InlineData("\"completion_window\":\"99999999999d\"", "completion_window")]
+    [InlineData("\"completion_window\":\"2000000000d\"", "completion_window")]
+    [InlineData("\"completion_window\":\"99999999h\"", "completion_window")]
     [InlineData("\"completion_window\":\"9223372036854775807s\"", "completion_window")]
     [InlineData("\"completion_window\":\"24h\",\"metadata\":{\"k\":\"a\\u0000b\"}", "metadata")]
     [InlineData("\"completion_window\":\"24h\",\"metadata\":\"x\"", "metadata")]
