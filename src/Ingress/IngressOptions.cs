@@ -29,4 +29,10 @@ public sealed class IngressOptions
 
     /// <summary>How often the batch dispatcher looks for new, cancelled, expired and finished batches.</summary>
     public double BatchPollSeconds { get; set; } = 1;
+
+    /// <summary>
+    /// File uploads (POST /v1/files) one key may have in progress at once on this Ingress; more are answered 429.
+    /// 0 = no limit.
+    /// </summary>
+    public int MaxConcurrentUploadsPerKey { get; set; } = 4;
 }

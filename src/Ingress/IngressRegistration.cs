@@ -53,6 +53,7 @@ public static class IngressRegistration
         // files and batches live in general_settings.database_url's PostgreSQL (idempotent: every role may add it)
         builder.AddBrokerDatabase();
         builder.Services.AddSingleton<FileStore>();
+        builder.Services.AddSingleton<UploadLimiter>();
         builder.Services.AddSingleton<BatchStore>();
         builder.Services.AddSingleton<BatchValidator>();
         builder.Services.AddSingleton<BatchFinalizer>();
@@ -92,6 +93,8 @@ public static class IngressRegistration
         builder.Services.AddSingleton<AuthFilter>();
         builder.AddBusContribution(new IdentityBusContribution());
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
+        // a query or route value that does not bind (?limit=abc) is thrown to the handler above: a 400 with an error body, not an empty one
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks();
         // the body limit is enforced by the endpoints (max_request_size_mb), with an OpenAI-shaped 413

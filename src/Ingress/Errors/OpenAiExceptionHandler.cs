@@ -20,6 +20,9 @@ public sealed partial class OpenAiExceptionHandler(ILogger<OpenAiExceptionHandle
         {
             RequestTimeoutException => new OpenAiErrorResult(StatusCodes.Status504GatewayTimeout, "Request timed out waiting for a worker", "timeout", null, "timeout"),
             BadHttpRequestException bad => new OpenAiErrorResult(bad.StatusCode, bad.Message, "invalid_request_error"),
+            // text PostgreSQL cannot store (a NUL character) came from the request: the client's error, not the server's
+            Npgsql.PostgresException { SqlState: "22021" or "22P05" } => OpenAiErrorResult.BadRequest(
+                "A text value in the request contains a character that cannot be stored (such as NUL, \\u0000).", null, "invalid_value"),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => new OpenAiErrorResult(499, "Client closed the request", "invalid_request_error"),
             _ => new OpenAiErrorResult(StatusCodes.Status500InternalServerError, "Internal server error", "api_error", null, "internal_error"),
         };
@@ -28,7 +31,16 @@ public sealed partial class OpenAiExceptionHandler(ILogger<OpenAiExceptionHandle
             Unhandled(logger, exception, httpContext.Request.Path);
         }
 
-        await result.ExecuteAsync(httpContext);
+        // Anthropic's routes answer in Anthropic's shape, whatever failed
+        if (httpContext.Request.Path.Value?.Contains("/messages", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            await Features.Messages.AnthropicErrorResult.From(result).ExecuteAsync(httpContext);
+        }
+        else
+        {
+            await result.ExecuteAsync(httpContext);
+        }
+
         return true;
     }
 

@@ -9,6 +9,8 @@ namespace Broker.Ingress.Http;
 /// <summary>Reads a JSON object body within max_request_size_mb, or says why not in OpenAI's shape.</summary>
 public static class JsonBodyReader
 {
+    private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
+
     /// <summary>
     /// The request's body within general_settings.max_request_size_mb (or the route's <see cref="BodyFormat"/>), parsed
     /// once per request: the key check and the endpoint get the same object (<see cref="RequestBody"/>).
@@ -57,12 +59,36 @@ public static class JsonBodyReader
                 null, "invalid_json"));
         }
 
+        return Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+    }
+
+    /// <summary>
+    /// Parses a JSON object strictly: valid UTF-8, no duplicate keys, no string or key that is not valid UTF-16 once
+    /// unescaped (a lone surrogate such as <c>\ud800</c>), at most 64 levels deep; else a 400 saying what is wrong.
+    /// </summary>
+    public static (JsonObject? Body, string Text, OpenAiErrorResult? Error) Parse(ReadOnlyMemory<byte> utf8)
+    {
+        if (utf8.Span.StartsWith("\uFEFF"u8))
+        {
+            utf8 = utf8[3..];
+        }
+
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
+        {
+            return (null, "", Invalid("the body is not valid UTF-8."));
+        }
+
         try
         {
-            var node = JsonNode.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length).Span);
+            if (FindBadString(utf8.Span) is { } bad)
+            {
+                return (null, "", Invalid(bad));
+            }
+
+            var node = JsonNode.Parse(utf8.Span, documentOptions: Strict);
             if (node is JsonObject obj)
             {
-                return (obj, System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), null);
+                return (obj, System.Text.Encoding.UTF8.GetString(utf8.Span), null);
             }
 
             return (null, "", OpenAiErrorResult.BadRequest(
@@ -70,11 +96,35 @@ public static class JsonBodyReader
         }
         catch (JsonException ex)
         {
-            return (null, "", OpenAiErrorResult.BadRequest(
-                $"We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.) {ex.Message}",
-                null, "invalid_json"));
+            return (null, "", Invalid(ex.Message));
         }
     }
+
+    /// <summary>The first string or key whose escapes do not make valid UTF-16 (a lone surrogate), described; null when none.</summary>
+    private static string? FindBadString(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = Strict.MaxDepth });
+        while (reader.Read())
+        {
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+            {
+                try
+                {
+                    _ = reader.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    return $"the {(reader.TokenType == JsonTokenType.PropertyName ? "key" : "string")} at byte {reader.TokenStartIndex.ToString(CultureInfo.InvariantCulture)} holds an unpaired surrogate escape (e.g. \\ud800), which is not valid Unicode.";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static OpenAiErrorResult Invalid(string why) => OpenAiErrorResult.BadRequest(
+        $"We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.) {why}",
+        null, "invalid_json");
 
     private static OpenAiErrorResult TooLarge(long size, long maxBytes) =>
         new(StatusCodes.Status413PayloadTooLarge,

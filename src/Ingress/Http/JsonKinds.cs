@@ -8,6 +8,10 @@ public static class JsonKinds
 {
     public static JsonValueKind Kind(JsonNode? node) => node?.GetValueKind() ?? JsonValueKind.Null;
 
+    /// <summary>True for a JSON number that fits a double (not <c>1e400</c>).</summary>
+    public static bool IsFiniteNumber(JsonNode? node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var d) && double.IsFinite(d);
+
     public static string Describe(JsonNode? node) => Kind(node) switch
     {
         JsonValueKind.String => "a string",

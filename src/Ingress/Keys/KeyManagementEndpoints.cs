@@ -297,8 +297,12 @@ public static class KeyManagementEndpoints
         }
 
         var query = http.Request.Query;
-        var page = int.TryParse(query["page"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) && p > 0 ? p : 1;
         var size = int.TryParse(query["size"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) && s is > 0 and <= 100 ? s : 10;
+        if (ManagementGate.Page(query["page"], size, out var page) is { } badPage)
+        {
+            return badPage;
+        }
+
         var userId = Nullable(query["user_id"]);
         var teamId = Nullable(query["team_id"]);
         var alias = Nullable(query["key_alias"]);

@@ -65,6 +65,29 @@ public static class ManagementGate
         return new Http.JsonTextResult(node.ToJsonString(), NoHeaders);
     }
 
+    /// <summary>The 1-based page of a list route; an error when it is not a number from 1 or lies past any possible row.</summary>
+    public static OpenAiErrorResult? Page(string? text, int size, out int page)
+    {
+        page = 1;
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out page) ||
+            page < 1 || (long)(page - 1) * size > MaxOffset)
+        {
+            page = 1;
+            return new OpenAiErrorResult(StatusCodes.Status400BadRequest,
+                $"page must be a whole number from 1 to {(MaxOffset / size) + 1} (got '{text}')", "invalid_request_error", "page", "400");
+        }
+
+        return null;
+    }
+
+    /// <summary>The furthest row a list route pages to.</summary>
+    private const long MaxOffset = 10_000_000;
+
     public static OpenAiErrorResult BadRequest(string message) =>
         new(StatusCodes.Status400BadRequest, message, "invalid_request_error", null, "400");
 

@@ -136,8 +136,12 @@ public static class UserManagementEndpoints
         }
 
         var query = http.Request.Query;
-        var page = int.TryParse(query["page"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) && p > 0 ? p : 1;
         var size = int.TryParse(query["page_size"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) && s is > 0 and <= 100 ? s : 25;
+        if (ManagementGate.Page(query["page"], size, out var page) is { } badPage)
+        {
+            return badPage;
+        }
+
         var users = await repository.ListUsersAsync((page - 1) * size, size, http.RequestAborted);
         return ManagementGate.Json(new JsonObject
         {

@@ -33,6 +33,7 @@ public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Ur
 
     private readonly System.Text.StringBuilder _text = new();
     private bool _providerReportedUsage;
+    private TokenUsage? _counted;
 
     /// <summary>Streams until the provider ends; a mid-stream provider failure ends the stream with an error batch.</summary>
     public async Task<ProviderError?> RunAsync(IAsyncEnumerable<JsonObject> chunks, TimeProvider timeProvider, long started, CancellationToken cancellationToken)
@@ -112,8 +113,12 @@ public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Ur
     /// <summary>The content streamed so far.</summary>
     public string Text => _text.ToString();
 
-    public TokenUsage UsageOrCounted(JsonArray? messages) =>
-        _providerReportedUsage ? Usage : new TokenUsage { PromptTokens = TokenCounter.CountMessages(messages), CompletionTokens = TokenCounter.Count(_text.ToString()) };
+    public TokenUsage UsageOrCounted(JsonArray? messages, CancellationToken cancellationToken) =>
+        _providerReportedUsage ? Usage : _counted ??= new TokenUsage
+        {
+            PromptTokens = TokenCounter.CountMessages(messages, cancellationToken),
+            CompletionTokens = TokenCounter.Count(_text.ToString(), cancellationToken),
+        };
 
     /// <summary>The provider failed before streaming anything: one last batch with the error.</summary>
     public Task FailAsync(ProviderError error, CancellationToken cancellationToken) =>
@@ -130,7 +135,7 @@ public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Ur
             Chunks = chunks,
             IsLast = isLast,
             WorkerAddress = sequence == 0 ? workerAddress : null,
-            Usage = isLast ? UsageOrCounted(PromptMessages) : null,
+            Usage = isLast ? UsageOrCounted(PromptMessages, cancellationToken) : null,
             DeploymentId = sequence == 0 ? deploymentId : null,
             ModelGroup = sequence == 0 ? modelGroup : null,
             Queue = sequence == 0 ? queue : null,

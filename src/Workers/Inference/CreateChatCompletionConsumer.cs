@@ -228,7 +228,7 @@ public sealed class CreateChatCompletionConsumer(
             await ReportSuccess(context, groupName, deploymentId);
         }
 
-        var usage = streamer.UsageOrCounted(call.Request["messages"] as JsonArray);
+        var usage = streamer.UsageOrCounted(call.Request["messages"] as JsonArray, context.CancellationToken);
         outcome.Finish(usage, streamer.TimeToFirstChunk?.TotalMilliseconds ?? elapsedMs, error);
         await PublishUsage(context, groupName, deploymentId, providerName, usage, elapsedMs, streamer.TimeToFirstChunk?.TotalMilliseconds, error,
             CostCalculator.Cost(call.Deployment, usage, failed: error is not null),

@@ -5,6 +5,7 @@ using Broker.Contracts.Identity;
 using Broker.Contracts.Inference;
 using Broker.Contracts.Usage;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Tokens;
 using Broker.Workers.Providers;
 using Broker.Workers.RateLimits;
 using Broker.Workers.Routing;
@@ -46,7 +47,7 @@ public static class InferenceSteps
             return (null, new ProviderError(ProviderErrorClass.BadRequest, 400, "Request body is not a JSON object: " + ex.Message), null);
         }
 
-        if (config.RouterSettings.EnablePreCallChecks && pinnedDeploymentId is null && PreCallCheck(group, parsed) is var (fitting, tooLong))
+        if (config.RouterSettings.EnablePreCallChecks && pinnedDeploymentId is null && PreCallCheck(group, parsed, cancellationToken) is var (fitting, tooLong))
         {
             if (tooLong is not null)
             {
@@ -70,7 +71,7 @@ public static class InferenceSteps
     /// exceeds (counted with the tokenizer); when none is left, a context-window error (which context_window_fallbacks
     /// handle). Null when there is nothing to check.
     /// </summary>
-    public static (ModelGroup? Fitting, ProviderError? TooLong)? PreCallCheck(ModelGroup group, JsonObject request)
+    public static (ModelGroup? Fitting, ProviderError? TooLong)? PreCallCheck(ModelGroup group, JsonObject request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(request);
@@ -79,12 +80,12 @@ public static class InferenceSteps
             return null;
         }
 
-        var tokens = TokenCounter.CountMessages(messages) + TokenCounter.Count(request["system"] switch
+        var tokens = TokenCounter.AddMessages(new TokenTally(cancellationToken), messages).Add(request["system"] switch
         {
             JsonValue v when v.TryGetValue<string>(out var text) => text,
-            JsonArray blocks => string.Join('\n', blocks.Select(b => b?["text"]?.GetValue<string>() ?? "")),
+            JsonArray blocks => string.Join('\n', blocks.Select(b => b?["text"] is JsonValue t && t.TryGetValue<string>(out var s) ? s : "")),
             _ => "",
-        });
+        }).Total;
         var fitting = group.Deployments.Where(d => d.ModelInfo.MaxInputTokens is not { } max || tokens <= max).ToList();
         if (fitting.Count == 0)
         {

@@ -20,6 +20,9 @@ public sealed class BatchShapesTests
     [InlineData("0h")]
     [InlineData("-1h")]
     [InlineData("24w")]
+    [InlineData("31d")]
+    [InlineData("2000000000d")]
+    [InlineData("9223372036854775807s")]
     public void ParseWindow_Invalid_Null(string window) => Assert.Null(BatchesEndpoints.ParseWindow(window));
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class PreCallCheckTests
     {
         var group = TestDeployments.Group("g", Deployment("small", 50), Deployment("large", 100_000), Deployment("unknown", null));
 
-        var (fitting, tooLong) = InferenceSteps.PreCallCheck(group, Prompt(200))!.Value;
+        var (fitting, tooLong) = InferenceSteps.PreCallCheck(group, Prompt(200), CancellationToken.None)!.Value;
 
         Assert.Null(tooLong);
         Assert.Equal(["large", "unknown"], fitting!.Deployments.Select(d => d.Id));
@@ -31,7 +31,7 @@ public sealed class PreCallCheckTests
     {
         var group = TestDeployments.Group("g", Deployment("small", 50), Deployment("large", 100_000));
 
-        var (fitting, _) = InferenceSteps.PreCallCheck(group, Prompt(5))!.Value;
+        var (fitting, _) = InferenceSteps.PreCallCheck(group, Prompt(5), CancellationToken.None)!.Value;
 
         Assert.Same(group, fitting);
     }
@@ -41,7 +41,7 @@ public sealed class PreCallCheckTests
     {
         var group = TestDeployments.Group("g", Deployment("a", 50), Deployment("b", 80));
 
-        var (_, tooLong) = InferenceSteps.PreCallCheck(group, Prompt(500))!.Value;
+        var (_, tooLong) = InferenceSteps.PreCallCheck(group, Prompt(500), CancellationToken.None)!.Value;
 
         Assert.Equal(ProviderErrorClass.ContextWindowExceeded, tooLong!.Class);
         Assert.Equal("context_length_exceeded", tooLong.Code);
@@ -53,6 +53,6 @@ public sealed class PreCallCheckTests
     {
         var group = TestDeployments.Group("g", Deployment("a", null));
 
-        Assert.Null(InferenceSteps.PreCallCheck(group, Prompt(500)));
+        Assert.Null(InferenceSteps.PreCallCheck(group, Prompt(500), CancellationToken.None));
     }
 }

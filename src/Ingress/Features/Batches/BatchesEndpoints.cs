@@ -70,7 +70,7 @@ public static class BatchesEndpoints
         if (ParseWindow(window) is not { } duration)
         {
             return OpenAiErrorResult.BadRequest(
-                $"Invalid value for 'completion_window': '{window}'. Supported values are: '24h' (or another duration such as '1h', '30m').",
+                $"Invalid value for 'completion_window': '{window}'. Supported values are: '24h' (or another duration such as '1h', '30m', at most 30 days).",
                 "completion_window", "invalid_value");
         }
 
@@ -79,15 +79,21 @@ public static class BatchesEndpoints
         {
             case null:
                 break;
-            case JsonObject m when m.Count <= 16 && m.All(p => p.Value is JsonValue v && v.GetValueKind() == JsonValueKind.String):
+            case JsonObject m when m.Count <= 16 && m.All(p => !p.Key.Contains('\0', StringComparison.Ordinal) &&
+                                                               p.Value is JsonValue v && v.TryGetValue<string>(out var text) && !text.Contains('\0', StringComparison.Ordinal)):
                 metadata = m.ToJsonString();
                 break;
             default:
-                return OpenAiErrorResult.BadRequest("Invalid 'metadata': expected an object of at most 16 string values.", "metadata", "invalid_value");
+                return OpenAiErrorResult.BadRequest("Invalid 'metadata': expected an object of at most 16 string values (without NUL characters).", "metadata", "invalid_value");
         }
 
         var owner = FileOwner.Of(http);
         var fileId = input.GetValue<string>();
+        if (fileId.Contains('\0', StringComparison.Ordinal))
+        {
+            return FilesEndpoints.NotFound(fileId.Replace("\0", "", StringComparison.Ordinal));
+        }
+
         var file = await files.GetAsync(owner, fileId, cancellationToken);
         if (file is null)
         {
@@ -172,22 +178,26 @@ public static class BatchesEndpoints
     }
 
     /// <summary><c>24h</c> (OpenAI's one value) or another whole number of seconds, minutes, hours or days.</summary>
+    /// <summary>The longest completion_window accepted (30 days).</summary>
+    private const long MaxWindowSeconds = 30L * 24 * 3600;
+
     public static TimeSpan? ParseWindow(string window)
     {
         ArgumentNullException.ThrowIfNull(window);
-        if (window.Length < 2 || !int.TryParse(window.AsSpan(0, window.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0)
+        if (window.Length < 2 || !long.TryParse(window.AsSpan(0, window.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0)
         {
             return null;
         }
 
-        return window[^1] switch
+        long? seconds = window[^1] switch
         {
-            's' => TimeSpan.FromSeconds(n),
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
+            's' => n,
+            'm' => n <= MaxWindowSeconds / 60 ? n * 60 : null,
+            'h' => n <= MaxWindowSeconds / 3600 ? n * 3600 : null,
+            'd' => n <= MaxWindowSeconds / 86400 ? n * 86400 : null,
             _ => null,
         };
+        return seconds is { } s && s <= MaxWindowSeconds ? TimeSpan.FromSeconds(s) : null;
     }
 
     /// <summary>OpenAI's batch object.</summary>

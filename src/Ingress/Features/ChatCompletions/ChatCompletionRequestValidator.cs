@@ -16,6 +16,16 @@ public static class ChatCompletionRequestValidator
 
     private static readonly string[] BooleanParams = ["stream", "logprobs", "parallel_tool_calls"];
 
+    /// <summary>OpenAI's bounds on the integer parameters.</summary>
+    private static readonly (string Name, long Min, long Max)[] IntegerRanges =
+    [
+        ("n", 1, 128), ("max_tokens", 1, int.MaxValue), ("max_completion_tokens", 1, int.MaxValue), ("top_logprobs", 0, 20),
+    ];
+
+    private static readonly string[] ObjectParams = ["metadata", "stream_options", "logit_bias"];
+
+    private static readonly string[] ResponseFormats = ["text", "json_object", "json_schema"];
+
     public static OpenAiErrorResult? Validate(JsonObject body)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -56,7 +66,7 @@ public static class ChatCompletionRequestValidator
 
         foreach (var name in NumberParams)
         {
-            if (body[name] is { } v && JsonKinds.Kind(v) != JsonValueKind.Number)
+            if (body[name] is { } v && !JsonKinds.IsFiniteNumber(v))
             {
                 return OpenAiErrorResult.InvalidType(name, "a number", v);
             }
@@ -68,6 +78,21 @@ public static class ChatCompletionRequestValidator
             {
                 return OpenAiErrorResult.InvalidType(name, "an integer", v);
             }
+        }
+
+        foreach (var (name, min, max) in IntegerRanges)
+        {
+            if (body[name] is JsonValue v && v.TryGetValue<long>(out var n) && (n < min || n > max))
+            {
+                return OpenAiErrorResult.BadRequest(
+                    $"Invalid '{name}': integer {(n < min ? "below minimum" : "above maximum")} value. Expected a value {(n < min ? $">= {min}" : $"<= {max}")}, but got {n} instead.",
+                    name, n < min ? "integer_below_min_value" : "integer_above_max_value");
+            }
+        }
+
+        if (ValidateCommon(body) is { } common)
+        {
+            return common;
         }
 
         foreach (var name in BooleanParams)
@@ -83,9 +108,47 @@ public static class ChatCompletionRequestValidator
             return OpenAiErrorResult.InvalidType("stop", "a string or an array of strings", stop);
         }
 
-        if (body["tools"] is { } tools && tools is not JsonArray)
+        if (body["tools"] is { } tools && (tools is not JsonArray toolList || toolList.Any(t => t is not JsonObject)))
         {
             return OpenAiErrorResult.InvalidType("tools", "an array of objects", tools);
+        }
+
+        if (body["response_format"] is { } format)
+        {
+            if (format is not JsonObject formatObject)
+            {
+                return OpenAiErrorResult.InvalidType("response_format", "an object", format);
+            }
+
+            if (formatObject["type"] is not JsonValue type || !type.TryGetValue<string>(out var typeName) || !ResponseFormats.Contains(typeName))
+            {
+                return OpenAiErrorResult.BadRequest(
+                    $"Invalid value for 'response_format.type': supported values are {string.Join(", ", ResponseFormats.Select(f => $"'{f}'"))}.",
+                    "response_format.type", "invalid_value");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Checks shared by the OpenAI routes that take them: <c>metadata</c> and <c>stream_options</c> are objects,
+    /// <c>user</c> a string.
+    /// </summary>
+    public static OpenAiErrorResult? ValidateCommon(JsonObject body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        foreach (var name in ObjectParams)
+        {
+            if (body[name] is { } v && v is not JsonObject)
+            {
+                return OpenAiErrorResult.InvalidType(name, "an object", v);
+            }
+        }
+
+        if (body["user"] is { } user && JsonKinds.Kind(user) != JsonValueKind.String)
+        {
+            return OpenAiErrorResult.InvalidType("user", "a string", user);
         }
 
         return null;
@@ -110,7 +173,8 @@ public static class ChatCompletionRequestValidator
                 $"{path}.role", "invalid_value");
         }
 
-        if (message["content"] is { } content && JsonKinds.Kind(content) is not (JsonValueKind.String or JsonValueKind.Array))
+        if (message["content"] is { } content &&
+            (JsonKinds.Kind(content) is not (JsonValueKind.String or JsonValueKind.Array) || content is JsonArray parts && parts.Any(p => p is not JsonObject)))
         {
             return OpenAiErrorResult.InvalidType($"{path}.content", "a string or an array of content parts", content);
         }

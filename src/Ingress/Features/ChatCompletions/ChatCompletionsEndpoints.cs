@@ -45,7 +45,7 @@ public static class ChatCompletionsEndpoints
 
         if (body["stream"] is JsonValue stream && stream.GetValue<bool>())
         {
-            var includeUsage = body["stream_options"]?["include_usage"] is JsonValue u && u.TryGetValue<bool>(out var b) && b;
+            var includeUsage = body["stream_options"] is JsonObject streamOptions && streamOptions["include_usage"] is JsonValue u && u.TryGetValue<bool>(out var b) && b;
             var (chunks, record) = await cached.StreamAsync(http, CacheCallType.Chat, group, model, body, body, cancellationToken);
             return await SseStreamResult.WriteAsync(http, chunks, record(new OpenAiChatSseFormat(includeUsage)), inference, options, timeProvider);
         }

@@ -98,7 +98,7 @@ public static class CompletionRequestTranslator
     {
         foreach (var name in NumberParams)
         {
-            if (body[name] is { } v && JsonKinds.Kind(v) is not (JsonValueKind.Number or JsonValueKind.Null))
+            if (body[name] is { } v && JsonKinds.Kind(v) != JsonValueKind.Null && !JsonKinds.IsFiniteNumber(v))
             {
                 return OpenAiErrorResult.InvalidType(name, "a number", v);
             }
@@ -110,6 +110,20 @@ public static class CompletionRequestTranslator
             {
                 return OpenAiErrorResult.InvalidType(name, "an integer", v);
             }
+        }
+
+        foreach (var name in new[] { "n", "max_tokens" })
+        {
+            if (body[name] is JsonValue v && v.TryGetValue<long>(out var n) && n < 1)
+            {
+                return OpenAiErrorResult.BadRequest(
+                    $"Invalid '{name}': integer below minimum value. Expected a value >= 1, but got {n} instead.", name, "integer_below_min_value");
+            }
+        }
+
+        if (ChatCompletions.ChatCompletionRequestValidator.ValidateCommon(body) is { } common)
+        {
+            return common;
         }
 
         if (body["stream"] is { } stream && JsonKinds.Kind(stream) is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))

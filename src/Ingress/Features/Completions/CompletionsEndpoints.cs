@@ -53,7 +53,7 @@ public static class CompletionsEndpoints
         var createdAt = timeProvider.GetUtcNow().ToUnixTimeSeconds();
         if (chats![0]["stream"] is JsonValue stream && stream.GetValue<bool>())
         {
-            var includeUsage = body["stream_options"]?["include_usage"] is JsonValue u && u.GetValueKind() == JsonValueKind.True;
+            var includeUsage = body["stream_options"] is JsonObject streamOptions && streamOptions["include_usage"] is JsonValue u && u.GetValueKind() == JsonValueKind.True;
             var (chunks, record) = await cached.StreamAsync(http, CacheCallType.TextCompletion, group, model, body, chats[0], cancellationToken);
             return await SseStreamResult.WriteAsync(http, chunks, record(new TextCompletionSseFormat(id, createdAt, includeUsage)), inference, options, timeProvider);
         }

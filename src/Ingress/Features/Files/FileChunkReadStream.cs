@@ -2,12 +2,17 @@ using Npgsql;
 
 namespace Broker.Ingress.Features.Files;
 
-/// <summary>A read-only stream over a file's chunk rows, read one at a time from the server; owns its connection.</summary>
-public sealed class FileChunkReadStream(NpgsqlConnection connection, NpgsqlCommand command, NpgsqlDataReader reader) : Stream
+/// <summary>
+/// A read-only stream over a file's chunk rows: each chunk is fetched with its own short query (a pooled connection
+/// taken and given back at once), so a reader that is slow (a client downloading at modem speed) holds no connection
+/// between chunks.
+/// </summary>
+public sealed class FileChunkReadStream(NpgsqlDataSource dataSource, string fileId) : Stream
 {
-    private Stream? _current;
+    private byte[] _current = [];
+    private int _offset;
+    private int _lastChunk = -1;
     private bool _ended;
-    private bool _closed;
 
     public override bool CanRead => true;
 
@@ -21,30 +26,19 @@ public sealed class FileChunkReadStream(NpgsqlConnection connection, NpgsqlComma
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        while (!_ended)
+        while (_offset == _current.Length)
         {
-            if (_current is not null)
-            {
-                var read = await _current.ReadAsync(buffer, cancellationToken);
-                if (read > 0)
-                {
-                    return read;
-                }
-
-                await _current.DisposeAsync();
-                _current = null;
-            }
-
-            if (!await reader.ReadAsync(cancellationToken))
+            if (_ended || !await NextChunkAsync(cancellationToken))
             {
                 _ended = true;
-                break;
+                return 0;
             }
-
-            _current = reader.GetStream(0);
         }
 
-        return 0;
+        var take = Math.Min(buffer.Length, _current.Length - _offset);
+        _current.AsMemory(_offset, take).CopyTo(buffer);
+        _offset += take;
+        return take;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -62,37 +56,21 @@ public sealed class FileChunkReadStream(NpgsqlConnection connection, NpgsqlComma
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
-    public override async ValueTask DisposeAsync()
+    private async Task<bool> NextChunkAsync(CancellationToken cancellationToken)
     {
-        await CloseAsync();
-        await base.DisposeAsync();
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
+        await using var command = dataSource.CreateCommand(
+            "SELECT chunk_no, data FROM broker_file_chunks WHERE file_id = $1 AND chunk_no > $2 ORDER BY chunk_no LIMIT 1");
+        command.Parameters.Add(new() { Value = fileId });
+        command.Parameters.Add(new() { Value = _lastChunk });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
         {
-            CloseAsync().AsTask().GetAwaiter().GetResult();
+            return false;
         }
 
-        base.Dispose(disposing);
-    }
-
-    private async ValueTask CloseAsync()
-    {
-        if (_closed)
-        {
-            return;
-        }
-
-        _closed = true;
-        if (_current is not null)
-        {
-            await _current.DisposeAsync();
-        }
-
-        await reader.DisposeAsync();
-        await command.DisposeAsync();
-        await connection.DisposeAsync();
+        _lastChunk = reader.GetInt32(0);
+        _current = reader.GetFieldValue<byte[]>(1);
+        _offset = 0;
+        return true;
     }
 }

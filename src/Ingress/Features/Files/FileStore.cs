@@ -1,4 +1,3 @@
-using System.Data;
 using Broker.ServiceDefaults.Database;
 using Npgsql;
 using NpgsqlTypes;
@@ -20,6 +19,11 @@ public sealed class FileStore(BrokerDatabase database, TimeProvider timeProvider
 
     private const string Columns = "id, owner, purpose, filename, bytes, created_at, status";
 
+    /// <summary>The status of a file whose content is still arriving: no route sees it.</summary>
+    private const string Uploading = "uploading";
+
+    private const string Processed = "processed";
+
     public bool IsConfigured => database.IsConfigured;
 
     /// <summary>A new file id, time-ordered.</summary>
@@ -27,36 +31,73 @@ public sealed class FileStore(BrokerDatabase database, TimeProvider timeProvider
 
     /// <summary>
     /// Stores <paramref name="content"/> as a new file; null when it is longer than <paramref name="maxBytes"/> (nothing is kept).
+    /// No connection or transaction is held while the content is read (an upload may be slow): the file's row is
+    /// written first with status <c>uploading</c> (invisible to get, list and batches), each 1 MiB chunk is read whole
+    /// and then inserted with a pooled connection taken for that insert only, and the row turns <c>processed</c> at the
+    /// end. A failed or abandoned upload is deleted.
     /// </summary>
     public async Task<StoredFile?> CreateAsync(string owner, string purpose, string filename, Stream content, long maxBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
-        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var file = new StoredFile(NewId(), owner, purpose, filename, 0, timeProvider.GetUtcNow(), "processed");
-        await InsertAsync(connection, transaction, file, cancellationToken);
-        var writer = new FileChunkWriter(connection, transaction, file.Id);
-        var buffer = new byte[64 * 1024];
-        int read;
-        while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+        var file = new StoredFile(NewId(), owner, purpose, filename, 0, timeProvider.GetUtcNow(), Uploading);
+        await using (var connection = await database.DataSource.OpenConnectionAsync(cancellationToken))
         {
-            if (writer.Bytes + read > maxBytes)
-            {
-                return null;
-            }
-
-            await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            await InsertAsync(connection, null, file, cancellationToken);
         }
 
-        await writer.FlushAsync(cancellationToken);
-        file = file with { Bytes = writer.Bytes };
-        await SetBytesAsync(connection, transaction, file.Id, file.Bytes, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return file;
+        var completed = false;
+        try
+        {
+            var buffer = new byte[ChunkSize];
+            var bytes = 0L;
+            var chunkNo = 0;
+            while (true)
+            {
+                var filled = await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+                if (filled == 0)
+                {
+                    break;
+                }
+
+                bytes += filled;
+                if (bytes > maxBytes)
+                {
+                    return null;
+                }
+
+                await using var insert = database.DataSource.CreateCommand("INSERT INTO broker_file_chunks (file_id, chunk_no, data) VALUES ($1, $2, $3)");
+                insert.Parameters.Add(new() { Value = file.Id });
+                insert.Parameters.Add(new() { Value = chunkNo++ });
+                insert.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = buffer.AsMemory(0, filled) });
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+                if (filled < buffer.Length)
+                {
+                    break;
+                }
+            }
+
+            await using var finish = database.DataSource.CreateCommand("UPDATE broker_files SET bytes = $2, status = $3 WHERE id = $1");
+            finish.Parameters.Add(new() { Value = file.Id });
+            finish.Parameters.Add(new() { Value = bytes });
+            finish.Parameters.Add(new() { Value = Processed });
+            await finish.ExecuteNonQueryAsync(cancellationToken);
+            completed = true;
+            return file with { Bytes = bytes, Status = Processed };
+        }
+        finally
+        {
+            if (!completed)
+            {
+                // the chunks go with the row (ON DELETE CASCADE)
+                await using var delete = database.DataSource.CreateCommand("DELETE FROM broker_files WHERE id = $1");
+                delete.Parameters.Add(new() { Value = file.Id });
+                await delete.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+        }
     }
 
     /// <summary>Inserts a file's row (bytes 0) inside the caller's transaction; fill it with a <see cref="FileChunkWriter"/>.</summary>
-    public static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, StoredFile file, CancellationToken cancellationToken)
+    public static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, StoredFile file, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(file);
         await using var insert = new NpgsqlCommand(
@@ -89,7 +130,7 @@ public sealed class FileStore(BrokerDatabase database, TimeProvider timeProvider
 
     public async Task<StoredFile?> GetAsync(string owner, string id, CancellationToken cancellationToken)
     {
-        await using var command = database.DataSource.CreateCommand($"SELECT {Columns} FROM broker_files WHERE id = $1 AND owner = $2");
+        await using var command = database.DataSource.CreateCommand($"SELECT {Columns} FROM broker_files WHERE id = $1 AND owner = $2 AND status <> '{Uploading}'");
         command.Parameters.Add(new() { Value = id });
         command.Parameters.Add(new() { Value = owner });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -106,7 +147,7 @@ public sealed class FileStore(BrokerDatabase database, TimeProvider timeProvider
         var order = ascending ? "ASC" : "DESC";
         var cursor = ascending ? ">" : "<";
         await using var command = database.DataSource.CreateCommand(
-            $"SELECT {Columns} FROM broker_files WHERE owner = $1 AND ($2::text IS NULL OR purpose = $2) " +
+            $"SELECT {Columns} FROM broker_files WHERE owner = $1 AND status <> '{Uploading}' AND ($2::text IS NULL OR purpose = $2) " +
             $"AND ($3::text IS NULL OR (created_at, id) {cursor} (SELECT created_at, id FROM broker_files WHERE id = $3 AND owner = $1)) " +
             $"ORDER BY created_at {order}, id {order} LIMIT $4");
         command.Parameters.Add(new() { Value = owner });
@@ -139,23 +180,9 @@ public sealed class FileStore(BrokerDatabase database, TimeProvider timeProvider
         await content.CopyToAsync(destination, 64 * 1024, cancellationToken);
     }
 
-    /// <summary>A file's content as a forward-only stream over its chunks (holds one pooled connection until disposed).</summary>
-    public async Task<Stream> OpenReadAsync(string fileId, CancellationToken cancellationToken)
-    {
-        var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            var command = new NpgsqlCommand("SELECT data FROM broker_file_chunks WHERE file_id = $1 ORDER BY chunk_no", connection);
-            command.Parameters.Add(new() { Value = fileId });
-            var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
-            return new FileChunkReadStream(connection, command, reader);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    /// <summary>A file's content as a forward-only stream over its chunks (a pooled connection is taken per chunk, never held between reads).</summary>
+    public Task<Stream> OpenReadAsync(string fileId, CancellationToken cancellationToken) =>
+        Task.FromResult<Stream>(new FileChunkReadStream(database.DataSource, fileId));
 
     private static StoredFile Read(NpgsqlDataReader reader) => new(
         reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4),

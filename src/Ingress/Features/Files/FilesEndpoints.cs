@@ -13,6 +13,10 @@ namespace Broker.Ingress.Features.Files;
 /// <summary>OpenAI's Files API (<c>/v1/files</c>): upload (multipart, streamed to PostgreSQL), get, list, content, delete.</summary>
 public static class FilesEndpoints
 {
+    private const int MaxFilenameLength = 512;
+
+    private const int MaxPurposeLength = 64;
+
     private static readonly HashSet<string> Purposes = new(StringComparer.Ordinal)
     {
         "batch", "batch_output", "fine-tune", "assistants", "vision", "user_data", "evals",
@@ -38,11 +42,19 @@ public static class FilesEndpoints
     public static OpenAiErrorResult NotFound(string id) =>
         new(StatusCodes.Status404NotFound, $"No such File object: {id}", "invalid_request_error", "id", null);
 
-    private static async Task<IResult> Upload(HttpContext http, FileStore files)
+    private static async Task<IResult> Upload(HttpContext http, FileStore files, UploadLimiter limiter)
     {
         if (!files.IsConfigured)
         {
             return NoDatabase();
+        }
+
+        using var slot = limiter.TryEnter(FileOwner.Of(http));
+        if (slot is null)
+        {
+            return new OpenAiErrorResult(StatusCodes.Status429TooManyRequests,
+                $"Too many uploads in progress for this key (at most {limiter.Limit} at once, Ingress:MaxConcurrentUploadsPerKey); retry when one has finished.",
+                "rate_limit_error", "file", "too_many_concurrent_uploads") { RetryAfterSeconds = 1 };
         }
 
         var cancellationToken = http.RequestAborted;
@@ -58,30 +70,51 @@ public static class FilesEndpoints
         var reader = new MultipartReader(boundary, http.Request.Body) { BodyLengthLimit = null };
         string? purpose = null;
         StoredFile? stored = null;
-        MultipartSection? section;
-        while ((section = await reader.ReadNextSectionAsync(cancellationToken)) is not null)
+        try
         {
-            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition))
+            MultipartSection? section;
+            while ((section = await reader.ReadNextSectionAsync(cancellationToken)) is not null)
             {
-                continue;
-            }
-
-            var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value;
-            if (disposition.IsFileDisposition() && name == "file" && stored is null)
-            {
-                var filename = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? "file";
-                stored = await files.CreateAsync(owner, purpose ?? "batch", filename, section.Body, FileStore.MaxBytes, cancellationToken);
-                if (stored is null)
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition))
                 {
-                    return new OpenAiErrorResult(StatusCodes.Status413RequestEntityTooLarge,
-                        $"File is larger than the {FileStore.MaxBytes / (1024 * 1024)} MB limit.", "invalid_request_error", "file", "request_too_large");
+                    continue;
+                }
+
+                var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value;
+                if (disposition.IsFileDisposition() && name == "file" && stored is null)
+                {
+                    var filename = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? "file";
+                    if (filename.Any(char.IsControl) || filename.Length > MaxFilenameLength)
+                    {
+                        return OpenAiErrorResult.BadRequest(
+                            $"Invalid file name: it must be at most {MaxFilenameLength} characters, without control characters (such as NUL).", "file", "invalid_value");
+                    }
+
+                    stored = await files.CreateAsync(owner, purpose ?? "batch", filename, section.Body, FileStore.MaxBytes, cancellationToken);
+                    if (stored is null)
+                    {
+                        return new OpenAiErrorResult(StatusCodes.Status413RequestEntityTooLarge,
+                            $"File is larger than the {FileStore.MaxBytes / (1024 * 1024)} MB limit.", "invalid_request_error", "file", "request_too_large");
+                    }
+                }
+                else if (name == "purpose")
+                {
+                    using var text = new StreamReader(section.Body);
+                    var buffer = new char[MaxPurposeLength + 1];
+                    var read = await text.ReadBlockAsync(buffer, cancellationToken);
+                    purpose = new string(buffer, 0, read).Trim();
                 }
             }
-            else if (name == "purpose")
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException && ex is not BadHttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            // a truncated or malformed multipart body: the client's error; what was stored of it goes
+            if (stored is not null)
             {
-                using var text = new StreamReader(section.Body);
-                purpose = (await text.ReadToEndAsync(cancellationToken)).Trim();
+                await files.DeleteAsync(owner, stored.Id, CancellationToken.None);
             }
+
+            return OpenAiErrorResult.BadRequest($"The multipart/form-data body is malformed or incomplete: {ex.Message}", "file", "invalid_multipart");
         }
 
         OpenAiErrorResult? error = null;
@@ -203,7 +236,10 @@ public static class FilesEndpoints
             httpContext.Response.StatusCode = StatusCodes.Status200OK;
             httpContext.Response.ContentType = "application/octet-stream";
             httpContext.Response.ContentLength = file.Bytes;
-            httpContext.Response.Headers.ContentDisposition = $"attachment; filename=\"{file.Filename.Replace("\"", "", StringComparison.Ordinal)}\"";
+            // RFC 6266: an ASCII filename plus an RFC 5987 filename* (UTF-8), so any name survives the header
+            var disposition = new ContentDispositionHeaderValue("attachment");
+            disposition.SetHttpFileName(file.Filename);
+            httpContext.Response.Headers.ContentDisposition = disposition.ToString();
             await files.CopyContentAsync(file.Id, httpContext.Response.Body, httpContext.RequestAborted);
         }
     }

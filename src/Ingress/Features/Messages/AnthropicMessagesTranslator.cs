@@ -69,7 +69,7 @@ public static class AnthropicMessagesTranslator
             result["stop"] = stops.DeepClone();
         }
 
-        if (StringOf(anthropic["metadata"]?["user_id"]) is { Length: > 0 } user)
+        if (StringOf((anthropic["metadata"] as JsonObject)?["user_id"]) is { Length: > 0 } user)
         {
             result["user"] = user;
         }

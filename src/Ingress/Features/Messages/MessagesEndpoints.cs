@@ -100,7 +100,7 @@ public static class MessagesEndpoints
         {
             var (chunks, record) = await cached.StreamAsync(http, CacheCallType.Messages, group, model, body, request, cancellationToken);
             chunks.Headers[RequestIdHeader] = RequestId(chunks.RequestId.ToString());
-            var format = new AnthropicSseFormat("msg_" + chunks.RequestId.ToString("N"), model, MessagesTokenCounter.Count(request));
+            var format = new AnthropicSseFormat("msg_" + chunks.RequestId.ToString("N"), model, MessagesTokenCounter.Count(request, cancellationToken));
             var result = await SseStreamResult.WriteAsync(http, chunks, record(format), inference, options, timeProvider);
             return result is OpenAiErrorResult failed ? AnthropicErrorResult.From(failed) : result;
         }
@@ -135,7 +135,7 @@ public static class MessagesEndpoints
         }
 
         // no deployment is asked: the count is Broker's own, so any model name is accepted
-        var count = MessagesTokenCounter.Count(AnthropicMessagesTranslator.ToOpenAiRequest(body));
+        var count = MessagesTokenCounter.Count(AnthropicMessagesTranslator.ToOpenAiRequest(body), http.RequestAborted);
         return new JsonTextResult(new JsonObject { ["input_tokens"] = count }.ToJsonString(), new Dictionary<string, string>());
     }
 

@@ -62,7 +62,8 @@ public static class MessagesRequestValidator
                 return AnthropicErrorResult.BadRequest($"messages.{i}.role: Input should be 'user' or 'assistant'");
             }
 
-            if (Kind(message["content"]) is not (JsonValueKind.String or JsonValueKind.Array))
+            if (Kind(message["content"]) is not (JsonValueKind.String or JsonValueKind.Array) ||
+                message["content"] is JsonArray blocks && blocks.Any(b => b is not JsonObject))
             {
                 return AnthropicErrorResult.BadRequest($"messages.{i}.content: Input should be a valid string or a list of content blocks");
             }
@@ -75,7 +76,7 @@ public static class MessagesRequestValidator
 
         foreach (var name in new[] { "temperature", "top_p", "top_k" })
         {
-            if (body[name] is { } value && Kind(value) != JsonValueKind.Number)
+            if (body[name] is { } value && !Http.JsonKinds.IsFiniteNumber(value))
             {
                 return AnthropicErrorResult.BadRequest($"{name}: Input should be a valid number");
             }
@@ -91,9 +92,19 @@ public static class MessagesRequestValidator
             return AnthropicErrorResult.BadRequest("stop_sequences: Input should be a valid list");
         }
 
-        if (body["tools"] is { } tools && tools is not JsonArray)
+        if (body["tools"] is { } tools && (tools is not JsonArray toolList || toolList.Any(t => t is not JsonObject)))
         {
-            return AnthropicErrorResult.BadRequest("tools: Input should be a valid list");
+            return AnthropicErrorResult.BadRequest("tools: Input should be a valid list of tool objects");
+        }
+
+        if (body["metadata"] is { } metadata && metadata is not JsonObject)
+        {
+            return AnthropicErrorResult.BadRequest("metadata: Input should be a valid dictionary");
+        }
+
+        if (body["stop_sequences"] is JsonArray stopList && stopList.Any(s => Kind(s) != JsonValueKind.String))
+        {
+            return AnthropicErrorResult.BadRequest("stop_sequences: Input should be a list of strings");
         }
 
         return null;

@@ -296,7 +296,7 @@ public static class ResponsesRequestTranslator
         {
             if (body[from] is { } value && JsonKinds.Kind(value) != JsonValueKind.Null)
             {
-                if (JsonKinds.Kind(value) != JsonValueKind.Number)
+                if (!JsonKinds.IsFiniteNumber(value))
                 {
                     return OpenAiErrorResult.InvalidType(from, "a number", value);
                 }
@@ -307,9 +307,16 @@ public static class ResponsesRequestTranslator
 
         if (body["max_output_tokens"] is { } max && JsonKinds.Kind(max) != JsonValueKind.Null)
         {
-            if (JsonKinds.Kind(max) != JsonValueKind.Number || !max.AsValue().TryGetValue<long>(out _))
+            if (JsonKinds.Kind(max) != JsonValueKind.Number || !max.AsValue().TryGetValue<long>(out var maxTokens))
             {
                 return OpenAiErrorResult.InvalidType("max_output_tokens", "an integer", max);
+            }
+
+            if (maxTokens < 1)
+            {
+                return OpenAiErrorResult.BadRequest(
+                    $"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 1, but got {maxTokens} instead.",
+                    "max_output_tokens", "integer_below_min_value");
             }
 
             chat["max_tokens"] = max.DeepClone();

@@ -135,9 +135,10 @@ public static class SpendEndpoints
                 continue;
             }
 
-            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
+            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value) ||
+                value.Year is < 1970 or > 9000)
             {
-                error = OpenAiErrorResult.BadRequest($"{name} '{text}' is not a date (YYYY-MM-DD)", name);
+                error = OpenAiErrorResult.BadRequest($"{name} '{text}' is not a date (YYYY-MM-DD) from 1970 to 9000", name);
                 return false;
             }
 
@@ -150,6 +151,12 @@ public static class SpendEndpoints
                 // a plain date means the whole day
                 end = text.Length <= 10 ? value.AddDays(1) : value;
             }
+        }
+
+        if (start >= end)
+        {
+            error = OpenAiErrorResult.BadRequest("end_date is before start_date", "end_date");
+            return false;
         }
 
         return true;

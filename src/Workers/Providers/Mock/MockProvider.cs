@@ -13,8 +13,8 @@ public sealed class MockProvider(TimeProvider timeProvider) : IChatProvider, IEm
         var text = call.Request["mock_response"]?.GetValue<string>() ?? call.Deployment.MockResponse ?? "";
         var usage = new TokenUsage
         {
-            PromptTokens = TokenCounter.CountMessages(call.Request["messages"] as JsonArray),
-            CompletionTokens = TokenCounter.Count(text),
+            PromptTokens = TokenCounter.CountMessages(call.Request["messages"] as JsonArray, cancellationToken),
+            CompletionTokens = TokenCounter.Count(text, cancellationToken),
         };
         var completion = new JsonObject
         {
@@ -55,7 +55,7 @@ public sealed class MockProvider(TimeProvider timeProvider) : IChatProvider, IEm
         var tokens = 0;
         for (var i = 0; i < inputs.Count; i++)
         {
-            tokens += TokenCounter.Count(inputs[i]);
+            tokens += TokenCounter.Count(inputs[i], cancellationToken);
             var random = new Random(BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(inputs[i])), 0));
             var vector = Enumerable.Range(0, dimensions).Select(_ => random.NextDouble() - 0.5).ToArray();
             var norm = Math.Sqrt(vector.Sum(x => x * x));
