@@ -25,11 +25,11 @@ public static class FallbackScope
             return [];
         }
 
-        var group = config.FindGroup(model)?.Name ?? model;
+        var groups = Candidates(config, config.FindGroup(model)?.Name ?? model);
         var skipped = new List<string>();
         foreach (var list in Lists)
         {
-            var targets = Targets(body[list], group) ?? Configured(config.RouterSettings, list, group);
+            var targets = Targets(body[list], groups) ?? Configured(config.RouterSettings, list, groups);
             if (targets is null)
             {
                 continue;
@@ -52,7 +52,7 @@ public static class FallbackScope
     /// A body list as the workers read it: <c>["b"]</c>, <c>[{"model": "b"}]</c> or <c>[{"a": ["b"]}]</c> (for group a);
     /// null when the body has none.
     /// </summary>
-    private static List<string>? Targets(JsonNode? node, string group)
+    private static List<string>? Targets(JsonNode? node, IReadOnlyList<string> groups)
     {
         if (node is not JsonArray items)
         {
@@ -70,8 +70,12 @@ public static class FallbackScope
                 case JsonObject obj when obj["model"] is JsonValue m && m.TryGetValue<string>(out var modelName):
                     targets.Add(modelName);
                     break;
-                case JsonObject obj when obj[group] is JsonArray names:
-                    targets.AddRange(names.OfType<JsonValue>().Select(n => n.TryGetValue<string>(out var s) ? s : null).OfType<string>());
+                case JsonObject obj:
+                    foreach (var names in groups.Select(g => obj[g]).OfType<JsonArray>())
+                    {
+                        targets.AddRange(names.OfType<JsonValue>().Select(n => n.TryGetValue<string>(out var s) ? s : null).OfType<string>());
+                    }
+
                     break;
             }
         }
@@ -79,12 +83,43 @@ public static class FallbackScope
         return targets;
     }
 
-    private static IReadOnlyList<string>? Configured(RouterSettings settings, string list, string group) => list switch
+    private static List<string>? Configured(RouterSettings settings, string list, IReadOnlyList<string> groups)
     {
-        "fallbacks" => RuleFor(settings.Fallbacks, group) ?? settings.DefaultFallbacks,
-        "context_window_fallbacks" => RuleFor(settings.ContextWindowFallbacks, group),
-        _ => RuleFor(settings.ContentPolicyFallbacks, group),
-    };
+        List<string>? all = null;
+        foreach (var group in groups)
+        {
+            var rule = list switch
+            {
+                "fallbacks" => RuleFor(settings.Fallbacks, group) ?? settings.DefaultFallbacks,
+                "context_window_fallbacks" => RuleFor(settings.ContextWindowFallbacks, group),
+                _ => RuleFor(settings.ContentPolicyFallbacks, group),
+            };
+            if (rule is not null)
+            {
+                all ??= [];
+                all.AddRange(rule.Where(r => !all.Contains(r, StringComparer.Ordinal)));
+            }
+        }
+
+        return all;
+    }
+
+    /// <summary>
+    /// The groups a request for <paramref name="group"/> may be queued to: the group, and with router_settings
+    /// <c>load_balancing: weighted_round_robin</c> every group it shares traffic with (the worker reads the fallbacks of
+    /// the group it received).
+    /// </summary>
+    private static List<string> Candidates(ProxyConfig config, string group)
+    {
+        var groups = new List<string> { group };
+        if (config.RouterSettings.LoadBalancing is { Strategy: "weighted_round_robin" } balancing &&
+            balancing.Weights.Any(w => w.ModelName == group))
+        {
+            groups.AddRange(balancing.Weights.Select(w => w.ModelName).Where(n => !groups.Contains(n, StringComparer.Ordinal)));
+        }
+
+        return groups;
+    }
 
     private static IReadOnlyList<string>? RuleFor(IReadOnlyList<FallbackRule> rules, string group) =>
         (rules.FirstOrDefault(r => r.ModelGroup == group) ?? rules.FirstOrDefault(r => r.ModelGroup == "*"))?.Fallbacks;

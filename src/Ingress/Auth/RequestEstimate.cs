@@ -11,12 +11,15 @@ namespace Broker.Ingress.Auth;
 /// <summary>
 /// What a request may use before it runs, to reserve against budgets and tpm limits: its prompt (a quarter of the body's
 /// length in tokens), its <c>max_tokens</c> (else <see cref="AuthOptions.EstimatedOutputTokens"/>; none for embeddings)
-/// times <c>n</c>, priced at the highest prices of the model group's deployments (the group's
+/// times <c>n</c> (at most <see cref="MaxOutputTokens"/>), priced at the highest prices of the model group's deployments (the group's
 /// <c>input_cost_per_token</c>/<c>output_cost_per_token</c>, else the built-in table).
 /// </summary>
 public sealed record RequestEstimate(long PromptTokens, long OutputTokens, ModelPrice? Price)
 {
     public static RequestEstimate None { get; } = new(0, 0, null);
+
+    /// <summary>The most output tokens one request reserves (<c>max_tokens</c> × <c>n</c> beyond it is not held).</summary>
+    public const long MaxOutputTokens = 32_768;
 
     public long Tokens => PromptTokens + OutputTokens;
 
@@ -38,6 +41,9 @@ public sealed record RequestEstimate(long PromptTokens, long OutputTokens, Model
             ? 0
             : (Integer(body, "max_tokens") ?? Integer(body, "max_completion_tokens") ?? Integer(body, "max_output_tokens") ?? Math.Max(0, defaultOutputTokens))
               * Math.Clamp(Integer(body, "n") ?? 1, 1, 128);
+        // one request's hold is bounded, so a client asking for a huge max_tokens (or n) cannot hold a shared team or
+        // proxy budget (or tpm window) away from everyone else until it ends
+        output = Math.Min(output, MaxOutputTokens);
         var model = body?["model"] is JsonValue m && m.GetValueKind() == JsonValueKind.String ? m.GetValue<string>() : null;
         var price = model is null ? null
             : (config.FindGroup(model) is { } group ? ModelPricing.HighestOf(group.Deployments) : null) ?? PriceTable.BuiltIn.Find(model);

@@ -234,6 +234,7 @@ public sealed class EmbeddedBatchesTests : IAsyncLifetime
             "{\"custom_id\":\"dup\",\"custom_id\":\"dup-2\"," + body + "}",
             "{\"custom_id\":\"lone\\ud800\"," + body + "}",
             "{\"custom_id\":\"nul\\u0000\"," + body + "}",
+            "{\"custom_id\":\"content\"," + body.Replace("\"hi\"", "\"hi \\udc00 there\"", StringComparison.Ordinal) + "}",
             BatchTestClient.ChatLine("e", "good"));
         var bad = await _client.CreateAsync(await _client.UploadAsync(jsonl));
         var good = await _client.CreateAsync(await _client.UploadAsync(BatchTestClient.ChatLine("g", "good") + "\n"));
@@ -246,8 +247,9 @@ public sealed class EmbeddedBatchesTests : IAsyncLifetime
         Assert.Equal(1, goodBatch["request_counts"]!["completed"]!.GetValue<int>());
         Assert.Equal("failed", badBatch["status"]!.GetValue<string>());
         var errors = badBatch["errors"]!["data"]!.AsArray().Select(e => (e!["line"]!.GetValue<int>(), e["code"]!.GetValue<string>())).ToList();
-        Assert.Equal([2, 3, 4], errors.Select(e => e.Item1));
+        Assert.Equal([2, 3, 4, 5], errors.Select(e => e.Item1));
         Assert.Equal("invalid_json_line", errors[0].Item2);
+        Assert.Equal("invalid_json_line", errors[3].Item2); // a lone surrogate inside the request's content
         Assert.All(errors, e => Assert.Contains(e.Item2, new[] { "invalid_json_line", "invalid_value" }));
     }
 

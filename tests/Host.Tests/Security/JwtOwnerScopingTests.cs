@@ -60,6 +60,37 @@ public sealed class JwtOwnerScopingTests
         Assert.Single((await SendAsync(broker.Http, HttpMethod.Get, "v1/files", alice)).Body!["data"]!.AsArray());
     }
 
+    [Fact]
+    public async Task Batch_MasterKeyWithUserField_OwnedByTheAdminNotAnonymousCallers()
+    {
+        using var rsa = RSA.Create(2048);
+        var pem = rsa.ExportSubjectPublicKeyInfoPem().Replace("\n", "\\n", StringComparison.Ordinal);
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, $$"""
+              enable_jwt_auth: true
+              litellm_jwtauth:
+                public_key: "{{pem}}"
+                audience: broker-test
+                issuer: https://issuer.test
+            """));
+
+        // the master key names an end user in the body: the batch is still the admin's, over the admin's own file
+        var fileId = await UploadAsync(broker.Http, MasterKey);
+        var (status, batch) = await SendAsync(broker.Http, HttpMethod.Post, "v1/batches", MasterKey, new JsonObject
+        {
+            ["input_file_id"] = fileId, ["endpoint"] = "/v1/chat/completions", ["completion_window"] = "24h", ["user"] = "alice",
+        });
+        Assert.True(status == HttpStatusCode.OK, $"{status} {batch?.ToJsonString()}");
+        var batchId = batch!["id"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(broker.Http, HttpMethod.Get, $"v1/batches/{batchId}", MasterKey)).Status);
+
+        // a JWT without user or team claims is not the admin and sees none of it
+        var anonymous = Token(rsa, subject: null);
+        Assert.Empty((await SendAsync(broker.Http, HttpMethod.Get, "v1/batches", anonymous)).Body!["data"]!.AsArray());
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(broker.Http, HttpMethod.Get, $"v1/batches/{batchId}", anonymous)).Status);
+    }
+
     private static async Task<string> UploadAsync(HttpClient http, string token)
     {
         using var form = new MultipartFormDataContent
@@ -89,7 +120,7 @@ public sealed class JwtOwnerScopingTests
         return (response.StatusCode, text.Length == 0 || text[0] != '{' ? null : JsonNode.Parse(text));
     }
 
-    private static string Token(RSA rsa, string subject)
+    private static string Token(RSA rsa, string? subject)
     {
         var expires = DateTime.UtcNow + TimeSpan.FromMinutes(10);
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
@@ -99,7 +130,7 @@ public sealed class JwtOwnerScopingTests
             NotBefore = expires.AddHours(-2),
             IssuedAt = expires.AddHours(-2),
             Expires = expires,
-            Claims = new Dictionary<string, object> { ["sub"] = subject },
+            Claims = subject is null ? new Dictionary<string, object> { ["scope"] = "none" } : new Dictionary<string, object> { ["sub"] = subject },
             SigningCredentials = new SigningCredentials(new RsaSecurityKey(rsa), SecurityAlgorithms.RsaSha256),
         });
     }

@@ -115,6 +115,36 @@ public sealed class ModelScopingTests
         Assert.Single(outside.Requests);
     }
 
+    [Fact]
+    public async Task Chat_WeightedRoundRobinToAnotherGroup_ItsConfigFallbackOutsideKeyModelsNotCalled()
+    {
+        await using var primary = await FakeUpstream.StartOpenAiAsync();
+        await using var outside = await FakeUpstream.StartOpenAiAsync();
+        await using var inside = await FakeUpstream.StartOpenAiAsync();
+        primary.Failure = (500, Failing, null);
+        inside.Failure = (500, Failing, null);
+        await using var db = await TestDatabase.CreateAsync();
+        // gpt-4o shares its traffic with gpt-4o-mini, whose configured fallback (o1) is not the key's
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(ThreeGroups(primary, outside, inside, db.Url, """
+              num_retries: 0
+              fallbacks: [{gpt-4o-mini: [o1]}]
+              load_balancing:
+                strategy: weighted_round_robin
+                weights: [{model_name: gpt-4o, weight: 0.5}, {model_name: gpt-4o-mini, weight: 0.5}]
+            """));
+        var key = await GenerateKeyAsync(broker.Http, new { models = new[] { "gpt-4o" } });
+
+        for (var i = 0; i < 4; i++)
+        {
+            var (status, body, _) = await ChatAsync(broker.Http, key, "gpt-4o");
+            Assert.NotEqual(HttpStatusCode.OK, status);
+            AssertOpenAiError(body);
+        }
+
+        Assert.NotEmpty(inside.Requests); // the balancer did send some to gpt-4o-mini
+        Assert.Empty(outside.Requests);
+    }
+
     /// <summary>gpt-4o on <paramref name="primary"/>, o1 on <paramref name="outside"/>, gpt-4o-mini on <paramref name="inside"/>.</summary>
     private static string ThreeGroups(FakeUpstream primary, FakeUpstream outside, FakeUpstream inside, string databaseUrl, string router) => $$"""
         model_list:

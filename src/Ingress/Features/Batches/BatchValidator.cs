@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Contracts.Identity;
 using Broker.Ingress.Auth;
+using Broker.Ingress.Http;
 using Broker.Ingress.Features.ChatCompletions;
 using Broker.Ingress.Features.Completions;
 using Broker.Ingress.Features.Embeddings;
@@ -38,8 +39,6 @@ public sealed class BatchValidator(
 
     /// <summary>Tries of a batch whose validation throws before it is marked failed.</summary>
     public const int MaxAttempts = 3;
-
-    private static readonly JsonDocumentOptions LineOptions = new() { AllowDuplicateProperties = false };
 
     private readonly ConcurrentDictionary<string, int> _attempts = new(StringComparer.Ordinal);
 
@@ -231,18 +230,13 @@ public sealed class BatchValidator(
     private (LineRequest? Request, JsonObject? Error) Check(string line, string endpoint, ModelScope scope, HashSet<string> seen)
     {
         JsonObject? node;
-        try
-        {
-            node = JsonNode.Parse(line, documentOptions: LineOptions) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            node = null;
-        }
-
+        // the same strict reading as a live request's body: a line the worker could not send (a lone surrogate
+        // anywhere, duplicate keys, deep nesting) is this line's error, not a request that faults later
+        (node, _, var parseError) = JsonBodyReader.Parse(System.Text.Encoding.UTF8.GetBytes(line));
         if (node is null)
         {
-            return (null, Error("invalid_json_line", "This line is not parseable as valid JSON.", null, null));
+            var reason = parseError?.Error.Error.Message is { } message ? " " + message : "";
+            return (null, Error("invalid_json_line", "This line is not parseable as valid JSON." + reason, null, null));
         }
 
         if (node["custom_id"] is not JsonValue id || id.GetValueKind() != JsonValueKind.String || id.GetValue<string>().Length == 0)

@@ -118,7 +118,8 @@ public static class BatchesEndpoints
             ExpiresAt = now + duration,
             Metadata = metadata,
         };
-        var caller = http.GetCaller();
+        // the admin's batches run as the admin (a request's end user is kept for attribution on live calls only)
+        var caller = AuthContext.Of(http) is { IsAdmin: true } ? null : http.GetCaller();
         await store.InsertAsync(batch, caller is null ? null : JsonSerializer.Serialize(caller), cancellationToken);
         dispatcher.Wake();
         return FilesEndpoints.Json(ToJson(batch));

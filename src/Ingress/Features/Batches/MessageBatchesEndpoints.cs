@@ -135,7 +135,8 @@ public static class MessageBatchesEndpoints
             ExpiresAt = now.AddHours(24),
             Total = requests.Count,
         };
-        var caller = http.GetCaller();
+        // the admin's batches run as the admin (a request's end user is kept for attribution on live calls only)
+        var caller = AuthContext.Of(http) is { IsAdmin: true } ? null : http.GetCaller();
         await store.InsertAsync(batch, caller is null ? null : JsonSerializer.Serialize(caller), cancellationToken);
         dispatcher.Wake();
         return FilesEndpoints.Json(ToJson(http, batch, new Dictionary<string, int> { [BatchLineStatus.Pending] = requests.Count }));

@@ -15,7 +15,7 @@ public static class FileOwner
     /// <summary>A caller that is not the admin but names no key, user or team (a JWT without those claims).</summary>
     public const string Anonymous = "anonymous";
 
-    public static string Of(HttpContext http) => http.GetCaller() switch
+    public static string Of(HttpContext http) => AuthContext.Of(http) is { IsAdmin: true } ? Master : http.GetCaller() switch
     {
         null => Master,
         { KeyHash: { } hash } => hash,
