@@ -70,8 +70,31 @@ public sealed class ModelAuthorizer(IdentityCache cache, TimeProvider time, ILog
             }
         }
 
-        var user = caller.UserId is { } userId ? (await cache.GetUserAsync(userId, cancellationToken)).Record : null;
-        var team = caller.TeamId is { } teamId ? (await cache.GetTeamAsync(teamId, cancellationToken)).Record : null;
+        // fail closed: a user or team whose models cannot be read (database down, nothing cached) does not run unrestricted
+        UserRecord? user = null;
+        if (caller.UserId is { } userId)
+        {
+            var found = await cache.GetUserAsync(userId, cancellationToken);
+            if (found.DatabaseDown && found.Record is null)
+            {
+                return (null, AuthErrors.DatabaseUnavailable());
+            }
+
+            user = found.Record;
+        }
+
+        TeamRecord? team = null;
+        if (caller.TeamId is { } teamId)
+        {
+            var found = await cache.GetTeamAsync(teamId, cancellationToken);
+            if (found.DatabaseDown && found.Record is null)
+            {
+                return (null, AuthErrors.DatabaseUnavailable());
+            }
+
+            team = found.Record;
+        }
+
         if (team is { Blocked: true })
         {
             return (null, AuthErrors.Blocked($"team {team.TeamId}"));

@@ -116,6 +116,12 @@ public static class FilesEndpoints
 
             return OpenAiErrorResult.BadRequest($"The multipart/form-data body is malformed or incomplete: {ex.Message}", "file", "invalid_multipart");
         }
+        catch when (stored is not null)
+        {
+            // the client went away or its body broke after the file part was stored: no half-made upload is kept
+            await files.DeleteAsync(owner, stored.Id, CancellationToken.None);
+            throw;
+        }
 
         OpenAiErrorResult? error = null;
         if (stored is null)
