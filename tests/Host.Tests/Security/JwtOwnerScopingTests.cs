@@ -22,16 +22,9 @@ public sealed class JwtOwnerScopingTests
     public async Task Files_TwoJwtUsers_NeitherSeesTheOthers()
     {
         using var rsa = RSA.Create(2048);
-        var pem = rsa.ExportSubjectPublicKeyInfoPem().Replace("\n", "\\n", StringComparison.Ordinal);
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
         await using var db = await TestDatabase.CreateAsync();
-        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, $$"""
-              enable_jwt_auth: true
-              litellm_jwtauth:
-                public_key: "{{pem}}"
-                audience: broker-test
-                issuer: https://issuer.test
-            """));
+        await using var broker = await StartWithJwtAsync(rsa, upstream, db);
         var alice = Token(rsa, "alice");
         var bob = Token(rsa, "bob");
 
@@ -64,16 +57,9 @@ public sealed class JwtOwnerScopingTests
     public async Task Batch_MasterKeyWithUserField_OwnedByTheAdminNotAnonymousCallers()
     {
         using var rsa = RSA.Create(2048);
-        var pem = rsa.ExportSubjectPublicKeyInfoPem().Replace("\n", "\\n", StringComparison.Ordinal);
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
         await using var db = await TestDatabase.CreateAsync();
-        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, $$"""
-              enable_jwt_auth: true
-              litellm_jwtauth:
-                public_key: "{{pem}}"
-                audience: broker-test
-                issuer: https://issuer.test
-            """));
+        await using var broker = await StartWithJwtAsync(rsa, upstream, db);
 
         // the master key names an end user in the body: the batch is still the admin's, over the admin's own file
         var fileId = await UploadAsync(broker.Http, MasterKey);
@@ -89,6 +75,19 @@ public sealed class JwtOwnerScopingTests
         var anonymous = Token(rsa, subject: null);
         Assert.Empty((await SendAsync(broker.Http, HttpMethod.Get, "v1/batches", anonymous)).Body!["data"]!.AsArray());
         Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(broker.Http, HttpMethod.Get, $"v1/batches/{batchId}", anonymous)).Status);
+    }
+
+    /// <summary>An embedded broker that takes JWTs signed by <paramref name="rsa"/> (and the master key).</summary>
+    private static Task<BrokerRunner> StartWithJwtAsync(RSA rsa, FakeUpstream upstream, TestDatabase db)
+    {
+        var pem = rsa.ExportSubjectPublicKeyInfoPem().Replace("\n", "\\n", StringComparison.Ordinal);
+        return BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, $$"""
+              enable_jwt_auth: true
+              litellm_jwtauth:
+                public_key: "{{pem}}"
+                audience: broker-test
+                issuer: https://issuer.test
+            """));
     }
 
     private static async Task<string> UploadAsync(HttpClient http, string token)
