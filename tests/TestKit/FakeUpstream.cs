@@ -50,6 +50,15 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// </summary>
     public Func<int, JsonObject, string>? ReplyTextFor { get; set; }
 
+    /// <summary>
+    /// When set, awaited (with the request's abort token) before the n-th answer starts (n from 1, as for
+    /// <see cref="ReplyTextFor"/>): lets a test hold answers until an event of its own instead of a fixed delay.
+    /// </summary>
+    public Func<int, CancellationToken, Task>? HoldAnswer { get; set; }
+
+    /// <summary>Streamed answers: when set, awaited before text chunk i (from 0) of the n-th answer is sent, as <c>(n, i, aborted)</c>.</summary>
+    public Func<int, int, CancellationToken, Task>? HoldChunk { get; set; }
+
     /// <summary>Streamed answers: the pause before each text chunk.</summary>
     public TimeSpan ChunkDelay { get; set; }
 
@@ -112,6 +121,11 @@ public sealed class FakeUpstream : IAsyncDisposable
                 await Task.Delay(Delay, http.RequestAborted);
             }
 
+            if (HoldAnswer is { } hold)
+            {
+                await hold(call, http.RequestAborted);
+            }
+
             if (applies && Failure is { } failure)
             {
                 http.Response.StatusCode = failure.Status;
@@ -150,7 +164,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
             if (body["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streamed) && streamed)
             {
-                await StreamAsync(http, anthropic, model, body, replyText);
+                await StreamAsync(http, anthropic, model, body, replyText, call);
                 return;
             }
 
@@ -201,7 +215,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         return words.Select((w, i) => i < words.Length - 1 ? w + " " : w).ToList();
     }
 
-    private async Task StreamAsync(HttpContext http, bool anthropic, string model, JsonObject body, string text)
+    private async Task StreamAsync(HttpContext http, bool anthropic, string model, JsonObject body, string text, int call)
     {
         http.Response.ContentType = "text/event-stream";
         var aborted = http.RequestAborted;
@@ -228,7 +242,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             await Send("content_block_start", new JsonObject { ["type"] = "content_block_start", ["index"] = 0, ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" } });
             for (var i = 0; i < pieces.Count; i++)
             {
-                await PauseOrBreak(http, i);
+                await PauseOrBreak(http, call, i);
                 await Send("content_block_delta", new JsonObject { ["type"] = "content_block_delta", ["index"] = 0, ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = pieces[i] } });
             }
 
@@ -254,7 +268,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         await Send(null, Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null));
         for (var i = 0; i < pieces.Count; i++)
         {
-            await PauseOrBreak(http, i);
+            await PauseOrBreak(http, call, i);
             await Send(null, Chunk(new JsonObject { ["content"] = pieces[i] }, null));
         }
 
@@ -270,7 +284,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         await http.Response.WriteAsync("data: [DONE]\n\n", aborted);
     }
 
-    private async Task PauseOrBreak(HttpContext http, int index)
+    private async Task PauseOrBreak(HttpContext http, int call, int index)
     {
         if (BreakStreamAfterChunks is { } limit && index >= limit)
         {
@@ -283,6 +297,11 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (ChunkDelay > TimeSpan.Zero)
         {
             await Task.Delay(ChunkDelay, http.RequestAborted);
+        }
+
+        if (HoldChunk is { } hold)
+        {
+            await hold(call, index, http.RequestAborted);
         }
     }
 

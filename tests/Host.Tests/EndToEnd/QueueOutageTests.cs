@@ -30,7 +30,7 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit)
                   - model_name: gpt-4o
                     litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: k }
                 router_settings:
-                  timeout: 10
+                  timeout: 60
                 """, null, url, [(BrokerRoles.Workers | BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])]);
             var proxied = new UriBuilder(url) { Port = proxy.Port }.Uri;
             var ingress = await broker.AddHostAsync(BrokerRoles.Ingress, proxied,
@@ -38,8 +38,10 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit)
             using var http = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(ingress)[0] + "/"), Timeout = TimeSpan.FromSeconds(90) };
             Assert.Equal(HttpStatusCode.OK, (await ChatAsync(http, stream: false)).Status);
 
-            // a request in flight when the connection drops: its answer cannot come back, so it ends at once
-            upstream.Delay = TimeSpan.FromSeconds(3);
+            // a request in flight when the connection drops: its answer cannot come back, so it ends at once (the
+            // provider holds it until then, so it is surely in flight at the cut)
+            var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            upstream.HoldAnswer = (call, aborted) => call == 2 ? answered.Task.WaitAsync(aborted) : Task.CompletedTask;
             var inFlight = ChatAsync(http, stream: false);
             while (upstream.Requests.Count < 2)
             {
@@ -50,10 +52,10 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit)
             var watch = Stopwatch.StartNew();
             var lost = await inFlight;
             var lostAfter = watch.Elapsed;
-            upstream.Delay = TimeSpan.Zero;
+            answered.SetResult();
             Assert.Equal(HttpStatusCode.ServiceUnavailable, lost.Status);
             Assert.Equal("queue_unavailable", lost.Body["error"]!["code"]!.GetValue<string>());
-            Assert.True(lostAfter < TimeSpan.FromSeconds(8), $"the request in flight waited {lostAfter.TotalSeconds:0.0} s after the cut (timeout 10 s)");
+            Assert.True(lostAfter < TimeSpan.FromSeconds(30), $"the request in flight waited {lostAfter.TotalSeconds:0.0} s after the cut (timeout 60 s)");
 
             watch.Restart();
             var cut = await ChatAsync(http, stream: false);
@@ -66,7 +68,8 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit)
             Assert.NotNull(cut.RetryAfter);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, cutStream.Status);
             Assert.Equal("queue_unavailable", cutStream.Body["error"]!["code"]!.GetValue<string>());
-            Assert.True(waited < TimeSpan.FromSeconds(15), $"two requests took {waited.TotalSeconds:0.0} s while the queue was cut off");
+            // about 2 s each (Ingress:QueueSendTimeoutSeconds); a request that waited for its answer would take the 60 s timeout
+            Assert.True(waited < TimeSpan.FromSeconds(30), $"two requests took {waited.TotalSeconds:0.0} s while the queue was cut off");
             // the other Ingress, still connected, never noticed
             Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, stream: false)).Status);
 

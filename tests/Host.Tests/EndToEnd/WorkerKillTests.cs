@@ -31,20 +31,23 @@ public sealed class WorkerKillTests(RabbitMqFixture rabbit)
     [Fact]
     public async Task CompleteChat_WorkerKilledMidFlight_EveryRequestAnsweredOnce()
     {
+        const int count = 8;
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
-        upstream.Delay = TimeSpan.FromSeconds(4);
         // each answer names the provider call and the prompt it answers
         upstream.ReplyTextFor = (call, body) => $"call {call} answers {body["messages"]![0]!["content"]}";
+        // the first calls (one per request) are held until the kill: the killed worker cannot have answered any yet
+        var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        upstream.HoldAnswer = (call, aborted) => call <= count ? killed.Task.WaitAsync(aborted) : Task.CompletedTask;
         await using var setup = await Setup.StartAsync(rabbit, upstream);
         await using var workerA = setup.StartWorker();
         await using var workerB = setup.StartWorker();
         await setup.WaitForConsumersAsync(2, workerA, workerB);
 
-        const int count = 8;
         var answers = Enumerable.Range(0, count).Select(i => ChatAsync(setup.Broker.Http, $"q{i}")).ToList();
         // every request is at the provider, held by one of the two workers
         await WaitUntilAsync(() => upstream.Requests.Count >= count, TimeSpan.FromSeconds(60), () => "requests at the provider: " + upstream.Requests.Count);
         await workerA.Kill();
+        killed.SetResult();
 
         var results = await Task.WhenAll(answers).WaitAsync(TimeSpan.FromSeconds(90));
 
@@ -65,10 +68,15 @@ public sealed class WorkerKillTests(RabbitMqFixture rabbit)
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
         // generation n is "g{n}w0 g{n}w1 ...": a stream holding words of two generations is spliced
         upstream.ReplyTextFor = (call, _) => string.Join(' ', Enumerable.Range(0, Words).Select(i => $"g{call}w{i}"));
-        upstream.ChunkDelay = TimeSpan.FromMilliseconds(200);
-        // the first call sends nothing for a minute: its client has received nothing when its worker dies
-        upstream.OnlyFirstRequests = 1;
-        upstream.Delay = TimeSpan.FromSeconds(60);
+        upstream.ChunkDelay = TimeSpan.FromMilliseconds(100);
+        // the first generation is held until the kill: call 1 sends nothing (its client has received nothing when its
+        // worker dies) and calls 2-5 stop after a few words (every one of those clients is mid-stream at the kill)
+        const int firstGeneration = 5;
+        const int wordsBeforeKill = 3;
+        var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        upstream.HoldAnswer = (call, aborted) => call == 1 ? killed.Task.WaitAsync(aborted) : Task.CompletedTask;
+        upstream.HoldChunk = (call, chunk, aborted) =>
+            call <= firstGeneration && chunk >= wordsBeforeKill ? killed.Task.WaitAsync(aborted) : Task.CompletedTask;
         await using var setup = await Setup.StartAsync(rabbit, upstream);
         await using var workerA = setup.StartWorker();
         await setup.WaitForConsumersAsync(1, workerA);
@@ -78,10 +86,12 @@ public sealed class WorkerKillTests(RabbitMqFixture rabbit)
         await WaitUntilAsync(() => upstream.Requests.Count >= 1, TimeSpan.FromSeconds(30), () => "the first request did not reach the provider");
         var streaming = new List<StreamRead> { new("openai"), new("openai"), new("openai"), new("anthropic") };
         var tasks = streaming.Select(s => StreamAsync(setup.Broker.Http, s)).ToList();
-        await WaitUntilAsync(() => streaming.All(s => s.WordCount >= 2), TimeSpan.FromSeconds(60),
+        await WaitUntilAsync(() => streaming.All(s => s.WordCount >= wordsBeforeKill), TimeSpan.FromSeconds(60),
             () => "streams did not start: " + string.Join(", ", streaming.Select(s => s.WordCount)) + "\n" + workerA.Log);
 
+        Assert.Equal(firstGeneration, upstream.Requests.Count);
         await workerA.Kill();
+        killed.SetResult();
         // the commands it held wait in the queue until another worker takes them
         await using var workerB = setup.StartWorker();
 

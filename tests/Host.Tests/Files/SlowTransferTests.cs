@@ -52,7 +52,7 @@ public sealed class SlowTransferTests : IAsyncLifetime
         var broker = await StartAsync(uploadsPerKey: 50);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var uploads = Enumerable.Range(0, 6).Select(i => UploadAsync(broker, $"slow-{i}.jsonl", Line(i), release.Task)).ToList();
-        await Task.Delay(TimeSpan.FromSeconds(1.5)); // every upload has sent its headers and first bytes by now
+        await WaitForUploadingAsync(6, uploads);
 
         var watch = Stopwatch.StartNew();
         using (var generate = Request(HttpMethod.Post, "key/generate", "{}"))
@@ -66,7 +66,8 @@ public sealed class SlowTransferTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, readiness.StatusCode);
         }
 
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(4), $"key/generate and readiness took {watch.Elapsed} while uploads were open");
+        // milliseconds when no connection is held; a broker whose uploads hold the pool never answers while they are open
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"key/generate and readiness took {watch.Elapsed} while uploads were open");
         Assert.All(uploads, u => Assert.False(u.IsCompleted, "an upload ended before the check: the test did not hold them open"));
 
         release.SetResult();
@@ -85,7 +86,7 @@ public sealed class SlowTransferTests : IAsyncLifetime
         var broker = await StartAsync(uploadsPerKey: 2);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var open = Enumerable.Range(0, 2).Select(i => UploadAsync(broker, $"open-{i}.jsonl", Line(i), release.Task)).ToList();
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await WaitForUploadingAsync(2, open);
 
         var refused = await UploadAsync(broker, "third.jsonl", Line(9), Task.CompletedTask);
 
@@ -105,7 +106,7 @@ public sealed class SlowTransferTests : IAsyncLifetime
         using var client = new HttpClient { BaseAddress = new Uri(broker.BaseUrl + "/") };
         var abandon = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var upload = client.SendAsync(SlowUploadRequest("gone.jsonl", Line(1), abandon.Task, abortInstead: true));
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await WaitForUploadingAsync(1, [upload]);
 
         using (var list = await broker.Http.SendAsync(Request(HttpMethod.Get, "v1/files")))
         {
@@ -158,12 +159,28 @@ public sealed class SlowTransferTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(4), $"key/generate took {watch.Elapsed} while downloads were stalled");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"key/generate took {watch.Elapsed} while downloads were stalled");
         // a reader that resumes gets the whole file
         var whole = new MemoryStream();
         await (await readers[0].Content.ReadAsStreamAsync()).CopyToAsync(whole);
         Assert.Equal(big.Length - firstRead, whole.Length);
         readers.ForEach(r => r.Dispose());
+    }
+
+    /// <summary>
+    /// Waits until the broker has begun storing <paramref name="count"/> uploads (their rows exist, status 'uploading'):
+    /// each has sent its headers and first bytes and the server is reading its body.
+    /// </summary>
+    private async Task WaitForUploadingAsync(long count, IEnumerable<Task> uploads)
+    {
+        var watch = Stopwatch.StartNew();
+        long seen;
+        while ((seen = await _db.ScalarAsync<long>("SELECT count(*) FROM broker_files WHERE status = 'uploading'")) < count)
+        {
+            Assert.All(uploads, u => Assert.False(u.IsCompleted, $"an upload ended before it was seen in progress: {u.Status}"));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"{seen} of {count} uploads in progress after {watch.Elapsed}");
+            await Task.Delay(50);
+        }
     }
 
     private static string Line(int i) => $"{{\"custom_id\":\"c{i}\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{{\"model\":\"mocked\",\"messages\":[{{\"role\":\"user\",\"content\":\"hi {i}\"}}]}}}}\n";

