@@ -53,7 +53,7 @@ public sealed class AuthFilter(
         var masterKey = general.MasterKey?.Value;
         if (access == RouteAccessLevel.Open || (string.IsNullOrEmpty(masterKey) && !general.EnableJwtAuth))
         {
-            new AuthContext(true, await AdminCallerAsync(http, config), null, null, null).AttachTo(http);
+            new AuthContext(true, await AdminCallerAsync(http), null, null, null).AttachTo(http);
             return await next(context);
         }
 
@@ -66,7 +66,7 @@ public sealed class AuthFilter(
         if (!string.IsNullOrEmpty(masterKey) &&
             CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(masterKey)))
         {
-            new AuthContext(true, await AdminCallerAsync(http, config), null, null, null).AttachTo(http);
+            new AuthContext(true, await AdminCallerAsync(http), null, null, null).AttachTo(http);
             return await next(context);
         }
 
@@ -81,7 +81,7 @@ public sealed class AuthFilter(
 
             if (identity.IsAdmin)
             {
-                new AuthContext(true, await AdminCallerAsync(http, config), null, null, null).AttachTo(http);
+                new AuthContext(true, await AdminCallerAsync(http), null, null, null).AttachTo(http);
                 return await next(context);
             }
 
@@ -197,14 +197,7 @@ public sealed class AuthFilter(
             return routeError;
         }
 
-        // the body as the endpoint will run it, parsed once whatever the Content-Type (a multipart upload declares it reads its own)
-        RequestBody? request = null;
-        if (HttpMethods.IsPost(http.Request.Method) && !RouteRules.IsManagementRoute(route) &&
-            http.GetEndpoint()?.Metadata.GetMetadata<BodyFormat>() is not { Json: false })
-        {
-            request = await RequestBody.ReadAsync(http, config);
-        }
-
+        var request = await InferenceBodyAsync(http, route);
         var body = request?.Json;
         var model = body?["model"] is JsonValue m && m.GetValueKind() == JsonValueKind.String ? m.GetValue<string>() : null;
         if (model is not null)
@@ -237,7 +230,7 @@ public sealed class AuthFilter(
             return budgetError;
         }
 
-        var endUser = body?["user"] is JsonValue eu && eu.GetValueKind() == JsonValueKind.String ? eu.GetValue<string>() : null;
+        var endUser = EndUserOf(body);
         if (general.EnforceUserParam && body is not null && endUser is null)
         {
             return AuthErrors.UserParamRequired();
@@ -289,16 +282,19 @@ public sealed class AuthFilter(
     /// The master key, an admin JWT and an open gateway have no key, user or team; a request's <c>user</c> is still
     /// recorded as its end user (spend per end user). Null when there is none, as before.
     /// </summary>
-    private static async Task<Caller?> AdminCallerAsync(HttpContext http, IProxyConfigProvider config)
-    {
-        if (!HttpMethods.IsPost(http.Request.Method) || RouteRules.IsManagementRoute(RouteRules.PathOf(http.Request)) ||
-            http.GetEndpoint()?.Metadata.GetMetadata<BodyFormat>() is { Json: false } ||
-            (await RequestBody.ReadAsync(http, config)).Json is not { } body ||
-            body["user"] is not JsonValue user || user.GetValueKind() != JsonValueKind.String)
-        {
-            return null;
-        }
+    private async Task<Caller?> AdminCallerAsync(HttpContext http) =>
+        EndUserOf((await InferenceBodyAsync(http, RouteRules.PathOf(http.Request)))?.Json) is { } endUser ? new Caller { EndUser = endUser } : null;
 
-        return new Caller { EndUser = user.GetValue<string>() };
-    }
+    /// <summary>
+    /// The body as the endpoint will run it, parsed once whatever the Content-Type; null for requests that carry no
+    /// request body to check (not a POST, a management route, a multipart upload that reads its own).
+    /// </summary>
+    private async Task<RequestBody?> InferenceBodyAsync(HttpContext http, string route) =>
+        HttpMethods.IsPost(http.Request.Method) && !RouteRules.IsManagementRoute(route) &&
+        http.GetEndpoint()?.Metadata.GetMetadata<BodyFormat>() is not { Json: false }
+            ? await RequestBody.ReadAsync(http, config)
+            : null;
+
+    private static string? EndUserOf(JsonObject? body) =>
+        body?["user"] is JsonValue user && user.GetValueKind() == JsonValueKind.String ? user.GetValue<string>() : null;
 }
