@@ -6,94 +6,39 @@ namespace Broker.Billing.Callbacks;
 /// <summary>The integrations configured for this process, built once from config.yaml and the environment.</summary>
 public sealed class CallbackSinks : IDisposable
 {
-    private static readonly string[] GenericNames = ["generic", "generic_api"];
-
-    private static readonly string[] Handled = ["langfuse", "datadog", "sentry", "openmeter", "generic", "generic_api"];
-
-    public CallbackSinks(ProxyConfig config, ConfigEnvironment env, CallbackOptions options, IHttpClientFactory httpClients, TimeProvider timeProvider, ILogger<CallbackSinks> logger)
+    public CallbackSinks(
+        ProxyConfig config, ConfigEnvironment env, CallbackOptions options, IEnumerable<CallbackSinkRegistration> registrations,
+        IHttpClientFactory httpClients, TimeProvider timeProvider, ILogger<CallbackSinks> logger)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(registrations);
         var named = options.Success.Concat(options.Failure).ToHashSet(StringComparer.Ordinal);
         var sinks = new List<ICallbackSink>();
-        var settings = config.LitellmSettings;
+        var context = new CallbackSinkContext(config, env, httpClients, timeProvider);
+        var declared = config.CallbackSettings.Where(c => IsGenericApi(c.Value)).Select(c => CallbackNames.Normalize(c.Key))
+            .ToHashSet(StringComparer.Ordinal);
 
-        if (named.Contains("langfuse"))
+        // a callback_settings entry of the same name (generic, generic_api) is built from its settings below instead
+        foreach (var registration in registrations.Where(r => named.Contains(r.Name) && !declared.Contains(r.Name)))
         {
-            var publicKey = settings.LangfusePublicKey?.Value ?? env.Get("LANGFUSE_PUBLIC_KEY");
-            var secretKey = settings.LangfuseSecretKey?.Value ?? env.Get("LANGFUSE_SECRET_KEY");
-            if (publicKey is null || secretKey is null)
+            if (registration.Create(context) is { } sink)
             {
-                Log.CallbackNotConfigured(logger, "langfuse", "LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY");
+                sinks.Add(sink);
             }
             else
             {
-                sinks.Add(new LangfuseSink(env.Get("LANGFUSE_HOST") ?? "https://cloud.langfuse.com", publicKey, secretKey, httpClients, timeProvider));
-            }
-        }
-
-        if (named.Contains("datadog"))
-        {
-            if (env.Get("DD_API_KEY") is not { } ddKey)
-            {
-                Log.CallbackNotConfigured(logger, "datadog", "DD_API_KEY");
-            }
-            else
-            {
-                sinks.Add(new DatadogSink(DatadogSink.BaseUrlOf(env.Get("DD_SITE")), ddKey, env.Get("DD_SOURCE") ?? "litellm",
-                    env.Get("DD_SERVICE") ?? "litellm-server", env.Get("DD_ENV"), httpClients));
-            }
-        }
-
-        if (named.Contains("sentry"))
-        {
-            if (env.Get("SENTRY_DSN") is not { } dsn)
-            {
-                Log.CallbackNotConfigured(logger, "sentry", "SENTRY_DSN");
-            }
-            else
-            {
-                sinks.Add(new SentrySink(dsn, env.Get("SENTRY_ENVIRONMENT")));
-            }
-        }
-
-        if (named.Contains("openmeter"))
-        {
-            if (env.Get("OPENMETER_API_KEY") is not { } omKey)
-            {
-                Log.CallbackNotConfigured(logger, "openmeter", "OPENMETER_API_KEY");
-            }
-            else
-            {
-                sinks.Add(new OpenMeterSink(env.Get("OPENMETER_API_ENDPOINT") ?? "https://openmeter.cloud", omKey,
-                    env.Get("OPENMETER_EVENT_TYPE") ?? "litellm_tokens", httpClients));
-            }
-        }
-
-        foreach (var generic in GenericNames.Where(named.Contains))
-        {
-            if (config.CallbackSettings.ContainsKey(generic))
-            {
-                continue;
-            }
-
-            if (env.Get("GENERIC_LOGGER_ENDPOINT") is not { } endpoint)
-            {
-                Log.CallbackNotConfigured(logger, generic, "GENERIC_LOGGER_ENDPOINT");
-            }
-            else
-            {
-                sinks.Add(new GenericApiSink(generic, endpoint, GenericApiSink.ParseHeaders(env.Get("GENERIC_LOGGER_HEADERS")), true, true, "json_array", httpClients));
+                Log.CallbackNotConfigured(logger, registration.Name, registration.Needs);
             }
         }
 
         // callback_settings: {name: {callback_type: generic_api, endpoint, headers, event_types, log_format}}
         foreach (var (name, values) in config.CallbackSettings)
         {
-            var key = name.ToLowerInvariant();
-            if (!named.Contains(key) || (Handled.Contains(key) && !(key is "generic" or "generic_api")) ||
-                !string.Equals(values.TryGetValue("callback_type", out var type) ? type as string : null, "generic_api", StringComparison.OrdinalIgnoreCase))
+            var key = CallbackNames.Normalize(name);
+            if (!named.Contains(key) || !IsGenericApi(values) ||
+                (CallbackNames.Known.TryGetValue(key, out var kind) && kind == CallbackKind.Delivered && !(key is "generic" or "generic_api")))
             {
                 continue;
             }
@@ -129,6 +74,9 @@ public sealed class CallbackSinks : IDisposable
     }
 
     public IReadOnlyList<ICallbackSink> All { get; }
+
+    private static bool IsGenericApi(IReadOnlyDictionary<string, object?> values) =>
+        string.Equals(values.TryGetValue("callback_type", out var type) ? type as string : null, "generic_api", StringComparison.OrdinalIgnoreCase);
 
     public void Dispose()
     {

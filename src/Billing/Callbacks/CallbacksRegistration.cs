@@ -15,6 +15,12 @@ public static class CallbacksRegistration
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton(sp => CallbackOptions.From(sp.GetRequiredService<IProxyConfigProvider>().Current.LitellmSettings));
         builder.Services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<CallbackSinks>(sp, sp.GetRequiredService<IProxyConfigProvider>().Current));
+        builder.Services.AddCallbackSink("langfuse", "LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY", LangfuseSink.Create);
+        builder.Services.AddCallbackSink("datadog", "DD_API_KEY", DatadogSink.Create);
+        builder.Services.AddCallbackSink("sentry", "SENTRY_DSN", SentrySink.Create);
+        builder.Services.AddCallbackSink("openmeter", "OPENMETER_API_KEY", OpenMeterSink.Create);
+        builder.Services.AddCallbackSink("generic", "GENERIC_LOGGER_ENDPOINT", c => GenericApiSink.FromEnvironment("generic", c));
+        builder.Services.AddCallbackSink("generic_api", "GENERIC_LOGGER_ENDPOINT", c => GenericApiSink.FromEnvironment("generic_api", c));
         builder.AddBusContribution(new CallbacksBusContribution());
         return builder;
     }

@@ -11,6 +11,17 @@ namespace Broker.Billing.Callbacks;
 /// </summary>
 public sealed class DatadogSink(string baseUrl, string apiKey, string source, string service, string? environment, IHttpClientFactory httpClients) : ICallbackSink
 {
+    /// <summary>From DD_API_KEY, DD_SITE, DD_SOURCE, DD_SERVICE and DD_ENV.</summary>
+    public static DatadogSink? Create(CallbackSinkContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var env = context.Env;
+        return env.Get("DD_API_KEY") is not { } apiKey
+            ? null
+            : new DatadogSink(BaseUrlOf(env.Get("DD_SITE")), apiKey, env.Get("DD_SOURCE") ?? "litellm",
+                env.Get("DD_SERVICE") ?? "litellm-server", env.Get("DD_ENV"), context.HttpClients);
+    }
+
     public string Name => "datadog";
 
     public bool TakesSuccess => true;

@@ -14,6 +14,15 @@ namespace Broker.Billing.Callbacks;
 public sealed class GenericApiSink(
     string name, string endpoint, IReadOnlyDictionary<string, string> headers, bool success, bool failure, string logFormat, IHttpClientFactory httpClients) : ICallbackSink
 {
+    /// <summary><c>generic</c> / <c>generic_api</c> from GENERIC_LOGGER_ENDPOINT and GENERIC_LOGGER_HEADERS.</summary>
+    public static GenericApiSink? FromEnvironment(string name, CallbackSinkContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Env.Get("GENERIC_LOGGER_ENDPOINT") is not { } endpoint
+            ? null
+            : new GenericApiSink(name, endpoint, ParseHeaders(context.Env.Get("GENERIC_LOGGER_HEADERS")), true, true, "json_array", context.HttpClients);
+    }
+
     public string Name => name;
 
     public bool TakesSuccess => success;

@@ -13,6 +13,18 @@ namespace Broker.Billing.Callbacks;
 /// </summary>
 public sealed class LangfuseSink(string host, string publicKey, string secretKey, IHttpClientFactory httpClients, TimeProvider timeProvider) : ICallbackSink
 {
+    /// <summary>From LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY (or litellm_settings.langfuse_public_key / _secret_key) and LANGFUSE_HOST.</summary>
+    public static LangfuseSink? Create(CallbackSinkContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var settings = context.Config.LitellmSettings;
+        var publicKey = settings.LangfusePublicKey?.Value ?? context.Env.Get("LANGFUSE_PUBLIC_KEY");
+        var secretKey = settings.LangfuseSecretKey?.Value ?? context.Env.Get("LANGFUSE_SECRET_KEY");
+        return publicKey is null || secretKey is null
+            ? null
+            : new LangfuseSink(context.Env.Get("LANGFUSE_HOST") ?? "https://cloud.langfuse.com", publicKey, secretKey, context.HttpClients, context.TimeProvider);
+    }
+
     public string Name => "langfuse";
 
     public bool TakesSuccess => true;

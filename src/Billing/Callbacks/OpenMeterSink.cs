@@ -13,6 +13,17 @@ namespace Broker.Billing.Callbacks;
 /// </summary>
 public sealed class OpenMeterSink(string endpoint, string apiKey, string eventType, IHttpClientFactory httpClients) : ICallbackSink
 {
+    /// <summary>From OPENMETER_API_KEY, OPENMETER_API_ENDPOINT and OPENMETER_EVENT_TYPE.</summary>
+    public static OpenMeterSink? Create(CallbackSinkContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var env = context.Env;
+        return env.Get("OPENMETER_API_KEY") is not { } apiKey
+            ? null
+            : new OpenMeterSink(env.Get("OPENMETER_API_ENDPOINT") ?? "https://openmeter.cloud", apiKey,
+                env.Get("OPENMETER_EVENT_TYPE") ?? "litellm_tokens", context.HttpClients);
+    }
+
     public string Name => "openmeter";
 
     public bool TakesSuccess => true;

@@ -7,6 +7,13 @@ namespace Broker.Billing.Callbacks;
 /// </summary>
 public sealed class SentrySink : ICallbackSink, IDisposable
 {
+    /// <summary>From SENTRY_DSN and SENTRY_ENVIRONMENT.</summary>
+    public static SentrySink? Create(CallbackSinkContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Env.Get("SENTRY_DSN") is { } dsn ? new SentrySink(dsn, context.Env.Get("SENTRY_ENVIRONMENT")) : null;
+    }
+
     private readonly SentryClient _client;
 
     public SentrySink(string dsn, string? environment)

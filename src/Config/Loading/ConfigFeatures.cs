@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Text;
+using Broker.Config.Model;
 
 namespace Broker.Config.Loading;
 
@@ -19,10 +20,7 @@ public static class ConfigFeatures
     public static FrozenDictionary<string, FrozenSet<string>> ActiveOnlyWithValues { get; } =
         new Dictionary<string, FrozenSet<string>>
         {
-            ["router_settings.routing_strategy"] = new[]
-            {
-                "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing", "cost-based-routing",
-            }.ToFrozenSet(StringComparer.Ordinal),
+            ["router_settings.routing_strategy"] = RoutingStrategyNames.Accepted.ToFrozenSet(StringComparer.Ordinal),
             // the response cache runs in memory, in Redis, in S3 or as a Redis or Qdrant semantic cache; disk is read but not served yet
             ["litellm_settings.cache_params.type"] = new[] { "local", "redis", "s3", "redis-semantic", "qdrant-semantic" }.ToFrozenSet(StringComparer.Ordinal),
         }.ToFrozenDictionary(StringComparer.Ordinal);

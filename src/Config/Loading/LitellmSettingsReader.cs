@@ -11,7 +11,8 @@ internal static class LitellmSettingsReader
 
     private static readonly string[] CacheTypes = ["local", "redis", "redis-semantic", "qdrant-semantic", "s3", "disk"];
 
-    public static (LitellmSettings Settings, RoutingValues Shared) Read(NodeConverter convert, YamlNode? node)
+    /// <summary>Reads the section; <paramref name="genericCallbacks"/> are the names callback_settings declares with <c>callback_type: generic_api</c>.</summary>
+    public static (LitellmSettings Settings, RoutingValues Shared) Read(NodeConverter convert, YamlNode? node, IReadOnlySet<string> genericCallbacks)
     {
         var section = new MapReader(convert, node is null ? null : convert.Map(node, Section), Section);
         var shared = RoutingKeysReader.Read(section, "request_timeout");
@@ -22,9 +23,9 @@ internal static class LitellmSettingsReader
             ForceIpv4 = section.Bool("force_ipv4") ?? false,
             Cache = section.Bool("cache") ?? false,
             CacheParams = ReadCacheParams(section),
-            SuccessCallback = section.StringList("success_callback") ?? [],
-            FailureCallback = section.StringList("failure_callback") ?? [],
-            Callbacks = section.StringList("callbacks") ?? [],
+            SuccessCallback = CallbackList(section, "success_callback", genericCallbacks),
+            FailureCallback = CallbackList(section, "failure_callback", genericCallbacks),
+            Callbacks = CallbackList(section, "callbacks", genericCallbacks),
             ServiceCallback = section.StringList("service_callbacks") ?? [],
             TurnOffMessageLogging = section.Bool("turn_off_message_logging") ?? false,
             RedactUserApiKeyInfo = section.Bool("redact_user_api_key_info") ?? false,
@@ -40,6 +41,50 @@ internal static class LitellmSettingsReader
             BudgetDuration = section.String("budget_duration"),
         };
         return (settings with { Extra = section.Finish() }, shared);
+    }
+
+    /// <summary>A callback list; every name Broker does not act on gets a warning saying what happens instead.</summary>
+    private static List<string> CallbackList(MapReader section, string key, IReadOnlySet<string> genericCallbacks)
+    {
+        var node = section.Take(key);
+        if (node is null)
+        {
+            return [];
+        }
+
+        var path = section.ChildPath(key);
+        var names = section.Convert.StringList(node, path) ?? [];
+        var items = node is YamlSequenceNode sequence ? sequence.Children : [node];
+        for (var i = 0; i < names.Count && i < items.Count; i++)
+        {
+            var name = CallbackNames.Normalize(names[i]);
+            var itemPath = node is YamlSequenceNode ? $"{path}[{i}]" : path;
+            if (genericCallbacks.Contains(name))
+            {
+                continue;
+            }
+
+            if (CallbackNames.Known.TryGetValue(name, out var kind))
+            {
+                if (kind == CallbackKind.NotImplemented)
+                {
+                    section.Convert.Context.Warning(items[i], itemPath,
+                        $"callback '{names[i]}' is not implemented by Broker; nothing is sent there (acted on: {string.Join(", ", CallbackNames.Active)})");
+                }
+            }
+            else if (name.Contains('.', StringComparison.Ordinal))
+            {
+                section.Convert.Context.Warning(items[i], itemPath,
+                    $"custom callback '{names[i]}' is a Python object path, which a C# gateway cannot load; nothing is sent there (known: {string.Join(", ", CallbackNames.Active)}; for an HTTP endpoint use callback_settings.<name> with callback_type: generic_api)");
+            }
+            else
+            {
+                section.Convert.Context.Warning(items[i], itemPath,
+                    $"unknown callback '{names[i]}'; nothing is sent there (known: {string.Join(", ", CallbackNames.Active)}, or a callback_settings entry with callback_type: generic_api)");
+            }
+        }
+
+        return names;
     }
 
     private static CacheParams? ReadCacheParams(MapReader section)

@@ -92,9 +92,13 @@ public static class ProxyConfigLoader
         }
 
         var (router, routerShared) = RouterSettingsReader.Read(convert, top.Take(RouterSettingsReader.Section));
-        var (litellm, litellmShared) = LitellmSettingsReader.Read(convert, top.Take(LitellmSettingsReader.Section));
-        var general = GeneralSettingsReader.Read(convert, top.Take(GeneralSettingsReader.Section));
         var callbackSettings = ReadCallbackSettings(convert, top.Take("callback_settings"));
+        var genericCallbacks = callbackSettings
+            .Where(c => string.Equals(c.Value.GetValueOrDefault("callback_type") as string, "generic_api", StringComparison.OrdinalIgnoreCase))
+            .Select(c => CallbackNames.Normalize(c.Key))
+            .ToHashSet(StringComparer.Ordinal);
+        var (litellm, litellmShared) = LitellmSettingsReader.Read(convert, top.Take(LitellmSettingsReader.Section), genericCallbacks);
+        var general = GeneralSettingsReader.Read(convert, top.Take(GeneralSettingsReader.Section));
         top.Finish();
 
         refs = [];

@@ -8,27 +8,21 @@ internal static class RouterSettingsReader
 {
     public const string Section = "router_settings";
 
-    private static readonly string[] RoutingStrategies =
-    [
-        "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing",
-        "cost-based-routing",
-    ];
-
     public static (RouterSettings Settings, RoutingValues Shared) Read(NodeConverter convert, YamlNode? node)
     {
         var section = new MapReader(convert, node is null ? null : convert.Map(node, Section), Section);
         var strategyNode = section.Take("routing_strategy");
         var strategy = strategyNode is null ? null : convert.String(strategyNode, section.ChildPath("routing_strategy"));
-        if (strategy is not null && !RoutingStrategies.Contains(strategy, StringComparer.Ordinal))
+        var canonical = strategy is null ? null : RoutingStrategyNames.Canonical(strategy);
+        if (strategy is not null && canonical is null)
         {
             convert.Context.Warning(strategyNode, section.ChildPath("routing_strategy"),
-                $"unknown routing strategy '{strategy}' (known: {string.Join(", ", RoutingStrategies)}); simple-shuffle is used");
-            strategy = null;
+                $"unknown routing strategy '{strategy}' (known: {string.Join(", ", RoutingStrategyNames.Accepted)}); {RoutingStrategyNames.SimpleShuffle} is used");
         }
 
         var settings = new RouterSettings
         {
-            RoutingStrategy = strategy ?? "simple-shuffle",
+            RoutingStrategy = canonical ?? RoutingStrategyNames.SimpleShuffle,
             LoadBalancing = ReadLoadBalancing(section),
             EnablePreCallChecks = section.Bool("enable_pre_call_checks") ?? false,
             RetryPolicy = ReadRetryPolicy(section),

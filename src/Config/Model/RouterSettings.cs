@@ -3,8 +3,8 @@ namespace Broker.Config.Model;
 /// <summary>router_settings (with litellm_settings' values where router_settings is silent).</summary>
 public sealed record RouterSettings
 {
-    /// <summary>simple-shuffle (default), least-busy, usage-based-routing-v2, latency-based-routing, cost-based-routing.</summary>
-    public string RoutingStrategy { get; init; } = "simple-shuffle";
+    /// <summary>A canonical name of <see cref="RoutingStrategyNames"/> (aliases resolved at load); simple-shuffle by default.</summary>
+    public string RoutingStrategy { get; init; } = RoutingStrategyNames.SimpleShuffle;
 
     public LoadBalancing? LoadBalancing { get; init; }
 

@@ -1,6 +1,7 @@
 using Broker.Billing;
 using Broker.Config;
 using Broker.Config.Loading;
+using Broker.Config.Model;
 using Broker.Ingress;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
@@ -41,7 +42,7 @@ public static class BrokerApp
         builder.AddBrokerLogging(debug, config.LitellmSettings.JsonLogs);
         var settings = config.LitellmSettings;
         builder.AddBrokerTelemetry(tracing: settings.Callbacks.Concat(settings.SuccessCallback).Concat(settings.ServiceCallback)
-            .Contains("otel", StringComparer.OrdinalIgnoreCase));
+            .Contains(CallbackNames.Otel, StringComparer.OrdinalIgnoreCase));
         builder.Services.AddSingleton<IProxyConfigProvider>(provider);
         builder.Services.AddSingleton(TimeProvider.System);
         // general_settings.database_url: keys (Ingress), spend (Billing), batches; migrations run by whichever role starts first

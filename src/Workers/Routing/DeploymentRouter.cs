@@ -46,7 +46,7 @@ public sealed class DeploymentRouter(
         }
 
         var current = config.Current;
-        var strategy = RoutingStrategies.Parse(current.RouterSettings.RoutingStrategy);
+        var strategy = current.RouterSettings.RoutingStrategy;
         var cooldowns = new CooldownPolicy(current.RouterSettings);
         var general = current.GeneralSettings;
         var globalLimit = general.GlobalMaxParallelRequests is > 0 ? general.GlobalMaxParallelRequests : null;

@@ -1,5 +1,6 @@
 using Broker.Config.Model;
 using Broker.Workers.RateLimits;
+using Broker.Workers.Routing.Strategies;
 
 namespace Broker.Workers.Routing;
 
@@ -12,13 +13,39 @@ namespace Broker.Workers.Routing;
 public sealed class DeploymentSelector
 {
     private readonly Random _random;
+    private readonly Dictionary<string, IRoutingStrategy> _strategies;
+    private readonly IRoutingStrategy _default;
 
     public DeploymentSelector()
         : this(Random.Shared)
     {
     }
 
-    public DeploymentSelector(Random random) => _random = random;
+    public DeploymentSelector(Random random)
+        : this([], random)
+    {
+    }
+
+    /// <summary>The built-in strategies plus any registered <see cref="IRoutingStrategy"/> (a registered one replaces a built-in of the same name).</summary>
+    public DeploymentSelector(IEnumerable<IRoutingStrategy> registered)
+        : this(registered, Random.Shared)
+    {
+    }
+
+    public DeploymentSelector(IEnumerable<IRoutingStrategy> registered, Random random)
+    {
+        _random = random;
+        _strategies = new Dictionary<string, IRoutingStrategy>(StringComparer.Ordinal);
+        foreach (var strategy in RoutingStrategies.BuiltIn.Concat(registered))
+        {
+            _strategies[strategy.Name] = strategy;
+        }
+
+        _default = _strategies[RoutingStrategyNames.SimpleShuffle];
+    }
+
+    /// <summary>The names of the strategies this selector can run.</summary>
+    public IReadOnlyCollection<string> Names => _strategies.Keys;
 
     /// <summary>simple-shuffle over the whole group (or the pinned deployment), with no routing state.</summary>
     public ModelDeployment? Select(ModelGroup group, string? pinnedDeploymentId = null)
@@ -29,11 +56,14 @@ public sealed class DeploymentSelector
             return group.Deployments.FirstOrDefault(d => d.Id == pinnedDeploymentId);
         }
 
-        return Select(group.Deployments.Select(DeploymentLoad.Idle).ToList(), RoutingStrategy.SimpleShuffle);
+        return Select(group.Deployments.Select(DeploymentLoad.Idle).ToList(), RoutingStrategyNames.SimpleShuffle);
     }
 
-    /// <summary>Picks among <paramref name="candidates"/> (already filtered: not cooling down, under their limits).</summary>
-    public ModelDeployment? Select(IReadOnlyList<DeploymentLoad> candidates, RoutingStrategy strategy)
+    /// <summary>
+    /// Picks among <paramref name="candidates"/> (already filtered: not cooling down, under their limits) with the
+    /// strategy of that canonical name (simple-shuffle when none is registered under it).
+    /// </summary>
+    public ModelDeployment? Select(IReadOnlyList<DeploymentLoad> candidates, string strategy)
     {
         ArgumentNullException.ThrowIfNull(candidates);
         if (candidates.Count == 0)
@@ -48,57 +78,6 @@ public sealed class DeploymentSelector
             return tier[0].Deployment;
         }
 
-        return strategy switch
-        {
-            RoutingStrategy.LeastBusy => Lowest(tier, c => c.InFlight),
-            RoutingStrategy.UsageBasedV2 => Lowest(tier, c => c.TokensThisMinute),
-            RoutingStrategy.LatencyBased => Lowest(tier, c => c.LatencyMs ?? 0),
-            RoutingStrategy.CostBased => Lowest(tier, c => CostPerToken(c.Deployment)),
-            _ => Shuffle(tier),
-        };
-    }
-
-    /// <summary>input_cost_per_token + output_cost_per_token; unknown prices sort last.</summary>
-    public static double CostPerToken(ModelDeployment deployment)
-    {
-        ArgumentNullException.ThrowIfNull(deployment);
-        var info = deployment.ModelInfo;
-        return info.InputCostPerToken is null && info.OutputCostPerToken is null
-            ? double.MaxValue
-            : (double)((info.InputCostPerToken ?? 0) + (info.OutputCostPerToken ?? 0));
-    }
-
-    private ModelDeployment Lowest(List<DeploymentLoad> tier, Func<DeploymentLoad, double> measure)
-    {
-        var best = tier.Min(measure);
-        var ties = tier.Where(c => measure(c) <= best).ToList();
-        return ties[_random.Next(ties.Count)].Deployment;
-    }
-
-    private ModelDeployment Shuffle(List<DeploymentLoad> tier)
-    {
-        Func<ModelDeployment, double?> weightOf =
-            tier.Any(c => c.Deployment.Weight is > 0) ? d => d.Weight :
-            tier.Any(c => c.Deployment.Rpm is > 0) ? d => d.Rpm :
-            tier.Any(c => c.Deployment.Tpm is > 0) ? d => d.Tpm :
-            _ => 1;
-        var weights = tier.Select(c => Math.Max(0, weightOf(c.Deployment) ?? 0)).ToArray();
-        var total = weights.Sum();
-        if (total <= 0)
-        {
-            return tier[_random.Next(tier.Count)].Deployment;
-        }
-
-        var pick = _random.NextDouble() * total;
-        for (var i = 0; i < tier.Count; i++)
-        {
-            pick -= weights[i];
-            if (pick < 0)
-            {
-                return tier[i].Deployment;
-            }
-        }
-
-        return tier[^1].Deployment;
+        return _strategies.GetValueOrDefault(strategy, _default).Pick(tier, _random);
     }
 }

@@ -22,6 +22,47 @@ public sealed class ConfigFeaturesTests
     }
 
     [Theory]
+    [InlineData("usage-based-routing", "usage-based-routing-v2")]
+    [InlineData("least-busy", "least-busy")]
+    [InlineData("round-robin-of-my-own", "simple-shuffle")]
+    public void Load_RoutingStrategy_ResolvedToCanonicalNameOnce(string configured, string expected)
+    {
+        var yaml = $"model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\nrouter_settings:\n  routing_strategy: {configured}\n";
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        Assert.Equal(expected, result.Config!.RouterSettings.RoutingStrategy);
+    }
+
+    [Theory]
+    [InlineData("s3", "not implemented by Broker")]
+    [InlineData("langsmith", "not implemented by Broker")]
+    [InlineData("my_module.my_handler", "Python object path")]
+    [InlineData("no-such-logger", "unknown callback")]
+    public void Load_CallbackBrokerDoesNotActOn_WarnsWithKnownNames(string name, string expected)
+    {
+        var yaml = $"model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\nlitellm_settings:\n  success_callback: [langfuse, {name}]\n";
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        var warning = Assert.Single(result.Diagnostics, d => d.Severity == ConfigSeverity.Warning);
+        Assert.Equal("litellm_settings.success_callback[1]", warning.Path);
+        Assert.Contains(expected, warning.Message, StringComparison.Ordinal);
+        Assert.Contains("langfuse, openmeter, otel", warning.Message.Replace("generic, generic_api, ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_CallbackDeclaredInCallbackSettings_NoWarning()
+    {
+        var yaml = "model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\nlitellm_settings:\n  callbacks: [my_logger, otel]\n" +
+            "callback_settings:\n  my_logger:\n    callback_type: generic_api\n    endpoint: http://127.0.0.1:9/log\n";
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == ConfigSeverity.Warning);
+    }
+
+    [Theory]
     [InlineData("local", false)]
     [InlineData("redis", false)]
     [InlineData("s3", false)]

@@ -1,5 +1,7 @@
+using Broker.Config.Model;
 using Broker.Workers.RateLimits;
 using Broker.Workers.Routing;
+using Broker.Workers.Routing.Strategies;
 
 namespace Broker.Workers.Tests.Routing;
 
@@ -75,7 +77,7 @@ public sealed class DeploymentSelectorTests
         var loads = Loads((TestDeployments.Create(id: "a"), 5, 0, 0.0), (TestDeployments.Create(id: "b"), 1, 0, 0.0), (TestDeployments.Create(id: "c"), 3, 0, 0.0));
         var selector = new DeploymentSelector(new Random());
 
-        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("b", selector.Select(loads, RoutingStrategy.LeastBusy)!.Id));
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("b", selector.Select(loads, RoutingStrategyNames.LeastBusy)!.Id));
     }
 
     [Fact]
@@ -84,7 +86,7 @@ public sealed class DeploymentSelectorTests
         var loads = Loads((TestDeployments.Create(id: "a"), 0, 9000, 0.0), (TestDeployments.Create(id: "b"), 0, 120, 0.0), (TestDeployments.Create(id: "c"), 0, 4000, 0.0));
         var selector = new DeploymentSelector(new Random());
 
-        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("b", selector.Select(loads, RoutingStrategy.UsageBasedV2)!.Id));
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("b", selector.Select(loads, RoutingStrategyNames.UsageBased)!.Id));
     }
 
     [Fact]
@@ -93,7 +95,7 @@ public sealed class DeploymentSelectorTests
         var loads = Loads((TestDeployments.Create(id: "a"), 0, 0, 800.0), (TestDeployments.Create(id: "b"), 0, 0, 120.0));
         var selector = new DeploymentSelector(new Random());
 
-        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("b", selector.Select(loads, RoutingStrategy.LatencyBased)!.Id));
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("b", selector.Select(loads, RoutingStrategyNames.LatencyBased)!.Id));
     }
 
     [Fact]
@@ -105,9 +107,49 @@ public sealed class DeploymentSelectorTests
         var loads = Loads((dear, 0, 0, 0.0), (unknown, 0, 0, 0.0), (cheap, 0, 0, 0.0));
         var selector = new DeploymentSelector(new Random());
 
-        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("cheap", selector.Select(loads, RoutingStrategy.CostBased)!.Id));
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal("cheap", selector.Select(loads, RoutingStrategyNames.CostBased)!.Id));
     }
 
     private static List<DeploymentLoad> Loads(params (Config.Model.ModelDeployment Deployment, int InFlight, long Tokens, double Latency)[] items) =>
         items.Select(i => new DeploymentLoad(i.Deployment, i.InFlight, 0, i.Tokens, i.Latency > 0 ? i.Latency : null, null)).ToList();
+}
+
+public sealed class RoutingStrategiesTests
+{
+    [Fact]
+    public void BuiltIn_EveryConfigName_HasOneStrategy()
+    {
+        var names = RoutingStrategies.BuiltIn.Select(s => s.Name).ToList();
+
+        Assert.Equal(names.Distinct().Order(), names.Order());
+        Assert.Equal(RoutingStrategyNames.All.Order(), names.Order());
+    }
+
+    [Fact]
+    public void Select_RegisteredStrategy_ReplacesBuiltInOfSameName()
+    {
+        var loads = new[] { "a", "b", "c" }
+            .Select(id => DeploymentLoad.Idle(TestDeployments.Create(id: id))).ToList();
+        var selector = new DeploymentSelector([new LastDeploymentStrategy()], new Random());
+
+        Assert.All(Enumerable.Range(0, 20), _ => Assert.Equal("c", selector.Select(loads, RoutingStrategyNames.LeastBusy)!.Id));
+    }
+
+    [Fact]
+    public void Select_UnknownStrategyName_FallsBackToSimpleShuffle()
+    {
+        var loads = new[] { "a", "b" }.Select(id => DeploymentLoad.Idle(TestDeployments.Create(id: id))).ToList();
+        var selector = new DeploymentSelector(new Random(5));
+
+        var picks = Enumerable.Range(0, 200).Select(_ => selector.Select(loads, "no-such-strategy")!.Id).ToHashSet();
+
+        Assert.Equal(["a", "b"], picks.Order());
+    }
+
+    private sealed class LastDeploymentStrategy : IRoutingStrategy
+    {
+        public string Name => RoutingStrategyNames.LeastBusy;
+
+        public ModelDeployment Pick(IReadOnlyList<DeploymentLoad> tier, Random random) => tier[^1].Deployment;
+    }
 }

@@ -1,0 +1,25 @@
+using Broker.Billing.Callbacks;
+using Broker.Config.Model;
+using Broker.Host.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broker.Host.Tests.Callbacks;
+
+/// <summary>The callback names config.yaml's loader knows and the sinks Billing registers are the same list.</summary>
+public sealed class CallbackRegistryTests
+{
+    [Fact]
+    public async Task Registrations_DeliveredNames_MatchConfigCatalog()
+    {
+        await using var broker = await BrokerRunner.StartEmbeddedAsync("""
+            model_list:
+              - model_name: m
+                litellm_params: {model: openai/m, api_key: sk-x}
+            """);
+
+        var registered = broker.Hosts[0].Services.GetServices<CallbackSinkRegistration>().Select(r => r.Name).Order(StringComparer.Ordinal).ToList();
+        var delivered = CallbackNames.Known.Where(k => k.Value == CallbackKind.Delivered).Select(k => k.Key).Order(StringComparer.Ordinal).ToList();
+
+        Assert.Equal(delivered, registered);
+    }
+}
