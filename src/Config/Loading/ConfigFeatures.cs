@@ -56,6 +56,16 @@ public static class ConfigFeatures
         "general_settings.custom_auth",
     }.ToFrozenSet(StringComparer.Ordinal);
 
+    /// <summary>
+    /// True when <paramref name="path"/> lies inside a key this release does not act on yet, so a problem there (an
+    /// <c>os.environ/</c> variable that is not set) is a warning rather than a reason to refuse the file.
+    /// </summary>
+    public static bool IsInsideNotActive(string path)
+    {
+        var pattern = PatternOf(path);
+        return NotActiveYet.Any(p => pattern == p || pattern.StartsWith(p + ".", StringComparison.Ordinal) || pattern.StartsWith(p + "[", StringComparison.Ordinal));
+    }
+
     /// <summary>A key path with its list indexes blanked: <c>model_list[2].rpm</c> gives <c>model_list[].rpm</c>.</summary>
     public static string PatternOf(string path)
     {

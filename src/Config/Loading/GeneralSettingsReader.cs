@@ -40,7 +40,7 @@ internal static class GeneralSettingsReader
             AlertingThreshold = g.Duration("alerting_threshold"),
             AlertingArgs = ReadAlertingArgs(g),
             AlertToWebhookUrl = g.StringMap("alert_to_webhook_url") ?? new Dictionary<string, string>(),
-            AlertTypes = g.StringList("alert_types"),
+            AlertTypes = ReadAlertTypes(g),
             BudgetLocal = g.Decimal("budget_local"),
             BudgetDuration = g.String("budget_duration"),
             BudgetAlertBuffer = g.Double("budget_alert_buffer", 0),
@@ -160,5 +160,31 @@ internal static class GeneralSettingsReader
         }
 
         return value;
+    }
+
+    /// <summary>alert_types; a kind Broker does not raise gets a warning naming the ones it does.</summary>
+    private static List<string>? ReadAlertTypes(MapReader g)
+    {
+        var node = g.Take("alert_types");
+        if (node is null)
+        {
+            return null;
+        }
+
+        var path = g.ChildPath("alert_types");
+        var types = g.Convert.StringList(node, path);
+        var items = node is YamlSequenceNode sequence ? sequence.Children : [node];
+        for (var i = 0; types is not null && i < types.Count && i < items.Count; i++)
+        {
+            var raised = AlertTypeNames.Known.TryGetValue(types[i], out var known) && known;
+            if (!raised)
+            {
+                var what = AlertTypeNames.Known.ContainsKey(types[i]) ? "is not raised by Broker" : "is not an alert type";
+                g.Convert.Context.Warning(items[i], node is YamlSequenceNode ? $"{path}[{i}]" : path,
+                    $"alert type '{types[i]}' {what}; no such alert is sent (raised: {string.Join(", ", AlertTypeNames.Raised)})");
+            }
+        }
+
+        return types;
     }
 }

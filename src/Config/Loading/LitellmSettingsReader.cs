@@ -9,7 +9,7 @@ internal static class LitellmSettingsReader
 {
     public const string Section = "litellm_settings";
 
-    private static readonly string[] CacheTypes = ["local", "redis", "redis-semantic", "qdrant-semantic", "s3", "disk"];
+    private static readonly string[] CacheTypes = ["local", "redis", "redis-semantic", "qdrant-semantic", "s3", "disk", "azure-blob", "gcs"];
 
     /// <summary>Reads the section; <paramref name="genericCallbacks"/> are the names callback_settings declares with <c>callback_type: generic_api</c>.</summary>
     public static (LitellmSettings Settings, RoutingValues Shared) Read(NodeConverter convert, YamlNode? node, IReadOnlySet<string> genericCallbacks)
@@ -101,8 +101,8 @@ internal static class LitellmSettingsReader
         var type = typeNode is null ? null : convert.String(typeNode, r.ChildPath("type"));
         if (type is not null && !CacheTypes.Contains(type, StringComparer.Ordinal))
         {
-            convert.Context.Error(typeNode, r.ChildPath("type"),
-                $"unknown cache type '{type}' (known: {string.Join(", ", CacheTypes)})");
+            convert.Context.Warning(typeNode, r.ChildPath("type"),
+                $"unknown cache type '{type}' (known: {string.Join(", ", CacheTypes)}); Broker runs without a response cache");
         }
 
         var cache = new CacheParams
@@ -127,7 +127,7 @@ internal static class LitellmSettingsReader
             QdrantApiKey = r.Secret("qdrant_api_key"),
             QdrantCollectionName = r.String("qdrant_collection_name"),
             SimilarityThreshold = r.Double("similarity_threshold", 0),
-            SupportedCallTypes = r.StringList("supported_call_types") ?? [],
+            SupportedCallTypes = r.StringList("supported_call_types"),
             Mode = r.String("mode"),
         };
         return cache with { Extra = r.Finish() };

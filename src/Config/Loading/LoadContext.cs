@@ -71,7 +71,14 @@ internal sealed class LoadContext(string sourceName, Func<string, string?> getEn
         var value = name.Length == 0 ? null : GetEnv(name);
         if (value is null)
         {
-            Error(node, path, $"environment variable {name} is not set ({text})");
+            if (ConfigFeatures.IsInsideNotActive(path))
+            {
+                Warning(node, path, $"environment variable {name} is not set ({text}); this key is not active yet, so nothing uses it");
+            }
+            else
+            {
+                Error(node, path, $"environment variable {name} is not set ({text})");
+            }
         }
 
         return value;

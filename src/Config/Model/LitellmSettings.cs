@@ -94,7 +94,8 @@ public sealed record CacheParams
 
     public double? SimilarityThreshold { get; init; }
 
-    public IReadOnlyList<string> SupportedCallTypes { get; init; } = [];
+    /// <summary>supported_call_types; null (absent) = every call type, empty = none.</summary>
+    public IReadOnlyList<string>? SupportedCallTypes { get; init; }
 
     /// <summary>default_off: cache only when a request opts in.</summary>
     public string? Mode { get; init; }

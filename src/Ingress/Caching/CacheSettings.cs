@@ -32,7 +32,8 @@ public sealed record CacheSettings
     {
         ArgumentNullException.ThrowIfNull(settings);
         var p = settings.CacheParams ?? new CacheParams();
-        var types = p.SupportedCallTypes.Count == 0
+        // absent: every call type; an empty list caches nothing, as in LiteLLM
+        var types = p.SupportedCallTypes is null
             ? AllCallTypes
             : p.SupportedCallTypes.Select(CallTypeOf).OfType<CacheCallType>().ToHashSet();
         return new CacheSettings

@@ -63,6 +63,47 @@ public sealed class ConfigFeaturesTests
     }
 
     [Theory]
+    [InlineData("outage_alerts", "is not raised by Broker")]
+    [InlineData("fallback_reports", "is not raised by Broker")]
+    [InlineData("llm_exception", "is not an alert type")]
+    public void Load_AlertTypeBrokerDoesNotRaise_WarnsWithRaisedKinds(string type, string expected)
+    {
+        var yaml = $"model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\ngeneral_settings:\n  alert_types: [budget_alerts, {type}]\n";
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        var warning = Assert.Single(result.Diagnostics, d => d.Severity == ConfigSeverity.Warning);
+        Assert.Equal("general_settings.alert_types[1]", warning.Path);
+        Assert.Contains(expected, warning.Message, StringComparison.Ordinal);
+        Assert.Contains("failed_tracking_spend", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_MissingEnvironmentVariableInSectionNotActiveYet_IsAWarningNotAnError()
+    {
+        var yaml = "model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\n" +
+            "general_settings:\n  pass_through_endpoints:\n    - path: /v1/rerank\n      target: https://api.cohere.com/v1/rerank\n      headers:\n        Authorization: os.environ/COHERE_API_KEY_UNSET\n";
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        Assert.True(result.IsUsable, ConfigReport.Render(result));
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == ConfigSeverity.Error);
+    }
+
+    [Theory]
+    [InlineData("azure-blob")]
+    [InlineData("some-new-backend")]
+    public void Load_CacheTypeBrokerDoesNotServe_StartsWithoutCache(string type)
+    {
+        var yaml = $"model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\nlitellm_settings:\n  cache: true\n  cache_params:\n    type: {type}\n";
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        Assert.True(result.IsUsable, ConfigReport.Render(result));
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == ConfigSeverity.Error);
+    }
+
+    [Theory]
     [InlineData("local", false)]
     [InlineData("redis", false)]
     [InlineData("s3", false)]

@@ -64,6 +64,22 @@ public sealed class CacheModesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SupportedCallTypes_EmptyList_NothingIsCached()
+    {
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(LocalCacheFixture.Yaml(_upstream, """
+              cache: true
+              cache_params: {type: local, supported_call_types: []}
+            """));
+        var prompt = Prompt();
+
+        await ChatAsync(broker, Chat(prompt));
+        var chat = await ChatAsync(broker, Chat(prompt));
+
+        Assert.False(chat.Hit);
+        Assert.Equal(2, _upstream.Requests.Count);
+    }
+
+    [Fact]
     public async Task Chat_CacheOff_NoCacheHeaders()
     {
         await using var broker = await BrokerRunner.StartEmbeddedAsync(LocalCacheFixture.Yaml(_upstream, "  set_verbose: false"));

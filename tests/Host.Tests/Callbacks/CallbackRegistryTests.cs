@@ -23,3 +23,19 @@ public sealed class CallbackRegistryTests
         Assert.Equal(delivered, registered);
     }
 }
+
+/// <summary>The alert kinds Billing raises are the ones config.yaml's loader accepts without a warning.</summary>
+public sealed class AlertKindCatalogTests
+{
+    [Fact]
+    public void AlertKinds_RaisedByBilling_MatchConfigCatalog()
+    {
+        var billing = typeof(Broker.Billing.Alerts.AlertKinds)
+            .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+            .Select(f => (string)f.GetRawConstantValue()!)
+            .Order(StringComparer.Ordinal);
+
+        Assert.Equal(AlertTypeNames.Raised, billing);
+    }
+}

@@ -11,7 +11,10 @@ public static class ModelsEndpoints
 {
     private static readonly Dictionary<string, string> NoHeaders = [];
 
-    /// <summary><c>GET /models</c>: the model groups (and aliases) clients may name, in OpenAI's list shape.</summary>
+    /// <summary>
+    /// <c>GET /models</c>: the model groups (and aliases) clients may name, in OpenAI's list shape; a wildcard group is
+    /// listed by its pattern (<c>anthropic/*</c>, <c>*</c>), after the named groups.
+    /// </summary>
     public static RouteGroupBuilder MapModels(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
@@ -22,6 +25,7 @@ public static class ModelsEndpoints
             var auth = Auth.AuthContext.Of(http);
             var names = current.ModelGroups.Where(g => !g.IsWildcard).Select(g => g.Name)
                 .Concat(current.RouterSettings.ModelGroupAlias.Keys)
+                .Concat(current.ModelGroups.Where(g => g.IsWildcard).Select(g => g.Name))
                 .Distinct(StringComparer.Ordinal)
                 .Where(n => auth is null || auth.IsAdmin ||
                             ((auth.Key is null || Auth.ModelAccess.IsAllowed(current, auth.Key.Models, n)) &&
