@@ -25,36 +25,40 @@ public static class ConfigFeatures
             ["litellm_settings.cache_params.type"] = new[] { "local", "redis", "s3", "redis-semantic", "qdrant-semantic" }.ToFrozenSet(StringComparer.Ordinal),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    public static FrozenSet<string> NotActiveYet { get; } = new[]
+    /// <summary>The keys this release loads but does not act on, each with what happens instead (shown in docs/compatibility.md).</summary>
+    public static FrozenDictionary<string, string> NotActiveReasons { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         // model_list entries
-        "model_list[].litellm_params.max_retries",
-        "model_list[].model_info.max_output_tokens",
-        "model_list[].model_info.max_tokens",
+        ["model_list[].litellm_params.max_retries"] = "router_settings.num_retries / retry_policy apply to every deployment",
+        ["model_list[].model_info.max_output_tokens"] = "informational; requests are not capped by it",
+        ["model_list[].model_info.max_tokens"] = "informational; requests are not capped by it",
 
         // router_settings (model_group_alias, timeout, routing_strategy, cooldowns, redis_*, num_retries, retry_policy
         // and the fallbacks keys are active)
 
         // litellm_settings: the rest is active (request_timeout, num_retries, fallbacks, cache, callbacks,
         // max_budget and budget_duration for the proxy-wide budget, ...)
-        "litellm_settings.force_ipv4",
-        "litellm_settings.service_callbacks",
-        "litellm_settings.guardrails",
-        "litellm_settings.mcp_servers",
-        "litellm_settings.mcp_aliases",
+        ["litellm_settings.force_ipv4"] = "the operating system's address order is used",
+        ["litellm_settings.service_callbacks"] = "only otel is read from it (tracing)",
+        ["litellm_settings.guardrails"] = "no guardrail runs yet (issue #17)",
+        ["litellm_settings.mcp_servers"] = "no MCP gateway yet (issue #17)",
+        ["litellm_settings.mcp_aliases"] = "no MCP gateway yet (issue #17)",
 
         // general_settings: the rest is active (keys, budgets, spend logs, alerting, JWT, IP and route rules, the
-        // database settings, health checks); ui_access_mode is read but Broker has no admin UI
-        "general_settings.key_management_system",
-        "general_settings.use_google_kms",
-        "general_settings.proxy_batch_polling_interval",
-        "general_settings.pass_through_endpoints",
-        "general_settings.store_model_in_db",
-        "general_settings.ui_access_mode",
-        "general_settings.enable_oauth2_auth",
-        "general_settings.oauth2_providers",
-        "general_settings.custom_auth",
-    }.ToFrozenSet(StringComparer.Ordinal);
+        // database settings, health checks)
+        ["general_settings.key_management_system"] = "secrets come from os.environ/ only",
+        ["general_settings.use_google_kms"] = "secrets come from os.environ/ only",
+        ["general_settings.proxy_batch_polling_interval"] = "batches are dispatched as their lines finish",
+        ["general_settings.pass_through_endpoints"] = "the paths answer 404 (issue #17)",
+        ["general_settings.store_model_in_db"] = "models come from config.yaml only",
+        ["general_settings.ui_access_mode"] = "Broker has no admin UI yet",
+        ["general_settings.enable_oauth2_auth"] = "Broker has no admin UI yet",
+        ["general_settings.oauth2_providers"] = "Broker has no admin UI yet",
+        ["general_settings.custom_auth"] = "a Python module cannot be loaded by a C# gateway",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>Keys this release loads but does not act on yet.</summary>
+    public static FrozenSet<string> NotActiveYet { get; } = NotActiveReasons.Keys.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>
     /// True when <paramref name="path"/> lies inside a key this release does not act on yet, so a problem there (an

@@ -8,4 +8,7 @@ public sealed record ConfigLoadResult(ProxyConfig? Config, IReadOnlyList<ConfigD
     public bool IsUsable => Config is not null && !Diagnostics.Any(d => d.Severity == ConfigSeverity.Error);
 
     public IEnumerable<ConfigDiagnostic> Errors => Diagnostics.Where(d => d.Severity == ConfigSeverity.Error);
+
+    /// <summary>The key path patterns (<c>model_list[].litellm_params.rpm</c>) the loader's readers know; see <see cref="ConfigCompatibility"/>.</summary>
+    public IReadOnlySet<string> KnownKeys { get; init; } = new HashSet<string>();
 }

@@ -17,6 +17,9 @@ internal sealed class LoadContext(string sourceName, Func<string, string?> getEn
 
     public string SourceName { get; } = sourceName;
 
+    /// <summary>Every key path pattern a reader asked for (present or not): the loader's own list of the keys it knows.</summary>
+    public HashSet<string> KnownKeys { get; } = new(StringComparer.Ordinal);
+
     public IReadOnlyList<ConfigDiagnostic> Diagnostics => _diagnostics;
 
     /// <summary>Makes an environment_variables entry visible to later lookups.</summary>

@@ -48,6 +48,7 @@ internal sealed class MapReader
     public YamlNode? Take(string key)
     {
         _taken.Add(key);
+        _convert.Context.KnownKeys.Add(ConfigFeatures.PatternOf(ChildPath(key)));
         foreach (var (k, keyNode, value) in _entries)
         {
             if (k == key)

@@ -59,7 +59,7 @@ public static class ProxyConfigLoader
 
         var config = Build(new NodeConverter(context), root, sourceName, out var refs);
         ReferenceValidator.Validate(config, refs, context);
-        return new ConfigLoadResult(config, context.Diagnostics);
+        return new ConfigLoadResult(config, context.Diagnostics) { KnownKeys = context.KnownKeys };
     }
 
     private static ProxyConfig Build(NodeConverter convert, YamlNode? root, string sourceName, out List<NameRef> refs)
