@@ -21,6 +21,7 @@ internal static class LitellmSettingsReader
             RequestTimeout = shared.Timeout,
             NumRetries = shared.NumRetries,
             ForceIpv4 = section.Bool("force_ipv4") ?? false,
+            DropParams = section.Bool("drop_params") ?? false,
             Cache = section.Bool("cache") ?? false,
             CacheParams = ReadCacheParams(section),
             SuccessCallback = CallbackList(section, "success_callback", genericCallbacks),

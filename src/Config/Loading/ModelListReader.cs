@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Broker.Config.Model;
+using Broker.Config.Providers;
 using Broker.Config.Yaml;
 using YamlDotNet.RepresentationModel;
 
@@ -100,15 +101,15 @@ internal static class ModelListReader
         }
 
         var modelPath = p.ChildPath("model");
-        if (!TrySplitModel(context, model, modelNode, modelPath, apiBase, out var provider, out var providerModel, out var guessedCompatible))
+        if (!TrySplitModel(context, model, modelNode, modelPath, apiBase, out var provider, out var providerModel, out var unknownPrefix))
         {
             return null;
         }
 
-        // An unknown prefix served through api_base never receives another provider's key.
-        if (apiKey is null && !guessedCompatible)
+        // An unknown prefix never receives another provider's key.
+        if (apiKey is null && !unknownPrefix)
         {
-            foreach (var variable in Providers.ApiKeyVariablesFor(provider))
+            foreach (var variable in ProviderCatalog.Find(provider)?.ApiKeyVariables ?? [])
             {
                 if (!string.IsNullOrEmpty(context.GetEnv(variable)))
                 {
@@ -118,7 +119,7 @@ internal static class ModelListReader
             }
         }
 
-        if (provider == Providers.Azure)
+        if (provider == BuiltInProviders.Azure.Name)
         {
             apiBase ??= NullIfEmpty(context.GetEnv("AZURE_API_BASE"));
             apiVersion ??= NullIfEmpty(context.GetEnv("AZURE_API_VERSION"));
@@ -182,13 +183,13 @@ internal static class ModelListReader
 
     private static bool TrySplitModel(
         LoadContext context, string model, YamlNode node, string path, string? apiBase,
-        out string provider, out string providerModel, out bool guessedCompatible)
+        out string provider, out string providerModel, out bool unknownPrefix)
     {
-        guessedCompatible = false;
+        unknownPrefix = false;
         var slash = model.IndexOf('/', StringComparison.Ordinal);
         if (slash < 0)
         {
-            provider = Providers.OpenAi;
+            provider = BuiltInProviders.OpenAi.Name;
             providerModel = model;
             return true;
         }
@@ -196,7 +197,7 @@ internal static class ModelListReader
         var prefix = model[..slash];
         provider = prefix.ToLowerInvariant();
         providerModel = model[(slash + 1)..];
-        if (Providers.IsKnown(provider))
+        if (ProviderCatalog.IsKnown(provider))
         {
             if (providerModel.Length == 0)
             {
@@ -211,14 +212,19 @@ internal static class ModelListReader
         {
             context.Warning(node, path,
                 $"unknown provider '{prefix}' in '{model}'; api_base is set, so '{model}' is sent to it as an OpenAI-compatible model");
-            provider = Providers.OpenAi;
+            provider = BuiltInProviders.OpenAi.Name;
             providerModel = model;
-            guessedCompatible = true;
+            unknownPrefix = true;
             return true;
         }
 
-        context.Error(node, path, $"unknown provider '{prefix}' in '{model}' (known: {string.Join(", ", Providers.Known)})");
-        return false;
+        // LiteLLM starts with such an entry and fails only the calls to it: the deployment is kept, and its calls are
+        // answered with an error naming the provider
+        context.Warning(node, path,
+            $"unknown provider '{prefix}' in '{model}': calls to this deployment will fail; set api_base to call it as an OpenAI-compatible model " +
+            $"(known: {string.Join(", ", ProviderCatalog.Known)})");
+        unknownPrefix = true;
+        return true;
     }
 
     private static ModelInfo ReadModelInfo(NodeConverter convert, YamlMappingNode? map, string path, out YamlNode? idNode)

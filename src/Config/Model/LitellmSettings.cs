@@ -9,6 +9,9 @@ public sealed record LitellmSettings
 
     public bool ForceIpv4 { get; init; }
 
+    /// <summary>drop_params: request parameters the target provider does not support are dropped instead of refused.</summary>
+    public bool DropParams { get; init; }
+
     public bool Cache { get; init; }
 
     public CacheParams? CacheParams { get; init; }

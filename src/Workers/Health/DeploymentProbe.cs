@@ -42,28 +42,13 @@ public sealed class DeploymentProbe(ProviderResolver providers)
         deadline.CancelAfter(timeout);
         try
         {
-            ProviderResult result;
-            if (embedding)
+            var provider = providers.Find(deployment, request.ContainsKey("mock_response"));
+            if (provider is null)
             {
-                var provider = providers.ResolveEmbeddings(deployment, request.ContainsKey("mock_response"));
-                if (provider is null)
-                {
-                    return InferenceSteps.Unsupported(deployment, "embeddings").Message;
-                }
-
-                result = await provider.EmbedAsync(call, deadline.Token);
-            }
-            else
-            {
-                var provider = providers.Resolve(deployment, request.ContainsKey("mock_response"));
-                if (provider is null)
-                {
-                    return InferenceSteps.Unsupported(deployment, "chat completions").Message;
-                }
-
-                result = await provider.CompleteAsync(call, deadline.Token);
+                return InferenceSteps.Unsupported(deployment, embedding ? "embeddings" : "chat completions").Message;
             }
 
+            var result = await provider.ProbeAsync(call, embedding, deadline.Token);
             return result.Error is { } error ? $"{error.StatusCode} {error.Class}: {error.Message}" : null;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -87,9 +87,16 @@ public sealed class CreateChatCompletionConsumer(
         var (group, deployment, clientRequest, _) = prepared;
         var providerModel = ChatRequestBuilder.ProviderModel(group, deployment, message.RequestedModel);
         var passThrough = message.Format == AnthropicPassThrough.Format;
+        ProviderError? unsupported = null;
         var request = passThrough
             ? AnthropicPassThrough.Prepare(clientRequest, providerModel)
-            : ChatRequestBuilder.Build(clientRequest, deployment, providerModel);
+            : ChatRequestBuilder.Build(clientRequest, deployment, providerModel, config.Current.LitellmSettings.DropParams, checkParams: true, out unsupported);
+        if (unsupported is not null)
+        {
+            await FailOrHandOver(context, queue, deployment.Id, unsupported);
+            return;
+        }
+
         var provider = passThrough
             ? providers.ResolvePassThrough(deployment)
             : providers.Resolve(deployment, request.ContainsKey("mock_response"));

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config.Model;
+using Broker.Config.Providers;
 using Broker.Contracts.Identity;
 using Broker.Contracts.Inference;
 using Broker.Contracts.Usage;
@@ -150,11 +151,17 @@ public static class InferenceSteps
         }, context.CancellationToken);
     }
 
+    /// <summary>The deployment's provider is unknown, or has no implementation of <paramref name="what"/> here.</summary>
     public static ProviderError Unsupported(ModelDeployment deployment, string what)
     {
         ArgumentNullException.ThrowIfNull(deployment);
-        return new ProviderError(ProviderErrorClass.BadRequest, 400,
-            $"Provider '{deployment.Provider}' ({deployment.Model}) does not support {what} here yet; set api_base to call it as an OpenAI-compatible API");
+        return ProviderCatalog.IsKnown(deployment.Provider)
+            ? new ProviderError(ProviderErrorClass.BadRequest, 400,
+                $"Provider '{deployment.Provider}' ({deployment.Model}) does not support {what} here yet; set api_base to call it as an OpenAI-compatible API")
+            : new ProviderError(ProviderErrorClass.BadRequest, 400,
+                $"Unknown provider '{deployment.Provider}' in '{deployment.Model}' (model group '{deployment.ModelName}'): Broker cannot call this " +
+                $"deployment; set api_base to call it as an OpenAI-compatible API, or use a known provider ({string.Join(", ", ProviderCatalog.Known)})",
+                "unknown_provider");
     }
 
     public static Task RespondFailed(ConsumeContext context, Guid requestId, string queue, string? deploymentId, ProviderError error)

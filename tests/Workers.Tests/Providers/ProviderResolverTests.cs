@@ -19,15 +19,7 @@ public sealed class ProviderResolverTests : IDisposable
         services.AddHttpClient(ProviderHttp.ClientName);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ProviderHttp>();
-        services.AddSingleton<OpenAiCompatibleProvider>();
-        services.AddSingleton<AnthropicProvider>();
-        services.AddSingleton<AnthropicPassThrough>();
-        services.AddSingleton<MockProvider>();
-        services.AddSingleton<GeminiProvider>();
-        services.AddSingleton<CohereProvider>();
-        services.AddSingleton(sp => new BedrockProvider(sp.GetRequiredService<ProviderHttp>(), TimeProvider.System));
-        services.AddSingleton<NativeProviders>();
-        services.AddSingleton<ProviderResolver>();
+        services.AddProviderImplementations();
         _services = services.BuildServiceProvider();
     }
 

@@ -1,80 +1,19 @@
 using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config.Model;
+using Broker.Config.Providers;
+using Broker.Contracts.Inference;
 
 namespace Broker.Workers.Providers.Anthropic;
 
 /// <summary>Anthropic's Messages API, behind the OpenAI chat completions shape.</summary>
-public sealed class AnthropicProvider(ProviderHttp http, TimeProvider timeProvider) : IChatProvider
+public sealed class AnthropicProvider(ProviderHttp http, TimeProvider timeProvider) : TranslatingProvider(http, timeProvider)
 {
-    public const string DefaultBase = "https://api.anthropic.com";
     public const string ApiVersion = "2023-06-01";
 
-    public async Task<ProviderResult> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(call);
-        var deployment = call.Deployment;
-        var payload = AnthropicTranslator.ToAnthropicRequest(call.Request, call.ProviderModel);
-        var (body, _, error) = await http.PostJsonAsync(
-            "anthropic", Url(deployment), payload, Headers(deployment), deployment.Timeout ?? TimeSpan.FromMinutes(10), cancellationToken);
-        if (error is not null)
-        {
-            return ProviderResult.Failure(error);
-        }
+    public static string DefaultBase => BuiltInProviders.Anthropic.DefaultApiBase!;
 
-        var (completion, usage) = AnthropicTranslator.ToOpenAiCompletion(body!, call.ClientModel, timeProvider.GetUtcNow().ToUnixTimeSeconds());
-        return ProviderResult.Success(completion, usage);
-    }
-
-    public async Task<ProviderStream> StreamAsync(ProviderCall call, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(call);
-        var deployment = call.Deployment;
-        var payload = AnthropicTranslator.ToAnthropicRequest(call.Request, call.ProviderModel);
-        payload["stream"] = true;
-        var (response, error) = await http.PostStreamAsync(
-            "anthropic", Url(deployment), payload, Headers(deployment),
-            deployment.StreamTimeout ?? deployment.Timeout ?? TimeSpan.FromMinutes(10), cancellationToken);
-        if (error is not null)
-        {
-            return ProviderStream.Failed(error);
-        }
-
-        var translator = new AnthropicStreamTranslator(call.ClientModel, timeProvider.GetUtcNow().ToUnixTimeSeconds());
-        return ProviderStream.Of(ReadChunksAsync(response!, translator, cancellationToken));
-    }
-
-    private static async IAsyncEnumerable<JsonObject> ReadChunksAsync(
-        HttpResponseMessage response, AnthropicStreamTranslator translator, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        using (response)
-        {
-            await foreach (var (eventType, data) in ProviderHttp.ReadEventsAsync(response, "anthropic", cancellationToken))
-            {
-                JsonObject? item;
-                try
-                {
-                    item = JsonNode.Parse(data) as JsonObject;
-                }
-                catch (JsonException)
-                {
-                    continue;
-                }
-
-                if (item is null)
-                {
-                    continue;
-                }
-
-                foreach (var chunk in translator.Translate(eventType, item))
-                {
-                    yield return chunk;
-                }
-            }
-        }
-    }
+    protected override string Name => BuiltInProviders.Anthropic.Name;
 
     internal static Uri Url(ModelDeployment deployment)
     {
@@ -85,13 +24,36 @@ public sealed class AnthropicProvider(ProviderHttp http, TimeProvider timeProvid
     internal static Action<HttpRequestHeaders> Headers(ModelDeployment deployment)
     {
         var apiKey = deployment.ApiKey?.Value;
-        return h =>
+        return h => AddHeaders(h, apiKey);
+    }
+
+    protected override Uri ChatUrl(ProviderCall call, bool stream) => Url(call.Deployment);
+
+    protected override JsonObject ToRequest(ProviderCall call, bool stream)
+    {
+        var payload = AnthropicTranslator.ToAnthropicRequest(call.Request, call.ProviderModel);
+        if (stream)
         {
-            h.Add("anthropic-version", ApiVersion);
-            if (!string.IsNullOrEmpty(apiKey))
-            {
-                h.Add("x-api-key", apiKey);
-            }
-        };
+            payload["stream"] = true;
+        }
+
+        return payload;
+    }
+
+    protected override (JsonObject Completion, TokenUsage Usage) ToCompletion(JsonObject body, ProviderCall call, long created) =>
+        AnthropicTranslator.ToOpenAiCompletion(body, call.ClientModel, created);
+
+    protected override IStreamTranslator StreamTranslator(ProviderCall call, long created) => new AnthropicStreamTranslator(call.ClientModel, created);
+
+    protected override void SetHeaders(HttpRequestHeaders headers, string? apiKey) => AddHeaders(headers, apiKey);
+
+    private static void AddHeaders(HttpRequestHeaders headers, string? apiKey)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        headers.Add("anthropic-version", ApiVersion);
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            headers.Add("x-api-key", apiKey);
+        }
     }
 }

@@ -6,13 +6,17 @@ namespace Broker.Workers.Providers.Anthropic;
 /// Anthropic's stream events (message_start, content_block_*, message_delta, message_stop) → OpenAI
 /// <c>chat.completion.chunk</c>s, ending with a finish chunk and a usage chunk.
 /// </summary>
-public sealed class AnthropicStreamTranslator(string clientModel, long created)
+public sealed class AnthropicStreamTranslator(string clientModel, long created) : IStreamTranslator
 {
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
     private string _id = "chatcmpl-" + Guid.NewGuid().ToString("N");
     private int _inputTokens;
     private int _outputTokens;
     private bool _sentRole;
+
+    bool IStreamTranslator.Ended => false;
+
+    IEnumerable<JsonObject> IStreamTranslator.Finish() => [];
 
     /// <summary>The OpenAI chunks one Anthropic event gives (often none or one).</summary>
     public IEnumerable<JsonObject> Translate(string eventType, JsonObject data)

@@ -3,8 +3,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config.Model;
+using Broker.Config.Providers;
 using Broker.Contracts.Inference;
-using Broker.Workers.Providers.OpenAi;
 
 namespace Broker.Workers.Providers.Bedrock;
 
@@ -14,9 +14,9 @@ namespace Broker.Workers.Providers.Bedrock;
 /// <c>aws_region_name</c>) else the usual AWS environment variables; <c>api_base</c> or
 /// <c>aws_bedrock_runtime_endpoint</c> replaces <c>https://bedrock-runtime.{region}.amazonaws.com</c>.
 /// </summary>
-public sealed class BedrockProvider(ProviderHttp http, TimeProvider timeProvider, Func<string, string?>? environment = null) : IChatProvider
+public sealed class BedrockProvider(ProviderHttp http, TimeProvider timeProvider, Func<string, string?>? environment = null) : IProvider
 {
-    public const string Name = "bedrock";
+    public static string Name => BuiltInProviders.Bedrock.Name;
     public const string SigningService = "bedrock";
     public const string DefaultRegion = "us-east-1";
 
@@ -41,7 +41,7 @@ public sealed class BedrockProvider(ProviderHttp http, TimeProvider timeProvider
         var region = Region(deployment);
         var (body, _, error) = await http.PostJsonAsync(
             Name, Url(deployment, call.ProviderModel, region, "converse"), BedrockTranslator.ToConverseRequest(call.Request),
-            Sign(credentials, region), deployment.Timeout ?? OpenAiCompatibleProvider.DefaultTimeout, cancellationToken);
+            Sign(credentials, region), deployment.Timeout ?? TranslatingProvider.DefaultTimeout, cancellationToken);
         if (error is not null)
         {
             return ProviderResult.Failure(error);
@@ -63,7 +63,7 @@ public sealed class BedrockProvider(ProviderHttp http, TimeProvider timeProvider
         var region = Region(deployment);
         var (response, error) = await http.PostStreamAsync(
             Name, Url(deployment, call.ProviderModel, region, "converse-stream"), BedrockTranslator.ToConverseRequest(call.Request),
-            Sign(credentials, region), deployment.StreamTimeout ?? deployment.Timeout ?? OpenAiCompatibleProvider.DefaultTimeout, cancellationToken);
+            Sign(credentials, region), deployment.StreamTimeout ?? deployment.Timeout ?? TranslatingProvider.DefaultTimeout, cancellationToken);
         if (error is not null)
         {
             return ProviderStream.Failed(error);

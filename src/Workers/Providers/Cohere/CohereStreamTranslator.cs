@@ -7,7 +7,7 @@ namespace Broker.Workers.Providers.Cohere;
 /// Cohere v2 chat stream events (message-start, content-delta, tool-call-start/delta, message-end) → OpenAI
 /// <c>chat.completion.chunk</c>s, ending with a finish chunk and a usage chunk.
 /// </summary>
-public sealed class CohereStreamTranslator(string clientModel, long created)
+public sealed class CohereStreamTranslator(string clientModel, long created) : IStreamTranslator
 {
     private readonly Dictionary<int, int> _toolIndexByCohereIndex = [];
     private string _id = "chatcmpl-" + Guid.NewGuid().ToString("N");
@@ -121,5 +121,11 @@ public sealed class CohereStreamTranslator(string clientModel, long created)
         {
             throw new ProviderStreamException(ProviderErrorClassifier.Unreachable("cohere", "stream ended before message-end"));
         }
+    }
+
+    IEnumerable<JsonObject> IStreamTranslator.Finish()
+    {
+        Finish();
+        return [];
     }
 }

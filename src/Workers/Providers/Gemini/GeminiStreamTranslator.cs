@@ -8,7 +8,7 @@ namespace Broker.Workers.Providers.Gemini;
 /// Gemini's streamed <c>GenerateContentResponse</c>s (<c>streamGenerateContent?alt=sse</c>) → OpenAI
 /// <c>chat.completion.chunk</c>s; <see cref="Finish"/> ends with a finish chunk and a usage chunk.
 /// </summary>
-public sealed class GeminiStreamTranslator(string clientModel, long created)
+public sealed class GeminiStreamTranslator(string clientModel, long created) : IStreamTranslator
 {
     private string? _id;
     private bool _sentRole;
@@ -17,6 +17,10 @@ public sealed class GeminiStreamTranslator(string clientModel, long created)
     private TokenUsage _usage = new() { PromptTokens = 0, CompletionTokens = 0 };
 
     private string Id => _id ??= "chatcmpl-" + Guid.NewGuid().ToString("N");
+
+    bool IStreamTranslator.Ended => false;
+
+    IEnumerable<JsonObject> IStreamTranslator.Translate(string eventType, JsonObject data) => Translate(data);
 
     /// <summary>The OpenAI chunks one streamed Gemini response gives.</summary>
     public IEnumerable<JsonObject> Translate(JsonObject response)

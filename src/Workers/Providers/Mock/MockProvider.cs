@@ -5,7 +5,7 @@ using Broker.Workers.Inference;
 namespace Broker.Workers.Providers.Mock;
 
 /// <summary>litellm_params.mock_response (or a request's own mock_response): answers without calling anyone.</summary>
-public sealed class MockProvider(TimeProvider timeProvider) : IChatProvider, IEmbeddingProvider
+public sealed class MockProvider(TimeProvider timeProvider) : IProvider, IEmbeddingProvider
 {
     public Task<ProviderResult> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
     {

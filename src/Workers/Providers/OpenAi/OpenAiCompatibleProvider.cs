@@ -3,45 +3,22 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config.Model;
+using Broker.Config.Providers;
 using Broker.Contracts.Inference;
 
 namespace Broker.Workers.Providers.OpenAi;
 
 /// <summary>
-/// OpenAI's chat completions API and everything that speaks it (groq, together_ai, hosted_vllm, any api_base),
-/// plus Azure OpenAI (deployment URL, api-version, api-key header).
+/// OpenAI's chat completions API and everything that speaks it (every provider whose descriptor says
+/// <see cref="ProviderDescriptor.OpenAiCompatible"/>, and any api_base), plus Azure OpenAI (deployment URL,
+/// api-version, api-key header).
 /// </summary>
-public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider, IEmbeddingProvider
+public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IProvider, IEmbeddingProvider
 {
     public const string DefaultAzureApiVersion = "2024-10-21";
 
     /// <summary>LiteLLM's default per-call timeout.</summary>
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(10);
-
-    private static readonly Dictionary<string, string> DefaultBases = new(StringComparer.Ordinal)
-    {
-        ["openai"] = "https://api.openai.com/v1",
-        ["groq"] = "https://api.groq.com/openai/v1",
-        ["together_ai"] = "https://api.together.xyz/v1",
-        ["mistral"] = "https://api.mistral.ai/v1",
-        ["deepseek"] = "https://api.deepseek.com/v1",
-        ["openrouter"] = "https://openrouter.ai/api/v1",
-        ["fireworks_ai"] = "https://api.fireworks.ai/inference/v1",
-        ["perplexity"] = "https://api.perplexity.ai",
-        ["xai"] = "https://api.x.ai/v1",
-        ["gemini"] = "https://generativelanguage.googleapis.com/v1beta/openai",
-        ["ollama"] = "http://localhost:11434/v1",
-        ["ollama_chat"] = "http://localhost:11434/v1",
-        ["hosted_vllm"] = "http://localhost:8000/v1",
-        ["vllm"] = "http://localhost:8000/v1",
-        ["cerebras"] = "https://api.cerebras.ai/v1",
-        ["deepinfra"] = "https://api.deepinfra.com/v1/openai",
-        ["nvidia_nim"] = "https://integrate.api.nvidia.com/v1",
-        ["lm_studio"] = "http://localhost:1234/v1",
-    };
-
-    /// <summary>Providers this class serves.</summary>
-    public static IEnumerable<string> Providers => DefaultBases.Keys.Append("azure").Append("azure_ai").Append("openai_like");
+    public static readonly TimeSpan DefaultTimeout = TranslatingProvider.DefaultTimeout;
 
     public async Task<ProviderResult> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
     {
@@ -112,14 +89,14 @@ public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider,
     }
 
     private static Uri Url(ProviderCall call, string operation = "chat/completions") =>
-        call.Deployment.Provider == "azure"
+        call.Deployment.Provider == BuiltInProviders.Azure.Name
             ? AzureUrl(call, operation)
             : new Uri(Base(call.Deployment.Provider, call.Deployment.ApiBase) + "/" + operation);
 
     private static Action<HttpRequestHeaders> Headers(ModelDeployment deployment)
     {
         var apiKey = deployment.ApiKey?.Value;
-        var isAzure = deployment.Provider == "azure";
+        var isAzure = deployment.Provider == BuiltInProviders.Azure.Name;
         return h =>
         {
             if (string.IsNullOrEmpty(apiKey))
@@ -153,8 +130,9 @@ public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IChatProvider,
     private static int Int(JsonNode? node) =>
         node is JsonValue v && v.TryGetValue<int>(out var i) ? i : 0;
 
+    /// <summary>The deployment's api_base, else its provider's default base, else OpenAI's.</summary>
     private static string Base(string provider, string? apiBase) =>
-        (apiBase ?? DefaultBases.GetValueOrDefault(provider) ?? DefaultBases["openai"]).TrimEnd('/');
+        (apiBase ?? ProviderCatalog.Find(provider)?.DefaultApiBase ?? BuiltInProviders.OpenAi.DefaultApiBase!).TrimEnd('/');
 
     private static Uri AzureUrl(ProviderCall call, string operation)
     {
