@@ -87,19 +87,44 @@ public sealed class ProxyConfigLoaderTests
     }
 
     [Fact]
-    public void Load_UnknownProvider_ErrorsUnlessApiBaseIsSet()
+    public void Load_UnknownProvider_WarnsAndKeepsTheDeployment()
     {
         var result = Fixtures.Load("broken-unknown-provider.yaml");
 
-        var error = Assert.Single(result.Errors);
-        Assert.Equal("model_list[0].litellm_params.model", error.Path);
-        Assert.StartsWith("unknown provider 'foo' in 'foo/bar' (known: openai, azure, ", error.Message, StringComparison.Ordinal);
-        Assert.Equal((4, 14), (error.Line, error.Column));
+        Assert.Empty(result.Errors);
+        var unknown = Single(result, ConfigSeverity.Warning, "model_list[0].litellm_params.model");
+        Assert.StartsWith("unknown provider 'foo' in 'foo/bar': calls to this deployment will fail; set api_base", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("(known: openai, azure, ", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal((4, 14), (unknown.Line, unknown.Column));
         var warning = Single(result, ConfigSeverity.Warning, "model_list[1].litellm_params.model");
         Assert.StartsWith("unknown provider 'meta-llama' in 'meta-llama/Llama-3-8B'; api_base is set", warning.Message, StringComparison.Ordinal);
-        var llama = Assert.Single(result.Config!.ModelList);
+        Assert.Equal(2, result.Config!.ModelList.Count);
+        var foo = result.Config.ModelList[0];
+        Assert.Equal(("foo", "bar"), (foo.Provider, foo.ProviderModel));
+        var llama = result.Config.ModelList[1];
         Assert.Equal("openai", llama.Provider);
         Assert.Equal("meta-llama/Llama-3-8B", llama.ProviderModel);
+    }
+
+    [Fact]
+    public void Load_ProviderAlias_TakesTheProvidersKeyVariable()
+    {
+        var result = ProxyConfigLoader.LoadText(
+            "model_list:\n  - model_name: c\n    litellm_params:\n      model: cohere_chat/command-r\n", "config.yaml",
+            name => name == "COHERE_API_KEY" ? "co-from-env" : null);
+
+        var deployment = Assert.Single(result.Config!.ModelList);
+        Assert.Equal("cohere_chat", deployment.Provider);
+        Assert.Equal("co-from-env", deployment.ApiKey!.Value);
+    }
+
+    [Fact]
+    public void Load_DropParams_IsReadFromLitellmSettings()
+    {
+        var result = ProxyConfigLoader.LoadText("litellm_settings:\n  drop_params: true\n", "config.yaml", _ => null);
+
+        Assert.True(result.Config!.LitellmSettings.DropParams);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Path.Contains("drop_params", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -3,7 +3,6 @@ using Broker.Workers.Providers.Anthropic;
 using Broker.Workers.Providers.Bedrock;
 using Broker.Workers.Providers.Cohere;
 using Broker.Workers.Providers.Gemini;
-using Broker.Workers.Providers.Mock;
 using Broker.Workers.Providers.OpenAi;
 using Microsoft.Extensions.DependencyInjection;
 
