@@ -48,7 +48,8 @@ public static class ConfigCompatibility
         sb.AppendLine("(with an info line at start-up) and the note says what happens instead. A key that is not listed is kept, logged");
         sb.AppendLine("once as `unknown key, ignored`, and never stops the gateway from starting, except in `litellm_params`: there any");
         sb.AppendLine("other key (`temperature`, `max_tokens`, `reasoning_effort`, ...) is a default request parameter merged into every");
-        sb.AppendLine("call. `[]` stands for any list index, `<name>` for a name you choose.");
+        sb.AppendLine("call, and the gateway's own keys (`tags`, `region_name`, `drop_params`, price keys, ...) are never sent to the");
+        sb.AppendLine("provider (see configuration.md). `[]` stands for any list index, `<name>` for a name you choose.");
         foreach (var section in knownKeys.Where(k => k.Length > 0).GroupBy(SectionOf).OrderBy(g => SectionOrder(g.Key)).ThenBy(g => g.Key, StringComparer.Ordinal))
         {
             sb.AppendLine();
