@@ -72,8 +72,11 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
                 .IfElse(c => c.Saga.Exhausted,
                     exhausted => exhausted.Finalize(),
                     next => next.TransitionTo(WaitingForAttempt)),
+            // a retry answered before the report that sent it stored its state (sends come first): kept as answered
+            // until it expires, so that report, consumed again, finds it answered instead of sending the step again
             When(AttemptSucceeded)
-                .Finalize(),
+                .Then(HandleSuccess)
+                .TransitionTo(Answered),
             Ignore(AttemptTimedOut));
 
         During(WaitingForAttempt,
@@ -88,6 +91,11 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
                 .Finalize(),
             Ignore(AttemptSucceeded));
 
+        During(Answered,
+            Ignore(AttemptFailed),
+            Ignore(AttemptSucceeded),
+            Ignore(AttemptTimedOut));
+
         // removed once final; a late report that arrives while the instance still exists changes nothing
         During(Final,
             Ignore(AttemptFailed),
@@ -98,6 +106,9 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
     }
 
     public State WaitingForAttempt { get; private set; } = null!;
+
+    /// <summary>Answered while its first report was still being handled; expires with the request.</summary>
+    public State Answered { get; private set; } = null!;
 
     public Event<ChatCompletionAttemptFailed> AttemptFailed { get; private set; } = null!;
 

@@ -284,12 +284,20 @@ public abstract class RetriesTestsBase : IAsyncLifetime
             """));
         // the saga's process dies once right after storing the next step: its report is consumed again
         var crashed = 0;
+        var saved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         foreach (var store in Stores(broker))
         {
-            store.AfterUpdate = state => Interlocked.Exchange(ref crashed, 1) == 0
-                ? throw new MassTransit.ConcurrencyException("simulated crash after the save", typeof(ChatCompletionRetryState), state.CorrelationId)
-                : Task.CompletedTask;
+            store.AfterUpdate = state =>
+            {
+                saved.TrySetResult();
+                return Interlocked.Exchange(ref crashed, 1) == 0
+                    ? throw new MassTransit.ConcurrencyException("simulated crash after the save", typeof(ChatCompletionRetryState), state.CorrelationId)
+                    : Task.CompletedTask;
+            };
         }
+
+        // the fallback answers only once the saga stored its step (as on any machine not loaded to the hilt)
+        backup.HoldAnswer = (_, aborted) => saved.Task.WaitAsync(TimeSpan.FromSeconds(30), aborted);
 
         using var response = await broker.Http.SendAsync(Chat("primary"));
 
@@ -315,12 +323,21 @@ public abstract class RetriesTestsBase : IAsyncLifetime
         // the saga's process dies once after sending the next step and before storing it: the report, consumed again,
         // sends the step again
         var crashed = 0;
+        var saved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         foreach (var store in Stores(broker))
         {
             store.BeforeUpdate = state => Interlocked.Exchange(ref crashed, 1) == 0
                 ? throw new MassTransit.ConcurrencyException("simulated crash before the save", typeof(ChatCompletionRetryState), state.CorrelationId)
                 : Task.CompletedTask;
+            store.AfterUpdate = _ =>
+            {
+                saved.TrySetResult();
+                return Task.CompletedTask;
+            };
         }
+
+        // the fallback answers only once the report, consumed again, stored the step (both copies are out by then)
+        backup.HoldAnswer = (_, aborted) => saved.Task.WaitAsync(TimeSpan.FromSeconds(30), aborted);
 
         using var response = await broker.Http.SendAsync(Chat("primary"));
 
