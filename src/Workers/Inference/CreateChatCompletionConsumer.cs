@@ -24,6 +24,7 @@ public sealed class CreateChatCompletionConsumer(
     StreamCancellations cancellations,
     InstanceEndpoint instance,
     DelayedSend delayedSend,
+    RetrySagaStore retries,
     TimeProvider timeProvider,
     ILogger<CreateChatCompletionConsumer> logger) : IConsumer<CreateChatCompletion>
 {
@@ -57,6 +58,15 @@ public sealed class CreateChatCompletionConsumer(
             }
 
             await Task.Delay(wait < remaining ? wait : remaining, timeProvider, context.CancellationToken);
+        }
+
+        // an attempt sent by the retry saga runs once: a second copy (the saga sent it again after a crash) or one the
+        // saga gave up on (its step timed out) is dropped; a redelivery of this very message is not a copy
+        if (message.Retry is { } retry &&
+            !await retries.StartAttemptAsync(message.RequestId, retry.Attempt, AttemptOwner(context), message.Deadline))
+        {
+            Log.AttemptTaken(logger, message.RequestId, retry.Attempt, message.ModelGroup);
+            return;
         }
 
         if ((message.Retry?.AttemptedFallbacks ?? 0) == 0 && message.DeploymentId is null &&
@@ -145,6 +155,11 @@ public sealed class CreateChatCompletionConsumer(
         }
         else
         {
+            if (!await ClaimAnswerAsync(context, group.Name, deployment.Id))
+            {
+                return;
+            }
+
             Log.Completed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, elapsedMs);
             await InferenceSteps.Reply(context, new ChatCompletionSucceeded
             {
@@ -207,6 +222,14 @@ public sealed class CreateChatCompletionConsumer(
                 {
                     await streamer.FailAsync(startError, context.CancellationToken);
                 }
+            }
+            else if (!await ClaimAnswerAsync(context, groupName, deploymentId))
+            {
+                // nothing reached the client from this attempt, and nothing will: another one answers it
+                outcome.Finish(new TokenUsage { PromptTokens = 0, CompletionTokens = 0 }, timeProvider.GetElapsedTime(started).TotalMilliseconds, null);
+                await linked.CancelAsync();
+                await DiscardAsync(stream.Chunks!, linked.Token);
+                return;
             }
             else
             {
@@ -299,6 +322,43 @@ public sealed class CreateChatCompletionConsumer(
             AttemptMs = elapsedMs,
         }, context.CancellationToken);
         return true;
+    }
+
+    /// <summary>The owner of a saga-sent attempt: the message (RabbitMQ redelivers it with the same id).</summary>
+    private static Guid AttemptOwner(ConsumeContext context) => context.MessageId ?? context.RequestId ?? Guid.Empty;
+
+    /// <summary>
+    /// A retry or fallback attempt is about to answer: true when it still may (always for a first attempt); false when
+    /// the retry saga gave up on it meanwhile, so another attempt answers the caller and this answer is neither sent
+    /// nor billed.
+    /// </summary>
+    private async Task<bool> ClaimAnswerAsync(ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId)
+    {
+        var message = context.Message;
+        if (message.Retry is not { } retry ||
+            await retries.CommitAttemptAsync(message.RequestId, retry.Attempt, AttemptOwner(context), message.Deadline))
+        {
+            return true;
+        }
+
+        Log.LateAnswer(logger, message.RequestId, retry.Attempt, groupName, deploymentId);
+        return false;
+    }
+
+    /// <summary>Ends a provider stream that will not be read (its token cancelled), so its response is released.</summary>
+    private static async Task DiscardAsync(IAsyncEnumerable<JsonObject> chunks, CancellationToken cancelled)
+    {
+        try
+        {
+            await foreach (var _ in chunks.WithCancellation(cancelled))
+            {
+                break;
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ProviderStreamException)
+        {
+            // expected: the read was cancelled
+        }
     }
 
     /// <summary>A retry or fallback attempt answered: the saga can end.</summary>

@@ -5,6 +5,7 @@ using MassTransit;
 using MassTransit.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
 
 namespace Broker.Workers.Inference;
 
@@ -53,11 +54,15 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
         {
             e.UseMessageRetry(r =>
             {
+                // another report changed the instance meanwhile; or Redis, where the state lives, failed: try again,
+                // for longer than Redis is marked down after a failure, then the message is dead-lettered
                 r.Handle<ConcurrencyException>();
-                r.Intervals(10, 50, 100, 250, 500);
+                r.Handle<RedisException>();
+                r.Handle<TimeoutException>();
+                r.Intervals(10, 50, 100, 250, 500, 1000, 2000, 4000);
             });
-            // the next attempt or the final answer goes out only once the saga's new state is stored
-            e.UseInMemoryOutbox(context);
+            // no outbox: the next step goes out before the new state is stored (send, then save), so no crash between
+            // the two loses it; the attempt ticket drops the copy a redelivered report sends again
             e.ConfigureSaga<ChatCompletionRetryState>(context);
             e.UseBrokerDeadLetters(context);
         });

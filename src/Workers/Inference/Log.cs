@@ -18,4 +18,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Stopped streaming {RequestId} for {ModelGroup}: {Reason}")]
     public static partial void StreamCancelled(ILogger logger, Guid requestId, string modelGroup, string reason);
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Dropped {RequestId} attempt {Attempt} for {ModelGroup}: another copy of it ran, or the retry saga gave up on it")]
+    public static partial void AttemptTaken(ILogger logger, Guid requestId, int attempt, string modelGroup);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Warning, Message = "Discarded the late answer of {RequestId} attempt {Attempt} on {ModelGroup}/{DeploymentId}: the retry saga gave up on it (not answered, not billed)")]
+    public static partial void LateAnswer(ILogger logger, Guid requestId, int attempt, string modelGroup, string deploymentId);
 }

@@ -14,6 +14,18 @@ namespace Broker.Workers.Retries;
 /// so the worker that succeeds answers the caller directly) or the final error to the caller. A successful later
 /// attempt reports <see cref="ChatCompletionAttemptSucceeded"/> and the instance is removed. Requests whose first
 /// attempt succeeds never reach it.
+/// <para>
+/// Each attempt it sends goes with a step timeout (<see cref="ChatCompletionAttemptTimedOut"/>, delivered when
+/// <see cref="RetryPlanner.StepDueAt"/> says its time is up): an attempt that neither answered nor reported by then
+/// (its message lost, its worker gone or stuck) is given up on and the next step goes out, so no request waits for
+/// the Ingress' own timeout.
+/// </para>
+/// <para>
+/// Send, then save: the next step (and its timeout) is sent before the new state is stored. A process that dies in
+/// between leaves the old state, so the redelivered report plans and sends that step again (the worker runs only one
+/// copy of an attempt, see <see cref="RetrySagaStore.StartAttemptAsync"/>); a stored state always means its step went
+/// out, so a report older than the stored attempt is ignored.
+/// </para>
 /// </summary>
 public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<ChatCompletionRetryState>
 {
@@ -22,14 +34,17 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
 
     private readonly IProxyConfigProvider _config;
     private readonly DelayedSend _delayedSend;
+    private readonly RetrySagaStore _store;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<ChatCompletionRetryStateMachine> _logger;
 
     public ChatCompletionRetryStateMachine(
-        IProxyConfigProvider config, DelayedSend delayedSend, TimeProvider timeProvider, ILogger<ChatCompletionRetryStateMachine> logger)
+        IProxyConfigProvider config, DelayedSend delayedSend, RetrySagaStore store, TimeProvider timeProvider,
+        ILogger<ChatCompletionRetryStateMachine> logger)
     {
         _config = config;
         _delayedSend = delayedSend;
+        _store = store;
         _timeProvider = timeProvider;
         _logger = logger;
 
@@ -45,6 +60,11 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
             e.CorrelateById(m => m.Message.RequestId);
             e.OnMissingInstance(m => m.Discard());
         });
+        Event(() => AttemptTimedOut, e =>
+        {
+            e.CorrelateById(m => m.Message.RequestId);
+            e.OnMissingInstance(m => m.Discard());
+        });
 
         Initially(
             When(AttemptFailed)
@@ -52,30 +72,49 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
                 .IfElse(c => c.Saga.Exhausted,
                     exhausted => exhausted.Finalize(),
                     next => next.TransitionTo(WaitingForAttempt)),
+            // a retry answered before the report that sent it stored its state (sends come first): kept as answered
+            // until it expires, so that report, consumed again, finds it answered instead of sending the step again
             When(AttemptSucceeded)
-                .Finalize());
+                .Then(HandleSuccess)
+                .TransitionTo(Answered),
+            Ignore(AttemptTimedOut));
 
         During(WaitingForAttempt,
             When(AttemptFailed)
                 .ThenAsync(HandleFailure)
                 .If(c => c.Saga.Exhausted, exhausted => exhausted.Finalize()),
+            When(AttemptTimedOut)
+                .ThenAsync(HandleTimeout)
+                .If(c => c.Saga.Exhausted, exhausted => exhausted.Finalize()),
             When(AttemptSucceeded, c => c.Message.Attempt >= c.Saga.Attempt)
+                .Then(HandleSuccess)
                 .Finalize(),
             Ignore(AttemptSucceeded));
+
+        During(Answered,
+            Ignore(AttemptFailed),
+            Ignore(AttemptSucceeded),
+            Ignore(AttemptTimedOut));
 
         // removed once final; a late report that arrives while the instance still exists changes nothing
         During(Final,
             Ignore(AttemptFailed),
-            Ignore(AttemptSucceeded));
+            Ignore(AttemptSucceeded),
+            Ignore(AttemptTimedOut));
 
         SetCompletedWhenFinalized();
     }
 
     public State WaitingForAttempt { get; private set; } = null!;
 
+    /// <summary>Answered while its first report was still being handled; expires with the request.</summary>
+    public State Answered { get; private set; } = null!;
+
     public Event<ChatCompletionAttemptFailed> AttemptFailed { get; private set; } = null!;
 
     public Event<ChatCompletionAttemptSucceeded> AttemptSucceeded { get; private set; } = null!;
+
+    public Event<ChatCompletionAttemptTimedOut> AttemptTimedOut { get; private set; } = null!;
 
     private async Task HandleFailure(BehaviorContext<ChatCompletionRetryState, ChatCompletionAttemptFailed> context)
     {
@@ -84,17 +123,87 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
         var attempt = message.Command.Retry?.Attempt ?? 0;
         if (saga.Retry is not null && attempt < saga.Attempt)
         {
-            // a report of an attempt that was already handled (a redelivered message): its next step went out then
+            // a report of an attempt whose next step is stored, so it went out (it is sent before the state is saved)
             Log.StaleReport(_logger, message.RequestId, attempt, saga.Attempt);
             return;
         }
 
-        var command = message.Command;
         var now = _timeProvider.GetUtcNow();
+        Record(saga, message.Command, attempt, now, TimeSpan.FromMilliseconds(message.AttemptMs), RetryAttemptStatus.Failed,
+            message.Error.DeploymentId, message.Error);
+        await NextStepAsync(context, saga, message.Command, message.ResponseAddress, message.Error, message.FallbackOnly,
+            TimeSpan.FromMilliseconds(message.AttemptMs), now);
+    }
+
+    private async Task HandleTimeout(BehaviorContext<ChatCompletionRetryState, ChatCompletionAttemptTimedOut> context)
+    {
+        var message = context.Message;
+        var saga = context.Saga;
+        if (message.Attempt != saga.Attempt || saga.Command is not { } command || saga.ResponseAddress is null)
+        {
+            // the attempt reported (or timed out) already: this timeout guards nothing now
+            return;
+        }
+
+        var now = _timeProvider.GetUtcNow();
+        if (message.DueAt - now > TimeSpan.FromMilliseconds(50))
+        {
+            // delivered early: a wait longer than the broker's longest step waits again
+            await _delayedSend.TrySendAsync(context, QueueName, message, message.DueAt - now, _ => { }, context.CancellationToken);
+            return;
+        }
+
+        if (!await _store.AbandonAttemptAsync(message.RequestId, message.Attempt, saga.Deadline))
+        {
+            // it answered the caller just now; its success report ends the saga
+            return;
+        }
+
+        var started = saga.Attempts.LastOrDefault(a => a.Attempt == message.Attempt)?.StartedAt ?? now;
+        var took = now - started;
+        var error = new InferenceFailed
+        {
+            RequestId = message.RequestId,
+            StatusCode = 408,
+            ErrorClass = ProviderErrorClass.Timeout,
+            Message = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Attempt {message.Attempt + 1} on model group '{command.ModelGroup}' got no answer within {took.TotalSeconds:0.#} s"),
+            Type = "timeout",
+            Code = "timeout",
+        };
+        Log.AttemptTimedOut(_logger, message.RequestId, message.Attempt, command.ModelGroup, took.TotalMilliseconds);
+        Record(saga, command, message.Attempt, now, took, RetryAttemptStatus.TimedOut, null, error);
+        await NextStepAsync(context, saga, command, new Uri(saga.ResponseAddress), error, fallbackOnly: false, took, now);
+    }
+
+    private void HandleSuccess(BehaviorContext<ChatCompletionRetryState, ChatCompletionAttemptSucceeded> context)
+    {
+        var message = context.Message;
+        var saga = context.Saga;
+        var now = _timeProvider.GetUtcNow();
+        var started = saga.Attempts.LastOrDefault(a => a.Attempt == message.Attempt)?.StartedAt ?? now;
+        Upsert(saga, new RetryAttempt
+        {
+            Attempt = message.Attempt,
+            ModelGroup = message.ModelGroup,
+            DeploymentId = message.DeploymentId,
+            Status = RetryAttemptStatus.Succeeded,
+            StartedAt = started,
+            LatencyMs = Math.Max(0, (now - started).TotalMilliseconds),
+        });
+        Log.Answered(_logger, message.RequestId, saga.Attempts.Count, string.Join("; ", saga.Attempts));
+    }
+
+    /// <summary>Plans after a failed or timed-out attempt and sends the next attempt (with its timeout) or the final error.</summary>
+    private async Task NextStepAsync(
+        ConsumeContext context, ChatCompletionRetryState saga, CreateChatCompletion command, Uri responseAddress, InferenceFailed error,
+        bool fallbackOnly, TimeSpan attemptDuration, DateTimeOffset now)
+    {
+        var requestId = command.RequestId;
+        var config = _config.Current;
         var options = RetryRequestOptions.Parse(command.Body, command.Retry?.OriginalModelGroup ?? command.ModelGroup);
-        var decision = RetryPlanner.Decide(_config.Current, options, command, message.Error, message.FallbackOnly, now,
-            TimeSpan.FromMilliseconds(message.AttemptMs));
-        saga.ResponseAddress = message.ResponseAddress.ToString();
+        var decision = RetryPlanner.Decide(config, options, command, error, fallbackOnly, now, attemptDuration);
+        saga.ResponseAddress = responseAddress.ToString();
         saga.Deadline = command.Deadline;
         saga.Retry = decision.Next;
         saga.Attempt = decision.Next.Attempt;
@@ -102,9 +211,10 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
         if (decision.Exhausted)
         {
             saga.Exhausted = true;
+            saga.Command = null;
             var failed = decision.FinalError!;
-            Log.Exhausted(_logger, message.RequestId, decision.Next.OriginalModelGroup, decision.Next.History.Count);
-            await InstanceEndpoint.SendAsync(context, message.ResponseAddress, failed, s => s.RequestId = message.RequestId, context.CancellationToken);
+            Log.Exhausted(_logger, requestId, decision.Next.OriginalModelGroup, decision.Next.History.Count, string.Join("; ", saga.Attempts));
+            await InstanceEndpoint.SendAsync(context, responseAddress, failed, s => s.RequestId = requestId, context.CancellationToken);
             return;
         }
 
@@ -117,23 +227,65 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
             DeploymentId = decision.DeploymentId,
             Retry = decision.Next,
         };
-        Log.NextAttempt(_logger, message.RequestId, decision.IsFallback ? "fallback" : "retry", decision.Next.Attempt, group.Name,
-            message.Error.ErrorClass.ToString(), message.Error.StatusCode, (decision.Next.NotBefore - now)?.TotalMilliseconds ?? 0);
+        saga.Command = next;
+        var wait = decision.Next.NotBefore - now ?? TimeSpan.Zero;
+        var startsAt = wait > TimeSpan.Zero ? now + wait : now;
+        Upsert(saga, new RetryAttempt { Attempt = next.Retry.Attempt, ModelGroup = group.Name, Status = RetryAttemptStatus.Running, StartedAt = startsAt });
+        Log.NextAttempt(_logger, requestId, decision.IsFallback ? "fallback" : "retry", decision.Next.Attempt, group.Name,
+            error.ErrorClass.ToString(), error.StatusCode, wait.TotalMilliseconds);
         var timeToLive = command.Deadline - now;
         void Configure(SendContext<CreateChatCompletion> s)
         {
-            s.RequestId = message.RequestId;
-            s.ResponseAddress = message.ResponseAddress;
+            s.RequestId = requestId;
+            s.ResponseAddress = responseAddress;
             s.TimeToLive = timeToLive > TimeSpan.FromSeconds(1) ? timeToLive : TimeSpan.FromSeconds(1);
         }
 
         // a backoff or Retry-After is waited out in the message broker, not by a worker holding a slot
-        var wait = decision.Next.NotBefore - now ?? TimeSpan.Zero;
         if (!await _delayedSend.TrySendAsync(context, group.QueueName, next, wait, Configure, context.CancellationToken))
         {
             // no wait queue (RabbitMQ refused to declare it): the worker that takes the command waits
             var endpoint = await context.GetSendEndpoint(new Uri($"queue:{group.QueueName}"));
             await endpoint.Send(next, Configure, context.CancellationToken);
+        }
+
+        var dueAt = RetryPlanner.StepDueAt(config, group, decision.DeploymentId, command.Stream, startsAt, command.Deadline);
+        var timeout = new ChatCompletionAttemptTimedOut { RequestId = requestId, Attempt = next.Retry.Attempt, DueAt = dueAt };
+        if (!await _delayedSend.TrySendAsync(context, QueueName, timeout, dueAt - now, _ => { }, context.CancellationToken))
+        {
+            Log.NoStepTimeout(_logger, requestId, next.Retry.Attempt);
+        }
+    }
+
+    /// <summary>Notes how an attempt ended in the saga's list (the first attempt is listed when its failure arrives).</summary>
+    private static void Record(
+        ChatCompletionRetryState saga, CreateChatCompletion command, int attempt, DateTimeOffset now, TimeSpan took,
+        RetryAttemptStatus status, string? deploymentId, InferenceFailed error)
+    {
+        var started = saga.Attempts.LastOrDefault(a => a.Attempt == attempt)?.StartedAt ?? now - took;
+        Upsert(saga, new RetryAttempt
+        {
+            Attempt = attempt,
+            ModelGroup = command.ModelGroup,
+            DeploymentId = deploymentId,
+            Status = status,
+            ErrorClass = error.ErrorClass,
+            StatusCode = error.StatusCode,
+            StartedAt = started,
+            LatencyMs = Math.Max(0, took.TotalMilliseconds),
+        });
+    }
+
+    private static void Upsert(ChatCompletionRetryState saga, RetryAttempt attempt)
+    {
+        var index = saga.Attempts.FindIndex(a => a.Attempt == attempt.Attempt);
+        if (index >= 0)
+        {
+            saga.Attempts[index] = attempt;
+        }
+        else
+        {
+            saga.Attempts.Add(attempt);
         }
     }
 }

@@ -7,12 +7,21 @@ internal static partial class Log
     [LoggerMessage(EventId = 2301, Level = LogLevel.Information, Message = "Request {RequestId}: {Step} attempt {Attempt} on {ModelGroup} after {ErrorClass} {StatusCode} (wait {DelayMs} ms)")]
     public static partial void NextAttempt(ILogger logger, Guid requestId, string step, int attempt, string modelGroup, string errorClass, int statusCode, double delayMs);
 
-    [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "Request {RequestId} for {ModelGroup} failed after {Attempts} attempts: no retries or fallbacks left")]
-    public static partial void Exhausted(ILogger logger, Guid requestId, string modelGroup, int attempts);
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "Request {RequestId} for {ModelGroup} failed after {Attempts} attempts: no retries or fallbacks left ({AttemptHistory})")]
+    public static partial void Exhausted(ILogger logger, Guid requestId, string modelGroup, int attempts, string attemptHistory);
 
     [LoggerMessage(EventId = 2303, Level = LogLevel.Debug, Message = "Request {RequestId}: ignored a report of attempt {Attempt}, attempt {Current} runs already")]
     public static partial void StaleReport(ILogger logger, Guid requestId, int attempt, int current);
 
-    [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "Retry saga state falls back to this process's memory: {Reason}")]
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "Retry saga state is kept in this process's memory: {Reason}")]
     public static partial void StoreLocal(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2305, Level = LogLevel.Warning, Message = "Request {RequestId}: attempt {Attempt} on {ModelGroup} neither answered nor reported within {ElapsedMs} ms; given up")]
+    public static partial void AttemptTimedOut(ILogger logger, Guid requestId, int attempt, string modelGroup, double elapsedMs);
+
+    [LoggerMessage(EventId = 2306, Level = LogLevel.Information, Message = "Request {RequestId} answered after {Attempts} attempts ({AttemptHistory})")]
+    public static partial void Answered(ILogger logger, Guid requestId, int attempts, string attemptHistory);
+
+    [LoggerMessage(EventId = 2307, Level = LogLevel.Warning, Message = "Request {RequestId}: no step timeout for attempt {Attempt} (the broker's wait queues are unavailable)")]
+    public static partial void NoStepTimeout(ILogger logger, Guid requestId, int attempt);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Redis;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -8,13 +9,27 @@ using StackExchange.Redis;
 namespace Broker.Workers.Retries;
 
 /// <summary>
-/// Where retry saga instances live: in Redis when the process has one (shared by every worker process, so any of
-/// them resumes a request another one started), else in this process's memory (embedded mode). Writes are
-/// optimistic: an update succeeds only if the stored version is still the one that was loaded (a Lua compare-and-set
-/// in Redis), else <see cref="ConcurrencyException"/> and the message is retried. Redis keys expire a minute after
-/// the request's deadline, so an instance whose request was abandoned does not stay.
+/// Where retry saga instances and attempt tickets live.
+/// <list type="bullet">
+/// <item>Distributed (RabbitMQ) with Redis configured: in Redis only, shared by every worker process, so any of them
+/// resumes a request another one started. A Redis error fails the operation (and with it the consumed message, which
+/// MassTransit retries and finally dead-letters); it never falls back to memory, where no other process would see it.</item>
+/// <item>Embedded (in-memory bus, one process), or distributed without Redis: in this process's memory. Entries
+/// expire like the Redis keys do.</item>
+/// </list>
+/// Writes are optimistic: an update succeeds only if the stored version is still the one that was loaded (a Lua
+/// compare-and-set in Redis), else <see cref="ConcurrencyException"/> and the message is retried. Everything expires
+/// a minute after the request's deadline, so an instance whose request was abandoned does not stay.
+/// <para>
+/// An attempt ticket makes each attempt the saga sends (1, 2, ...) run at most once, whatever the duplicates: the
+/// saga sends the next step before it saves its state, so a report redelivered after a crash sends that step again.
+/// The worker that takes a copy first owns the attempt (<see cref="StartAttemptAsync"/>; a redelivery of the same
+/// message keeps it), later copies are dropped; it claims the answer before answering (<see cref="CommitAttemptAsync"/>);
+/// and a step timeout takes the attempt away unless it answered already (<see cref="AbandonAttemptAsync"/>), so a late
+/// answer of a timed-out attempt is neither sent nor billed.
+/// </para>
 /// </summary>
-public sealed class RetrySagaStore(BrokerRedis redis, TimeProvider timeProvider, ILogger<RetrySagaStore> logger)
+public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvider timeProvider, ILogger<RetrySagaStore> logger)
 {
     private const string InsertScript = """
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -32,40 +47,105 @@ public sealed class RetrySagaStore(BrokerRedis redis, TimeProvider timeProvider,
         return 1
         """;
 
-    private static readonly TimeSpan KeepAfterDeadline = TimeSpan.FromMinutes(1);
+    private const string StartScript = """
+        local v = redis.call('GET', KEYS[1])
+        if not v then redis.call('SET', KEYS[1], 'run:' .. ARGV[1], 'PX', ARGV[2]) return 1 end
+        if v == 'run:' .. ARGV[1] or v == 'won:' .. ARGV[1] then return 1 end
+        return 0
+        """;
 
-    private readonly ConcurrentDictionary<Guid, ChatCompletionRetryState> _local = new();
+    private const string CommitScript = """
+        local v = redis.call('GET', KEYS[1])
+        if v == 'run:' .. ARGV[1] or v == 'won:' .. ARGV[1] then redis.call('SET', KEYS[1], 'won:' .. ARGV[1], 'PX', ARGV[2]) return 1 end
+        return 0
+        """;
+
+    private const string AbandonScript = """
+        local v = redis.call('GET', KEYS[1])
+        if v and string.sub(v, 1, 4) == 'won:' then return 0 end
+        redis.call('SET', KEYS[1], 'timeout', 'PX', ARGV[1])
+        return 1
+        """;
+
+    private const string Abandoned = "timeout";
+
+    /// <summary>How long state is kept after the request's deadline.</summary>
+    public static readonly TimeSpan KeepAfterDeadline = TimeSpan.FromMinutes(1);
+
+    private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(10);
+
+    private readonly ConcurrentDictionary<Guid, LocalEntry> _local = new();
+    private readonly Dictionary<(Guid, int), LocalTicket> _tickets = [];
+    private readonly Lock _ticketsLock = new();
     private long _created;
+    private long _attemptsStarted;
+    private long _attemptsRefused;
+    private long _nextSweepTicks;
+    private int _localWarned;
 
     /// <summary>Instances created by this process since it started (tests: the happy path creates none).</summary>
     public long Created => Interlocked.Read(ref _created);
 
+    /// <summary>Saga-sent attempts this process's workers took up and ran (a redelivery counts again).</summary>
+    public long AttemptsStarted => Interlocked.Read(ref _attemptsStarted);
+
+    /// <summary>Copies of saga-sent attempts this process's workers dropped (another copy ran, or the saga gave up on it).</summary>
+    public long AttemptsRefused => Interlocked.Read(ref _attemptsRefused);
+
     /// <summary>Instances held in this process's memory now (always 0 while Redis is used).</summary>
     public int LocalCount => _local.Count;
+
+    /// <summary>Attempt tickets held in this process's memory now (always 0 while Redis is used).</summary>
+    public int LocalTicketCount
+    {
+        get
+        {
+            lock (_ticketsLock)
+            {
+                return _tickets.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Fault seam (tests): runs before an instance's new state is written (its next step was sent already), e.g. to
+    /// throw as if the process died at that point.
+    /// </summary>
+    public Func<ChatCompletionRetryState, Task>? BeforeUpdate { get; set; }
+
+    /// <summary>
+    /// Fault seam (tests): runs after an instance's new state was written and before the message that changed it is
+    /// acknowledged, e.g. to throw as if the process died at that point.
+    /// </summary>
+    public Func<ChatCompletionRetryState, Task>? AfterUpdate { get; set; }
 
     public async Task<ChatCompletionRetryState?> LoadAsync(Guid id)
     {
         if (Database() is { } db)
         {
-            try
+            var fields = await db.HashGetAsync(Key(id), ["v", "d"]);
+            if (fields[1].IsNullOrEmpty)
             {
-                var fields = await db.HashGetAsync(Key(id), ["v", "d"]);
-                if (fields[1].IsNullOrEmpty)
-                {
-                    return null;
-                }
+                return null;
+            }
 
-                var state = JsonSerializer.Deserialize<ChatCompletionRetryState>((string)fields[1]!)!;
-                state.Version = (int)fields[0];
-                return state;
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                Degrade(ex);
-            }
+            var state = JsonSerializer.Deserialize<ChatCompletionRetryState>((string)fields[1]!)!;
+            state.Version = (int)fields[0];
+            return state;
         }
 
-        return _local.TryGetValue(id, out var local) ? Copy(local) : null;
+        if (!_local.TryGetValue(id, out var local))
+        {
+            return null;
+        }
+
+        if (Expired(local.ExpiresAt))
+        {
+            _local.TryRemove(new KeyValuePair<Guid, LocalEntry>(id, local));
+            return null;
+        }
+
+        return Copy(local.State);
     }
 
     /// <summary>Stores a new instance; false when one with that id exists already.</summary>
@@ -75,24 +155,21 @@ public sealed class RetrySagaStore(BrokerRedis redis, TimeProvider timeProvider,
         state.Version = 1;
         if (Database() is { } db)
         {
-            try
+            var inserted = (int)await db.ScriptEvaluateAsync(InsertScript, [Key(state.CorrelationId)],
+                [state.Version, JsonSerializer.Serialize(state), Ttl(state.Deadline)]) == 1;
+            if (inserted)
             {
-                var inserted = (int)await db.ScriptEvaluateAsync(InsertScript, [Key(state.CorrelationId)],
-                    [state.Version, JsonSerializer.Serialize(state), Ttl(state)]) == 1;
-                if (inserted)
-                {
-                    Interlocked.Increment(ref _created);
-                }
+                Interlocked.Increment(ref _created);
+            }
 
-                return inserted;
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                Degrade(ex);
-            }
+            return inserted;
         }
 
-        if (_local.TryAdd(state.CorrelationId, Copy(state)))
+        Sweep();
+        var entry = new LocalEntry(Copy(state), ExpiresAt(state.Deadline));
+        if (_local.TryAdd(state.CorrelationId, entry) ||
+            (_local.TryGetValue(state.CorrelationId, out var existing) && Expired(existing.ExpiresAt) &&
+             _local.TryUpdate(state.CorrelationId, entry, existing)))
         {
             Interlocked.Increment(ref _created);
             return true;
@@ -105,36 +182,49 @@ public sealed class RetrySagaStore(BrokerRedis redis, TimeProvider timeProvider,
     public async Task UpdateAsync(ChatCompletionRetryState state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        if (BeforeUpdate is { } before)
+        {
+            await before(state);
+        }
+
         var expected = state.Version;
         if (Database() is { } db)
         {
+            state.Version = expected + 1;
+            int result;
             try
             {
-                state.Version = expected + 1;
-                var result = (int)await db.ScriptEvaluateAsync(UpdateScript, [Key(state.CorrelationId)],
-                    [expected, state.Version, JsonSerializer.Serialize(state), Ttl(state)]);
-                if (result != 1)
-                {
-                    state.Version = expected;
-                    throw new ConcurrencyException(result == 0 ? "Retry saga was changed by another worker" : "Retry saga is gone",
-                        typeof(ChatCompletionRetryState), state.CorrelationId);
-                }
-
-                return;
+                result = (int)await db.ScriptEvaluateAsync(UpdateScript, [Key(state.CorrelationId)],
+                    [expected, state.Version, JsonSerializer.Serialize(state), Ttl(state.Deadline)]);
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch
             {
                 state.Version = expected;
-                Degrade(ex);
+                throw;
+            }
+
+            if (result != 1)
+            {
+                state.Version = expected;
+                throw new ConcurrencyException(result == 0 ? "Retry saga was changed by another worker" : "Retry saga is gone",
+                    typeof(ChatCompletionRetryState), state.CorrelationId);
+            }
+        }
+        else
+        {
+            var stored = _local.TryGetValue(state.CorrelationId, out var current) ? current : null;
+            state.Version = expected + 1;
+            if (stored is null || stored.State.Version != expected ||
+                !_local.TryUpdate(state.CorrelationId, new LocalEntry(Copy(state), ExpiresAt(state.Deadline)), stored))
+            {
+                state.Version = expected;
+                throw new ConcurrencyException("Retry saga was changed concurrently", typeof(ChatCompletionRetryState), state.CorrelationId);
             }
         }
 
-        var stored = _local.TryGetValue(state.CorrelationId, out var current) ? current : null;
-        state.Version = expected + 1;
-        if (stored is null || stored.Version != expected || !_local.TryUpdate(state.CorrelationId, Copy(state), stored))
+        if (AfterUpdate is { } after)
         {
-            state.Version = expected;
-            throw new ConcurrencyException("Retry saga was changed concurrently", typeof(ChatCompletionRetryState), state.CorrelationId);
+            await after(state);
         }
     }
 
@@ -143,34 +233,175 @@ public sealed class RetrySagaStore(BrokerRedis redis, TimeProvider timeProvider,
         _local.TryRemove(id, out _);
         if (Database() is { } db)
         {
-            try
+            await db.KeyDeleteAsync(Key(id));
+        }
+    }
+
+    /// <summary>
+    /// A worker takes attempt <paramref name="attempt"/> of a request, as message <paramref name="messageId"/>: true when
+    /// nobody had it or this message had it already (a redelivery); false for another copy of the attempt, or for an
+    /// attempt the saga gave up on. Nothing changes then: the copy is to be dropped.
+    /// </summary>
+    public async Task<bool> StartAttemptAsync(Guid requestId, int attempt, Guid messageId, DateTimeOffset deadline)
+    {
+        var started = await TryStartAttemptAsync(requestId, attempt, messageId.ToString("N"), deadline);
+        if (started)
+        {
+            Interlocked.Increment(ref _attemptsStarted);
+        }
+        else
+        {
+            Interlocked.Increment(ref _attemptsRefused);
+        }
+
+        return started;
+    }
+
+    private async Task<bool> TryStartAttemptAsync(Guid requestId, int attempt, string owner, DateTimeOffset deadline)
+    {
+        if (Database() is { } db)
+        {
+            return (int)await db.ScriptEvaluateAsync(StartScript, [TicketKey(requestId, attempt)], [owner, Ttl(deadline)]) == 1;
+        }
+
+        Sweep();
+        lock (_ticketsLock)
+        {
+            if (_tickets.TryGetValue((requestId, attempt), out var ticket) && !Expired(ticket.ExpiresAt))
             {
-                await db.KeyDeleteAsync(Key(id));
+                return ticket.Value == "run:" + owner || ticket.Value == "won:" + owner;
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+
+            _tickets[(requestId, attempt)] = new LocalTicket("run:" + owner, ExpiresAt(deadline));
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The worker running an attempt is about to answer: true when the attempt is still its own (it answers), false when
+    /// the saga gave up on it meanwhile (the answer is late: another attempt answers the caller).
+    /// </summary>
+    public async Task<bool> CommitAttemptAsync(Guid requestId, int attempt, Guid messageId, DateTimeOffset deadline)
+    {
+        var owner = messageId.ToString("N");
+        if (Database() is { } db)
+        {
+            return (int)await db.ScriptEvaluateAsync(CommitScript, [TicketKey(requestId, attempt)], [owner, Ttl(deadline)]) == 1;
+        }
+
+        lock (_ticketsLock)
+        {
+            if (_tickets.TryGetValue((requestId, attempt), out var ticket) && !Expired(ticket.ExpiresAt) &&
+                (ticket.Value == "run:" + owner || ticket.Value == "won:" + owner))
             {
-                Degrade(ex);
+                _tickets[(requestId, attempt)] = new LocalTicket("won:" + owner, ExpiresAt(deadline));
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The saga gives up on an attempt whose time is up: true when it had not answered (not started, still running, or
+    /// its worker gone; from now on it can neither start nor answer), false when it answered already.
+    /// </summary>
+    public async Task<bool> AbandonAttemptAsync(Guid requestId, int attempt, DateTimeOffset deadline)
+    {
+        if (Database() is { } db)
+        {
+            return (int)await db.ScriptEvaluateAsync(AbandonScript, [TicketKey(requestId, attempt)], [Ttl(deadline)]) == 1;
+        }
+
+        Sweep();
+        lock (_ticketsLock)
+        {
+            if (_tickets.TryGetValue((requestId, attempt), out var ticket) && !Expired(ticket.ExpiresAt) &&
+                ticket.Value.StartsWith("won:", StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            _tickets[(requestId, attempt)] = new LocalTicket(Abandoned, ExpiresAt(deadline));
+            return true;
+        }
+    }
+
+    /// <summary>Removes expired instances and tickets from memory (done by writes every few seconds; tests call it).</summary>
+    public void Sweep(bool force = false)
+    {
+        var now = timeProvider.GetUtcNow();
+        var next = Interlocked.Read(ref _nextSweepTicks);
+        if (!force && now.UtcTicks < next)
+        {
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref _nextSweepTicks, (now + SweepEvery).UtcTicks, next) != next && !force)
+        {
+            return;
+        }
+
+        foreach (var (id, entry) in _local)
+        {
+            if (entry.ExpiresAt <= now)
+            {
+                _local.TryRemove(new KeyValuePair<Guid, LocalEntry>(id, entry));
+            }
+        }
+
+        lock (_ticketsLock)
+        {
+            foreach (var key in _tickets.Where(t => t.Value.ExpiresAt <= now).Select(t => t.Key).ToList())
+            {
+                _tickets.Remove(key);
             }
         }
     }
 
-    private IDatabase? Database() => redis.Available();
-
-    private void Degrade(Exception ex)
+    /// <summary>Redis when the saga state lives there (distributed with Redis configured), else null: memory.</summary>
+    private IDatabase? Database()
     {
-        redis.ReportFailure(ex);
-        Log.StoreLocal(logger, ex.GetType().Name + ": " + ex.Message);
+        if (!bus.IsDistributed)
+        {
+            return null;
+        }
+
+        if (!redis.IsConfigured)
+        {
+            if (Interlocked.Exchange(ref _localWarned, 1) == 0)
+            {
+                Log.StoreLocal(logger, "REDIS_URL is not set: with more than one worker process a request's retries may not resume in another one");
+            }
+
+            return null;
+        }
+
+        // Redis is where the state is: while it is down, fail (the message is retried), never a memory of our own
+        return redis.Available() ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None,
+            "Redis is unavailable: the retry saga's state cannot be read or written", null, CommandStatus.Unknown);
+    }
+
+    private bool Expired(DateTimeOffset expiresAt) => expiresAt <= timeProvider.GetUtcNow();
+
+    private DateTimeOffset ExpiresAt(DateTimeOffset deadline)
+    {
+        var now = timeProvider.GetUtcNow();
+        var until = deadline + KeepAfterDeadline;
+        return until > now + KeepAfterDeadline ? until : now + KeepAfterDeadline;
     }
 
     private string Key(Guid id) => $"{redis.Options.KeyPrefix}:retry-saga:{id:N}";
 
-    private long Ttl(ChatCompletionRetryState state)
-    {
-        var ttl = state.Deadline - timeProvider.GetUtcNow() + KeepAfterDeadline;
-        return (long)Math.Max(ttl.TotalMilliseconds, KeepAfterDeadline.TotalMilliseconds);
-    }
+    private string TicketKey(Guid id, int attempt) => $"{redis.Options.KeyPrefix}:retry-attempt:{id:N}:{attempt}";
+
+    private long Ttl(DateTimeOffset deadline) => (long)(ExpiresAt(deadline) - timeProvider.GetUtcNow()).TotalMilliseconds;
 
     /// <summary>Memory holds copies, so an instance being changed by a consumer is never the stored one.</summary>
     private static ChatCompletionRetryState Copy(ChatCompletionRetryState state) =>
         JsonSerializer.Deserialize<ChatCompletionRetryState>(JsonSerializer.Serialize(state))!;
+
+    private sealed record LocalEntry(ChatCompletionRetryState State, DateTimeOffset ExpiresAt);
+
+    private sealed record LocalTicket(string Value, DateTimeOffset ExpiresAt);
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using Broker.Host.Composition;
 using Broker.Host.Tests.Infrastructure;
+using Broker.TestKit;
+using Broker.Workers.Retries;
 
 namespace Broker.Host.Tests.EndToEnd;
 
@@ -40,6 +42,85 @@ public sealed class DistributedRetriesTests(RabbitMqFixture rabbit) : RetriesTes
         Assert.Equal(1, upstream.Cancelled);
     }
 
+    [Fact]
+    public async Task CompleteChat_FallbackAttemptLost_StepTimeoutFailsOverBeforeTheDeadline()
+    {
+        var primary = await Fake();
+        var lost = await Fake();
+        var last = await Fake();
+        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
+        // no worker serves "lost" at first: its attempt waits in a queue nobody reads, as if its message were lost
+        await using var broker = await StartAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("lost", "l1", lost, ", timeout: 1") + Deployment("last", "z1", last),
+            """
+              num_retries: 0
+              fallbacks: [{primary: [lost, last]}]
+            """), [(BrokerRoles.Workers, ["primary", "last"]), (BrokerRoles.Ingress, [])]);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await broker.Http.SendAsync(Chat("primary"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("last", Header(response, "x-litellm-model-group"));
+        Assert.Equal("2", Header(response, "x-litellm-attempted-fallbacks"));
+        // the lost attempt's step (1 s call + grace) timed out; the request's own timeout is 30 s
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"answered after {watch.Elapsed}");
+
+        // a worker for "lost" comes up: the abandoned attempt is dropped, not run (no second answer, no second charge)
+        await broker.StartHostAsync(BrokerRoles.Workers);
+        await WaitUntil(() => Stores(broker).Sum(s => s.AttemptsRefused) >= 1, TimeSpan.FromSeconds(30));
+        Assert.Empty(lost.Requests);
+        Assert.Single(last.Requests);
+    }
+
+    [Fact]
+    public async Task CompleteChat_RedisDownWhenAttemptFails_SagaReportDeadLetteredNotKeptInMemory()
+    {
+        var primary = await Fake();
+        var backup = await Fake();
+        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
+        var redisUrl = RoutingDistributedTests.RequireRedis();
+        var hostPort = redisUrl.Contains("://", StringComparison.Ordinal) ? new Uri(redisUrl).Authority.Split('@')[^1] : redisUrl.Split(',')[0];
+        var colon = hostPort.LastIndexOf(':');
+        await using var proxy = TcpProxy.Start(hostPort[..colon], int.Parse(hostPort[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        _virtualHosts.Add(vhost);
+        await using var broker = await BrokerRunner.StartAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              num_retries: 0
+              fallbacks: [{primary: [backup]}]
+            """), null, url, [(BrokerRoles.Workers, []), (BrokerRoles.Ingress, [])],
+            new Dictionary<string, string?> { ["REDIS_URL"] = $"127.0.0.1:{proxy.Port}", ["Bus:ConsumerStopTimeoutSeconds"] = "1" });
+        proxy.Cut();
+
+        using var abandon = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var pending = broker.Http.SendAsync(Chat("primary"), abandon.Token);
+
+        // the saga cannot store its state where every worker would see it: the report is retried, then dead-lettered
+        await WaitUntil(() => MessagesIn(url, ChatCompletionRetryStateMachine.QueueName + "_error") >= 1, TimeSpan.FromSeconds(45));
+        Assert.Empty(backup.Requests);
+        Assert.All(Stores(broker), s => Assert.Equal(0, s.LocalCount));
+        await abandon.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+    }
+
+    /// <summary>Messages waiting in a queue of the test's virtual host (0 while the queue does not exist).</summary>
+    private static long MessagesIn(Uri virtualHost, string queue)
+    {
+        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = virtualHost };
+        try
+        {
+            using var connection = factory.CreateConnectionAsync().GetAwaiter().GetResult();
+            using var channel = connection.CreateChannelAsync().GetAwaiter().GetResult();
+            return channel.QueueDeclarePassiveAsync(queue).GetAwaiter().GetResult().MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0;
+        }
+    }
+
     private async Task<BrokerRunner> StartAsync(string yaml, IReadOnlyList<(BrokerRoles Roles, string[] Groups)> processes)
     {
         var redisUrl = RoutingDistributedTests.RequireRedis();
@@ -49,13 +130,15 @@ public sealed class DistributedRetriesTests(RabbitMqFixture rabbit) : RetriesTes
             new Dictionary<string, string?> { ["REDIS_URL"] = redisUrl, ["Bus:ConsumerStopTimeoutSeconds"] = "1" });
     }
 
-    private static async Task WaitUntil(Func<bool> condition)
+    private static Task WaitUntil(Func<bool> condition) => WaitUntil(condition, TimeSpan.FromSeconds(10));
+
+    private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         while (!condition())
         {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "timed out waiting");
-            await Task.Delay(20);
+            Assert.True(watch.Elapsed < timeout, "timed out waiting");
+            await Task.Delay(50);
         }
     }
 

@@ -270,6 +270,97 @@ public abstract class RetriesTestsBase : IAsyncLifetime
         Assert.Single(backup.Requests);
     }
 
+    [Fact]
+    public async Task CompleteChat_ProcessDiesAfterSagaSavedNextStep_NextStepStillSent()
+    {
+        var primary = await Fake();
+        var backup = await Fake();
+        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
+        await using var broker = await StartBrokerAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              num_retries: 0
+              fallbacks: [{primary: [backup]}]
+            """));
+        // the saga's process dies once right after storing the next step: its report is consumed again
+        var crashed = 0;
+        var saved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        foreach (var store in Stores(broker))
+        {
+            store.AfterUpdate = state =>
+            {
+                saved.TrySetResult();
+                return Interlocked.Exchange(ref crashed, 1) == 0
+                    ? throw new MassTransit.ConcurrencyException("simulated crash after the save", typeof(ChatCompletionRetryState), state.CorrelationId)
+                    : Task.CompletedTask;
+            };
+        }
+
+        // the fallback answers only once the saga stored its step (as on any machine not loaded to the hilt)
+        backup.HoldAnswer = (_, aborted) => saved.Task.WaitAsync(TimeSpan.FromSeconds(30), aborted);
+
+        using var response = await broker.Http.SendAsync(Chat("primary"));
+
+        // the step went out before the state was stored: the fallback answers (not the Ingress' timeout)
+        Assert.Equal(1, crashed);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("backup", Header(response, "x-litellm-model-group"));
+        Assert.Single(backup.Requests);
+    }
+
+    [Fact]
+    public async Task CompleteChat_ProcessDiesAfterSagaSentNextStep_AttemptRunsOnce()
+    {
+        var primary = await Fake();
+        var backup = await Fake();
+        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
+        await using var broker = await StartBrokerAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              num_retries: 0
+              fallbacks: [{primary: [backup]}]
+            """));
+        // the saga's process dies once after sending the next step and before storing it: the report, consumed again,
+        // sends the step again
+        var crashed = 0;
+        var saved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        foreach (var store in Stores(broker))
+        {
+            store.BeforeUpdate = state => Interlocked.Exchange(ref crashed, 1) == 0
+                ? throw new MassTransit.ConcurrencyException("simulated crash before the save", typeof(ChatCompletionRetryState), state.CorrelationId)
+                : Task.CompletedTask;
+            store.AfterUpdate = _ =>
+            {
+                saved.TrySetResult();
+                return Task.CompletedTask;
+            };
+        }
+
+        // the fallback answers only once the report, consumed again, stored the step (both copies are out by then)
+        backup.HoldAnswer = (_, aborted) => saved.Task.WaitAsync(TimeSpan.FromSeconds(30), aborted);
+
+        using var response = await broker.Http.SendAsync(Chat("primary"));
+
+        Assert.Equal(1, crashed);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("backup", Header(response, "x-litellm-model-group"));
+        // both copies of the fallback attempt reached a worker; only one called the provider
+        var watch = Stopwatch.StartNew();
+        while (AttemptCopiesSeen(broker) < 2 && watch.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(2, AttemptCopiesSeen(broker));
+        Assert.Single(backup.Requests);
+    }
+
+    protected static IEnumerable<RetrySagaStore> Stores(BrokerRunner broker) =>
+        broker.Hosts.Select(h => h.Services.GetService<RetrySagaStore>()).OfType<RetrySagaStore>();
+
+    /// <summary>Copies of saga-sent attempts that workers took up (run or dropped), all processes together.</summary>
+    protected static long AttemptCopiesSeen(BrokerRunner broker) => Stores(broker).Sum(s => s.AttemptsStarted + s.AttemptsRefused);
+
     protected static long SagasCreated(BrokerRunner broker) =>
         broker.Hosts.Select(h => h.Services.GetService<RetrySagaStore>()).OfType<RetrySagaStore>().Sum(s => s.Created);
 

@@ -140,4 +140,29 @@ public sealed class RetryPlannerTests
         Assert.Equal(2, options.NumRetries);
         Assert.True(options.MockTestingFallbacks);
     }
+
+    [Fact]
+    public void StepDueAt_DeploymentTimeouts_LongestCallPlusGraceBoundedByRouterTimeoutAndDeadline()
+    {
+        var config = ProxyConfigLoader.LoadText("""
+            model_list:
+              - {model_name: g, litellm_params: {model: openai/a, mock_response: x, timeout: 2}, model_info: {id: g1}}
+              - {model_name: g, litellm_params: {model: openai/b, mock_response: x, timeout: 5, stream_timeout: 1}, model_info: {id: g2}}
+              - {model_name: open, litellm_params: {model: openai/c, mock_response: x}, model_info: {id: o1}}
+            router_settings: {timeout: 20}
+            """, "config.yaml", _ => null).Config!;
+        var g = config.ModelGroups.Single(x => x.Name == "g");
+        var open = config.ModelGroups.Single(x => x.Name == "open");
+        var farDeadline = Now.AddMinutes(5);
+
+        // the slowest deployment's call, plus the grace
+        Assert.Equal(Now + TimeSpan.FromSeconds(5) + RetryPlanner.StepGrace, RetryPlanner.StepDueAt(config, g, null, stream: false, Now, farDeadline));
+        // pinned to one deployment: that one's call; a stream: its stream_timeout
+        Assert.Equal(Now + TimeSpan.FromSeconds(2) + RetryPlanner.StepGrace, RetryPlanner.StepDueAt(config, g, "g1", stream: false, Now, farDeadline));
+        Assert.Equal(Now + TimeSpan.FromSeconds(2) + RetryPlanner.StepGrace, RetryPlanner.StepDueAt(config, g, null, stream: true, Now, farDeadline));
+        // no deployment timeout: router_settings.timeout
+        Assert.Equal(Now + TimeSpan.FromSeconds(20) + RetryPlanner.StepGrace, RetryPlanner.StepDueAt(config, open, null, stream: false, Now, farDeadline));
+        // never past the request's deadline
+        Assert.Equal(Now.AddSeconds(4), RetryPlanner.StepDueAt(config, g, null, stream: false, Now, Now.AddSeconds(4)));
+    }
 }
