@@ -8,7 +8,7 @@ namespace Broker.Host.Cli;
 /// Turns Broker's existing queues into the type it now declares (classic → quorum on upgrade, or back), keeping every
 /// message. RabbitMQ cannot change a queue's type in place, so for each queue whose declaration it refuses:
 /// its messages move to <c>&lt;queue&gt;.migrating</c> (a new queue of the target type), the old queue is deleted once
-/// empty and declared again with Broker's arguments (and bound again to its exchange of the same name), and the
+/// empty (a message published between the look and the delete would be lost: Broker must be stopped) and declared again with Broker's arguments (and bound again to its exchange of the same name), and the
 /// messages move back. Each message is published with publisher confirms and only then acknowledged at its source:
 /// a stop midway duplicates at most one message, never loses one, and running it again finishes the job (a
 /// <c>.migrating</c> queue left behind is emptied into its queue first). Broker must be stopped meanwhile: a queue
@@ -101,33 +101,20 @@ public static class QueueMigrator
         }
     }
 
+    /// <summary>
+    /// Deletes <paramref name="queue"/> when it holds no message and has no consumer. Quorum queues take neither if-empty
+    /// nor if-unused (RabbitMQ closes the connection), so it looks first, then deletes: Broker is stopped meanwhile.
+    /// </summary>
     private static async Task<bool> TryDeleteEmptyAsync(IConnection connection, string queue, CancellationToken cancellationToken)
     {
-        await using (var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken))
-        {
-            try
-            {
-                await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: true, cancellationToken: cancellationToken);
-                return true;
-            }
-            catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406)
-            {
-                return false;
-            }
-            catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 540)
-            {
-                // a quorum queue takes neither if-empty nor if-unused: look, then delete (Broker is stopped meanwhile)
-            }
-        }
-
-        await using var probe = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-        var state = await probe.QueueDeclarePassiveAsync(queue, cancellationToken);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        var state = await channel.QueueDeclarePassiveAsync(queue, cancellationToken);
         if (state.MessageCount > 0 || state.ConsumerCount > 0)
         {
             return false;
         }
 
-        return await probe.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false, cancellationToken: cancellationToken) == 0;
+        return await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false, cancellationToken: cancellationToken) == 0;
     }
 
     /// <summary>MassTransit sends to an exchange named like the queue and bound to it: bind the new queue again when it is there.</summary>

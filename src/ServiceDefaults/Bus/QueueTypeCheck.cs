@@ -33,6 +33,8 @@ public sealed class QueueTypeCheck(IBusControl bus, BusOptions options, DurableQ
 
         if (mismatches.Count == 0)
         {
+            // where a quorum queue dead-letters a message past its delivery limit: there before any message can be
+            await DeclareErrorQueuesAsync(options, topology.Queues, cancellationToken);
             return;
         }
 
@@ -46,6 +48,27 @@ public sealed class QueueTypeCheck(IBusControl bus, BusOptions options, DurableQ
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Declares the <c>_error</c> queue of each quorum queue as MassTransit declares it (durable, no arguments): a message
+    /// dead-lettered at least once waits in its queue until the target exists, so it must exist from the start.
+    /// </summary>
+    public static async Task DeclareErrorQueuesAsync(BusOptions options, IEnumerable<string> endpointQueues, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(endpointQueues);
+        if (options.QueueType != QueueType.Quorum)
+        {
+            return;
+        }
+
+        await using var connection = await RabbitConnections.CreateAsync(options.RabbitMqUrl!, options.ClusterNodes, "broker-queue-check", cancellationToken);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        foreach (var queue in endpointQueues)
+        {
+            await channel.QueueDeclareAsync(DeadLetter.ErrorQueueOf(queue), durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+        }
+    }
 
     /// <summary>A durable queue of Broker's and the arguments it is declared with.</summary>
     public sealed record DurableQueue(string Name, Dictionary<string, object?> Arguments);

@@ -74,6 +74,47 @@ public sealed class QueueTypeTests(RabbitMqFixture rabbit, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public async Task DeliveryLimit_MessageNeverSettled_DeadLetteredToItsErrorQueue()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        try
+        {
+            // the queues as a worker declares them; then no consumer, so the test plays the one that keeps dying
+            await using (await BrokerRunner.StartAsync(Config(upstream), null, url, [(BrokerRoles.Workers, [])],
+                new Dictionary<string, string?> { ["Bus:QueueDeliveryLimit"] = "2" }))
+            {
+            }
+
+            const string queue = "model-group.gpt-4o";
+            await using var connection = await new RabbitMQ.Client.ConnectionFactory { Uri = url }.CreateConnectionAsync();
+            await using var channel = await connection.CreateChannelAsync(new RabbitMQ.Client.CreateChannelOptions(true, true));
+            await channel.BasicPublishAsync("", queue, true, new RabbitMQ.Client.BasicProperties { MessageId = "poison" }, Encoding.UTF8.GetBytes("poison"));
+            // handed out and never settled (a consumer whose process dies on it), again and again
+            for (var i = 0; i < 10 && await channel.BasicGetAsync(queue, autoAck: false) is { } delivery; i++)
+            {
+                await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: true);
+            }
+
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            uint dead;
+            while ((dead = (await channel.QueueDeclarePassiveAsync(queue + "_error")).MessageCount) == 0 && watch.Elapsed < TimeSpan.FromSeconds(15))
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.Equal(1u, dead);
+            Assert.Equal(0u, (await channel.QueueDeclarePassiveAsync(queue)).MessageCount);
+            var letter = await channel.BasicGetAsync(queue + "_error", autoAck: true);
+            Assert.Equal("poison", letter?.BasicProperties.MessageId);
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
     internal static string Config(FakeUpstream upstream) => $$"""
         model_list:
           - model_name: gpt-4o

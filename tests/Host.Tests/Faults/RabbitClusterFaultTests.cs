@@ -40,11 +40,10 @@ public sealed class RabbitClusterFaultTests(ITestOutputHelper output)
                 using var http = new HttpClient { BaseAddress = broker.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
                 var results = new ConcurrentBag<(TimeSpan At, HttpStatusCode? Status)>();
                 var clock = Stopwatch.StartNew();
-                var killAt = TimeSpan.FromSeconds(3);
-                var stopAt = TimeSpan.FromSeconds(18);
+                using var stop = new CancellationTokenSource();
                 var load = Enumerable.Range(0, 6).Select(async _ =>
                 {
-                    while (clock.Elapsed < stopAt)
+                    while (!stop.IsCancellationRequested)
                     {
                         var at = clock.Elapsed;
                         try
@@ -58,10 +57,17 @@ public sealed class RabbitClusterFaultTests(ITestOutputHelper output)
                     }
                 }).ToList();
 
-                await Task.Delay(killAt);
-                // the node every process connected to first (the queues' leaders are there too)
-                await ServicesAsync("rabbit-node-kill", "1");
+                await Task.Delay(TimeSpan.FromSeconds(3));
+                // the node every process connected to first (the queues' leaders are there too): kill -9 of its Erlang VM
+                var pid = int.Parse(await File.ReadAllTextAsync(Path.Combine(Environment.GetEnvironmentVariable("RABBITMQ_CLUSTER_DIR")!, "c1", "pid")), System.Globalization.CultureInfo.InvariantCulture);
                 var killed = clock.Elapsed;
+                using (var beam = Process.GetProcessById(pid))
+                {
+                    beam.Kill();
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(20));
+                await stop.CancelAsync();
                 await Task.WhenAll(load);
 
                 var before = results.Where(r => r.At < killed).ToList();
@@ -83,6 +89,7 @@ public sealed class RabbitClusterFaultTests(ITestOutputHelper output)
         }
         finally
         {
+            // back to three nodes for the next run
             await ServicesAsync("rabbit-node-start", "1");
             await ServicesAsync("rabbit-cluster-vhost-delete", vhost);
         }
