@@ -70,17 +70,18 @@ public sealed class RabbitClusterFaultTests(ITestOutputHelper output)
                 await stop.CancelAsync();
                 await Task.WhenAll(load);
 
-                var before = results.Where(r => r.At < killed).ToList();
+                // a request in flight at the kill may fail fast (its answer could not come back), so may those sent while
+                // the processes move to another node; every other one is answered
+                var settled = results.Where(r => r.At < killed - TimeSpan.FromSeconds(2)).ToList();
                 var after = results.Where(r => r.At >= killed).ToList();
-                var failed = after.Where(r => r.Status != HttpStatusCode.OK).ToList();
+                var failed = results.Where(r => r.Status != HttpStatusCode.OK).ToList();
                 var lastFailure = failed.Count == 0 ? TimeSpan.Zero : failed.Max(r => r.At) - killed;
-                output.WriteLine($"{before.Count} requests before the kill, {after.Count} after: {failed.Count} not answered 200 " +
+                output.WriteLine($"{results.Count - after.Count} requests sent before the kill, {after.Count} after; {failed.Count} not answered 200 " +
                     $"({string.Join(", ", failed.GroupBy(r => r.Status?.ToString() ?? "no answer").Select(g => $"{g.Count()} {g.Key}"))}), " +
-                    $"the last one sent {lastFailure.TotalSeconds:0.0} s after the kill");
-                Assert.All(before, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+                    $"the last of them sent {lastFailure.TotalSeconds:0.0} s after the kill; {after.Count(r => r.Status == HttpStatusCode.OK)} answered 200 after the kill");
+                Assert.All(settled, r => Assert.Equal(HttpStatusCode.OK, r.Status));
                 // every request got an answer (no hang until the client's timeout)
-                Assert.DoesNotContain(after, r => r.Status is null);
-                // a few requests in flight at the kill may fail fast (their answer could not come back); after that, all are answered
+                Assert.DoesNotContain(results, r => r.Status is null);
                 Assert.True(lastFailure < TimeSpan.FromSeconds(10), $"requests still failed {lastFailure.TotalSeconds:0.0} s after the kill");
                 Assert.True(after.Count(r => r.Status == HttpStatusCode.OK) >= 6, "hardly any request was answered after the kill");
                 // nothing lost: every command the Ingress handed over reached the provider at most once per answer
