@@ -7,6 +7,10 @@
 #                                until each service answers, ensure the PostgreSQL role+database
 #                                broker/broker, then print `export ...` lines on stdout
 #   scripts/services.sh down     stop all three
+#   scripts/services.sh rabbit-cluster   (or --rabbit-cluster) also a private 3-node RabbitMQ cluster on
+#                                5681-5683 for the fault tests (never the shared node); prints
+#                                RABBITMQ_CLUSTER_NODES / RABBITMQ_CLUSTER_URL. rabbit-cluster-down stops it;
+#                                rabbit-node-kill N (kill -9) / rabbit-node-start N act on one node.
 #   eval "$(scripts/services.sh)"   set RABBITMQ_URL, RABBITMQ_MANAGEMENT_URL, REDIS_URL, PG_CONNECTION,
 #                                   REDIS_CLUSTER_NODES, REDIS_SENTINEL_NODES, REDIS_SENTINEL_SERVICE,
 #                                   S3_ENDPOINT_URL, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY
@@ -299,6 +303,105 @@ start_s3() {
   await "s3rver" s3_alive
 }
 
+# ---- optional: a private 3-node RabbitMQ cluster (fault tests) -----------------------------------
+# Three nodes rabbit-c1..c3@localhost on AMQP ports 5681-5683 (Erlang distribution 25681-25683, no
+# management plugin), data under $RC_DIR/cN, one Erlang cookie of their own in $RC_DIR; joined to c1.
+# It never touches the shared node on 5672. Started only by the rabbit-cluster* commands.
+RC_DIR="${RABBIT_CLUSTER_DIR:-/var/lib/broker-rabbit-cluster}"
+RC_NODES=(1 2 3)
+RC_BIN=/usr/lib/rabbitmq/bin
+
+rc_node() { printf 'rabbit-c%s@localhost' "$1"; }
+rc_port() { printf '%s' $(( 5680 + $1 )); }
+# rc_env N CMD... : run CMD with node N's environment
+rc_env() {
+  local n="$1"; shift
+  env HOME="$RC_DIR" \
+    RABBITMQ_NODENAME="$(rc_node "$n")" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT="$(rc_port "$n")" RABBITMQ_DIST_PORT=$(( 25680 + n )) \
+    RABBITMQ_MNESIA_BASE="$RC_DIR/c$n/mnesia" RABBITMQ_LOG_BASE="$RC_DIR/c$n/log" \
+    RABBITMQ_PID_FILE="$RC_DIR/c$n/pid" RABBITMQ_CONFIG_FILE="$RC_DIR/rabbitmq.conf" \
+    RABBITMQ_ADVANCED_CONFIG_FILE="$RC_DIR/advanced.config" RABBITMQ_CONF_ENV_FILE="$RC_DIR/rabbitmq-env.conf" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$RC_DIR/enabled_plugins" "$@"
+}
+rc_ctl()     { local n="$1"; shift; rc_env "$n" "$RC_BIN/rabbitmqctl" -n "$(rc_node "$n")" "$@"; }
+rc_running() { rc_env "$1" "$RC_BIN/rabbitmq-diagnostics" -q -n "$(rc_node "$1")" check_running >/dev/null 2>&1; }
+rc_in_cluster() { rc_ctl 1 cluster_status --formatter json 2>/dev/null | grep -o '"disk_nodes":\[[^]]*\]' | grep -q "$(rc_node "$1")"; }
+
+rc_prepare() {
+  mkdir -p "$RC_DIR"
+  if [ ! -s "$RC_DIR/.erlang.cookie" ]; then
+    head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20 > "$RC_DIR/.erlang.cookie"
+    chmod 400 "$RC_DIR/.erlang.cookie"
+  fi
+  [ -f "$RC_DIR/enabled_plugins" ] || printf '[].\n' > "$RC_DIR/enabled_plugins"
+  [ -f "$RC_DIR/rabbitmq.conf" ] || printf 'log.console = false\nlog.file.level = warning\n' > "$RC_DIR/rabbitmq.conf"
+  : > "$RC_DIR/rabbitmq-env.conf"
+}
+
+# rabbit_node_start N : start node N unless it runs (a node that was in the cluster rejoins it by itself)
+rabbit_node_start() {
+  local n="$1"
+  rc_prepare
+  if rc_running "$n"; then return 0; fi
+  mkdir -p "$RC_DIR/c$n/log"
+  say "starting $(rc_node "$n") on port $(rc_port "$n")"
+  rc_env "$n" "$RC_BIN/rabbitmq-server" -detached >/dev/null 2>&1 9>&- || die "could not start $(rc_node "$n")"
+}
+
+rabbit_node_wait() {
+  local n="$1" t0=$SECONDS
+  until rc_running "$n"; do
+    (( SECONDS - t0 < TIMEOUT )) || die "$(rc_node "$n") did not start within ${TIMEOUT}s (log: $RC_DIR/c$n/log)"
+    sleep 0.5
+  done
+  say "$(rc_node "$n") is up (waited $(( SECONDS - t0 ))s)"
+}
+
+# rabbit_node_kill N : kill -9 node N's Erlang VM (a crash, not a stop)
+rabbit_node_kill() {
+  local n="$1" pid
+  pid="$(cat "$RC_DIR/c$n/pid" 2>/dev/null || true)"
+  if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then say "$(rc_node "$n") is not running"; return 0; fi
+  say "kill -9 $(rc_node "$n") (pid $pid)"
+  kill -9 "$pid"
+}
+
+rabbit_cluster_up() {
+  local t0=$SECONDS n
+  pkg_ok rabbitmq-server || install_missing
+  for n in "${RC_NODES[@]}"; do rabbit_node_start "$n"; done
+  for n in "${RC_NODES[@]}"; do rabbit_node_wait "$n"; done
+  for n in "${RC_NODES[@]:1}"; do
+    if ! rc_in_cluster "$n"; then
+      say "joining $(rc_node "$n") to $(rc_node 1)"
+      rc_ctl "$n" stop_app >/dev/null
+      rc_ctl "$n" reset >/dev/null
+      rc_ctl "$n" join_cluster "$(rc_node 1)" >/dev/null || die "join_cluster failed for $(rc_node "$n")"
+      rc_ctl "$n" start_app >/dev/null
+    fi
+  done
+  say "rabbitmq cluster of ${#RC_NODES[@]} nodes ready ($(( SECONDS - t0 ))s)"
+  rabbit_cluster_env
+}
+
+rabbit_cluster_down() {
+  local n
+  for n in "${RC_NODES[@]}"; do
+    if rc_running "$n"; then say "stopping $(rc_node "$n")"; rc_ctl "$n" stop >/dev/null 2>&1 || rabbit_node_kill "$n"; fi
+  done
+}
+
+rabbit_cluster_env() {
+  local nodes="" n
+  for n in "${RC_NODES[@]}"; do nodes="${nodes:+$nodes,}127.0.0.1:$(rc_port "$n")"; done
+  cat <<EOF
+export RABBITMQ_CLUSTER_NODES='${nodes}'
+export RABBITMQ_CLUSTER_URL='amqp://guest:guest@127.0.0.1:$(rc_port 1)/'
+export RABBITMQ_CLUSTER_DIR='${RC_DIR}'
+EOF
+}
+
 print_env() {
   cat <<EOF
 export RABBITMQ_URL='amqp://guest:guest@127.0.0.1:${AMQP_PORT}/'
@@ -337,7 +440,16 @@ main() {
       ;;
     down) stop_all ;;
     env)  print_env ;;
-    *)    die "usage: $0 [up|down|env]" ;;
+    --rabbit-cluster|rabbit-cluster) rabbit_cluster_up ;;
+    rabbit-cluster-down) rabbit_cluster_down ;;
+    rabbit-node-kill)  rabbit_node_kill "${2:?node number 1-3}" ;;
+    rabbit-cluster-vhost)
+      rc_ctl 1 add_vhost "${2:?vhost}" >/dev/null 2>&1 || rc_ctl 1 list_vhosts -q | grep -qx "$2" || die "add_vhost $2 failed"
+      rc_ctl 1 set_permissions -p "$2" guest '.*' '.*' '.*' >/dev/null ;;
+    rabbit-cluster-vhost-delete)
+      for n in "${RC_NODES[@]}"; do rc_running "$n" && { rc_ctl "$n" delete_vhost "${2:?vhost}" >/dev/null 2>&1 || true; break; }; done ;;
+    rabbit-node-start) rabbit_node_start "${2:?node number 1-3}"; rabbit_node_wait "$2" ;;
+    *)    die "usage: $0 [up|down|env|rabbit-cluster|rabbit-cluster-down|rabbit-node-kill N|rabbit-node-start N|rabbit-cluster-vhost[-delete] NAME]" ;;
   esac
 }
 

@@ -125,6 +125,7 @@ public static class BrokerCli
 
         root.Subcommands.Add(SpendCommand.Create(stdout, stderr, getEnv));
         root.Subcommands.Add(ReplayErrorsCommand.Create(stdout, stderr, getEnv));
+        root.Subcommands.Add(MigrateQueuesCommand.Create(stdout, stderr, getEnv, ConfigOption()));
 
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });

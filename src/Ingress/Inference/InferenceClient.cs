@@ -20,7 +20,7 @@ namespace Broker.Ingress.Inference;
 /// </summary>
 public sealed class InferenceClient(
     IBus bus, InstanceEndpoint instance, IProxyConfigProvider config, IngressOptions options, BrokerMetrics metrics, TimeProvider timeProvider,
-    IHttpContextAccessor? httpContext = null)
+    DelayedSend queues, IHttpContextAccessor? httpContext = null)
 {
     /// <summary>LiteLLM's default request timeout (600 s) when neither router_settings.timeout nor request_timeout is set.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(600);
@@ -358,7 +358,6 @@ public sealed class InferenceClient(
             throw QueueUnavailableException.NotReceiving(queue);
         }
 
-        var endpoint = await _endpoints.GetOrAdd(queue, q => bus.GetSendEndpoint(new Uri($"queue:{q}")));
         // once started, the send completes even if the client leaves meanwhile (an abandoned send would only
         // log a transport fault); the wait for the answer is what the client's cancellation ends. A queue that does
         // not take the command in time (RabbitMQ down) is a quick 503 for a live request, not a hang.
@@ -370,6 +369,14 @@ public sealed class InferenceClient(
 
         try
         {
+            // the queue's address (on RabbitMQ with quorum queues, declared once per process first); cached once resolved
+            if (!_endpoints.TryGetValue(queue, out var cached))
+            {
+                var address = await queues.QueueAddressAsync(queue, sendTimeout.Token);
+                cached = _endpoints.GetOrAdd(queue, _ => bus.GetSendEndpoint(address));
+            }
+
+            var endpoint = await cached;
             await endpoint.Send(command, context =>
             {
                 context.RequestId = requestId;

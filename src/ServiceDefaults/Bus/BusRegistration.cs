@@ -22,11 +22,20 @@ public static class BusRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
+        options = WithQueueSettings(options, builder.Configuration);
         var contributions = builder.Services
             .Where(d => d.ServiceType == typeof(IBusContribution) && d.ImplementationInstance is not null)
             .Select(d => (IBusContribution)d.ImplementationInstance!)
             .ToList();
         builder.Services.AddSingleton(options);
+        var queues = new DurableQueueTopology(options);
+        builder.Services.AddSingleton(queues);
+        if (options.IsDistributed)
+        {
+            // before MassTransit's hosted service: refuses to start over queues of the other type (a classic queue left
+            // from an older Broker) with a message that names `broker migrate-queues`, instead of endpoints that fault
+            builder.Services.AddHostedService<QueueTypeCheck>();
+        }
 
         builder.Services.AddMassTransit(x =>
         {
@@ -46,7 +55,13 @@ public static class BusRegistration
             {
                 x.UsingRabbitMq((context, cfg) =>
                 {
-                    ConfigureHost(cfg, url);
+                    ConfigureHost(cfg, url, options.ClusterNodes);
+                    ReconnectBackoff.Shorten(cfg);
+                    cfg.ConnectEndpointConfigurationObserver(queues);
+                    // <queue>_error and <queue>_skipped copy their queue's arguments: they stay plain classic queues, so
+                    // the forwards and tools that declare them without arguments (replay-errors, Billing's set-aside) agree
+                    cfg.SendTopology.ConfigureErrorSettings = PlainQueue;
+                    cfg.SendTopology.ConfigureDeadLetterSettings = PlainQueue;
                     Configure(context, cfg, contributions);
                 });
             }
@@ -83,8 +98,45 @@ public static class BusRegistration
             ? seconds
             : null;
 
+    /// <summary>
+    /// The queue settings from the host configuration: BROKER_QUEUE_TYPE (or Bus:QueueType) quorum|classic,
+    /// Bus:QueueDeliveryLimit, Bus:QuorumReplicationFactor, RABBITMQ_CLUSTER_NODES (host:port,host:port...).
+    /// </summary>
+    public static BusOptions WithQueueSettings(BusOptions options, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var typeText = configuration["BROKER_QUEUE_TYPE"] ?? configuration["Bus:QueueType"];
+        var type = QueueArguments.ParseType(typeText)
+            ?? throw new InvalidOperationException($"BROKER_QUEUE_TYPE must be quorum or classic, not '{typeText}'");
+        var limit = PositiveInt(configuration["Bus:QueueDeliveryLimit"]) ?? options.DeliveryLimit;
+        var replicas = PositiveInt(configuration["Bus:QuorumReplicationFactor"]) ?? options.ReplicationFactor;
+        var nodes = (configuration["RABBITMQ_CLUSTER_NODES"] ?? configuration["Bus:ClusterNodes"] ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return options with
+        {
+            QueueType = type,
+            DeliveryLimit = limit,
+            ReplicationFactor = replicas,
+            ClusterNodes = nodes.Length > 0 ? nodes : options.ClusterNodes,
+        };
+    }
+
+    private static void PlainQueue(IRabbitMqQueueBindingConfigurator queue)
+    {
+        foreach (var key in QueueArguments.For(new BusOptions(), "queue").Keys)
+        {
+            queue.SetQueueArgument(key, null);
+        }
+
+        queue.SetQueueArgument("x-quorum-initial-group-size", null);
+    }
+
+    private static int? PositiveInt(string? value) =>
+        int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
+
     /// <summary>amqp://user:pass@host:port/vhost → MassTransit host settings (the default vhost is "/").</summary>
-    private static void ConfigureHost(IRabbitMqBusFactoryConfigurator cfg, Uri url)
+    private static void ConfigureHost(IRabbitMqBusFactoryConfigurator cfg, Uri url, IReadOnlyList<string> clusterNodes)
     {
         var vhost = Uri.UnescapeDataString(url.AbsolutePath.TrimStart('/'));
         var userInfo = url.UserInfo.Split(':', 2);
@@ -100,6 +152,21 @@ public static class BusRegistration
             if (url.Scheme == "amqps")
             {
                 h.UseSsl(s => s.Protocol = System.Security.Authentication.SslProtocols.Tls12);
+            }
+
+            // a peer that vanished without closing the connection (network cut) is noticed within two heartbeats
+            h.Heartbeat(TimeSpan.FromSeconds(5));
+            h.RequestedConnectionTimeout(TimeSpan.FromSeconds(5));
+            if (clusterNodes.Count > 0)
+            {
+                // connect to the first node that answers; after a node is lost, reconnect to another
+                h.UseCluster(c =>
+                {
+                    foreach (var node in clusterNodes)
+                    {
+                        c.Node(node);
+                    }
+                });
             }
         });
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
@@ -27,7 +28,56 @@ public sealed class DelayedSend(BusOptions options, ILogger<DelayedSend> logger)
     ];
 
     private readonly Lock _lock = new();
+    private readonly ConcurrentDictionary<string, Task> _queues = new(StringComparer.Ordinal);
     private Task? _declared;
+
+    /// <summary>
+    /// The address to send to Broker's durable queue <paramref name="queue"/> (a model group's, the retry saga's).
+    /// A <c>queue:</c> address makes MassTransit declare the queue with no arguments, which RabbitMQ refuses for a quorum
+    /// queue; so on RabbitMQ with quorum queues the queue, its exchange and their binding are declared here once per
+    /// process with Broker's arguments (as its consumers declare them), and the message goes to the exchange.
+    /// </summary>
+    public async Task<Uri> QueueAddressAsync(string queue, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(queue);
+        if (options.RabbitMqUrl is null || options.QueueType != QueueType.Quorum)
+        {
+            return new Uri($"queue:{queue}");
+        }
+
+        var declared = _queues.GetOrAdd(queue, q => DeclareQueueAsync(options, q));
+        try
+        {
+            await declared.WaitAsync(cancellationToken);
+        }
+        catch (Exception) when (!declared.IsCompletedSuccessfully)
+        {
+            // RabbitMQ away or the queue of another type: try again with the next message
+            _queues.TryRemove(KeyValuePair.Create(queue, declared));
+            throw;
+        }
+
+        return new Uri($"exchange:{queue}");
+    }
+
+    private static async Task DeclareQueueAsync(BusOptions options, string queue)
+    {
+        await using var connection = await RabbitConnections.CreateAsync(options.RabbitMqUrl!, options.ClusterNodes, "broker-queue-declare", CancellationToken.None);
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: QueueArguments.For(options, queue));
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406)
+        {
+            throw new InvalidOperationException(
+                $"RabbitMQ queue {queue} exists with other arguments than Broker's {options.QueueType.ToString().ToLowerInvariant()} queues " +
+                $"({ex.ShutdownReason.ReplyText}): run `broker migrate-queues`", ex);
+        }
+
+        await channel.ExchangeDeclareAsync(queue, ExchangeType.Fanout, durable: true, autoDelete: false);
+        await channel.QueueBindAsync(queue, queue, "");
+    }
 
     /// <summary>
     /// Sends <paramref name="message"/> to <paramref name="queue"/>, arriving there no earlier than <paramref name="delay"/>
@@ -42,7 +92,7 @@ public sealed class DelayedSend(BusOptions options, ILogger<DelayedSend> logger)
         ArgumentNullException.ThrowIfNull(configure);
         if (delay <= TimeSpan.Zero)
         {
-            var direct = await provider.GetSendEndpoint(new Uri($"queue:{queue}"));
+            var direct = await provider.GetSendEndpoint(await QueueAddressAsync(queue, cancellationToken));
             await direct.Send(message, configure, cancellationToken);
             return true;
         }
@@ -84,7 +134,7 @@ public sealed class DelayedSend(BusOptions options, ILogger<DelayedSend> logger)
         Task declared;
         lock (_lock)
         {
-            declared = _declared ??= DeclareAsync(options.RabbitMqUrl!);
+            declared = _declared ??= DeclareAsync(options);
         }
 
         try
@@ -108,22 +158,34 @@ public sealed class DelayedSend(BusOptions options, ILogger<DelayedSend> logger)
         }
     }
 
-    /// <summary>Declares every step's exchange and wait queue (idempotent; every process does it once).</summary>
-    private static async Task DeclareAsync(Uri url)
+    /// <summary>
+    /// The arguments of a step's wait queue: that step as message TTL, expired messages dead-lettered through the default
+    /// exchange under their own routing key (the destination queue's name); as a quorum queue (the default), dead-lettered
+    /// at least once, so a message leaves the wait queue only once its destination has it.
+    /// </summary>
+    public static Dictionary<string, object?> WaitQueueArguments(BusOptions options, TimeSpan step)
     {
-        var factory = new ConnectionFactory { Uri = url, ClientProvidedName = "broker-wait-queues", RequestedConnectionTimeout = TimeSpan.FromSeconds(5) };
-        await using var connection = await factory.CreateConnectionAsync();
+        ArgumentNullException.ThrowIfNull(options);
+        var arguments = QueueArguments.For(options, WaitQueueName(step));
+        // the destination's name, not the _error queue: the routing key the message was sent with
+        arguments.Remove("x-dead-letter-routing-key");
+        // no delivery limit to reach: nothing consumes a wait queue
+        arguments.Remove("x-delivery-limit");
+        arguments["x-message-ttl"] = (long)step.TotalMilliseconds;
+        arguments["x-dead-letter-exchange"] = "";
+        return arguments;
+    }
+
+    /// <summary>Declares every step's exchange and wait queue (idempotent; every process does it once).</summary>
+    private static async Task DeclareAsync(BusOptions options)
+    {
+        await using var connection = await RabbitConnections.CreateAsync(options.RabbitMqUrl!, options.ClusterNodes, "broker-wait-queues", CancellationToken.None);
         await using var channel = await connection.CreateChannelAsync();
         foreach (var step in Steps)
         {
             var name = WaitQueueName(step);
             await channel.ExchangeDeclareAsync(name, ExchangeType.Fanout, durable: true, autoDelete: false);
-            await channel.QueueDeclareAsync(name, durable: true, exclusive: false, autoDelete: false, arguments: new Dictionary<string, object?>
-            {
-                ["x-message-ttl"] = (long)step.TotalMilliseconds,
-                // expired messages go back through the default exchange, whose routing key is the destination queue's name
-                ["x-dead-letter-exchange"] = "",
-            });
+            await channel.QueueDeclareAsync(name, durable: true, exclusive: false, autoDelete: false, arguments: WaitQueueArguments(options, step));
             await channel.QueueBindAsync(name, name, "");
         }
     }

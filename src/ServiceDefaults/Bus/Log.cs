@@ -9,4 +9,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5402, Level = LogLevel.Warning, Message = "RabbitMQ wait queues unavailable, a delayed message waits in its consumer instead: {Reason}")]
     public static partial void WaitQueuesUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 5403, Level = LogLevel.Critical, Message = "{Count} RabbitMQ queue(s) exist with other arguments than Broker's {QueueType} queues: {Queues} ({Reason}). Stop every Broker process and run `broker migrate-queues` once, or set BROKER_QUEUE_TYPE to the type they have")]
+    public static partial void QueueTypeMismatch(ILogger logger, int count, string queueType, string queues, string reason);
+
+    [LoggerMessage(EventId = 5404, Level = LogLevel.Warning, Message = "RabbitMQ not reachable at start-up, queue types not checked: {Reason}")]
+    public static partial void QueueCheckSkipped(ILogger logger, string reason);
 }

@@ -311,7 +311,7 @@ public sealed class CreateChatCompletionConsumer(
             return false;
         }
 
-        var saga = await context.GetSendEndpoint(new Uri($"queue:{ChatCompletionRetryStateMachine.QueueName}"));
+        var saga = await context.GetSendEndpoint(await delayedSend.QueueAddressAsync(ChatCompletionRetryStateMachine.QueueName, context.CancellationToken));
         await saga.Send(new ChatCompletionAttemptFailed
         {
             RequestId = message.RequestId,
@@ -362,14 +362,14 @@ public sealed class CreateChatCompletionConsumer(
     }
 
     /// <summary>A retry or fallback attempt answered: the saga can end.</summary>
-    private static async Task ReportSuccess(ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId)
+    private async Task ReportSuccess(ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId)
     {
         if (context.Message.Retry is not { } retry)
         {
             return;
         }
 
-        var saga = await context.GetSendEndpoint(new Uri($"queue:{ChatCompletionRetryStateMachine.QueueName}"));
+        var saga = await context.GetSendEndpoint(await delayedSend.QueueAddressAsync(ChatCompletionRetryStateMachine.QueueName, context.CancellationToken));
         await saga.Send(new ChatCompletionAttemptSucceeded
         {
             RequestId = context.Message.RequestId,

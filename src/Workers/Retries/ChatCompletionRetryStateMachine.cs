@@ -245,7 +245,7 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
         if (!await _delayedSend.TrySendAsync(context, group.QueueName, next, wait, Configure, context.CancellationToken))
         {
             // no wait queue (RabbitMQ refused to declare it): the worker that takes the command waits
-            var endpoint = await context.GetSendEndpoint(new Uri($"queue:{group.QueueName}"));
+            var endpoint = await context.GetSendEndpoint(await _delayedSend.QueueAddressAsync(group.QueueName, context.CancellationToken));
             await endpoint.Send(next, Configure, context.CancellationToken);
         }
 

@@ -70,6 +70,14 @@ public sealed class RabbitMqFixture : IAsyncLifetime
         return (builder.Uri, name);
     }
 
+    /// <summary>The queues of a virtual host as the management API lists them (name, type, arguments, auto_delete...).</summary>
+    public async Task<System.Text.Json.Nodes.JsonArray> GetQueuesAsync(string virtualHost)
+    {
+        using var http = ManagementClient();
+        var text = await http.GetStringAsync($"api/queues/{Uri.EscapeDataString(virtualHost)}?columns=name,type,arguments,auto_delete,durable,exclusive");
+        return System.Text.Json.Nodes.JsonNode.Parse(text)!.AsArray();
+    }
+
     public async Task DeleteVirtualHostAsync(string name)
     {
         using var http = ManagementClient();
