@@ -67,7 +67,8 @@ public sealed partial class BrokerFleet(string brokerDll, string configPath, str
         ArgumentNullException.ThrowIfNull(slot);
         if (slot.Process is { } process)
         {
-            await process.Kill();
+            // a broker process has no children: a plain SIGKILL, at once
+            await process.Kill(tree: false);
             await process.DisposeAsync();
             slot.Process = null;
         }

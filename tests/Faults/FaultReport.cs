@@ -64,7 +64,7 @@ public sealed class FaultReport(
         }
 
         table.AppendLine();
-        table.AppendLine($"{options.Clients} clients (3/8 plain, 3/8 streamed, 2/8 to a group whose deployment always answers 500 and falls back), " +
+        table.AppendLine($"{options.Clients} clients (3/8 plain, 3/8 streamed, 2/8 - one streamed - to a group whose deployment always answers 500 and falls back), " +
             $"{words} words per answer; 'lost' = no answer or an error the README does not allow for that fault; 'spend ok/rows' = successful " +
             "answers with a success spend row / success spend rows of the phase's requests; 'no spend' = successful answers without one; " +
             "'charged+failed' = requests with a success spend row whose client got an error; 'recover' = from the end of the fault to the first " +

@@ -138,6 +138,7 @@ public sealed class FaultSuite(FaultOptions options, string root) : IAsyncDispos
     private PrivateRedis? _redis;
     private FakeUpstream? _provider;
     private FakeUpstream? _failing;
+    private FakeUpstream? _backup;
     private BrokerFleet? _fleet;
     private LoadGenerator? _load;
 
@@ -168,6 +169,11 @@ public sealed class FaultSuite(FaultOptions options, string root) : IAsyncDispos
         _failing = await FakeUpstream.StartOpenAiAsync();
         _failing.Failure = (500, """{"error":{"message":"the fake deployment fails on purpose","type":"server_error"}}""", null);
         _failing.ReplyTextFor = Answer;
+        // the fallback's deployment answers slowly, so that a fallback attempt is still running when saga-kill strikes
+        _backup = await FakeUpstream.StartOpenAiAsync();
+        _backup.Delay = TimeSpan.FromMilliseconds(1500);
+        _backup.ChunkDelay = TimeSpan.FromMilliseconds(40);
+        _backup.ReplyTextFor = Answer;
 
         var config = Path.Combine(root, "config.yaml");
         await File.WriteAllTextAsync(config, $$"""
@@ -177,7 +183,7 @@ public sealed class FaultSuite(FaultOptions options, string root) : IAsyncDispos
               - model_name: flaky
                 litellm_params: { model: openai/gpt-4o, api_base: "{{_failing.BaseUrl}}/v1", api_key: k }
               - model_name: flaky-backup
-                litellm_params: { model: openai/gpt-4o, api_base: "{{_provider.BaseUrl}}/v1", api_key: k }
+                litellm_params: { model: openai/gpt-4o, api_base: "{{_backup.BaseUrl}}/v1", api_key: k }
             router_settings:
               timeout: 30
               num_retries: 0
@@ -424,6 +430,11 @@ public sealed class FaultSuite(FaultOptions options, string root) : IAsyncDispos
         if (_failing is not null)
         {
             await _failing.DisposeAsync();
+        }
+
+        if (_backup is not null)
+        {
+            await _backup.DisposeAsync();
         }
 
         if (_redis is not null)

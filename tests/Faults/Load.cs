@@ -84,6 +84,9 @@ public sealed class LoadGenerator(IReadOnlyList<int> ingressPorts, string master
     })
     { Timeout = Timeout.InfiniteTimeSpan };
 
+    private static readonly (string Model, bool Stream)[] Kinds =
+        [("chat", false), ("chat", true), ("chat", false), ("flaky", true), ("chat", true), ("chat", false), ("flaky", false), ("chat", true)];
+
     private int _sequence;
     private volatile string _phase = "warmup";
 
@@ -106,10 +109,8 @@ public sealed class LoadGenerator(IReadOnlyList<int> ingressPorts, string master
 
     private async Task ClientLoopAsync(int client, CancellationToken stop)
     {
-        // 8 clients: plain non-streamed x3, plain streamed x3, fallback non-streamed x1, fallback streamed x1
-        var fallback = client % 4 == 3;
-        var stream = client % 2 == 1;
-        var model = fallback ? "flaky" : "chat";
+        // per 8 clients: plain non-streamed x3, plain streamed x3, fallback non-streamed x1, fallback streamed x1
+        var (model, stream) = Kinds[client % Kinds.Length];
         var ingress = client % ingressPorts.Count;
         while (!stop.IsCancellationRequested)
         {

@@ -142,11 +142,12 @@ public sealed class ChildProcess : IAsyncDisposable
         return child;
     }
 
-    public async Task Kill()
+    /// <summary>SIGKILL to the process (and, with <paramref name="tree"/>, to every child it started).</summary>
+    public async Task Kill(bool tree = true)
     {
         if (!_process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
+            _process.Kill(entireProcessTree: tree);
         }
 
         await _process.WaitForExitAsync();
