@@ -92,14 +92,15 @@ public sealed partial class BrokerFleet(string brokerDll, string configPath, str
             }
 
             bool ready;
+            var counts = "";
             using var probeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             try
             {
                 ready = slot.Role switch
                 {
                     "ingress" => (await http.GetAsync(new Uri($"http://127.0.0.1:{slot.Port}/health/readiness"), probeTimeout.Token)).IsSuccessStatusCode,
-                    "workers" => await ConsumersAsync(WorkerQueues) >= Workers.Count(w => w.Process is { HasExited: false }),
-                    _ => await ConsumersAsync(["billing.usage-recorded"]) >= 1,
+                    "workers" => (counts = await ConsumersAsync(WorkerQueues, Workers.Count(w => w.Process is { HasExited: false }))) == "",
+                    _ => (counts = await ConsumersAsync(["billing.usage-recorded"], 1)) == "",
                 };
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException
@@ -115,7 +116,7 @@ public sealed partial class BrokerFleet(string brokerDll, string configPath, str
 
             if (waited.Elapsed > timeout)
             {
-                throw new TimeoutException($"{slot.Name} not ready within {timeout.TotalSeconds:0} s:\n{slot.Process.Tail}");
+                throw new TimeoutException($"{slot.Name} not ready within {timeout.TotalSeconds:0} s{(counts == "" ? "" : " (consumers " + counts + ")")}\n{slot.Process.Tail}");
             }
 
             await Task.Delay(500);
@@ -124,26 +125,32 @@ public sealed partial class BrokerFleet(string brokerDll, string configPath, str
 
     private static readonly string[] WorkerQueues = ["model-group.chat", "model-group.flaky", "model-group.flaky-backup", "chat-completion-retries"];
 
-    /// <summary>The smallest consumer count among the queues (0 when one is not declared yet).</summary>
-    private async Task<uint> ConsumersAsync(IReadOnlyList<string> queues)
+    /// <summary>"" when every queue has at least <paramref name="wanted"/> consumers, else the queues that have fewer ("queue n/wanted").</summary>
+    private async Task<string> ConsumersAsync(IReadOnlyList<string> queues, int wanted)
     {
         var factory = new ConnectionFactory { Uri = rabbitMq, RequestedConnectionTimeout = TimeSpan.FromSeconds(3) };
         await using var connection = await factory.CreateConnectionAsync();
-        var least = uint.MaxValue;
+        var missing = new List<string>();
         foreach (var queue in queues)
         {
             await using var channel = await connection.CreateChannelAsync();
+            uint count;
             try
             {
-                least = Math.Min(least, (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount);
+                count = (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount;
             }
             catch (OperationInterruptedException)
             {
-                return 0;
+                count = 0;
+            }
+
+            if (count < wanted)
+            {
+                missing.Add($"{queue} {count}/{wanted}");
             }
         }
 
-        return least;
+        return string.Join(", ", missing);
     }
 
     private void OnLine(BrokerSlot slot, string line)

@@ -148,7 +148,7 @@ public sealed class FaultReport(
 
         if (phase?.NotServingAgain is { } why)
         {
-            broken.Add("fleet not serving again: " + why);
+            broken.Add("not serving again: " + why);
         }
 
         Broken |= broken.Count > 0;
@@ -170,6 +170,12 @@ public sealed class FaultReport(
         if (phaseRecords.Sum(r => SpendOf(r).Failure) is > 0 and var failureRows)
         {
             details.AppendLine(CultureInfo.InvariantCulture, $"   spend rows with status failure: {failureRows}");
+        }
+
+        if (noSpend.Count > 0)
+        {
+            var kinds = noSpend.GroupBy(r => $"{r.Model}{(r.Stream ? " streamed" : "")}").Select(g => $"{g.Key} {g.Count()} (with a failure row {g.Count(r => SpendOf(r).Failure > 0)})");
+            details.AppendLine("   answered but no success spend row, by kind: " + string.Join(", ", kinds));
         }
 
         Examples(details, "lost", lost);

@@ -171,7 +171,7 @@ public sealed class FaultSuite(FaultOptions options, string root) : IAsyncDispos
         _failing.ReplyTextFor = Answer;
         // the fallback's deployment answers slowly, so that a fallback attempt is still running when saga-kill strikes
         _backup = await FakeUpstream.StartOpenAiAsync();
-        _backup.Delay = TimeSpan.FromMilliseconds(1500);
+        _backup.Delay = TimeSpan.FromMilliseconds(3000);
         _backup.ChunkDelay = TimeSpan.FromMilliseconds(40);
         _backup.ReplyTextFor = Answer;
 
@@ -348,16 +348,32 @@ public sealed class FaultSuite(FaultOptions options, string root) : IAsyncDispos
         }
 
         await Task.Delay(options.Settle, cancel);
-        try
+        foreach (var slot in fleet.All)
         {
-            await WaitAllReadyAsync();
-            return true;
+            try
+            {
+                await fleet.WaitReadyAsync(slot, _load.Http, TimeSpan.FromSeconds(120));
+            }
+            catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
+            {
+                // a failure of this fault's row; the process is replaced so that the next faults still run on a full fleet
+                phase.NotServingAgain = (phase.NotServingAgain is null ? "" : phase.NotServingAgain + "; ") + ex.Message.Split('\n')[0];
+                Say($"{fault}: {phase.NotServingAgain}; killing and starting {slot.Name} again");
+                await fleet.KillAsync(slot);
+                fleet.Start(slot);
+                try
+                {
+                    await fleet.WaitReadyAsync(slot, _load.Http, TimeSpan.FromSeconds(120));
+                }
+                catch (Exception again) when (again is TimeoutException or InvalidOperationException)
+                {
+                    phase.NotServingAgain += "; a new process did not serve either: " + again.Message.Split('\n')[0];
+                    return false;
+                }
+            }
         }
-        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
-        {
-            phase.NotServingAgain = ex.Message.Split('\n')[0];
-            return false;
-        }
+
+        return true;
     }
 
     private async Task WaitAllReadyAsync()
