@@ -4,8 +4,8 @@ using System.Text;
 namespace Broker.Faults;
 
 /// <summary>
-/// The table: one row per fault (and one for the steady load before the first), judged against what the README's
-/// "Guarantees" section states; <see cref="Broken"/> when one of those does not hold.
+/// The table: one row per fault (and one for the steady load before the first), judged against what docs/guarantees.md
+/// states; <see cref="Broken"/> when one of those does not hold.
 /// </summary>
 public sealed class FaultReport(
     FaultOptions options,
@@ -19,14 +19,14 @@ public sealed class FaultReport(
 
     public bool Broken { get; private set; }
 
-    /// <summary>The errors a client may get during this fault, as the README documents them.</summary>
+    /// <summary>The errors a client may get during this fault, as docs/guarantees.md documents them.</summary>
     public static bool Allowed(string fault, RequestRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         return record.Outcome switch
         {
             Outcome.Ok => true,
-            // a stream whose worker died after text was sent ends with a clean error event (README, "worker killed mid-stream")
+            // a stream whose worker died after text was sent ends with a clean error event (docs/guarantees.md, "worker killed mid-stream")
             Outcome.Interrupted => fault is "worker-kill" or "saga-kill" or "rabbitmq-stop",
             // RabbitMQ unreachable from an Ingress: 503 queue_unavailable
             Outcome.QueueUnavailable => fault == "rabbitmq-stop",
@@ -65,11 +65,11 @@ public sealed class FaultReport(
 
         table.AppendLine();
         table.AppendLine($"{options.Clients} clients (3/8 plain, 3/8 streamed, 2/8 - one streamed - to a group whose deployment always answers 500 and falls back), " +
-            $"{words} words per answer; 'lost' = no answer or an error the README does not allow for that fault; 'spend ok/rows' = successful " +
+            $"{words} words per answer; 'lost' = no answer or an error docs/guarantees.md does not allow for that fault; 'spend ok/rows' = successful " +
             "answers with a success spend row / success spend rows of the phase's requests; 'no spend' = successful answers without one; " +
             "'charged+failed' = requests with a success spend row whose client got an error; 'recover' = from the end of the fault to the first " +
             "success of a request sent after it; p99 over requests sent from the injection to the recovery. Mode: " +
-            (options.Strict ? "--strict (README guarantees and issue #15's targets)" : "README guarantees (--strict adds issue #15's targets)"));
+            (options.Strict ? "--strict (docs/guarantees.md and issue #15's targets)" : "docs/guarantees.md (--strict adds issue #15's targets)"));
         table.AppendLine();
         table.Append(details);
         return table.ToString();
@@ -107,7 +107,7 @@ public sealed class FaultReport(
         var known = new List<string>();
         if (lost.Count > 0)
         {
-            // README "Not yet guaranteed": a crash of the process running the retry saga can leave a request to time out
+            // docs/guarantees.md "Not yet guaranteed": a crash of the process running the retry saga can leave a request to time out
             (fault == "saga-kill" && !options.Strict ? known : broken).Add($"{lost.Count} lost");
         }
 
@@ -133,7 +133,7 @@ public sealed class FaultReport(
 
         if (chargedFailed.Count > 0)
         {
-            // README "Not yet guaranteed": a request the client was told failed may still have run and been charged
+            // docs/guarantees.md "Not yet guaranteed": a request the client was told failed may still have run and been charged
             (options.Strict ? broken : known).Add($"{chargedFailed.Count} charged but failed");
         }
 

@@ -22,7 +22,7 @@ public sealed class FaultOptions
           --recovery-timeout S     a fault not recovered from within S seconds is a failure (default 60)
           --client-timeout S       a client waits at most S seconds for an answer (default 60; router timeout is 30)
           --redis-timeout-ms MS    the broker processes' Redis command timeout (default 1000; production default 100)
-          --strict                 also fail on what the README lists as not yet guaranteed (issue #15): lost requests
+          --strict                 also fail on what docs/guarantees.md lists as not yet guaranteed (issue #15): lost requests
                                    in saga-kill, requests charged but reported failed, recovery slower than 5 s
           --keep                   keep the private PostgreSQL/RabbitMQ/Redis data directories
         """;
@@ -356,18 +356,28 @@ public sealed class FaultSuite(FaultOptions options, string root) : IAsyncDispos
             }
             catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
             {
-                // a failure of this fault's row; the process is replaced so that the next faults still run on a full fleet
-                phase.NotServingAgain = (phase.NotServingAgain is null ? "" : phase.NotServingAgain + "; ") + ex.Message.Split('\n')[0];
-                Say($"{fault}: {phase.NotServingAgain}; killing and starting {slot.Name} again");
-                await fleet.KillAsync(slot);
-                fleet.Start(slot);
+                // a failure of this fault's row; the process is replaced so that the next faults still run on a full
+                // fleet (queue consumers do not tell which worker lacks one: every worker is replaced)
+                var why = ex.Message.Split('\n')[0];
+                BrokerSlot[] replaced = slot.Role == "workers" ? fleet.Workers : [slot];
+                phase.NotServingAgain = (phase.NotServingAgain is null ? "" : phase.NotServingAgain + "; ") + why.Replace(slot.Name, slot.Role == "workers" ? "workers" : slot.Name, StringComparison.Ordinal);
+                Say($"{fault}: {why}; killing and starting {string.Join(", ", replaced.Select(r => r.Name))} again");
+                foreach (var r in replaced)
+                {
+                    await fleet.KillAsync(r);
+                    fleet.Start(r);
+                }
+
                 try
                 {
-                    await fleet.WaitReadyAsync(slot, _load.Http, TimeSpan.FromSeconds(120));
+                    foreach (var r in replaced)
+                    {
+                        await fleet.WaitReadyAsync(r, _load.Http, TimeSpan.FromSeconds(120));
+                    }
                 }
                 catch (Exception again) when (again is TimeoutException or InvalidOperationException)
                 {
-                    phase.NotServingAgain += "; a new process did not serve either: " + again.Message.Split('\n')[0];
+                    phase.NotServingAgain += "; new processes did not serve either: " + again.Message.Split('\n')[0];
                     return false;
                 }
             }

@@ -4,11 +4,11 @@
 # (it never touches the shared services on the default ports), under steady load of 8 clients, one fault at a time:
 # kill -9 of a worker, of Billing, of an Ingress and of the worker whose saga just sent a fallback; RabbitMQ
 # stop_app/start_app; PostgreSQL stopped for 30 s; Redis stopped. Prints one row per fault and exits 1 when a
-# guarantee of the README's "Guarantees" section is broken (2 when the suite itself could not run).
+# guarantee of docs/guarantees.md is broken (2 when the suite itself could not run).
 #
 #   tests/Faults/run.sh                       # all faults, about 5-8 minutes
 #   tests/Faults/run.sh --faults worker-kill,rabbitmq-stop --rabbitmq-outage 10
-#   tests/Faults/run.sh --strict              # also issue #15's targets the README lists as not yet guaranteed
+#   tests/Faults/run.sh --strict              # also issue #15's targets docs/guarantees.md lists as not yet guaranteed
 #   tests/Faults/run.sh --help                # every option (durations are configurable)
 #
 # Needs root (or the postgres/rabbitmq users) and the binaries scripts/services.sh installs: rabbitmq-server,
