@@ -131,10 +131,17 @@ public sealed class FaultReport(
             broken.Add($"{chargedTwice.Count} charged twice");
         }
 
-        if (chargedFailed.Count > 0)
+        // docs/guarantees.md: a 503 queue_unavailable was "not queued, safe to retry" - one that was charged makes a retry pay twice
+        var chargedRetryable = chargedFailed.Where(r => r.Outcome == Outcome.QueueUnavailable).ToList();
+        if (chargedRetryable.Count > 0)
+        {
+            broken.Add($"{chargedRetryable.Count} charged after queue_unavailable");
+        }
+
+        if (chargedFailed.Count > chargedRetryable.Count)
         {
             // docs/guarantees.md "Not yet guaranteed": a request the client was told failed may still have run and been charged
-            (options.Strict ? broken : known).Add($"{chargedFailed.Count} charged but failed");
+            (options.Strict ? broken : known).Add($"{chargedFailed.Count - chargedRetryable.Count} charged but failed");
         }
 
         if (phase is not null && recovery is null)
