@@ -82,6 +82,10 @@ public static class IngressRegistration
         });
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<IdentityRepository>();
+        // keys, users and teams: PostgreSQL, or the embedded SQLite file (one behaviour, one contract test suite)
+        builder.Services.AddSingleton<IIdentityStore>(sp => sp.GetRequiredService<BrokerDatabase>().Kind == DatabaseKind.Sqlite
+            ? ActivatorUtilities.CreateInstance<SqliteIdentityStore>(sp)
+            : sp.GetRequiredService<IdentityRepository>());
         builder.Services.AddSingleton<IdentityCache>();
         builder.Services.AddSingleton<IdentityChanges>();
         builder.Services.AddSingleton<RateLimiter>();

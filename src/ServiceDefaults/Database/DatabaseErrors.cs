@@ -18,6 +18,17 @@ public static class DatabaseErrors
     };
 
     /// <summary>
+    /// The unique index a <see cref="IsUniqueViolation"/> error names (PostgreSQL's constraint name; for SQLite the
+    /// index on those columns, e.g. <c>broker_keys_alias</c>), or null when it is the primary key or unknown.
+    /// </summary>
+    public static string? UniqueIndex(Exception exception) => exception switch
+    {
+        PostgresException pg => pg.ConstraintName,
+        Microsoft.Data.Sqlite.SqliteException sqlite when sqlite.Message.Contains("broker_keys.key_alias", StringComparison.Ordinal) => "broker_keys_alias",
+        _ => null,
+    };
+
+    /// <summary>
     /// The server is unreachable, restarting, overloaded or timed out (SQLSTATE classes 08, 53, 57P, 58, serialization
     /// failures and deadlocks), or the connection broke: nothing about the rows.
     /// </summary>
