@@ -44,6 +44,8 @@ public sealed class BrokerRunner : IAsyncDisposable
         merged.TryAdd("Redis:KeyPrefix", $"broker-test-{Guid.NewGuid():N}");
         // the suite runs several test hosts at once on two cores: allow Redis more than production's 100 ms
         merged.TryAdd("Redis:CommandTimeoutMs", "2000");
+        // with no database_url the embedded store is a private in-memory SQLite database, not ./broker.db shared by tests
+        merged.TryAdd("Database:EmbeddedPath", ":memory:");
         await File.WriteAllTextAsync(path, yaml);
         var runner = new BrokerRunner(path) { _rabbitMq = rabbitMq, _settings = merged };
         var loaded = ProxyConfigLoader.LoadFile(path, name => env is not null && env.TryGetValue(name, out var v) ? v : null);
