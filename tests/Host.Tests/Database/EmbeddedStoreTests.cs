@@ -53,6 +53,54 @@ public sealed class EmbeddedStoreTests
     }
 
     [Fact]
+    public async Task FilesAndBatches_NoDatabaseUrl_SdkFlowCompletesAndSurvivesARestart()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        var file = Path.Combine(Path.GetTempPath(), $"broker-test-{Guid.NewGuid():N}", "broker.db");
+        var settings = new Dictionary<string, string?> { ["Database:EmbeddedPath"] = file, ["Ingress:BatchPollSeconds"] = "0.2" };
+        var yaml = Yaml(upstream.BaseUrl, databaseUrl: null);
+        var ids = Enumerable.Range(1, 12).Select(i => $"req-{i}").ToList();
+        try
+        {
+            string batchId, outputId;
+            await using (var broker = await BrokerRunner.StartEmbeddedAsync(yaml, settings: settings))
+            {
+                var client = new Batches.BatchTestClient(broker, MasterKey);
+                var fileId = await client.UploadAsync(string.Join("\n", ids.Select(id => Batches.BatchTestClient.ChatLine(id, "gpt-4o", "say " + id))) + "\n");
+                var created = await client.CreateAsync(fileId);
+                batchId = created["id"]!.GetValue<string>();
+                var batch = await client.WaitAsync(batchId, TimeSpan.FromSeconds(60));
+
+                Assert.Equal("completed", batch["status"]!.GetValue<string>());
+                Assert.Equal(12, batch["request_counts"]!["completed"]!.GetValue<int>());
+                outputId = batch["output_file_id"]!.GetValue<string>();
+                var output = await client.DownloadLinesAsync(outputId);
+                Assert.Equal(ids, output.Select(l => l["custom_id"]!.GetValue<string>()).ToList());
+                Assert.All(output, line => Assert.Equal(200, line["response"]!["status_code"]!.GetValue<int>()));
+                Assert.Equal(ids.Select(id => "say " + id).Order().ToList(),
+                    upstream.Requests.Select(r => r.Body["messages"]![0]!["content"]!.GetValue<string>()).Order().ToList());
+            }
+
+            await using (var restarted = await BrokerRunner.StartEmbeddedAsync(yaml, settings: settings))
+            {
+                var client = new Batches.BatchTestClient(restarted, MasterKey);
+                var batch = await client.GetAsync(batchId);
+                var output = await client.DownloadLinesAsync(outputId);
+
+                Assert.Equal("completed", batch["status"]!.GetValue<string>());
+                Assert.Equal(12, batch["request_counts"]!["total"]!.GetValue<int>());
+                Assert.Equal(ids, output.Select(l => l["custom_id"]!.GetValue<string>()).ToList());
+                Assert.Equal(12, upstream.Requests.Count);
+            }
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(Path.GetDirectoryName(file)!, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Start_RolesApartOnASqliteUrl_RefusedWithAClearError()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();

@@ -1,4 +1,6 @@
 using Broker.Billing.Persistence;
+using Broker.Ingress.Features.Batches;
+using Broker.Ingress.Features.Files;
 using Broker.Ingress.Keys;
 using Broker.ServiceDefaults.Database;
 using Broker.TestKit;
@@ -18,6 +20,13 @@ public abstract class StoreContractTests : IAsyncLifetime
     protected IIdentityStore Identity { get; set; } = null!;
 
     protected ISpendWriter Spend { get; set; } = null!;
+
+    protected IFileStore Files { get; set; } = null!;
+
+    protected IBatchStore Batches { get; set; } = null!;
+
+    /// <summary>Adds a pending line to a batch (what the validator writes).</summary>
+    protected abstract Task AddLineAsync(string batchId, int lineNo, string modelGroup);
 
     public abstract Task InitializeAsync();
 
@@ -122,6 +131,87 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Files_ChunkedContentOwnerScopeAndCursor_SameFromEitherStore()
+    {
+        var owner = "o-" + Guid.NewGuid().ToString("N");
+        var content = Enumerable.Range(0, FileStore.ChunkSize * 2 + 123).Select(i => (byte)(i % 251)).ToArray();
+        var first = await Files.CreateAsync(owner, "batch", "a.jsonl", new MemoryStream(content), FileStore.MaxBytes, CancellationToken.None);
+        var second = await Files.CreateAsync(owner, "batch_output", "b.jsonl", new MemoryStream("x"u8.ToArray()), FileStore.MaxBytes, CancellationToken.None);
+        var tooBig = await Files.CreateAsync(owner, "batch", "c.jsonl", new MemoryStream(new byte[100]), 10, CancellationToken.None);
+
+        using var copy = new MemoryStream();
+        await Files.CopyContentAsync(first!.Id, copy, CancellationToken.None);
+        var newestFirst = await Files.ListAsync(owner, null, null, 10, ascending: false, CancellationToken.None);
+        var afterNewest = await Files.ListAsync(owner, null, second!.Id, 10, ascending: false, CancellationToken.None);
+        var outputs = await Files.ListAsync(owner, "batch_output", null, 10, ascending: true, CancellationToken.None);
+
+        Assert.Null(tooBig);
+        Assert.Equal(content.Length, first.Bytes);
+        Assert.Equal(content, copy.ToArray());
+        Assert.Equal([second.Id, first.Id], newestFirst.Select(f => f.Id));
+        Assert.Equal([first.Id], afterNewest.Select(f => f.Id));
+        Assert.Equal([second.Id], outputs.Select(f => f.Id));
+        var read = await Files.GetAsync(owner, first.Id, CancellationToken.None);
+        Assert.Equal((first.Owner, "batch", "a.jsonl", (long)content.Length, "processed"), (read!.Owner, read.Purpose, read.Filename, read.Bytes, read.Status));
+        Assert.True((read.CreatedAt - first.CreatedAt).Duration() < TimeSpan.FromMilliseconds(1));
+        Assert.Null(await Files.GetAsync("someone-else", first.Id, CancellationToken.None));
+        Assert.False(await Files.DeleteAsync("someone-else", first.Id, CancellationToken.None));
+        Assert.True(await Files.DeleteAsync(owner, first.Id, CancellationToken.None));
+        Assert.Null(await Files.GetAsync(owner, first.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Batches_ClaimRecordSweep_EachLineLeasedOnceAndTheBatchReadyAtTheEnd()
+    {
+        var owner = "o-" + Guid.NewGuid().ToString("N");
+        var group = "g-" + Guid.NewGuid().ToString("N");
+        var now = DateTimeOffset.UtcNow;
+        var batch = new BatchRecord
+        {
+            Id = Batches.NewId(), Owner = owner, Endpoint = "/v1/chat/completions", InputFileId = "file-x", CompletionWindow = "24h",
+            Status = "validating", CreatedAt = now, ExpiresAt = now.AddHours(24), Metadata = """{"a":"b"}""",
+        };
+        await Batches.InsertAsync(batch, """{"KeyHash":"k"}""", CancellationToken.None);
+        for (var i = 1; i <= 3; i++)
+        {
+            await AddLineAsync(batch.Id, i, group);
+        }
+
+        var notStarted = await Batches.ClaimAsync(group, 10, now.AddMinutes(5), CancellationToken.None);
+        await SetInProgressAsync(batch.Id);
+        var claimed = await Batches.ClaimAsync(group, 2, now.AddMinutes(5), CancellationToken.None);
+        var rest = await Batches.ClaimAsync(group, 10, now.AddMinutes(5), CancellationToken.None);
+        var none = await Batches.ClaimAsync(group, 10, now.AddMinutes(5), CancellationToken.None);
+        await Batches.ReleaseAsync([rest[0].RequestId], CancellationToken.None);
+        var again = await Batches.ClaimAsync(group, 10, now.AddMinutes(5), CancellationToken.None);
+        var counted = await Batches.RecordManyAsync([.. claimed.Concat(again).Select(l => new LineResult(l.BatchId, l.LineNo, "done", "{}"))], CancellationToken.None);
+        var late = await Batches.RecordManyAsync([new LineResult(batch.Id, 1, "failed", "{}")], CancellationToken.None);
+        var live = await Batches.GetAsync(owner, batch.Id, CancellationToken.None);
+        var ready = await Batches.SweepAsync(CancellationToken.None);
+
+        Assert.Empty(notStarted);
+        Assert.Equal([1, 2], claimed.Select(l => l.LineNo));
+        Assert.All(claimed, l => Assert.Equal(("/v1/chat/completions", """{"KeyHash":"k"}""", 1), (l.Endpoint, l.Caller?.Replace(" ", "", StringComparison.Ordinal), l.Attempts)));
+        Assert.Equal([3], rest.Select(l => l.LineNo));
+        Assert.Empty(none);
+        Assert.Equal(2, again.Single().Attempts);
+        Assert.NotEqual(rest[0].RequestId, again[0].RequestId);
+        Assert.Equal(3, counted);
+        Assert.Equal(0, late);
+        Assert.Equal((3, 3, 0), (live!.Total, live.Completed, live.Failed));
+        Assert.Equal("b", System.Text.Json.JsonDocument.Parse(live.Metadata!).RootElement.GetProperty("a").GetString());
+        Assert.Contains(batch.Id, ready);
+        Assert.Equal(3, (await Batches.CountByStatusAsync(batch.Id, CancellationToken.None))["done"]);
+        Assert.Single(await Batches.ListAsync(owner, null, 10, CancellationToken.None));
+        Assert.Null(await Batches.GetAsync("someone-else", batch.Id, CancellationToken.None));
+        Assert.Equal("in_progress", (await Batches.CancelAsync("someone-else", batch.Id, CancellationToken.None))?.Status ?? "in_progress");
+        Assert.Equal("cancelling", (await Batches.CancelAsync(owner, batch.Id, CancellationToken.None))?.Status);
+    }
+
+    /// <summary>Moves a batch to in_progress (what the validator does once its lines are in).</summary>
+    protected abstract Task SetInProgressAsync(string batchId);
+
+    [Fact]
     public async Task WriteSpend_UnknownKeyAndDisabledLogs_NoTotalForTheKeyAndStillOnce()
     {
         var missingKey = "gone-" + Guid.NewGuid().ToString("N");
@@ -149,7 +239,14 @@ public sealed class PostgresStoreContractTests : StoreContractTests
         _database = await Billing.SpendWriterTests.MigratedAsync(_db);
         Identity = new IdentityRepository(_database);
         Spend = new SpendWriter(_database);
+        Files = new FileStore(_database, TimeProvider.System);
+        Batches = new BatchStore(_database, TimeProvider.System);
     }
+
+    protected override Task AddLineAsync(string batchId, int lineNo, string modelGroup) => _db.ExecuteAsync(
+        $"INSERT INTO broker_batch_lines (batch_id, line_no, custom_id, model_group, requested_model, body) VALUES ('{batchId}', {lineNo}, 'c{lineNo}', '{modelGroup}', 'm', '{{}}')");
+
+    protected override Task SetInProgressAsync(string batchId) => _db.ExecuteAsync($"UPDATE broker_batches SET status = 'in_progress' WHERE id = '{batchId}'");
 
     public override async Task DisposeAsync()
     {
@@ -168,6 +265,21 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         await new DatabaseMigrator(_database, NullLogger<DatabaseMigrator>.Instance, TimeProvider.System).MigrateSqliteAsync(CancellationToken.None);
         Identity = new SqliteIdentityStore(_database, TimeProvider.System);
         Spend = new SqliteSpendWriter(_database, TimeProvider.System);
+        Files = new SqliteFileStore(_database, TimeProvider.System);
+        Batches = new SqliteBatchStore(_database, TimeProvider.System);
+    }
+
+    protected override Task AddLineAsync(string batchId, int lineNo, string modelGroup) => ExecuteAsync(
+        "INSERT INTO broker_batch_lines (batch_id, line_no, custom_id, model_group, requested_model, body) VALUES ($p0, $p1, $p2, $p3, 'm', '{}')",
+        batchId, lineNo, "c" + lineNo, modelGroup);
+
+    protected override Task SetInProgressAsync(string batchId) => ExecuteAsync("UPDATE broker_batches SET status = 'in_progress' WHERE id = $p0", batchId);
+
+    private async Task ExecuteAsync(string sql, params object?[] values)
+    {
+        await using var connection = await _database.OpenSqliteAsync(CancellationToken.None);
+        await using var command = SqliteBatchStore.Command(connection, null, sql, values);
+        await command.ExecuteNonQueryAsync();
     }
 
     public override async Task DisposeAsync() => await _database.DisposeAsync();
