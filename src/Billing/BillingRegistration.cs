@@ -4,6 +4,7 @@ using Broker.Billing.Callbacks;
 using Broker.Billing.Persistence;
 using Broker.Billing.Usage;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Database;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -19,6 +20,10 @@ public static class BillingRegistration
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton<UsageLedger>();
         builder.Services.AddSingleton<SpendWriter>();
+        // spend: PostgreSQL, or the embedded SQLite file (one behaviour, one contract test suite)
+        builder.Services.AddSingleton<ISpendWriter>(sp => sp.GetRequiredService<BrokerDatabase>().Kind == DatabaseKind.Sqlite
+            ? ActivatorUtilities.CreateInstance<SqliteSpendWriter>(sp)
+            : sp.GetRequiredService<SpendWriter>());
         builder.Services.AddSingleton<DatabaseAlerts>();
         builder.Services.AddSingleton<DeadLetterAlerts>();
         builder.Services.AddSingleton<IDeadLetterHandler>(sp => sp.GetRequiredService<DeadLetterAlerts>());

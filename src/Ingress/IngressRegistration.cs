@@ -50,11 +50,18 @@ public static class IngressRegistration
         builder.Services.AddHostedService<StreamReplyConnector>();
         builder.Services.AddHostedService<HangingRequestMonitor>();
         builder.AddResponseCache();
-        // files and batches live in general_settings.database_url's PostgreSQL (idempotent: every role may add it)
+        // files and batches live in the state store: PostgreSQL or the embedded SQLite file (idempotent: every role may add it)
         builder.AddBrokerDatabase();
         builder.Services.AddSingleton<FileStore>();
         builder.Services.AddSingleton<UploadLimiter>();
         builder.Services.AddSingleton<BatchStore>();
+        // files and batches: PostgreSQL, or the embedded SQLite file (one behaviour, one contract test suite)
+        builder.Services.AddSingleton<IFileStore>(sp => sp.GetRequiredService<BrokerDatabase>().Kind == DatabaseKind.Sqlite
+            ? ActivatorUtilities.CreateInstance<SqliteFileStore>(sp)
+            : sp.GetRequiredService<FileStore>());
+        builder.Services.AddSingleton<IBatchStore>(sp => sp.GetRequiredService<BrokerDatabase>().Kind == DatabaseKind.Sqlite
+            ? ActivatorUtilities.CreateInstance<SqliteBatchStore>(sp)
+            : sp.GetRequiredService<BatchStore>());
         builder.Services.AddSingleton<BatchValidator>();
         builder.Services.AddSingleton<BatchFinalizer>();
         builder.Services.AddSingleton<BatchLineRunner>();
@@ -82,6 +89,10 @@ public static class IngressRegistration
         });
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<IdentityRepository>();
+        // keys, users and teams: PostgreSQL, or the embedded SQLite file (one behaviour, one contract test suite)
+        builder.Services.AddSingleton<IIdentityStore>(sp => sp.GetRequiredService<BrokerDatabase>().Kind == DatabaseKind.Sqlite
+            ? ActivatorUtilities.CreateInstance<SqliteIdentityStore>(sp)
+            : sp.GetRequiredService<IdentityRepository>());
         builder.Services.AddSingleton<IdentityCache>();
         builder.Services.AddSingleton<IdentityChanges>();
         builder.Services.AddSingleton<RateLimiter>();

@@ -11,7 +11,7 @@ namespace Broker.Billing.Persistence;
 /// then one aggregated <c>spend = spend + delta</c> per key, user, team and other entity, with the rows locked in id
 /// order so that several Billing processes never deadlock. A redelivered event adds nothing.
 /// </summary>
-public sealed class SpendWriter(BrokerDatabase database)
+public sealed class SpendWriter(BrokerDatabase database) : ISpendWriter
 {
     private const string StageColumns =
         "request_id, key_hash, key_alias, user_id, team_id, end_user, model_group, deployment_id, provider, prompt_tokens, " +

@@ -22,7 +22,7 @@ namespace Broker.Billing.Usage;
 /// </summary>
 public sealed class UsageRecordedConsumer(
     UsageLedger ledger,
-    SpendWriter writer,
+    ISpendWriter writer,
     BrokerDatabase database,
     IProxyConfigProvider config,
     DatabaseAlerts databaseAlerts,
@@ -36,7 +36,7 @@ public sealed class UsageRecordedConsumer(
     {
         ArgumentNullException.ThrowIfNull(context);
         var events = context.Message.Select(m => m.Message).ToList();
-        if (!database.IsConfigured)
+        if (!database.HasStore)
         {
             Count(events);
             Log.NoDatabase(logger, events.Count);

@@ -145,6 +145,12 @@ public static class BrokerCli
             return 1;
         }
 
+        if (Broker.ServiceDefaults.Database.DatabaseRegistration.DistributedError(loaded.Config!.GeneralSettings.DatabaseUrl?.Value, options.RoleGiven) is { } storeError)
+        {
+            await stderr.WriteLineAsync("error: " + storeError);
+            return 2;
+        }
+
         foreach (var (name, value) in loaded.Config!.EnvironmentVariables)
         {
             Environment.SetEnvironmentVariable(name, value);

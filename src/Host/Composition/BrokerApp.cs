@@ -39,6 +39,13 @@ public static class BrokerApp
         }
 
         builder.Configuration.AddInMemoryCollection(options.Settings);
+        if (DatabaseRegistration.DistributedError(config.GeneralSettings.DatabaseUrl?.Value, options.RoleGiven) is { } storeError)
+        {
+            throw new InvalidOperationException(storeError);
+        }
+
+        // an embedded SQLite store is for one process: roles in separate processes need a PostgreSQL database_url
+        builder.Configuration.AddInMemoryCollection([new(DatabaseRegistration.DistributedSetting, options.RoleGiven ? "true" : "false")]);
         builder.AddBrokerLogging(debug, config.LitellmSettings.JsonLogs);
         var settings = config.LitellmSettings;
         builder.AddBrokerTelemetry(tracing: settings.Callbacks.Concat(settings.SuccessCallback).Concat(settings.ServiceCallback)

@@ -5,7 +5,6 @@ using Broker.Contracts.Billing;
 using Broker.Ingress.Auth;
 using Broker.ServiceDefaults.Redis;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using StackExchange.Redis;
 
 namespace Broker.Ingress.Keys;
@@ -16,7 +15,7 @@ namespace Broker.Ingress.Keys;
 /// this process saw is returned marked stale (for <c>allow_requests_on_db_unavailable</c>); nothing waits on it for long.
 /// Updates and deletes drop copies everywhere (<see cref="InvalidateAsync"/>); Billing's spend totals update them in place.
 /// </summary>
-public sealed class IdentityCache(IdentityRepository repository, BrokerRedis redis, AuthOptions options, TimeProvider time, ILogger<IdentityCache> logger)
+public sealed class IdentityCache(IIdentityStore repository, BrokerRedis redis, AuthOptions options, TimeProvider time, ILogger<IdentityCache> logger)
 {
     private static readonly TimeSpan NegativeTtl = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<string, Entry> _local = new(StringComparer.Ordinal);
@@ -114,7 +113,7 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
             // a total from Billing that arrived during the read is newer than the row read
             Interlocked.CompareExchange(ref _proxy, loaded, cached);
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException
+        catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException or InvalidOperationException
                                    || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
             Log.ProxySpendUnavailable(logger, ex.Message);
@@ -184,7 +183,7 @@ public sealed class IdentityCache(IdentityRepository repository, BrokerRedis red
 
             return new Lookup<T>(record, false, false);
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException
+        catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException or InvalidOperationException
                                    || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
             Volatile.Write(ref _databaseDownUntil, time.GetTimestamp() + (long)(options.DatabaseRetrySeconds * time.TimestampFrequency));

@@ -9,7 +9,7 @@ namespace Broker.Ingress.Keys;
 /// broker_keys, broker_users and broker_teams in PostgreSQL: the management API is their only writer (Billing adds
 /// spend). Reads on the request path go through <see cref="IdentityCache"/>, never straight here.
 /// </summary>
-public sealed class IdentityRepository(BrokerDatabase database)
+public sealed class IdentityRepository(BrokerDatabase database) : IIdentityStore
 {
     public bool IsConfigured => database.IsConfigured;
 

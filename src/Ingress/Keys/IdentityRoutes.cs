@@ -13,7 +13,7 @@ internal static class IdentityRoutes
     /// and tells the other instances. Admin only.
     /// </summary>
     public static async Task<IResult> UpdateAsync<T>(
-        HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time,
+        HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes, TimeProvider time,
         IdentityTable<T> table, IReadOnlyList<FieldSpec> fields, Func<string, string> notFound, Func<string, T, JsonNode> answer)
         where T : IdentityRecord
     {
@@ -46,7 +46,7 @@ internal static class IdentityRoutes
 
     /// <summary>Deletes the users or teams listed in <c>user_ids</c>/<c>team_ids</c> and, as in LiteLLM, their keys. Admin only.</summary>
     public static async Task<IResult> DeleteWithKeysAsync<T>(
-        HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, IdentityTable<T> table)
+        HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes, IdentityTable<T> table)
         where T : IdentityRecord
     {
         var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);

@@ -6,11 +6,11 @@ using Broker.Config;
 using Broker.Config.Model;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
+using Broker.ServiceDefaults.Database;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace Broker.Ingress.Keys;
 
@@ -23,15 +23,15 @@ public static class KeyManagementEndpoints
         group.MapPost("/key/generate", Generate).AllowAnyKey();
         group.MapGet("/key/info", Info).AllowAnyKey();
         group.MapPost("/key/update", Update).AdminOnly();
-        group.MapPost("/key/regenerate", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
+        group.MapPost("/key/regenerate", (HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes, TimeProvider time) =>
             Regenerate(http, config, repository, changes, time, null)).AdminOnly();
-        group.MapPost("/key/{key}/regenerate", (string key, HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
+        group.MapPost("/key/{key}/regenerate", (string key, HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes, TimeProvider time) =>
             Regenerate(http, config, repository, changes, time, key)).AdminOnly();
         group.MapPost("/key/delete", Delete).AdminOnly();
         group.MapGet("/key/list", List).AdminOnly();
-        group.MapPost("/key/block", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
+        group.MapPost("/key/block", (HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes) =>
             SetBlocked(http, config, repository, changes, blocked: true)).AdminOnly();
-        group.MapPost("/key/unblock", (HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
+        group.MapPost("/key/unblock", (HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes) =>
             SetBlocked(http, config, repository, changes, blocked: false)).AdminOnly();
         return group;
     }
@@ -40,7 +40,7 @@ public static class KeyManagementEndpoints
     public static string NewKey() =>
         "sk-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private static async Task<IResult> Generate(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time, ILoggerFactory loggers)
+    private static async Task<IResult> Generate(HttpContext http, IProxyConfigProvider config, IIdentityStore repository, TimeProvider time, ILoggerFactory loggers)
     {
         var (body, readRefused) = await ManagementGate.ReadBodyAsync(http, config, repository, adminOnly: false);
         if (readRefused is not null)
@@ -84,9 +84,9 @@ public static class KeyManagementEndpoints
             created = await repository.InsertKeyAsync(AuthFilter.HashKey(key), Secret.Redact(key),
                 caller?.Caller?.UserId ?? (caller?.IsAdmin == true ? "proxy_admin" : null), values, http.RequestAborted);
         }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (System.Data.Common.DbException ex) when (DatabaseErrors.IsUniqueViolation(ex))
         {
-            return ManagementGate.BadRequest(ex.ConstraintName == "broker_keys_alias"
+            return ManagementGate.BadRequest(DatabaseErrors.UniqueIndex(ex) == "broker_keys_alias"
                 ? $"Unique key aliases across all keys are required. key_alias={body["key_alias"]} already exists."
                 : "This key already exists.");
         }
@@ -98,7 +98,7 @@ public static class KeyManagementEndpoints
         return ManagementGate.Json(json);
     }
 
-    private static async Task<IResult> Info(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    private static async Task<IResult> Info(HttpContext http, IProxyConfigProvider config, IIdentityStore repository)
     {
         if (ManagementGate.Database(repository, config) is { } noDb)
         {
@@ -137,7 +137,7 @@ public static class KeyManagementEndpoints
         return ManagementGate.Json(new JsonObject { ["key"] = asked.Length == 0 ? record.TokenHash : asked, ["info"] = IdentityJson.Key(record) });
     }
 
-    private static Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
+    private static Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes, TimeProvider time) =>
         UpdateKey(http, config, repository, changes, body => FieldValues.Read(body, FieldSpec.Key, time.GetUtcNow()), echoKey: true);
 
     /// <summary>
@@ -146,7 +146,7 @@ public static class KeyManagementEndpoints
     /// on every instance. Fields of /key/update in the body are applied at the same time. Admin only.
     /// </summary>
     private static async Task<IResult> Regenerate(
-        HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time, string? pathKey)
+        HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes, TimeProvider time, string? pathKey)
     {
         JsonObject? body;
         if (pathKey is not null && http.Request.ContentLength is null or 0 && !http.Request.HasJsonContentType())
@@ -195,7 +195,7 @@ public static class KeyManagementEndpoints
         {
             updated = await repository.UpdateAsync(IdentityRepository.Keys, oldHash, values, http.RequestAborted);
         }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (System.Data.Common.DbException ex) when (DatabaseErrors.IsUniqueViolation(ex))
         {
             return ManagementGate.BadRequest("new_key: this key already exists.");
         }
@@ -213,7 +213,7 @@ public static class KeyManagementEndpoints
     }
 
     /// <summary>LiteLLM's <c>/key/block</c> and <c>/key/unblock</c>: <c>{"key": "sk-..."}</c> (or its hash).</summary>
-    private static Task<IResult> SetBlocked(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, bool blocked) =>
+    private static Task<IResult> SetBlocked(HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes, bool blocked) =>
         UpdateKey(http, config, repository, changes, _ => ([new ColumnValue("blocked", blocked, NpgsqlTypes.NpgsqlDbType.Boolean)], null), echoKey: false);
 
     /// <summary>
@@ -221,7 +221,7 @@ public static class KeyManagementEndpoints
     /// <paramref name="readValues"/> takes from the body, the update, and the news to the other instances. Admin only.
     /// </summary>
     private static async Task<IResult> UpdateKey(
-        HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes,
+        HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes,
         Func<JsonObject, (List<ColumnValue> Values, string? Error)> readValues, bool echoKey)
     {
         var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
@@ -257,7 +257,7 @@ public static class KeyManagementEndpoints
         return ManagementGate.Json(json);
     }
 
-    private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes)
+    private static async Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes)
     {
         var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
         if (refused is not null)
@@ -289,7 +289,7 @@ public static class KeyManagementEndpoints
         return ManagementGate.Json(new JsonObject { ["deleted_keys"] = new JsonArray(deleted.Select(d => (JsonNode?)d).ToArray()) });
     }
 
-    private static async Task<IResult> List(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    private static async Task<IResult> List(HttpContext http, IProxyConfigProvider config, IIdentityStore repository)
     {
         if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
         {

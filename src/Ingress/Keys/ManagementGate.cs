@@ -10,7 +10,7 @@ namespace Broker.Ingress.Keys;
 public static class ManagementGate
 {
     /// <summary>Null when the database is there; else the error every management route answers.</summary>
-    public static OpenAiErrorResult? Database(IdentityRepository repository, IProxyConfigProvider config)
+    public static OpenAiErrorResult? Database(IIdentityStore repository, IProxyConfigProvider config)
     {
         ArgumentNullException.ThrowIfNull(repository);
         ArgumentNullException.ThrowIfNull(config);
@@ -46,7 +46,7 @@ public static class ManagementGate
     /// <paramref name="adminOnly"/> is false: the route decides who may call it), then the body. Refused is null when all passed.
     /// </summary>
     public static async Task<(System.Text.Json.Nodes.JsonObject? Body, IResult? Refused)> ReadBodyAsync(
-        HttpContext http, IProxyConfigProvider config, IdentityRepository repository, bool adminOnly = true)
+        HttpContext http, IProxyConfigProvider config, IIdentityStore repository, bool adminOnly = true)
     {
         if ((Database(repository, config) ?? (adminOnly ? Admin(http) : null)) is { } refused)
         {

@@ -2,10 +2,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Ingress.Auth;
+using Broker.ServiceDefaults.Database;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Npgsql;
 
 namespace Broker.Ingress.Keys;
 
@@ -23,7 +23,7 @@ public static class TeamManagementEndpoints
         return group;
     }
 
-    private static async Task<IResult> New(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time)
+    private static async Task<IResult> New(HttpContext http, IProxyConfigProvider config, IIdentityStore repository, TimeProvider time)
     {
         var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
         if (refused is not null)
@@ -43,13 +43,13 @@ public static class TeamManagementEndpoints
             var team = await repository.InsertTeamAsync(teamId, values, http.RequestAborted);
             return ManagementGate.Json(IdentityJson.Team(team!));
         }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (System.Data.Common.DbException ex) when (DatabaseErrors.IsUniqueViolation(ex))
         {
             return ManagementGate.BadRequest($"Team id = {teamId} already exists. Please use a different team id.");
         }
     }
 
-    private static async Task<IResult> Info(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    private static async Task<IResult> Info(HttpContext http, IProxyConfigProvider config, IIdentityStore repository)
     {
         if (ManagementGate.Database(repository, config) is { } noDb)
         {
@@ -77,15 +77,15 @@ public static class TeamManagementEndpoints
         });
     }
 
-    private static Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
+    private static Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes, TimeProvider time) =>
         IdentityRoutes.UpdateAsync(http, config, repository, changes, time, IdentityRepository.Teams, FieldSpec.Team,
             teamId => $"Team not found, passed team_id={teamId}",
             (teamId, team) => new JsonObject { ["team_id"] = teamId, ["data"] = IdentityJson.Team(team) });
 
-    private static Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
+    private static Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes) =>
         IdentityRoutes.DeleteWithKeysAsync(http, config, repository, changes, IdentityRepository.Teams);
 
-    private static async Task<IResult> List(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    private static async Task<IResult> List(HttpContext http, IProxyConfigProvider config, IIdentityStore repository)
     {
         if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
         {

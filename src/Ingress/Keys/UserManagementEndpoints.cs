@@ -4,10 +4,10 @@ using System.Text.Json.Nodes;
 using Broker.Config;
 using Broker.Config.Model;
 using Broker.Ingress.Auth;
+using Broker.ServiceDefaults.Database;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Npgsql;
 using NpgsqlTypes;
 
 namespace Broker.Ingress.Keys;
@@ -26,7 +26,7 @@ public static class UserManagementEndpoints
         return group;
     }
 
-    private static async Task<IResult> New(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, TimeProvider time)
+    private static async Task<IResult> New(HttpContext http, IProxyConfigProvider config, IIdentityStore repository, TimeProvider time)
     {
         var (body, refused) = await ManagementGate.ReadBodyAsync(http, config, repository);
         if (refused is not null)
@@ -46,7 +46,7 @@ public static class UserManagementEndpoints
         {
             user = (await repository.InsertUserAsync(userId, values, http.RequestAborted))!;
         }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (System.Data.Common.DbException ex) when (DatabaseErrors.IsUniqueViolation(ex))
         {
             return ManagementGate.BadRequest($"User with id={userId} already exists");
         }
@@ -77,7 +77,7 @@ public static class UserManagementEndpoints
         return ManagementGate.Json(json);
     }
 
-    private static async Task<IResult> Info(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    private static async Task<IResult> Info(HttpContext http, IProxyConfigProvider config, IIdentityStore repository)
     {
         if (ManagementGate.Database(repository, config) is { } noDb)
         {
@@ -120,15 +120,15 @@ public static class UserManagementEndpoints
         });
     }
 
-    private static Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes, TimeProvider time) =>
+    private static Task<IResult> Update(HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes, TimeProvider time) =>
         IdentityRoutes.UpdateAsync(http, config, repository, changes, time, IdentityRepository.Users, FieldSpec.User,
             userId => $"User not found, user_id={userId}",
             (_, user) => IdentityJson.User(user));
 
-    private static Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IdentityRepository repository, IdentityChanges changes) =>
+    private static Task<IResult> Delete(HttpContext http, IProxyConfigProvider config, IIdentityStore repository, IdentityChanges changes) =>
         IdentityRoutes.DeleteWithKeysAsync(http, config, repository, changes, IdentityRepository.Users);
 
-    private static async Task<IResult> List(HttpContext http, IProxyConfigProvider config, IdentityRepository repository)
+    private static async Task<IResult> List(HttpContext http, IProxyConfigProvider config, IIdentityStore repository)
     {
         if ((ManagementGate.Database(repository, config) ?? ManagementGate.Admin(http)) is { } refused)
         {

@@ -11,9 +11,16 @@ public sealed class DatabaseHealthCheck(BrokerDatabase database, IProxyConfigPro
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (!database.IsConfigured)
+        if (database.Kind == DatabaseKind.None)
         {
             return HealthCheckResult.Healthy("no database configured");
+        }
+
+        if (database.Kind == DatabaseKind.Sqlite)
+        {
+            return database.IsMigrated
+                ? HealthCheckResult.Healthy("embedded SQLite store is current")
+                : HealthCheckResult.Unhealthy("embedded SQLite store is not migrated yet");
         }
 
         var down = config.Current.GeneralSettings.AllowRequestsOnDbUnavailable ? HealthStatus.Degraded : HealthStatus.Unhealthy;

@@ -20,9 +20,20 @@ public sealed class DatabaseMigrator(BrokerDatabase database, ILogger<DatabaseMi
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!database.IsConfigured)
+        switch (database.Kind)
         {
-            return;
+            case DatabaseKind.None:
+                Log.NoStore(logger);
+                return;
+            case DatabaseKind.Sqlite:
+                // a local file: nothing to wait for, and a failure (a folder that cannot be written) stops the start
+                Log.SqliteStore(logger, database.Location!);
+                await MigrateSqliteAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            default:
+                var where = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+                Log.PostgresStore(logger, where.Host ?? "", where.Database ?? "");
+                break;
         }
 
         // the first attempt inside start-up, so that a healthy database is ready before the first request
@@ -40,7 +51,7 @@ public sealed class DatabaseMigrator(BrokerDatabase database, ILogger<DatabaseMi
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (database.IsConfigured && !database.IsMigrated && !stoppingToken.IsCancellationRequested)
+        while (database.Kind == DatabaseKind.PostgreSql && !database.IsMigrated && !stoppingToken.IsCancellationRequested)
         {
             try
             {
@@ -91,6 +102,66 @@ public sealed class DatabaseMigrator(BrokerDatabase database, ILogger<DatabaseMi
             await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockId})", connection);
             await release.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Brings an embedded SQLite file to the current version: the scripts embedded from <c>Database/SqliteMigrations</c>
+    /// (twins of the PostgreSQL ones, same names), each once, in name order, journaled in <c>broker_schema_versions</c>,
+    /// all in one write transaction (one process owns the file). The file is put in WAL mode so readers never wait on the writer.
+    /// </summary>
+    public async Task MigrateSqliteAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenSqliteAsync(cancellationToken).ConfigureAwait(false);
+        await using (var setup = connection.CreateCommand())
+        {
+            setup.CommandText = (database.Location == ":memory:" ? "" : "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; ") +
+                "CREATE TABLE IF NOT EXISTS broker_schema_versions (script_name TEXT PRIMARY KEY, applied TEXT NOT NULL);";
+            await setup.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var applied = new HashSet<string>(StringComparer.Ordinal);
+        await using (var read = connection.CreateCommand())
+        {
+            read.CommandText = "SELECT script_name FROM broker_schema_versions";
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                applied.Add(reader.GetString(0));
+            }
+        }
+
+        var assembly = Assembly.GetExecutingAssembly();
+        const string Marker = ".Database.SqliteMigrations.";
+        var scripts = assembly.GetManifestResourceNames()
+            .Where(n => n.Contains(Marker, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Select(n => (Resource: n, Name: n[(n.IndexOf(Marker, StringComparison.Ordinal) + Marker.Length)..]))
+            .Where(s => !applied.Contains(s.Name))
+            .OrderBy(s => s.Name, StringComparer.Ordinal)
+            .ToList();
+        if (scripts.Count > 0)
+        {
+            await using var transaction = (Microsoft.Data.Sqlite.SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var (resource, name) in scripts)
+            {
+                using var stream = assembly.GetManifestResourceStream(resource)!;
+                using var text = new StreamReader(stream);
+                await using var run = connection.CreateCommand();
+                run.Transaction = transaction;
+                run.CommandText = await text.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+                await run.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await using var journal = connection.CreateCommand();
+                journal.Transaction = transaction;
+                journal.CommandText = "INSERT INTO broker_schema_versions (script_name, applied) VALUES ($name, $applied)";
+                journal.Parameters.AddWithValue("$name", name);
+                journal.Parameters.AddWithValue("$applied", SqliteValues.Time(time.GetUtcNow()));
+                await journal.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.Migrated(logger, scripts.Count);
+        database.MarkMigrated();
     }
 
     private sealed class DbUpLog(ILogger logger) : IUpgradeLog

@@ -40,6 +40,9 @@ public sealed class BrokerProcessTests
         };
         start.Environment.Remove("RABBITMQ_URL");
         start.Environment.Remove("LITELLM_MASTER_KEY");
+        // the embedded state store goes to a file of this test's own, not ./broker.db in the repository
+        var store = Path.Combine(Path.GetTempPath(), $"broker-process-{Guid.NewGuid():N}.db");
+        start.Environment["Database__EmbeddedPath"] = store;
         using var process = Process.Start(start)!;
         var log = new StringBuilder();
         process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
@@ -84,6 +87,10 @@ public sealed class BrokerProcessTests
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+            {
+                File.Delete(store + suffix);
+            }
         }
     }
 }

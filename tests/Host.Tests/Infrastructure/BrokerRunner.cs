@@ -12,6 +12,7 @@ public sealed class BrokerRunner : IAsyncDisposable
     private ConfigLoadResult? _loaded;
     private Uri? _rabbitMq;
     private Dictionary<string, string?> _settings = [];
+    private string? _ownedDatabase;
 
     private BrokerRunner(string configPath) => _configPath = configPath;
 
@@ -44,8 +45,15 @@ public sealed class BrokerRunner : IAsyncDisposable
         merged.TryAdd("Redis:KeyPrefix", $"broker-test-{Guid.NewGuid():N}");
         // the suite runs several test hosts at once on two cores: allow Redis more than production's 100 ms
         merged.TryAdd("Redis:CommandTimeoutMs", "2000");
+        // with no database_url the embedded store is a SQLite file of this broker's own (deleted on dispose), not ./broker.db shared by tests
+        string? ownedDatabase = null;
+        if (!merged.ContainsKey("Database:EmbeddedPath"))
+        {
+            ownedDatabase = Path.Combine(Path.GetTempPath(), $"broker-test-{Guid.NewGuid():N}.db");
+            merged["Database:EmbeddedPath"] = ownedDatabase;
+        }
         await File.WriteAllTextAsync(path, yaml);
-        var runner = new BrokerRunner(path) { _rabbitMq = rabbitMq, _settings = merged };
+        var runner = new BrokerRunner(path) { _rabbitMq = rabbitMq, _settings = merged, _ownedDatabase = ownedDatabase };
         var loaded = ProxyConfigLoader.LoadFile(path, name => env is not null && env.TryGetValue(name, out var v) ? v : null);
         runner._loaded = loaded;
         if (!loaded.IsUsable)
@@ -151,5 +159,14 @@ public sealed class BrokerRunner : IAsyncDisposable
 
         _hosts.Clear();
         File.Delete(_configPath);
+        if (_ownedDatabase is not null)
+        {
+            // idle pooled connections keep the file open: close them, then remove the file and its WAL
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+            {
+                File.Delete(_ownedDatabase + suffix);
+            }
+        }
     }
 }

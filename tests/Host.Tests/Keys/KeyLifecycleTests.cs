@@ -242,19 +242,6 @@ public sealed class KeyLifecycleTests
     }
 
     [Fact]
-    public async Task Management_WithoutDatabase_AnswersAClearOpenAiError()
-    {
-        await using var upstream = await FakeUpstream.StartOpenAiAsync();
-        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, null));
-
-        var (status, body, _) = await PostAsync(broker.Http, "key/generate", MasterKey, new { });
-
-        Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("database_url", AssertOpenAiError(body)["message"]!.GetValue<string>());
-        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, MasterKey)).Status);
-    }
-
-    [Fact]
     public async Task UsersAndTeams_NewInfoUpdateDelete_KeysFollowTheirOwner()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();

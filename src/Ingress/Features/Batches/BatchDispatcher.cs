@@ -16,7 +16,7 @@ namespace Broker.Ingress.Features.Batches;
 /// </summary>
 public sealed class BatchDispatcher(
     BrokerDatabase database,
-    BatchStore store,
+    IBatchStore store,
     BatchValidator validator,
     BatchFinalizer finalizer,
     BatchLineRunner runner,
@@ -84,7 +84,7 @@ public sealed class BatchDispatcher(
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
-        if (!database.IsConfigured)
+        if (!database.HasStore)
         {
             return;
         }
@@ -231,7 +231,7 @@ public sealed class BatchDispatcher(
                 await store.RecordManyAsync(pending, CancellationToken.None);
                 pending.Clear();
             }
-            catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException or InvalidOperationException)
             {
                 Log.StepFailed(logger, ex, "recording results");
                 if (_results.Reader.Completion.IsCompleted)

@@ -9,7 +9,7 @@ namespace Broker.Ingress.Features.Batches;
 /// conditional statement, so several Ingress processes can share the work and a crash loses nothing: a line is
 /// leased (in_flight until lease_until) and its result is recorded once, by the first answer that arrives.
 /// </summary>
-public sealed class BatchStore(BrokerDatabase database, TimeProvider timeProvider)
+public sealed class BatchStore(BrokerDatabase database, TimeProvider timeProvider) : IBatchStore
 {
     private const string Columns =
         "id, owner, endpoint, input_file_id, completion_window, status, created_at, expires_at, in_progress_at, finalizing_at, " +

@@ -28,8 +28,8 @@ namespace Broker.Ingress.Features.Batches;
 /// A process that dies meanwhile rolls back; another one validates the batch again.
 /// </summary>
 public sealed class BatchValidator(
-    BatchStore store, FileStore files, IProxyConfigProvider config, GroupBalancer balancer, ModelAuthorizer models, TimeProvider timeProvider,
-    ILogger<BatchValidator> logger)
+    BatchStore store, IFileStore files, BrokerDatabase database, IProxyConfigProvider config, GroupBalancer balancer, ModelAuthorizer models,
+    TimeProvider timeProvider, ILogger<BatchValidator> logger)
 {
     /// <summary>OpenAI's limit of requests per batch.</summary>
     public const int MaxLines = 50_000;
@@ -45,6 +45,11 @@ public sealed class BatchValidator(
     /// <summary>Validates the oldest batch waiting for it; false when none waits.</summary>
     public async Task<bool> ValidateNextAsync(CancellationToken cancellationToken)
     {
+        if (database.Kind == DatabaseKind.Sqlite)
+        {
+            return await ValidateNextSqliteAsync(cancellationToken);
+        }
+
         await using var connection = await store.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         string id, owner, endpoint, inputFileId;
@@ -106,7 +111,16 @@ public sealed class BatchValidator(
         {
             await using var importer = await connection.BeginBinaryImportAsync(
                 "COPY broker_batch_lines (batch_id, line_no, custom_id, model_group, requested_model, body) FROM STDIN (FORMAT BINARY)", cancellationToken);
-            count = await ReadLinesAsync(id, endpoint, inputFileId, scope!, importer, errors, cancellationToken);
+            count = await ReadLinesAsync(endpoint, inputFileId, scope!, async (lineNo, request) =>
+            {
+                await importer.StartRowAsync(cancellationToken);
+                await importer.WriteAsync(id, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(lineNo, NpgsqlDbType.Integer, cancellationToken);
+                await importer.WriteAsync(request.CustomId, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(request.ModelGroup, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(PgText.Clean(request.Model)!, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(PgText.Clean(request.Body)!, NpgsqlDbType.Text, cancellationToken);
+            }, errors, cancellationToken);
             if (count == 0 && errors.Count == 0)
             {
                 errors.Add(Error("empty_file", "The input file is empty: it has no request lines.", null, null));
@@ -151,8 +165,9 @@ public sealed class BatchValidator(
         Log.BatchFailedValidation(logger, id, errors.Count);
     }
 
+    /// <summary>Reads and checks the file's lines; each good line goes to <paramref name="write"/> while no line has an error.</summary>
     private async Task<int> ReadLinesAsync(
-        string batchId, string endpoint, string fileId, ModelScope scope, NpgsqlBinaryImporter importer, JsonArray errors, CancellationToken cancellationToken)
+        string endpoint, string fileId, ModelScope scope, Func<int, LineRequest, Task> write, JsonArray errors, CancellationToken cancellationToken)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         await using var content = await files.OpenReadAsync(fileId, cancellationToken);
@@ -192,13 +207,7 @@ public sealed class BatchValidator(
 
             if (errors.Count == 0)
             {
-                await importer.StartRowAsync(cancellationToken);
-                await importer.WriteAsync(batchId, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(lineNo, NpgsqlDbType.Integer, cancellationToken);
-                await importer.WriteAsync(request!.CustomId, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(request.ModelGroup, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(PgText.Clean(request.Model)!, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(PgText.Clean(request.Body)!, NpgsqlDbType.Text, cancellationToken);
+                await write(lineNo, request!);
             }
         }
 
@@ -208,6 +217,110 @@ public sealed class BatchValidator(
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// The same validation on the embedded SQLite file. One process owns the file and one loop validates, so the oldest
+    /// validating batch is taken without a row lock; its lines are written in one write transaction (lines left by a
+    /// try that died are deleted first), committed with the in_progress status, or rolled back for a failed batch.
+    /// </summary>
+    private async Task<bool> ValidateNextSqliteAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenSqliteAsync(cancellationToken);
+        string id, owner, endpoint, inputFileId;
+        string? callerJson;
+        await using (var select = SqliteBatchStore.Command(connection, null,
+            "SELECT id, owner, endpoint, input_file_id, caller FROM broker_batches WHERE status = 'validating' ORDER BY created_at LIMIT 1"))
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return false;
+            }
+
+            (id, owner, endpoint, inputFileId) = (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
+            callerJson = reader.IsDBNull(4) ? null : reader.GetString(4);
+        }
+
+        try
+        {
+            var errors = new JsonArray();
+            var (scope, refused) = await models.ScopeOfAsync(callerJson is null ? null : JsonSerializer.Deserialize<Caller>(callerJson), cancellationToken);
+            if (refused is not null)
+            {
+                errors.Add(Error(refused.Error.Error.Code ?? "auth_error", refused.Error.Error.Message, null, null));
+            }
+            else if (await files.GetAsync(owner, inputFileId, cancellationToken) is null)
+            {
+                errors.Add(Error("invalid_file", $"The input file {inputFileId} does not exist any more.", null, null));
+            }
+            else
+            {
+                await using var transaction = connection.BeginTransaction(deferred: false);
+                await using (var clear = SqliteBatchStore.Command(connection, transaction, "DELETE FROM broker_batch_lines WHERE batch_id = $p0", id))
+                {
+                    await clear.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                await using var insert = SqliteBatchStore.Command(connection, transaction,
+                    "INSERT INTO broker_batch_lines (batch_id, line_no, custom_id, model_group, requested_model, body) VALUES ($p0, $p1, $p2, $p3, $p4, $p5)",
+                    id, 0, "", "", "", "");
+                var count = await ReadLinesAsync(endpoint, inputFileId, scope!, async (lineNo, request) =>
+                {
+                    insert.Parameters["$p1"].Value = lineNo;
+                    insert.Parameters["$p2"].Value = request.CustomId;
+                    insert.Parameters["$p3"].Value = request.ModelGroup;
+                    insert.Parameters["$p4"].Value = PgText.Clean(request.Model);
+                    insert.Parameters["$p5"].Value = PgText.Clean(request.Body);
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }, errors, cancellationToken);
+                if (count == 0 && errors.Count == 0)
+                {
+                    errors.Add(Error("empty_file", "The input file is empty: it has no request lines.", null, null));
+                }
+
+                if (errors.Count == 0)
+                {
+                    await using var started = SqliteBatchStore.Command(connection, transaction,
+                        "UPDATE broker_batches SET status = 'in_progress', in_progress_at = $p1, total = $p2 WHERE id = $p0",
+                        id, SqliteValues.Time(timeProvider.GetUtcNow()), count);
+                    await started.ExecuteNonQueryAsync(cancellationToken);
+                    await transaction.CommitAsync(cancellationToken);
+                    _attempts.TryRemove(id, out _);
+                    Log.BatchStarted(logger, id, count);
+                    return true;
+                }
+
+                await transaction.RollbackAsync(cancellationToken);
+            }
+
+            await FailSqliteAsync(connection, id, errors, cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && !DatabaseErrors.IsTransient(ex))
+        {
+            var attempts = _attempts.AddOrUpdate(id, 1, (_, n) => n + 1);
+            Log.BatchValidationError(logger, ex, id, attempts, MaxAttempts);
+            if (attempts < MaxAttempts)
+            {
+                throw;
+            }
+
+            await FailSqliteAsync(connection, id, [Error("validation_error",
+                "The batch could not be validated: its input file could not be read as JSON lines. Check the file's encoding and lines, then create the batch again.",
+                null, null)], cancellationToken);
+            return true;
+        }
+    }
+
+    private async Task FailSqliteAsync(Microsoft.Data.Sqlite.SqliteConnection connection, string id, JsonArray errors, CancellationToken cancellationToken)
+    {
+        await using var failed = SqliteBatchStore.Command(connection, null,
+            "UPDATE broker_batches SET status = 'failed', failed_at = $p1, errors = $p2 WHERE id = $p0 AND status IN ('validating', 'cancelling')",
+            id, SqliteValues.Time(timeProvider.GetUtcNow()), PgText.CleanJson(errors.ToJsonString()));
+        await failed.ExecuteNonQueryAsync(cancellationToken);
+        _attempts.TryRemove(id, out _);
+        Log.BatchFailedValidation(logger, id, errors.Count);
     }
 
     private sealed record LineRequest(string CustomId, string ModelGroup, string Model, string Body);

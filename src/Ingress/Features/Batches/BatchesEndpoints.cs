@@ -29,7 +29,7 @@ public static class BatchesEndpoints
         new(StatusCodes.Status404NotFound, $"No such Batch object: {id}", "invalid_request_error", "id", null);
 
     private static async Task<IResult> Create(
-        HttpContext http, IProxyConfigProvider config, BatchStore store, FileStore files, BatchDispatcher dispatcher, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, IBatchStore store, IFileStore files, BatchDispatcher dispatcher, TimeProvider timeProvider)
     {
         if (!store.IsConfigured)
         {
@@ -125,7 +125,7 @@ public static class BatchesEndpoints
         return FilesEndpoints.Json(ToJson(batch));
     }
 
-    private static async Task<IResult> Get(HttpContext http, BatchStore store, string id)
+    private static async Task<IResult> Get(HttpContext http, IBatchStore store, string id)
     {
         if (!store.IsConfigured)
         {
@@ -135,7 +135,7 @@ public static class BatchesEndpoints
         return await store.GetAsync(FileOwner.Of(http), id, http.RequestAborted) is { } batch ? FilesEndpoints.Json(ToJson(batch)) : NotFound(id);
     }
 
-    private static async Task<IResult> Cancel(HttpContext http, BatchStore store, BatchDispatcher dispatcher, string id)
+    private static async Task<IResult> Cancel(HttpContext http, IBatchStore store, BatchDispatcher dispatcher, string id)
     {
         if (!store.IsConfigured)
         {
@@ -158,7 +158,7 @@ public static class BatchesEndpoints
         return FilesEndpoints.Json(ToJson(batch));
     }
 
-    private static async Task<IResult> List(HttpContext http, BatchStore store, string? after, int? limit)
+    private static async Task<IResult> List(HttpContext http, IBatchStore store, string? after, int? limit)
     {
         if (!store.IsConfigured)
         {

@@ -46,7 +46,7 @@ public static class MessageBatchesEndpoints
     private static AnthropicErrorResult NotFound(string id) => new(StatusCodes.Status404NotFound, "not_found_error", $"message batch {id} not found");
 
     private static async Task<IResult> Create(
-        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, BatchStore store, FileStore files, BatchDispatcher dispatcher, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, IBatchStore store, IFileStore files, BatchDispatcher dispatcher, TimeProvider timeProvider)
     {
         if (!store.IsConfigured)
         {
@@ -142,7 +142,7 @@ public static class MessageBatchesEndpoints
         return FilesEndpoints.Json(ToJson(http, batch, new Dictionary<string, int> { [BatchLineStatus.Pending] = requests.Count }));
     }
 
-    private static async Task<IResult> Get(HttpContext http, BatchStore store, string id)
+    private static async Task<IResult> Get(HttpContext http, IBatchStore store, string id)
     {
         if (!store.IsConfigured)
         {
@@ -158,7 +158,7 @@ public static class MessageBatchesEndpoints
         return FilesEndpoints.Json(ToJson(http, batch, await CountsAsync(store, batch, http.RequestAborted)));
     }
 
-    private static async Task<IResult> Cancel(HttpContext http, BatchStore store, BatchDispatcher dispatcher, string id)
+    private static async Task<IResult> Cancel(HttpContext http, IBatchStore store, BatchDispatcher dispatcher, string id)
     {
         if (!store.IsConfigured)
         {
@@ -177,7 +177,7 @@ public static class MessageBatchesEndpoints
         return FilesEndpoints.Json(ToJson(http, batch!, await CountsAsync(store, batch!, http.RequestAborted)));
     }
 
-    private static async Task<IResult> List(HttpContext http, BatchStore store, string? after_id, int? limit)
+    private static async Task<IResult> List(HttpContext http, IBatchStore store, string? after_id, int? limit)
     {
         if (!store.IsConfigured)
         {
@@ -202,7 +202,7 @@ public static class MessageBatchesEndpoints
         });
     }
 
-    private static async Task<IResult> Results(HttpContext http, BatchStore store, FileStore files, string id)
+    private static async Task<IResult> Results(HttpContext http, IBatchStore store, IFileStore files, string id)
     {
         if (!store.IsConfigured)
         {
@@ -223,7 +223,7 @@ public static class MessageBatchesEndpoints
         return new ResultsResult(files, [batch.OutputFileId, batch.ErrorFileId]);
     }
 
-    private static async Task<IReadOnlyDictionary<string, int>> CountsAsync(BatchStore store, BatchRecord batch, CancellationToken cancellationToken) =>
+    private static async Task<IReadOnlyDictionary<string, int>> CountsAsync(IBatchStore store, BatchRecord batch, CancellationToken cancellationToken) =>
         batch.Status is "validating" or "failed"
             ? new Dictionary<string, int> { [BatchLineStatus.Pending] = batch.Status == "validating" ? batch.Total : 0 }
             : await store.CountByStatusAsync(batch.Id, cancellationToken);
@@ -267,7 +267,7 @@ public static class MessageBatchesEndpoints
     }
 
     /// <summary>Streams the batch's result lines (succeeded ones, then the others) as JSONL.</summary>
-    private sealed class ResultsResult(FileStore files, string?[] fileIds) : IResult
+    private sealed class ResultsResult(IFileStore files, string?[] fileIds) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {

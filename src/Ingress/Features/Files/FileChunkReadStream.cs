@@ -5,9 +5,9 @@ namespace Broker.Ingress.Features.Files;
 /// <summary>
 /// A read-only stream over a file's chunk rows: each chunk is fetched with its own short query (a pooled connection
 /// taken and given back at once), so a reader that is slow (a client downloading at modem speed) holds no connection
-/// between chunks.
+/// between chunks. The store gives the query: the next chunk after a chunk number, or null at the end.
 /// </summary>
-public sealed class FileChunkReadStream(NpgsqlDataSource dataSource, string fileId) : Stream
+public sealed class FileChunkReadStream(Func<int, CancellationToken, Task<(int ChunkNo, byte[] Data)?>> nextAfter) : Stream
 {
     private byte[] _current = [];
     private int _offset;
@@ -56,20 +56,26 @@ public sealed class FileChunkReadStream(NpgsqlDataSource dataSource, string file
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
-    private async Task<bool> NextChunkAsync(CancellationToken cancellationToken)
+    /// <summary>A stream over a file's chunks in PostgreSQL.</summary>
+    public static FileChunkReadStream Postgres(NpgsqlDataSource dataSource, string fileId) => new(async (lastChunk, cancellationToken) =>
     {
         await using var command = dataSource.CreateCommand(
             "SELECT chunk_no, data FROM broker_file_chunks WHERE file_id = $1 AND chunk_no > $2 ORDER BY chunk_no LIMIT 1");
         command.Parameters.Add(new() { Value = fileId });
-        command.Parameters.Add(new() { Value = _lastChunk });
+        command.Parameters.Add(new() { Value = lastChunk });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt32(0), reader.GetFieldValue<byte[]>(1)) : null;
+    });
+
+    private async Task<bool> NextChunkAsync(CancellationToken cancellationToken)
+    {
+        if (await nextAfter(_lastChunk, cancellationToken) is not { } chunk)
         {
             return false;
         }
 
-        _lastChunk = reader.GetInt32(0);
-        _current = reader.GetFieldValue<byte[]>(1);
+        _lastChunk = chunk.ChunkNo;
+        _current = chunk.Data;
         _offset = 0;
         return true;
     }

@@ -9,7 +9,7 @@ namespace Broker.Ingress.Features.Files;
 /// <c>master</c>): another owner's file does not exist for the caller. Content is written and read as a stream of
 /// 1 MiB chunks, never whole in memory.
 /// </summary>
-public sealed class FileStore(BrokerDatabase database, TimeProvider timeProvider)
+public sealed class FileStore(BrokerDatabase database, TimeProvider timeProvider) : IFileStore
 {
     /// <summary>Size of one stored chunk.</summary>
     public const int ChunkSize = 1024 * 1024;
@@ -182,7 +182,7 @@ public sealed class FileStore(BrokerDatabase database, TimeProvider timeProvider
 
     /// <summary>A file's content as a forward-only stream over its chunks (a pooled connection is taken per chunk, never held between reads).</summary>
     public Task<Stream> OpenReadAsync(string fileId, CancellationToken cancellationToken) =>
-        Task.FromResult<Stream>(new FileChunkReadStream(database.DataSource, fileId));
+        Task.FromResult<Stream>(FileChunkReadStream.Postgres(database.DataSource, fileId));
 
     private static StoredFile Read(NpgsqlDataReader reader) => new(
         reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4),

@@ -42,7 +42,7 @@ public static class FilesEndpoints
     public static OpenAiErrorResult NotFound(string id) =>
         new(StatusCodes.Status404NotFound, $"No such File object: {id}", "invalid_request_error", "id", null);
 
-    private static async Task<IResult> Upload(HttpContext http, FileStore files, UploadLimiter limiter)
+    private static async Task<IResult> Upload(HttpContext http, IFileStore files, UploadLimiter limiter)
     {
         if (!files.IsConfigured)
         {
@@ -158,7 +158,7 @@ public static class FilesEndpoints
         return Json(ToJson(stored));
     }
 
-    private static async Task<IResult> List(HttpContext http, FileStore files, string? purpose, string? after, int? limit, string? order)
+    private static async Task<IResult> List(HttpContext http, IFileStore files, string? purpose, string? after, int? limit, string? order)
     {
         if (!files.IsConfigured)
         {
@@ -178,7 +178,7 @@ public static class FilesEndpoints
         });
     }
 
-    private static async Task<IResult> Get(HttpContext http, FileStore files, string id)
+    private static async Task<IResult> Get(HttpContext http, IFileStore files, string id)
     {
         if (!files.IsConfigured)
         {
@@ -188,7 +188,7 @@ public static class FilesEndpoints
         return await files.GetAsync(FileOwner.Of(http), id, http.RequestAborted) is { } file ? Json(ToJson(file)) : NotFound(id);
     }
 
-    private static async Task<IResult> Delete(HttpContext http, FileStore files, string id)
+    private static async Task<IResult> Delete(HttpContext http, IFileStore files, string id)
     {
         if (!files.IsConfigured)
         {
@@ -200,7 +200,7 @@ public static class FilesEndpoints
             : NotFound(id);
     }
 
-    private static async Task<IResult> Content(HttpContext http, FileStore files, string id)
+    private static async Task<IResult> Content(HttpContext http, IFileStore files, string id)
     {
         if (!files.IsConfigured)
         {
@@ -235,7 +235,7 @@ public static class FilesEndpoints
     public static JsonTextResult Json(JsonObject body) => new(body.ToJsonString(), new Dictionary<string, string>());
 
     /// <summary>Streams a file's content from its stored chunks.</summary>
-    private sealed class FileContentResult(FileStore files, StoredFile file) : IResult
+    private sealed class FileContentResult(IFileStore files, StoredFile file) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {

@@ -88,6 +88,13 @@ public static class SpendEndpoints
                 return bad!;
             }
 
+            if (database.Kind == DatabaseKind.Sqlite)
+            {
+                return new OpenAiErrorResult(StatusCodes.Status501NotImplemented,
+                    "/global/spend/report needs a PostgreSQL database_url; on the embedded SQLite store use /spend/logs (with start_date and end_date for spend per day)",
+                    "invalid_request_error", null, "not_implemented");
+            }
+
             var groupBy = query["group_by"].ToString() is { Length: > 0 } g ? g.ToLowerInvariant() : "team";
             var column = groupBy switch
             {
@@ -121,7 +128,7 @@ public static class SpendEndpoints
             : apiKey;
 
     private static OpenAiErrorResult? NoDatabase(BrokerDatabase database) =>
-        database.IsConfigured ? null : new OpenAiErrorResult(StatusCodes.Status400BadRequest,
+        database.HasStore ? null : new OpenAiErrorResult(StatusCodes.Status400BadRequest,
             "No database is configured (general_settings.database_url): spend is not recorded", "invalid_request_error", null, "no_db_connection");
 
     private static bool TryDates(IQueryCollection query, out DateTimeOffset? start, out DateTimeOffset? end, out OpenAiErrorResult? error)
@@ -179,73 +186,113 @@ public static class SpendEndpoints
 
     private static async Task<JsonArray> RowsAsync(BrokerDatabase database, string where, List<NpgsqlParameter> parameters, CancellationToken cancellationToken)
     {
+        if (database.Kind == DatabaseKind.Sqlite)
+        {
+            return Rows(await SqliteSpendLogs.RowsAsync(database, where, parameters, MaxRows, cancellationToken));
+        }
+
         await using var command = database.DataSource.CreateCommand($"""
             SELECT request_id, key_hash, cost, total_tokens, prompt_tokens, completion_tokens, start_time, end_time, ttft_ms,
                    model_group, deployment_id, provider, user_id, team_id, end_user, tags, cache_hit, status, key_alias, latency_ms
             FROM broker_spend_logs {where} ORDER BY end_time DESC LIMIT {MaxRows}
             """);
         AddParameters(command, parameters);
-        var rows = new JsonArray();
+        var rows = new List<SpendLogRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var startTime = reader.GetFieldValue<DateTimeOffset>(6);
-            rows.Add(new JsonObject
+            rows.Add(new SpendLogRow(
+                reader.GetGuid(0).ToString(), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetDecimal(2), reader.GetInt32(3),
+                reader.GetInt32(4), reader.GetInt32(5), reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7),
+                reader.IsDBNull(8) ? null : reader.GetDouble(8), reader.GetString(9), reader.GetString(10), reader.GetString(11),
+                reader.IsDBNull(12) ? null : reader.GetString(12), reader.IsDBNull(13) ? null : reader.GetString(13),
+                reader.IsDBNull(14) ? null : reader.GetString(14), reader.GetFieldValue<string[]>(15), reader.GetBoolean(16), reader.GetString(17),
+                reader.IsDBNull(18) ? null : reader.GetString(18), reader.GetDouble(19)));
+        }
+
+        return Rows(rows);
+    }
+
+    /// <summary>LiteLLM's spend log rows, the same from either store.</summary>
+    private static JsonArray Rows(IEnumerable<SpendLogRow> rows)
+    {
+        var json = new JsonArray();
+        foreach (var row in rows)
+        {
+            json.Add(new JsonObject
             {
-                ["request_id"] = reader.GetGuid(0).ToString(),
+                ["request_id"] = row.RequestId,
                 ["call_type"] = "acompletion",
-                ["api_key"] = reader.IsDBNull(1) ? "" : reader.GetString(1),
-                ["spend"] = reader.GetDecimal(2),
-                ["total_tokens"] = reader.GetInt32(3),
-                ["prompt_tokens"] = reader.GetInt32(4),
-                ["completion_tokens"] = reader.GetInt32(5),
-                ["startTime"] = Iso(startTime),
-                ["endTime"] = Iso(reader.GetFieldValue<DateTimeOffset>(7)),
-                ["completionStartTime"] = reader.IsDBNull(8) ? null : Iso(startTime.AddMilliseconds(reader.GetDouble(8))),
-                ["model"] = reader.GetString(9),
-                ["model_group"] = reader.GetString(9),
-                ["model_id"] = reader.GetString(10),
-                ["custom_llm_provider"] = reader.GetString(11),
-                ["user"] = reader.IsDBNull(12) ? "" : reader.GetString(12),
-                ["team_id"] = reader.IsDBNull(13) ? null : reader.GetString(13),
-                ["end_user"] = reader.IsDBNull(14) ? "" : reader.GetString(14),
-                ["request_tags"] = new JsonArray([.. reader.GetFieldValue<string[]>(15).Select(t => (JsonNode?)t)]),
-                ["cache_hit"] = reader.GetBoolean(16).ToString(CultureInfo.InvariantCulture),
-                ["status"] = reader.GetString(17),
+                ["api_key"] = row.KeyHash ?? "",
+                ["spend"] = row.Cost,
+                ["total_tokens"] = row.TotalTokens,
+                ["prompt_tokens"] = row.PromptTokens,
+                ["completion_tokens"] = row.CompletionTokens,
+                ["startTime"] = Iso(row.StartTime),
+                ["endTime"] = Iso(row.EndTime),
+                ["completionStartTime"] = row.TtftMs is { } ttft ? Iso(row.StartTime.AddMilliseconds(ttft)) : null,
+                ["model"] = row.ModelGroup,
+                ["model_group"] = row.ModelGroup,
+                ["model_id"] = row.DeploymentId,
+                ["custom_llm_provider"] = row.Provider,
+                ["user"] = row.UserId ?? "",
+                ["team_id"] = row.TeamId,
+                ["end_user"] = row.EndUser ?? "",
+                ["request_tags"] = new JsonArray([.. row.Tags.Select(t => (JsonNode?)t)]),
+                ["cache_hit"] = row.CacheHit.ToString(CultureInfo.InvariantCulture),
+                ["status"] = row.Status,
                 ["metadata"] = new JsonObject
                 {
-                    ["user_api_key_alias"] = reader.IsDBNull(18) ? null : reader.GetString(18),
-                    ["latency_ms"] = reader.GetDouble(19),
+                    ["user_api_key_alias"] = row.KeyAlias,
+                    ["latency_ms"] = row.LatencyMs,
                 },
             });
         }
 
-        return rows;
+        return json;
     }
 
     private static async Task<JsonArray> SummaryAsync(BrokerDatabase database, string where, List<NpgsqlParameter> parameters, CancellationToken cancellationToken)
     {
+        if (database.Kind == DatabaseKind.Sqlite)
+        {
+            return Summary(await SqliteSpendLogs.DailyAsync(database, where, parameters, cancellationToken));
+        }
+
+        var daily = new List<(DateTimeOffset Day, string User, string Model, decimal Spend)>();
         await using var command = database.DataSource.CreateCommand($"""
             SELECT date_trunc('day', end_time, 'UTC') AS day, coalesce(user_id, ''), model_group, sum(cost)
             FROM broker_spend_logs {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
             """);
         AddParameters(command, parameters);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                daily.Add((reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetString(2), reader.GetDecimal(3)));
+            }
+        }
+
+        return Summary(daily);
+    }
+
+    /// <summary>Spend per day (ordered), by user and by model, the same from either store.</summary>
+    private static JsonArray Summary(IEnumerable<(DateTimeOffset Day, string User, string Model, decimal Spend)> daily)
+    {
         var days = new JsonArray();
         JsonObject? current = null;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        foreach (var (at, user, model, spend) in daily)
         {
-            var day = Iso(reader.GetFieldValue<DateTimeOffset>(0));
+            var day = Iso(at);
             if (current?["startTime"]?.GetValue<string>() != day)
             {
                 current = new JsonObject { ["startTime"] = day, ["spend"] = 0m, ["users"] = new JsonObject(), ["models"] = new JsonObject() };
                 days.Add(current);
             }
 
-            var spend = reader.GetDecimal(3);
             current["spend"] = current["spend"]!.GetValue<decimal>() + spend;
-            Add(current["users"]!.AsObject(), reader.GetString(1), spend);
-            Add(current["models"]!.AsObject(), reader.GetString(2), spend);
+            Add(current["users"]!.AsObject(), user, spend);
+            Add(current["models"]!.AsObject(), model, spend);
         }
 
         return days;
