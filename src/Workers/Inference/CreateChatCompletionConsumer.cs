@@ -151,7 +151,12 @@ public sealed class CreateChatCompletionConsumer(
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
-            await FailOrHandOver(context, queue, deployment.Id, error, elapsedMs: elapsedMs);
+            if (await FailOrHandOver(context, queue, deployment.Id, error, elapsedMs: elapsedMs))
+            {
+                // a retry or fallback answers the request; its outcome is the request's one usage event (or the
+                // saga's, when every step failed), so this attempt records none
+                return;
+            }
         }
         else
         {
@@ -217,11 +222,16 @@ public sealed class CreateChatCompletionConsumer(
             {
                 // nothing was sent to the client yet: a retry or fallback may still answer it
                 error = startError;
-                if (!await TryHandOver(context, queue, deploymentId, startError, fallbackOnly: false,
+                if (await TryHandOver(context, queue, deploymentId, startError, fallbackOnly: false,
                         timeProvider.GetElapsedTime(started).TotalMilliseconds))
                 {
-                    await streamer.FailAsync(startError, context.CancellationToken);
+                    // a retry or fallback answers the request and records its usage (see the non-streamed path)
+                    Log.Failed(logger, message.RequestId, groupName, deploymentId, providerName, startError.Class.ToString(), startError.StatusCode, startError.Message);
+                    outcome.Finish(new TokenUsage { PromptTokens = 0, CompletionTokens = 0 }, timeProvider.GetElapsedTime(started).TotalMilliseconds, startError);
+                    return;
                 }
+
+                await streamer.FailAsync(startError, context.CancellationToken);
             }
             else if (!await ClaimAnswerAsync(context, groupName, deploymentId))
             {
@@ -278,14 +288,19 @@ public sealed class CreateChatCompletionConsumer(
         context.Message.HealthCheck ? Task.CompletedTask : InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
             usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored);
 
-    /// <summary>Hands the failure to the retry saga when a retry or fallback is left, else answers the caller with it.</summary>
-    private async Task FailOrHandOver(
+    /// <summary>
+    /// Hands the failure to the retry saga when a retry or fallback is left (true), else answers the caller with it.
+    /// </summary>
+    private async Task<bool> FailOrHandOver(
         ConsumeContext<CreateChatCompletion> context, string queue, string? deploymentId, ProviderError error, bool fallbackOnly = false, double elapsedMs = 0)
     {
-        if (!await TryHandOver(context, queue, deploymentId, error, fallbackOnly, elapsedMs))
+        if (await TryHandOver(context, queue, deploymentId, error, fallbackOnly, elapsedMs))
         {
-            await InferenceSteps.RespondFailed(context, context.Message.RequestId, queue, deploymentId, error);
+            return true;
         }
+
+        await InferenceSteps.RespondFailed(context, context.Message.RequestId, queue, deploymentId, error);
+        return false;
     }
 
     /// <summary>

@@ -1,5 +1,7 @@
 using Broker.Config;
 using Broker.Contracts.Inference;
+using Broker.Workers.Inference;
+using Broker.Workers.Providers;
 using Broker.ServiceDefaults.Bus;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -194,6 +196,26 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
         Log.Answered(_logger, message.RequestId, saga.Attempts.Count, string.Join("; ", saga.Attempts));
     }
 
+    /// <summary>
+    /// The request's one usage event when every step failed: workers record none for an attempt they hand over, so a
+    /// request answered by a retry or fallback is billed once, by the attempt that answered (Billing keeps the first
+    /// event per request, so a redelivered report publishing this again changes nothing).
+    /// </summary>
+    private Task PublishFailedUsageAsync(ConsumeContext context, ChatCompletionRetryState saga, CreateChatCompletion command, InferenceFailed error, DateTimeOffset now)
+    {
+        if (command.HealthCheck)
+        {
+            return Task.CompletedTask;
+        }
+
+        var deploymentId = error.DeploymentId ?? "";
+        var provider = _config.Current.ModelList.FirstOrDefault(d => d.Id == deploymentId)?.Provider ?? "";
+        var started = saga.Attempts.Count > 0 ? saga.Attempts.Min(a => a.StartedAt) : now;
+        return InferenceSteps.PublishUsage(context, command.RequestId, command.ModelGroup, deploymentId, provider,
+            new TokenUsage { PromptTokens = 0, CompletionTokens = 0 }, Math.Max(0, (now - started).TotalMilliseconds), null,
+            new ProviderError(error.ErrorClass, error.StatusCode, error.Message), now, command.Caller, 0m);
+    }
+
     /// <summary>Plans after a failed or timed-out attempt and sends the next attempt (with its timeout) or the final error.</summary>
     private async Task NextStepAsync(
         ConsumeContext context, ChatCompletionRetryState saga, CreateChatCompletion command, Uri responseAddress, InferenceFailed error,
@@ -215,6 +237,7 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
             var failed = decision.FinalError!;
             Log.Exhausted(_logger, requestId, decision.Next.OriginalModelGroup, decision.Next.History.Count, string.Join("; ", saga.Attempts));
             await InstanceEndpoint.SendAsync(context, responseAddress, failed, s => s.RequestId = requestId, context.CancellationToken);
+            await PublishFailedUsageAsync(context, saga, command, error, now);
             return;
         }
 
