@@ -29,8 +29,15 @@ public sealed class RetrySpendTests
             ["stream"] = stream,
             ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }),
         };
-        var (status, _, response) = await PostAsync(broker.Http, "v1/chat/completions", MasterKey, body);
-        Assert.Equal(HttpStatusCode.OK, status);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+        {
+            Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", MasterKey);
+        using var response = await broker.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        Assert.Contains(stream ? "data: [DONE]" : "chat.completion", text, StringComparison.Ordinal);
         var callId = response.Headers.GetValues("x-litellm-call-id").Single();
 
         var row = await SpendRowAsync(broker.Http, callId);
