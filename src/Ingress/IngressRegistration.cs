@@ -15,6 +15,7 @@ using Broker.Ingress.Features.Queues;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Features.Spend;
 using Broker.Ingress.Http;
+using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Keys;
 using Broker.ServiceDefaults.Bus;
@@ -73,6 +74,13 @@ public static class IngressRegistration
             builder.Configuration.GetSection("Ingress").Bind(options);
             return options;
         });
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = new IdempotencyOptions();
+            builder.Configuration.GetSection("Idempotency").Bind(options);
+            return options;
+        });
+        builder.Services.AddSingleton<IdempotencyStore>();
         builder.Services.AddSingleton<RequestDrain>();
         // the drain happens before the rest of the host stops: give the host that much more time to stop
         builder.Services.Configure<HostOptions>(o =>
