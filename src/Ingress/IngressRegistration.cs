@@ -12,6 +12,7 @@ using Broker.Ingress.Features.Health;
 using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Queues;
+using Broker.Ingress.Features.Requests;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Features.Spend;
 using Broker.Ingress.Http;
@@ -111,6 +112,7 @@ public static class IngressRegistration
         builder.Services.AddSingleton<ModelAuthorizer>();
         builder.Services.AddSingleton<AuthFilter>();
         builder.AddBusContribution(new IdentityBusContribution());
+        builder.AddBusContribution(new RequestHistoryBusContribution());
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
         // a query or route value that does not bind (?limit=abc) is thrown to the handler above: a 400 with an error body, not an empty one
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -155,6 +157,7 @@ public static class IngressRegistration
             .MapCooldowns()
             .MapDeploymentHealth()
             .MapSpend()
+            .MapRequestHistory()
             .MapKeyManagement()
             .MapUserManagement()
             .MapTeamManagement();
