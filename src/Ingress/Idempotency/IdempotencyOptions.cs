@@ -21,6 +21,12 @@ public sealed class IdempotencyOptions
     /// <summary>The largest answer kept for replay; a repeat of a larger one is answered 409 instead of calling the provider again.</summary>
     public long MaxStoredBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// Without Redis: the most the answers kept in this process's memory may take; past it (after dropping expired ones),
+    /// a repeat is answered 409 instead of replayed.
+    /// </summary>
+    public long MaxLocalBytes { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>The longest key accepted (Stripe's limit); a longer one is a 400.</summary>
     public const int MaxKeyLength = 255;
 }

@@ -37,6 +37,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
     private readonly ConcurrentDictionary<string, LocalEntry> _local = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _changed = new(StringComparer.Ordinal);
     private long _nextSweep;
+    private long _localBytes;
 
     private TimeSpan ClaimTtl => TimeSpan.FromSeconds(Math.Max(1, options.ClaimSeconds));
 
@@ -85,6 +86,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
             var mine = new LocalEntry(claim, now + Ticks(ClaimTtl));
             if (entry is null ? _local.TryAdd(key, mine) : _local.TryUpdate(key, mine, entry))
             {
+                Interlocked.Add(ref _localBytes, -(entry?.Size ?? 0));
                 return new IdempotencyClaim(claim, fingerprint, null);
             }
         }
@@ -112,14 +114,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
     public async Task CompleteAsync(string key, string token, string fingerprint, IdempotentAnswer answer)
     {
         ArgumentNullException.ThrowIfNull(answer);
-        var value = Serialize(new JsonObject
-        {
-            ["f"] = fingerprint,
-            ["s"] = answer.StatusCode,
-            ["h"] = new JsonObject(answer.Headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)JsonValue.Create(h.Value)))),
-            ["b"] = Convert.ToBase64String(answer.Body),
-            ["l"] = answer.TooLarge,
-        });
+        var value = AnswerValue(fingerprint, answer);
         try
         {
             if (redis.Available() is { } db)
@@ -142,7 +137,20 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
                 }
             }
 
-            Replace(key, token, new LocalEntry(value, time.GetTimestamp() + Ticks(AnswerTtl)));
+            // in memory, the answers kept are bounded (Idempotency:MaxLocalBytes): past it, a repeat is told the answer was not kept
+            var size = Size(value);
+            if (Volatile.Read(ref _localBytes) + size > options.MaxLocalBytes)
+            {
+                Sweep(force: true);
+                if (Volatile.Read(ref _localBytes) + size > options.MaxLocalBytes)
+                {
+                    Log.LocalFull(logger, options.MaxLocalBytes);
+                    value = AnswerValue(fingerprint, answer with { Headers = new Dictionary<string, string>(), Body = [], TooLarge = true });
+                    size = Size(value);
+                }
+            }
+
+            Replace(key, token, new LocalEntry(value, time.GetTimestamp() + Ticks(AnswerTtl), size));
         }
         finally
         {
@@ -170,7 +178,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
 
             if (_local.TryGetValue(key, out var entry) && entry.Value == token)
             {
-                _local.TryRemove(KeyValuePair.Create(key, entry));
+                Remove(key, entry);
             }
         }
         finally
@@ -208,6 +216,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         {
             if (_local.TryUpdate(key, replacement, entry))
             {
+                Interlocked.Add(ref _localBytes, replacement.Size - entry.Size);
                 return true;
             }
         }
@@ -215,12 +224,12 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         return false;
     }
 
-    /// <summary>Drops expired local entries, at most once a minute.</summary>
-    private void Sweep()
+    /// <summary>Drops expired local entries, at most once a minute unless <paramref name="force"/>.</summary>
+    private void Sweep(bool force = false)
     {
         var now = time.GetTimestamp();
         var next = Volatile.Read(ref _nextSweep);
-        if (now < next || Interlocked.CompareExchange(ref _nextSweep, now + Ticks(TimeSpan.FromMinutes(1)), next) != next)
+        if (!force && (now < next || Interlocked.CompareExchange(ref _nextSweep, now + Ticks(TimeSpan.FromMinutes(1)), next) != next))
         {
             return;
         }
@@ -229,10 +238,29 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         {
             if (entry.ExpiresAt <= now)
             {
-                _local.TryRemove(KeyValuePair.Create(key, entry));
+                Remove(key, entry);
             }
         }
     }
+
+    private void Remove(string key, LocalEntry entry)
+    {
+        if (_local.TryRemove(KeyValuePair.Create(key, entry)))
+        {
+            Interlocked.Add(ref _localBytes, -entry.Size);
+        }
+    }
+
+    private static long Size(string value) => (long)value.Length * sizeof(char);
+
+    private static string AnswerValue(string fingerprint, IdempotentAnswer answer) => Serialize(new JsonObject
+    {
+        ["f"] = fingerprint,
+        ["s"] = answer.StatusCode,
+        ["h"] = new JsonObject(answer.Headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)JsonValue.Create(h.Value)))),
+        ["b"] = Convert.ToBase64String(answer.Body),
+        ["l"] = answer.TooLarge,
+    });
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
@@ -266,5 +294,6 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         }
     }
 
-    private sealed record LocalEntry(string Value, long ExpiresAt);
+    /// <summary>A claim (<see cref="Size"/> 0) or an answer kept in memory, with what it takes there.</summary>
+    private sealed record LocalEntry(string Value, long ExpiresAt, long Size = 0);
 }

@@ -15,4 +15,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3804, Level = LogLevel.Warning, Message = "Idempotency-Key answer not stored in Redis ({Reason}): a repeat after the claim lapses runs again")]
     public static partial void NotStored(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3805, Level = LogLevel.Warning, Message = "Idempotency-Key answers in memory reached Idempotency:MaxLocalBytes ({MaxBytes}): this answer is not kept (a repeat gets 409); configure Redis or a shorter Idempotency:TtlSeconds")]
+    public static partial void LocalFull(ILogger logger, long maxBytes);
 }

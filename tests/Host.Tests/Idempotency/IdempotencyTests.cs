@@ -180,6 +180,23 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit)
     }
 
     [Fact]
+    public async Task Chat_AnswerOverReplayLimit_Repeat409WithoutProviderCall()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream), settings: new Dictionary<string, string?> { ["Idempotency:MaxStoredBytes"] = "16" });
+        var key = Guid.NewGuid().ToString();
+        const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""";
+
+        var first = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
+        var second = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal(HttpStatusCode.Conflict, second.Status);
+        Assert.Equal("idempotency_answer_not_kept", JsonNode.Parse(second.Body)!["error"]!["code"]!.GetValue<string>());
+        Assert.Single(upstream.Requests);
+    }
+
+    [Fact]
     public async Task Chat_SameKeyFromAnotherCaller_RunsOnItsOwn()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
