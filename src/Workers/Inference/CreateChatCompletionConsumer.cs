@@ -159,7 +159,8 @@ public sealed class CreateChatCompletionConsumer(
             if (await FailOrHandOver(context, queue, deployment.Id, error, elapsedMs: elapsedMs))
             {
                 // a retry or fallback answers the request; its outcome is the request's one usage event (or the
-                // saga's, when every step failed), so this attempt records none
+                // saga's, when every step failed), so this attempt records none; it is still an attempt in the history
+                await PublishAttempt(context, group.Name, deployment.Id, error, elapsedMs);
                 return;
             }
         }
@@ -233,6 +234,7 @@ public sealed class CreateChatCompletionConsumer(
                     // a retry or fallback answers the request and records its usage (see the non-streamed path)
                     Log.Failed(logger, message.RequestId, groupName, deploymentId, providerName, startError.Class.ToString(), startError.StatusCode, startError.Message);
                     outcome.Finish(new TokenUsage { PromptTokens = 0, CompletionTokens = 0 }, timeProvider.GetElapsedTime(started).TotalMilliseconds, startError);
+                    await PublishAttempt(context, groupName, deploymentId, startError, timeProvider.GetElapsedTime(started).TotalMilliseconds);
                     return;
                 }
 
