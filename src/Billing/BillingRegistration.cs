@@ -1,6 +1,7 @@
 using Broker.Billing.Alerts;
 using Broker.Billing.Budgets;
 using Broker.Billing.Callbacks;
+using Broker.Billing.History;
 using Broker.Billing.Persistence;
 using Broker.Billing.Usage;
 using Broker.ServiceDefaults.Bus;
@@ -32,6 +33,7 @@ public static class BillingRegistration
         builder.Services.AddSingleton<BudgetResetter>();
         builder.Services.AddHostedService<BudgetResetService>();
         builder.Services.AddSingleton<SpendRetention>();
+        builder.Services.AddSingleton<IRequestAttemptStore, PostgresRequestAttemptStore>();
         builder.Services.AddHostedService<SpendRetentionService>();
         builder.AddBusContribution(new BillingBusContribution());
         builder.AddAlerting();
@@ -41,8 +43,12 @@ public static class BillingRegistration
 
     private sealed class BillingBusContribution : IBusContribution
     {
-        public void AddConsumers(IBusRegistrationConfigurator configurator) =>
+        public void AddConsumers(IBusRegistrationConfigurator configurator)
+        {
             configurator.AddConsumer<UsageRecordedConsumer, UsageRecordedConsumerDefinition>();
+            configurator.AddConsumer<InferenceAttemptedConsumer, InferenceAttemptedConsumerDefinition>();
+            configurator.AddConsumer<GetRequestHistoryConsumer, GetRequestHistoryConsumerDefinition>();
+        }
 
         public void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator configurator)
         {

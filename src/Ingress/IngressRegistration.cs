@@ -12,9 +12,11 @@ using Broker.Ingress.Features.Health;
 using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Queues;
+using Broker.Ingress.Features.Requests;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Features.Spend;
 using Broker.Ingress.Http;
+using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Keys;
 using Broker.ServiceDefaults.Bus;
@@ -73,6 +75,13 @@ public static class IngressRegistration
             builder.Configuration.GetSection("Ingress").Bind(options);
             return options;
         });
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = new IdempotencyOptions();
+            builder.Configuration.GetSection("Idempotency").Bind(options);
+            return options;
+        });
+        builder.Services.AddSingleton<IdempotencyStore>();
         builder.Services.AddSingleton<RequestDrain>();
         // the drain happens before the rest of the host stops: give the host that much more time to stop
         builder.Services.Configure<HostOptions>(o =>
@@ -103,6 +112,7 @@ public static class IngressRegistration
         builder.Services.AddSingleton<ModelAuthorizer>();
         builder.Services.AddSingleton<AuthFilter>();
         builder.AddBusContribution(new IdentityBusContribution());
+        builder.AddBusContribution(new RequestHistoryBusContribution());
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
         // a query or route value that does not bind (?limit=abc) is thrown to the handler above: a 400 with an error body, not an empty one
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -147,6 +157,7 @@ public static class IngressRegistration
             .MapCooldowns()
             .MapDeploymentHealth()
             .MapSpend()
+            .MapRequestHistory()
             .MapKeyManagement()
             .MapUserManagement()
             .MapTeamManagement();

@@ -13,6 +13,15 @@ namespace Broker.Ingress.Streaming;
 /// </summary>
 public static class SseStreamResult
 {
+    private static readonly object EndedKey = new();
+
+    /// <summary>Whether this request's stream was written to its end (not broken off by an error, not left by the client).</summary>
+    public static bool EndedCleanly(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        return http.Items.ContainsKey(EndedKey);
+    }
+
     public static async Task<IResult> WriteAsync(
         HttpContext http,
         ChatCompletionStream stream,
@@ -90,6 +99,7 @@ public static class SseStreamResult
 
         await StartAsync(http, stream, format, started, cancellationToken);
         await WriteFramesAsync(http, format.End(), cancellationToken);
+        http.Items[EndedKey] = true;
         return Results.Empty;
     }
 

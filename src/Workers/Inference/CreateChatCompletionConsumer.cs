@@ -76,6 +76,7 @@ public sealed class CreateChatCompletionConsumer(
             var mock = new ProviderError(ProviderErrorClass.InternalServerError, 500,
                 $"This is a mock exception for model group '{message.ModelGroup}', to trigger a fallback (mock_testing_fallbacks).");
             await FailOrHandOver(context, queue, null, mock, fallbackOnly: true);
+            await PublishAttempt(context, message.ModelGroup, null, mock, 0);
             return;
         }
 
@@ -85,6 +86,7 @@ public sealed class CreateChatCompletionConsumer(
         if (invalid is not null)
         {
             await FailOrHandOver(context, queue, deploymentId, invalid);
+            await PublishAttempt(context, message.ModelGroup, deploymentId, invalid, 0);
             return;
         }
 
@@ -104,6 +106,7 @@ public sealed class CreateChatCompletionConsumer(
         if (unsupported is not null)
         {
             await FailOrHandOver(context, queue, deployment.Id, unsupported);
+            await PublishAttempt(context, group.Name, deployment.Id, unsupported, 0);
             return;
         }
 
@@ -112,7 +115,9 @@ public sealed class CreateChatCompletionConsumer(
             : providers.Resolve(deployment, request.ContainsKey("mock_response"));
         if (provider is null)
         {
-            await FailOrHandOver(context, queue, deployment.Id, InferenceSteps.Unsupported(deployment, passThrough ? "Anthropic Messages pass-through" : "chat completions"));
+            var notServed = InferenceSteps.Unsupported(deployment, passThrough ? "Anthropic Messages pass-through" : "chat completions");
+            await FailOrHandOver(context, queue, deployment.Id, notServed);
+            await PublishAttempt(context, group.Name, deployment.Id, notServed, 0);
             return;
         }
 
@@ -154,7 +159,8 @@ public sealed class CreateChatCompletionConsumer(
             if (await FailOrHandOver(context, queue, deployment.Id, error, elapsedMs: elapsedMs))
             {
                 // a retry or fallback answers the request; its outcome is the request's one usage event (or the
-                // saga's, when every step failed), so this attempt records none
+                // saga's, when every step failed), so this attempt records none; it is still an attempt in the history
+                await PublishAttempt(context, group.Name, deployment.Id, error, elapsedMs);
                 return;
             }
         }
@@ -228,6 +234,7 @@ public sealed class CreateChatCompletionConsumer(
                     // a retry or fallback answers the request and records its usage (see the non-streamed path)
                     Log.Failed(logger, message.RequestId, groupName, deploymentId, providerName, startError.Class.ToString(), startError.StatusCode, startError.Message);
                     outcome.Finish(new TokenUsage { PromptTokens = 0, CompletionTokens = 0 }, timeProvider.GetElapsedTime(started).TotalMilliseconds, startError);
+                    await PublishAttempt(context, groupName, deploymentId, startError, timeProvider.GetElapsedTime(started).TotalMilliseconds);
                     return;
                 }
 
@@ -281,12 +288,23 @@ public sealed class CreateChatCompletionConsumer(
             ? ((request["messages"] ?? request["input"] ?? request["prompt"])?.ToJsonString(), response())
             : default;
 
-    private Task PublishUsage(
+    private async Task PublishUsage(
         ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId, string providerName,
         TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, decimal? cost,
-        (string? Messages, string? Response) stored) =>
-        context.Message.HealthCheck ? Task.CompletedTask : InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
-            usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored);
+        (string? Messages, string? Response) stored)
+    {
+        await PublishAttempt(context, groupName, deploymentId, error, elapsedMs);
+        if (!context.Message.HealthCheck)
+        {
+            await InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
+                usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored);
+        }
+    }
+
+    /// <summary>The attempt history's event for this attempt (<see cref="AttemptReport"/>).</summary>
+    private Task PublishAttempt(ConsumeContext<CreateChatCompletion> context, string groupName, string? deploymentId, ProviderError? error, double elapsedMs) =>
+        AttemptReport.PublishAsync(context, context.Message.RequestId, context.Message.Retry, groupName, deploymentId, error, elapsedMs,
+            context.Message.HealthCheck, context.Message.Caller, timeProvider.GetUtcNow());
 
     /// <summary>
     /// Hands the failure to the retry saga when a retry or fallback is left (true), else answers the caller with it.

@@ -105,6 +105,8 @@ public sealed class CreateEmbeddingConsumer(
             return;
         }
 
+        await AttemptReport.PublishAsync(context, message.RequestId, null, group.Name, deployment.Id, result.Error, latencyMs, false, message.Caller,
+            timeProvider.GetUtcNow());
         await InferenceSteps.PublishUsage(context, message.RequestId, group.Name, deployment.Id, deployment.Provider,
             usage, latencyMs, null, result.Error, timeProvider.GetUtcNow(), message.Caller, cost,
             // the input only: vectors are not worth a spend log row

@@ -95,6 +95,23 @@ public sealed class BudgetAndRetentionTests
         Assert.Equal(10L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"));
     }
 
+    [Fact]
+    public async Task DeleteOlderThan_ExpiredAttempts_DeletedLikeSpendLogsRecentOnesKept()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var database = await SpendWriterTests.MigratedAsync(db);
+        await db.ExecuteAsync("""
+            INSERT INTO broker_request_attempts (attempt_id, request_id, attempt, original_model_group, model_group, status_code, started_at, latency_ms)
+            SELECT gen_random_uuid(), gen_random_uuid(), 1, 'm', 'm', 200, t, 1
+            FROM (SELECT now() - interval '40 days' AS t FROM generate_series(1, 3)
+                  UNION ALL SELECT now() - interval '1 day' FROM generate_series(1, 2)) x
+            """);
+
+        await new SpendRetention(database).DeleteOlderThanAsync(DateTimeOffset.UtcNow.AddDays(-30), 1000, CancellationToken.None);
+
+        Assert.Equal(2L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_request_attempts"));
+    }
+
     [Theory]
     [InlineData("30s", 30)]
     [InlineData("15m", 900)]

@@ -4,6 +4,7 @@ using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
+using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Streaming;
 using Microsoft.AspNetCore.Builder;
@@ -17,7 +18,7 @@ public static class ChatCompletionsEndpoints
     public static RouteGroupBuilder MapChatCompletions(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/chat/completions", CreateChatCompletion).AllowAnyKey();
+        group.MapPost("/chat/completions", CreateChatCompletion).AllowAnyKey().Idempotent();
         return group;
     }
 

@@ -5,6 +5,7 @@ using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
+using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Streaming;
 using Microsoft.AspNetCore.Builder;
@@ -22,7 +23,7 @@ public static class CompletionsEndpoints
     public static RouteGroupBuilder MapCompletions(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/completions", CreateCompletion).AllowAnyKey();
+        group.MapPost("/completions", CreateCompletion).AllowAnyKey().Idempotent();
         return group;
     }
 

@@ -5,6 +5,7 @@ using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
+using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -17,7 +18,7 @@ public static class EmbeddingsEndpoints
     public static RouteGroupBuilder MapEmbeddings(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapPost("/embeddings", CreateEmbedding).AllowAnyKey();
+        group.MapPost("/embeddings", CreateEmbedding).AllowAnyKey().Idempotent();
         return group;
     }
 

@@ -4,6 +4,7 @@ using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
+using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Streaming;
 using Microsoft.AspNetCore.Builder;
@@ -32,7 +33,7 @@ public static class MessagesEndpoints
         foreach (var prefix in new[] { "/v1", "" })
         {
             var group = app.MapGroup(prefix).CheckCallers<AnthropicKeyFilter>();
-            group.MapPost("/messages", CreateMessage).AllowAnyKey();
+            group.MapPost("/messages", CreateMessage).AllowAnyKey().Idempotent(AnthropicErrorResult.From);
             group.MapPost("/messages/count_tokens", CountTokens).AllowAnyKey();
         }
 

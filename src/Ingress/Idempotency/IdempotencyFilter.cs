@@ -1,0 +1,203 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Ingress.Auth;
+using Broker.Ingress.Errors;
+using Broker.Ingress.Http;
+using Broker.Ingress.Streaming;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Ingress.Idempotency;
+
+/// <summary>
+/// Idempotent retries for the routes declared <c>.Idempotent()</c> (<see cref="IdempotencyEndpointExtensions"/>): a
+/// request with an <c>Idempotency-Key</c> (or <c>x-idempotency-key</c>) header claims the key, scoped by its caller
+/// (virtual key, JWT user/team, or the admin) and fingerprinted by route and body. A repeat while it runs waits for it;
+/// a repeat after it finished gets its answer (status, headers, body or the whole event stream) with
+/// <c>idempotent-replayed: true</c>, never a second provider call or charge. The same key with another body or route is
+/// a 422. An answer that a retry may fix (5xx, 408, 429, a stream that broke off or that the client left) gives the key
+/// back instead. Runs after the access check, so a refused request claims nothing.
+/// </summary>
+public sealed class IdempotencyFilter(
+    IdempotencyStore store, IProxyConfigProvider config, IdempotencyOptions options, TimeProvider time, ILogger<IdempotencyFilter> logger) : IEndpointFilter
+{
+    public const string KeyHeader = "Idempotency-Key";
+
+    public const string AlternateKeyHeader = "x-idempotency-key";
+
+    public const string ReplayedHeader = "idempotent-replayed";
+
+    /// <summary>Headers of the first answer that belong to its connection, not to the answer: never replayed.</summary>
+    private static readonly HashSet<string> ConnectionHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Date", "Server", "Transfer-Encoding", "Content-Length", "Connection", "Keep-Alive",
+    };
+
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        var http = context.HttpContext;
+        var key = KeyOf(http.Request);
+        if (key is null)
+        {
+            return await next(context);
+        }
+
+        var shape = http.GetEndpoint()?.Metadata.GetMetadata<IdempotentRoute>()?.ErrorShape ?? (static e => e);
+        if (key.Length == 0 || key.Length > IdempotencyOptions.MaxKeyLength)
+        {
+            return shape(OpenAiErrorResult.BadRequest(
+                $"{KeyHeader} must be 1 to {IdempotencyOptions.MaxKeyLength} characters", KeyHeader, "invalid_idempotency_key"));
+        }
+
+        var body = await RequestBody.ReadAsync(http, config);
+        var fingerprint = Hash(http.Request.Method + " " + RoutePath(http.Request.Path) + "\n" + body.Text);
+        var storeKey = Hash(ScopeOf(http) + "\n" + key);
+        var cancellationToken = http.RequestAborted;
+        while (true)
+        {
+            var claim = await store.ClaimAsync(storeKey, fingerprint, cancellationToken);
+            if (claim.Fingerprint != fingerprint)
+            {
+                Log.KeyReused(logger, http.Request.Path.Value ?? "/");
+                return shape(new OpenAiErrorResult(StatusCodes.Status422UnprocessableEntity,
+                    $"This {KeyHeader} was already used with a different request (another body or route). Use a new key for a new request.",
+                    "invalid_request_error", KeyHeader, "idempotency_key_reused"));
+            }
+
+            if (claim.Token is { } token)
+            {
+                return await RunAsync(context, next, storeKey, token, fingerprint, body.Json);
+            }
+
+            if (claim.Answer is { } answer)
+            {
+                Log.Replayed(logger, http.Request.Path.Value ?? "/", answer.StatusCode);
+                return answer.TooLarge
+                    ? shape(new OpenAiErrorResult(StatusCodes.Status409Conflict,
+                        $"The request with this {KeyHeader} finished, but its answer was larger than the replay limit and was not kept. Use a new key to run it again.",
+                        "invalid_request_error", KeyHeader, "idempotency_answer_not_kept"))
+                    : new ReplayResult(answer);
+            }
+
+            // the first request with this key is still running: wait for its answer (or for it to give the key back)
+            await store.WaitForChangeAsync(storeKey, cancellationToken);
+        }
+    }
+
+    private async ValueTask<object?> RunAsync(
+        EndpointFilterInvocationContext context, EndpointFilterDelegate next, string storeKey, string token, string fingerprint, JsonObject? body)
+    {
+        var http = context.HttpContext;
+        var capture = new CapturingStream(http.Response.Body, options.MaxStoredBytes);
+        http.Response.Body = capture;
+        var streamed = body?["stream"] is JsonValue s && s.TryGetValue<bool>(out var isStream) && isStream;
+        if (!streamed)
+        {
+            // a repeat is coming: a client that leaves does not cancel a non-streamed request, whose answer is kept for it
+            // (the request still ends at its own timeout); a stream the client leaves is cancelled and gives the key back
+            http.RequestAborted = CancellationToken.None;
+        }
+
+        var renewal = new CancellationTokenSource();
+        var renewing = RenewAsync(storeKey, token, renewal.Token);
+        http.Response.OnCompleted(async () =>
+        {
+            await renewal.CancelAsync();
+            await renewing;
+            renewal.Dispose();
+            await FinishAsync(http, capture, storeKey, token, fingerprint);
+        });
+        return await next(context);
+    }
+
+    private async Task FinishAsync(HttpContext http, CapturingStream capture, string storeKey, string token, string fingerprint)
+    {
+        var status = http.Response.StatusCode;
+        var isStream = http.Response.ContentType?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true;
+        var retryable = status >= 500 || status is StatusCodes.Status408RequestTimeout or StatusCodes.Status429TooManyRequests ||
+                        (isStream && !SseStreamResult.EndedCleanly(http));
+        if (retryable)
+        {
+            Log.Released(logger, http.Request.Path.Value ?? "/", status);
+            await store.ReleaseAsync(storeKey, token);
+            return;
+        }
+
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in http.Response.Headers)
+        {
+            if (!ConnectionHeaders.Contains(name))
+            {
+                headers[name] = value.ToString();
+            }
+        }
+
+        await store.CompleteAsync(storeKey, token, fingerprint,
+            new IdempotentAnswer(status, headers, capture.Overflowed ? [] : capture.Captured(), capture.Overflowed));
+    }
+
+    /// <summary>Renews the claim every third of its lifetime until the request is done.</summary>
+    private async Task RenewAsync(string storeKey, string token, CancellationToken cancellationToken)
+    {
+        var every = TimeSpan.FromSeconds(Math.Max(1, options.ClaimSeconds) / 3);
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(every, time, cancellationToken);
+                await store.RenewAsync(storeKey, token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the request is done
+        }
+    }
+
+    private static string? KeyOf(HttpRequest request)
+    {
+        foreach (var name in new[] { KeyHeader, AlternateKeyHeader })
+        {
+            if (request.Headers.TryGetValue(name, out var value))
+            {
+                return value.ToString().Trim();
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whose key it is: the virtual key (by hash), a JWT's user and team, or the admin (master key, admin JWT, open gateway).</summary>
+    private static string ScopeOf(HttpContext http) => AuthContext.Of(http) switch
+    {
+        null or { IsAdmin: true } => "admin",
+        { Key: { } key } => "key:" + key.TokenHash,
+        var caller => "jwt:" + caller.Caller?.UserId + "|" + caller.Caller?.TeamId,
+    };
+
+    /// <summary><c>/v1/chat/completions</c> and <c>/chat/completions</c> are one route.</summary>
+    private static string RoutePath(PathString path) =>
+        path.StartsWithSegments("/v1", out var rest) ? rest.Value ?? "/" : path.Value ?? "/";
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>The stored answer, as the first request's client received it, marked as replayed.</summary>
+    private sealed class ReplayResult(IdempotentAnswer answer) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = answer.StatusCode;
+            foreach (var (name, value) in answer.Headers)
+            {
+                httpContext.Response.Headers[name] = value;
+            }
+
+            httpContext.Response.Headers[ReplayedHeader] = "true";
+            await httpContext.Response.Body.WriteAsync(answer.Body, httpContext.RequestAborted);
+        }
+    }
+}

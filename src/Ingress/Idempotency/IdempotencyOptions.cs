@@ -1,0 +1,32 @@
+namespace Broker.Ingress.Idempotency;
+
+/// <summary>
+/// Idempotent retries (section <c>Idempotency</c>, e.g. <c>Idempotency__TtlSeconds=3600</c>): how long an answer is kept
+/// for a repeated <c>Idempotency-Key</c>, and how a request in flight holds its key.
+/// </summary>
+public sealed class IdempotencyOptions
+{
+    /// <summary>How long a finished request's answer is replayed for its key (default 24 h).</summary>
+    public double TtlSeconds { get; set; } = 24 * 60 * 60;
+
+    /// <summary>
+    /// How long a key stays claimed by a request in flight without a sign of life; the Ingress running it renews the
+    /// claim every third of this. An Ingress that dies leaves the key to the next retry after at most this long.
+    /// </summary>
+    public double ClaimSeconds { get; set; } = 30;
+
+    /// <summary>How often a repeated request waiting for the first one asks the shared store (Redis) whether it finished.</summary>
+    public double PollMilliseconds { get; set; } = 200;
+
+    /// <summary>The largest answer kept for replay; a repeat of a larger one is answered 409 instead of calling the provider again.</summary>
+    public long MaxStoredBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Without Redis: the most the answers kept in this process's memory may take; past it (after dropping expired ones),
+    /// a repeat is answered 409 instead of replayed.
+    /// </summary>
+    public long MaxLocalBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>The longest key accepted (Stripe's limit); a longer one is a 400.</summary>
+    public const int MaxKeyLength = 255;
+}

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Ingress.Idempotency;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3801, Level = LogLevel.Information, Message = "Idempotency-Key repeat on {Path}: the first request's answer ({StatusCode}) replayed")]
+    public static partial void Replayed(ILogger logger, string path, int statusCode);
+
+    [LoggerMessage(EventId = 3802, Level = LogLevel.Information, Message = "Idempotency-Key on {Path} given back after a {StatusCode} (or a broken stream): the next request with it runs")]
+    public static partial void Released(ILogger logger, string path, int statusCode);
+
+    [LoggerMessage(EventId = 3803, Level = LogLevel.Warning, Message = "Idempotency-Key reused with a different request on {Path}: refused with 422")]
+    public static partial void KeyReused(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 3804, Level = LogLevel.Warning, Message = "Idempotency-Key answer not stored in Redis ({Reason}): a repeat after the claim lapses runs again")]
+    public static partial void NotStored(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3805, Level = LogLevel.Warning, Message = "Idempotency-Key answers in memory reached Idempotency:MaxLocalBytes ({MaxBytes}): this answer is not kept (a repeat gets 409); configure Redis or a shorter Idempotency:TtlSeconds")]
+    public static partial void LocalFull(ILogger logger, long maxBytes);
+}

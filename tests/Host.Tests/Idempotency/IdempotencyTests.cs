@@ -1,0 +1,280 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Broker.Host.Composition;
+using Broker.Host.Tests.Infrastructure;
+using Broker.TestKit;
+
+namespace Broker.Host.Tests.Idempotency;
+
+/// <summary>
+/// Idempotency-Key through the real HTTP path: a repeat (while or after the first ran) gets the first answer, with the
+/// same call id and <c>idempotent-replayed: true</c>, and the provider is called once.
+/// </summary>
+[Collection(RabbitMqCollection.Name)]
+public sealed class IdempotencyTests(RabbitMqFixture rabbit)
+{
+    private const string MasterKey = "sk-idem-master-0001";
+
+    private static string Yaml(FakeUpstream upstream, string extra = "", string router = "") => $$"""
+        model_list:
+          - model_name: gpt-4o
+            litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: sk-up }
+            model_info: { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
+          - model_name: embed
+            litellm_params: { model: openai/text-embedding-3-small, api_base: "{{upstream.BaseUrl}}/v1", api_key: sk-up }
+        router_settings:
+          timeout: 30
+        {{router}}
+        general_settings:
+          master_key: {{MasterKey}}
+        {{extra}}
+        """;
+
+    public static TheoryData<string, string> Routes => new()
+    {
+        { "v1/chat/completions", """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""" },
+        { "v1/chat/completions", """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""" },
+        { "v1/completions", """{"model":"gpt-4o","prompt":"hi"}""" },
+        { "v1/embeddings", """{"model":"embed","input":"hi"}""" },
+        { "v1/messages", """{"model":"gpt-4o","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}""" },
+        { "v1/messages", """{"model":"gpt-4o","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"hi"}]}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Routes))]
+    public async Task Post_SameKeyAfterFirstFinished_ReplaysAnswerWithoutProviderCall(string path, string body)
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream));
+        var key = Guid.NewGuid().ToString();
+
+        var first = await PostAsync(broker.Http, path, body, key);
+        var second = await PostAsync(broker.Http, path, body, key, header: "x-idempotency-key");
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal(HttpStatusCode.OK, second.Status);
+        Assert.Single(upstream.Requests);
+        Assert.Equal(first.Body, second.Body);
+        Assert.Equal(first.Header("x-litellm-call-id"), second.Header("x-litellm-call-id"));
+        Assert.NotNull(first.Header("x-litellm-call-id"));
+        Assert.Equal(first.Header("Content-Type"), second.Header("Content-Type"));
+        Assert.Null(first.Header("idempotent-replayed"));
+        Assert.Equal("true", second.Header("idempotent-replayed"));
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Chat_SameKeyInParallel_OneProviderCallAndOneSpendRow()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.Delay = TimeSpan.FromSeconds(1);
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, $"""
+              database_url: "{db.Url}"
+              proxy_batch_write_at: 0.2
+            """));
+        var key = Guid.NewGuid().ToString();
+        const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"parallel"}]}""";
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => PostAsync(broker.Http, "v1/chat/completions", Body, key)));
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
+        Assert.Single(upstream.Requests);
+        Assert.Single(answers.Select(a => a.Header("x-litellm-call-id")).Distinct());
+        Assert.Single(answers.Select(a => a.Body).Distinct());
+        Assert.Equal(7, answers.Count(a => a.Header("idempotent-replayed") == "true"));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs") == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        // more than a few write batches later, still one row
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"));
+    }
+
+    [Fact]
+    public async Task ChatStream_SameKeyWhileFirstStreams_WaitsAndReplaysWholeStream()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.ReplyText = "one two three four five six";
+        upstream.ChunkDelay = TimeSpan.FromMilliseconds(150);
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream));
+        var key = Guid.NewGuid().ToString();
+        const string Body = """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""";
+
+        using var firstRequest = Request("v1/chat/completions", Body, key);
+        using var firstResponse = await broker.Http.SendAsync(firstRequest, HttpCompletionOption.ResponseHeadersRead);
+        // the first stream has started (its headers are out) and is still running
+        var second = PostAsync(broker.Http, "v1/chat/completions", Body, key);
+        var firstBody = await firstResponse.Content.ReadAsStringAsync();
+        var replay = await second;
+
+        Assert.Equal(HttpStatusCode.OK, replay.Status);
+        Assert.Equal(firstBody, replay.Body);
+        Assert.Contains("data: [DONE]", replay.Body, StringComparison.Ordinal);
+        Assert.Equal("true", replay.Header("idempotent-replayed"));
+        Assert.Equal(firstResponse.Headers.GetValues("x-litellm-call-id").Single(), replay.Header("x-litellm-call-id"));
+        Assert.Single(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Chat_SameKeyDifferentBody_422InOpenAiShape()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream));
+        var key = Guid.NewGuid().ToString();
+
+        var first = await PostAsync(broker.Http, "v1/chat/completions", """{"model":"gpt-4o","messages":[{"role":"user","content":"a"}]}""", key);
+        var other = await PostAsync(broker.Http, "v1/chat/completions", """{"model":"gpt-4o","messages":[{"role":"user","content":"b"}]}""", key);
+        var otherRoute = await PostAsync(broker.Http, "v1/embeddings", """{"model":"embed","input":"a"}""", key);
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, other.Status);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, otherRoute.Status);
+        var error = JsonNode.Parse(other.Body)!["error"]!;
+        Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+        Assert.Equal("idempotency_key_reused", error["code"]!.GetValue<string>());
+        Assert.Single(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Messages_SameKeyDifferentBody_422InAnthropicShape()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream));
+        var key = Guid.NewGuid().ToString();
+
+        await PostAsync(broker.Http, "v1/messages", """{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"a"}]}""", key);
+        var other = await PostAsync(broker.Http, "v1/messages", """{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"b"}]}""", key);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, other.Status);
+        var json = JsonNode.Parse(other.Body)!;
+        Assert.Equal("error", json["type"]!.GetValue<string>());
+        Assert.NotNull(json["error"]!["message"]);
+    }
+
+    [Theory]
+    [InlineData(500, 2, HttpStatusCode.OK)]
+    [InlineData(429, 2, HttpStatusCode.OK)]
+    [InlineData(400, 1, HttpStatusCode.BadRequest)]
+    public async Task Chat_FirstAttemptFailed_5xxAnd429GiveKeyBack4xxReplayed(int status, int expectedCalls, HttpStatusCode expectedSecond)
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.Failure = (status, """{"error":{"message":"upstream says no","type":"invalid_request_error"}}""", null);
+        upstream.OnlyFirstRequests = 1;
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, router: "  num_retries: 0"));
+        var key = Guid.NewGuid().ToString();
+        const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""";
+
+        var first = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
+        var second = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
+
+        Assert.Equal(status, (int)first.Status);
+        Assert.Equal(expectedSecond, second.Status);
+        Assert.Equal(expectedCalls, upstream.Requests.Count);
+        Assert.Equal(expectedCalls == 1 ? "true" : null, second.Header("idempotent-replayed"));
+    }
+
+    [Fact]
+    public async Task Chat_AnswerOverReplayLimit_Repeat409WithoutProviderCall()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream), settings: new Dictionary<string, string?> { ["Idempotency:MaxStoredBytes"] = "16" });
+        var key = Guid.NewGuid().ToString();
+        const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""";
+
+        var first = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
+        var second = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal(HttpStatusCode.Conflict, second.Status);
+        Assert.Equal("idempotency_answer_not_kept", JsonNode.Parse(second.Body)!["error"]!["code"]!.GetValue<string>());
+        Assert.Single(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Chat_SameKeyFromAnotherCaller_RunsOnItsOwn()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, $"""
+              database_url: "{db.Url}"
+            """));
+        using var generate = new HttpRequestMessage(HttpMethod.Post, "key/generate") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
+        generate.Headers.Authorization = new AuthenticationHeaderValue("Bearer", MasterKey);
+        using var generated = await broker.Http.SendAsync(generate);
+        var virtualKey = JsonNode.Parse(await generated.Content.ReadAsStringAsync())!["key"]!.GetValue<string>();
+        var key = Guid.NewGuid().ToString();
+        const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""";
+
+        var master = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
+        var other = await PostAsync(broker.Http, "v1/chat/completions", Body, key, virtualKey);
+        var otherAgain = await PostAsync(broker.Http, "v1/chat/completions", Body, key, virtualKey);
+
+        Assert.Equal(HttpStatusCode.OK, master.Status);
+        Assert.Equal(HttpStatusCode.OK, other.Status);
+        Assert.NotEqual(master.Header("x-litellm-call-id"), other.Header("x-litellm-call-id"));
+        Assert.Equal(other.Header("x-litellm-call-id"), otherAgain.Header("x-litellm-call-id"));
+        Assert.Equal(2, upstream.Requests.Count);
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Chat_SameKeyOnTwoIngressesWithRedis_OneProviderCall()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.Delay = TimeSpan.FromSeconds(1);
+        var redis = Environment.GetEnvironmentVariable("REDIS_URL");
+        Assert.False(string.IsNullOrEmpty(redis), "REDIS_URL is not set: run eval \"$(scripts/services.sh)\" first");
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        try
+        {
+            await using var broker = await BrokerRunner.StartAsync(Yaml(upstream), null, url,
+                [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, []), (BrokerRoles.Ingress, [])],
+                new Dictionary<string, string?> { ["REDIS_URL"] = redis });
+            using var a = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(broker.Hosts[2])[0] + "/"), Timeout = TimeSpan.FromSeconds(60) };
+            using var b = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(broker.Hosts[3])[0] + "/"), Timeout = TimeSpan.FromSeconds(60) };
+            var key = Guid.NewGuid().ToString();
+            const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"two ingresses"}]}""";
+
+            var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => PostAsync(i % 2 == 0 ? a : b, "v1/chat/completions", Body, key)));
+            var later = await PostAsync(b, "v1/chat/completions", Body, key);
+
+            Assert.All(answers, x => Assert.Equal(HttpStatusCode.OK, x.Status));
+            Assert.Single(upstream.Requests);
+            Assert.Single(answers.Append(later).Select(x => x.Header("x-litellm-call-id")).Distinct());
+            Assert.Equal("true", later.Header("idempotent-replayed"));
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
+    private static HttpRequestMessage Request(string path, string body, string idempotencyKey, string apiKey = MasterKey, string header = "Idempotency-Key")
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        request.Headers.Add(header, idempotencyKey);
+        return request;
+    }
+
+    private static async Task<Answer> PostAsync(
+        HttpClient http, string path, string body, string idempotencyKey, string apiKey = MasterKey, string header = "Idempotency-Key")
+    {
+        using var request = Request(path, body, idempotencyKey, apiKey, header);
+        using var response = await http.SendAsync(request);
+        var headers = response.Headers.Concat(response.Content.Headers)
+            .ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase);
+        return new Answer(response.StatusCode, headers, await response.Content.ReadAsStringAsync());
+    }
+
+    private sealed record Answer(HttpStatusCode Status, Dictionary<string, string> Headers, string Body)
+    {
+        public string? Header(string name) => Headers.GetValueOrDefault(name);
+    }
+}
