@@ -33,7 +33,9 @@ public static class BillingRegistration
         builder.Services.AddSingleton<BudgetResetter>();
         builder.Services.AddHostedService<BudgetResetService>();
         builder.Services.AddSingleton<SpendRetention>();
-        builder.Services.AddSingleton<IRequestAttemptStore, PostgresRequestAttemptStore>();
+        builder.Services.AddSingleton<IRequestAttemptStore>(sp => sp.GetRequiredService<BrokerDatabase>().Kind == DatabaseKind.Sqlite
+            ? ActivatorUtilities.CreateInstance<SqliteRequestAttemptStore>(sp)
+            : ActivatorUtilities.CreateInstance<PostgresRequestAttemptStore>(sp));
         builder.Services.AddHostedService<SpendRetentionService>();
         builder.AddBusContribution(new BillingBusContribution());
         builder.AddAlerting();

@@ -3,7 +3,7 @@ using Broker.Contracts.Inference;
 
 namespace Broker.Billing.History;
 
-/// <summary>Where Billing keeps the attempt history: PostgreSQL today (<see cref="PostgresRequestAttemptStore"/>).</summary>
+/// <summary>Where Billing keeps the attempt history: PostgreSQL (<see cref="PostgresRequestAttemptStore"/>) or the embedded SQLite file (<see cref="SqliteRequestAttemptStore"/>).</summary>
 public interface IRequestAttemptStore
 {
     /// <summary>False when no store is configured: attempts are dropped and the history is answered as unavailable.</summary>

@@ -86,19 +86,36 @@ public sealed class RequestHistoryTests(RabbitMqFixture rabbit)
     }
 
     [Fact]
-    public async Task GetRequest_NoDatabase_501InOpenAiShape()
+    public async Task GetRequest_RetriedOnceThenSucceededOnEmbeddedSqlite_ShowsBothAttempts()
+    {
+        await using var upstream = await FailingOnceAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, null));
+
+        await AssertRetriedHistoryAsync(broker.Http, upstream);
+        var (badStatus, _) = await GetAsync(broker.Http, "not-a-request-id", MasterKey);
+        Assert.Equal(HttpStatusCode.BadRequest, badStatus);
+    }
+
+    [Fact]
+    public async Task GetRequest_RolesApartWithoutDatabase_501InOpenAiShape()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
-        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, null));
-        var (_, callId) = await ChatAsync(broker.Http, MasterKey);
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        try
+        {
+            await using var broker = await BrokerRunner.StartDistributedAsync(Yaml(upstream, null), url);
+            var (_, callId) = await ChatAsync(broker.Http, MasterKey);
 
-        var (status, body) = await GetAsync(broker.Http, callId, MasterKey);
-        var (badStatus, _) = await GetAsync(broker.Http, "not-a-request-id", MasterKey);
+            var (status, body) = await GetAsync(broker.Http, callId, MasterKey);
 
-        Assert.Equal(HttpStatusCode.NotImplemented, status);
-        Assert.Equal("history_not_configured", body!["error"]!["code"]!.GetValue<string>());
-        Assert.Contains("database", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.BadRequest, badStatus);
+            Assert.Equal(HttpStatusCode.NotImplemented, status);
+            Assert.Equal("history_not_configured", body!["error"]!["code"]!.GetValue<string>());
+            Assert.Contains("database", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
     }
 
     private static async Task AssertRetriedHistoryAsync(HttpClient http, FakeUpstream upstream)
