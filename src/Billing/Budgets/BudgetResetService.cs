@@ -19,7 +19,7 @@ public sealed class BudgetResetService(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!database.IsConfigured)
+        if (!database.HasStore)
         {
             return;
         }
@@ -53,7 +53,7 @@ public sealed class BudgetResetService(
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception ex) when (ex is NpgsqlException or Microsoft.Data.Sqlite.SqliteException or TimeoutException or InvalidOperationException)
             {
                 Log.ResetDeferred(logger, ex.Message);
                 await Task.Delay(interval, timeProvider, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);

@@ -24,6 +24,11 @@ public sealed class BudgetResetter(BrokerDatabase database, IProxyConfigProvider
     /// <summary>Resets what is due at <paramref name="now"/>; returns the entities whose totals or reset time changed.</summary>
     public async Task<IReadOnlyList<EntityTotal>> ResetDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
+        if (database.Kind == DatabaseKind.Sqlite)
+        {
+            return await ResetDueSqliteAsync(now, cancellationToken);
+        }
+
         await EnsureProxyRowAsync(cancellationToken);
         var changed = new List<EntityTotal>();
         foreach (var (table, idColumn, entityType, filter) in Tables)
@@ -98,6 +103,80 @@ public sealed class BudgetResetter(BrokerDatabase database, IProxyConfigProvider
             while (await reader.ReadAsync(cancellationToken))
             {
                 changed.Add(new EntityTotal(entityType, reader.GetString(0), reader.GetDecimal(1), 0m, reader.GetFieldValue<DateTimeOffset>(2)));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return changed;
+    }
+
+    /// <summary>
+    /// The same on the embedded SQLite file, in one <c>BEGIN IMMEDIATE</c> transaction: it holds the only write lock, so
+    /// no spend batch can run between reading what is due and resetting it.
+    /// </summary>
+    private async Task<IReadOnlyList<EntityTotal>> ResetDueSqliteAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var stamp = SqliteValues.Time(now);
+        var changed = new List<EntityTotal>();
+        await using var connection = await database.OpenSqliteAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var duration = ProxyBudget.Of(config.Current).BudgetDuration;
+        await using (var proxy = connection.CreateCommand())
+        {
+            proxy.Transaction = transaction;
+            proxy.CommandText = """
+                INSERT INTO broker_spend_totals (entity_type, entity_id, budget_duration, updated_at) VALUES ('proxy', 'global', $duration, $now)
+                ON CONFLICT (entity_type, entity_id) DO UPDATE SET budget_duration = excluded.budget_duration,
+                    budget_reset_at = CASE WHEN excluded.budget_duration IS NULL THEN NULL ELSE broker_spend_totals.budget_reset_at END
+                WHERE broker_spend_totals.budget_duration IS NOT excluded.budget_duration
+                """;
+            proxy.Parameters.AddWithValue("$duration", (object?)duration ?? DBNull.Value);
+            proxy.Parameters.AddWithValue("$now", stamp);
+            await proxy.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        foreach (var (table, idColumn, entityType, filter) in Tables)
+        {
+            var due = new List<(string Id, string Duration, bool HadResetTime, decimal Spend)>();
+            await using (var select = connection.CreateCommand())
+            {
+                select.Transaction = transaction;
+                select.CommandText = $"""
+                    SELECT {idColumn}, budget_duration, budget_reset_at IS NOT NULL, spend FROM {table}
+                    WHERE budget_duration IS NOT NULL AND (budget_reset_at IS NULL OR budget_reset_at <= $now)
+                    {(filter is null ? "" : "AND " + filter)}
+                    ORDER BY {idColumn}
+                    """;
+                select.Parameters.AddWithValue("$now", stamp);
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    due.Add((reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), SqliteValues.ParseMoney(reader.GetString(3))));
+                }
+            }
+
+            foreach (var (id, budgetDuration, hadResetTime, spend) in due)
+            {
+                if (BudgetDuration.NextReset(budgetDuration, now) is not { } next)
+                {
+                    continue;
+                }
+
+                var newSpend = hadResetTime ? 0m : spend;
+                await using var update = connection.CreateCommand();
+                update.Transaction = transaction;
+                update.CommandText = $"""
+                    UPDATE {table} SET spend = $spend, budget_reset_at = $reset, updated_at = $now
+                    WHERE {idColumn} = $id {(filter is null ? "" : "AND " + filter)}
+                    """;
+                update.Parameters.AddWithValue("$spend", SqliteValues.Money(newSpend));
+                update.Parameters.AddWithValue("$reset", SqliteValues.Time(next));
+                update.Parameters.AddWithValue("$now", stamp);
+                update.Parameters.AddWithValue("$id", id);
+                if (await update.ExecuteNonQueryAsync(cancellationToken) > 0)
+                {
+                    changed.Add(new EntityTotal(entityType, id, newSpend, 0m, next));
+                }
             }
         }
 

@@ -2,7 +2,9 @@ using Broker.Billing.Budgets;
 using Broker.Billing.Persistence;
 using Broker.Config;
 using Broker.Config.Loading;
+using Broker.ServiceDefaults.Database;
 using Broker.TestKit;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broker.Host.Tests.Billing;
 
@@ -57,6 +59,54 @@ public sealed class BudgetAndRetentionTests
         Assert.Equal(0m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_teams WHERE team_id = 't'"));
         Assert.Equal(now.AddMonths(1), await At(db, "SELECT budget_reset_at FROM broker_teams WHERE team_id = 't'"));
         Assert.Equal(0m, await db.ScalarAsync<decimal>("SELECT spend FROM broker_spend_totals WHERE entity_type = 'proxy'"));
+        Assert.Equal(["key:due", "key:new", "proxy:global", "team:t"],
+            changed.Select(c => $"{c.EntityType}:{c.EntityId}").Order(StringComparer.Ordinal));
+        Assert.Empty(await resetter.ResetDueAsync(now, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ResetDue_PeriodEndedOnEmbeddedSqlite_ZeroesSpendAndMovesResetTime()
+    {
+        await using var database = BrokerDatabase.Sqlite(SqliteLocation.Memory());
+        await new DatabaseMigrator(database, NullLogger<DatabaseMigrator>.Instance, TimeProvider.System).MigrateSqliteAsync(CancellationToken.None);
+        var now = new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+        var t = SqliteValues.Time(now.AddDays(-10));
+        await using (var connection = await database.OpenSqliteAsync(CancellationToken.None))
+        await using (var insert = connection.CreateCommand())
+        {
+            insert.CommandText = $"""
+                INSERT INTO broker_keys (token_hash, key_name, spend, budget_duration, budget_reset_at, created_at, updated_at) VALUES
+                    ('due', 'sk-...1', '5', '1d', '{SqliteValues.Time(now.AddHours(-1))}', '{t}', '{t}'),
+                    ('later', 'sk-...2', '7', '1d', '{SqliteValues.Time(now.AddHours(23))}', '{t}', '{t}'),
+                    ('new', 'sk-...3', '3', '30d', NULL, '{t}', '{t}'),
+                    ('never', 'sk-...4', '9', NULL, NULL, '{t}', '{t}');
+                INSERT INTO broker_teams (team_id, spend, budget_duration, budget_reset_at, created_at, updated_at)
+                    VALUES ('t', '4', '1mo', '{SqliteValues.Time(now.AddDays(-25))}', '{t}', '{t}');
+                INSERT INTO broker_spend_totals (entity_type, entity_id, spend, budget_duration, budget_reset_at, updated_at)
+                    VALUES ('proxy', 'global', '50', '30d', '{SqliteValues.Time(now.AddDays(-1))}', '{t}');
+                """;
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var resetter = new BudgetResetter(database, Config(Yaml));
+        var changed = await resetter.ResetDueAsync(now, CancellationToken.None);
+
+        async Task<(string Spend, string? ResetAt)> Row(string sql)
+        {
+            await using var connection = await database.OpenSqliteAsync(CancellationToken.None);
+            await using var select = connection.CreateCommand();
+            select.CommandText = sql;
+            await using var reader = await select.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            return (reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+        }
+
+        Assert.Equal(("0", SqliteValues.Time(now.AddDays(1))), await Row("SELECT spend, budget_reset_at FROM broker_keys WHERE token_hash = 'due'"));
+        Assert.Equal("7", (await Row("SELECT spend, budget_reset_at FROM broker_keys WHERE token_hash = 'later'")).Spend);
+        Assert.Equal(("3", SqliteValues.Time(now.AddDays(30))), await Row("SELECT spend, budget_reset_at FROM broker_keys WHERE token_hash = 'new'"));
+        Assert.Equal("9", (await Row("SELECT spend, budget_reset_at FROM broker_keys WHERE token_hash = 'never'")).Spend);
+        Assert.Equal(("0", SqliteValues.Time(now.AddMonths(1))), await Row("SELECT spend, budget_reset_at FROM broker_teams WHERE team_id = 't'"));
+        Assert.Equal("0", (await Row("SELECT spend, budget_reset_at FROM broker_spend_totals WHERE entity_type = 'proxy'")).Spend);
         Assert.Equal(["key:due", "key:new", "proxy:global", "team:t"],
             changed.Select(c => $"{c.EntityType}:{c.EntityId}").Order(StringComparer.Ordinal));
         Assert.Empty(await resetter.ResetDueAsync(now, CancellationToken.None));
