@@ -198,7 +198,9 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         }
         catch (TimeoutException)
         {
-            // another instance's change is seen by asking again
+            // another instance's change is seen by asking again; the waiter entry goes, so keys held elsewhere leave
+            // nothing behind in this process
+            _changed.TryRemove(KeyValuePair.Create(key, changed));
         }
     }
 

@@ -87,7 +87,20 @@ public static class ChatRequestBuilder
         return request;
     }
 
-    private static bool IsGatewayOnly(string key) => GatewayOnlyKeys.Contains(key) || IsPrice(key);
+    private static bool IsGatewayOnly(string key) => GatewayOnlyKeys.Contains(key) || IsPrice(key) || IsCredential(key);
+
+    /// <summary>
+    /// Credentials and cloud identity settings (Azure AD's tenant_id / client_id / client_secret, azure_*, aws_*, vertex_*,
+    /// anything named like a secret, password, credential or token) are how the gateway reaches a provider, never a
+    /// request parameter: a resolved <c>os.environ/</c> secret in litellm_params must not travel in the body.
+    /// (<c>max_tokens</c> and the like end in <c>_tokens</c>, so they are kept.)
+    /// </summary>
+    private static bool IsCredential(string key) =>
+        key is "tenant_id" or "client_id" or "token" or "username" ||
+        key.StartsWith("azure_", StringComparison.Ordinal) || key.StartsWith("aws_", StringComparison.Ordinal) ||
+        key.StartsWith("vertex_", StringComparison.Ordinal) || key.StartsWith("watsonx_", StringComparison.Ordinal) ||
+        key.Contains("secret", StringComparison.Ordinal) || key.Contains("password", StringComparison.Ordinal) ||
+        key.Contains("credential", StringComparison.Ordinal) || key.EndsWith("_token", StringComparison.Ordinal);
 
     /// <summary>Prices (input_cost_per_token, input_cost_per_second, cache_read_input_token_cost...) are the gateway's, never the provider's.</summary>
     private static bool IsPrice(string key) =>

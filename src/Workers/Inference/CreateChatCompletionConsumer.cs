@@ -334,6 +334,15 @@ public sealed class CreateChatCompletionConsumer(
             return false;
         }
 
+        if (message.Retry is { } retry &&
+            !await retries.CommitAttemptAsync(message.RequestId, retry.Attempt, AttemptOwner(context), message.Deadline))
+        {
+            // the saga gave up on this attempt (its step timed out) and moved on, or has ended: a late failure report
+            // would recreate a finished saga and plan a step nobody waits for. Nothing to answer, nothing to bill.
+            Log.LateAnswer(logger, message.RequestId, retry.Attempt, message.ModelGroup, deploymentId ?? "");
+            return true;
+        }
+
         var failed = InferenceSteps.ToFailed(message.RequestId, queue, deploymentId, error);
         // every deployment cooling down: retrying the group now cannot help, its fallbacks may
         fallbackOnly |= error.Code == "no_deployments_available";

@@ -28,6 +28,34 @@ public sealed class ChatRequestBuilderTests
     }
 
     [Theory]
+    [InlineData("tenant_id")]
+    [InlineData("client_id")]
+    [InlineData("client_secret")]
+    [InlineData("azure_ad_token")]
+    [InlineData("azure_password")]
+    [InlineData("vertex_ai_credentials")]
+    [InlineData("aws_external_id")]
+    [InlineData("refresh_token")]
+    public void Build_CredentialInLitellmParams_NeverSentToProvider(string key)
+    {
+        var defaults = new Dictionary<string, JsonElement>
+        {
+            [key] = JsonDocument.Parse("\"resolved-secret-value\"").RootElement,
+            ["max_tokens"] = JsonDocument.Parse("256").RootElement,
+            ["max_completion_tokens"] = JsonDocument.Parse("128").RootElement,
+        };
+        var deployment = TestDeployments.Create(defaults: defaults);
+        var client = JsonNode.Parse("""{"model":"gpt-4o","messages":[]}""")!.AsObject();
+
+        var request = ChatRequestBuilder.Build(client, deployment, "gpt-4o");
+
+        Assert.False(request.ContainsKey(key));
+        Assert.DoesNotContain("resolved-secret-value", request.ToJsonString(), StringComparison.Ordinal);
+        Assert.Equal(256, request["max_tokens"]!.GetValue<int>());
+        Assert.Equal(128, request["max_completion_tokens"]!.GetValue<int>());
+    }
+
+    [Theory]
     [InlineData("*", "openai/*", "gpt-5-mini", "gpt-5-mini")]
     [InlineData("anthropic/*", "anthropic/*", "anthropic/claude-3-haiku", "claude-3-haiku")]
     [InlineData("gpt-4o", "openai/gpt-4o", "gpt-4o", "gpt-4o")]
