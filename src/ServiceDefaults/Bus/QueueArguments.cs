@@ -26,7 +26,7 @@ public static class QueueArguments
             return [];
         }
 
-        return new Dictionary<string, object?>
+        var arguments = new Dictionary<string, object?>
         {
             [QueueTypeKey] = "quorum",
             ["x-delivery-limit"] = options.DeliveryLimit,
@@ -36,6 +36,13 @@ public static class QueueArguments
             ["x-dead-letter-strategy"] = "at-least-once",
             ["x-overflow"] = "reject-publish",
         };
+        if (options.ReplicationFactor is { } replicas)
+        {
+            // Bus:QuorumReplicationFactor: every declaration carries it, so none disagrees with the endpoint's
+            arguments["x-quorum-initial-group-size"] = replicas;
+        }
+
+        return arguments;
     }
 
     /// <summary>Parses BROKER_QUEUE_TYPE / Bus:QueueType: quorum (default) or classic.</summary>
