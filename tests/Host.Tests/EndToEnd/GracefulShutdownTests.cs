@@ -115,7 +115,8 @@ public sealed class GracefulShutdownTests(RabbitMqFixture rabbit)
         Assert.Equal("healthy", body["status"]!.GetValue<string>());
         Assert.Equal("connected", body["bus"]!.GetValue<string>());
         Assert.Equal("connected", body["cache"]!.GetValue<string>());
-        Assert.Equal("not configured", body["db"]!.GetValue<string>());
+        // no database_url: the embedded SQLite store
+        Assert.Equal("connected", body["db"]!.GetValue<string>());
         Assert.Equal("healthy", body["checks"]!["cache"]!.GetValue<string>());
     }
 
