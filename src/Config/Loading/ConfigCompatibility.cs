@@ -22,9 +22,7 @@ public static class ConfigCompatibility
             return (NotActive, reason);
         }
 
-        var parent = ConfigFeatures.NotActiveReasons.Keys
-            .FirstOrDefault(p => pattern.StartsWith(p + ".", StringComparison.Ordinal) || pattern.StartsWith(p + "[", StringComparison.Ordinal));
-        if (parent is not null)
+        if (ConfigFeatures.NotActiveParentOf(pattern) is { } parent)
         {
             return (NotActive, $"part of `{parent}`");
         }

@@ -67,7 +67,14 @@ public static class ConfigFeatures
     public static bool IsInsideNotActive(string path)
     {
         var pattern = PatternOf(path);
-        return NotActiveYet.Any(p => pattern == p || pattern.StartsWith(p + ".", StringComparison.Ordinal) || pattern.StartsWith(p + "[", StringComparison.Ordinal));
+        return NotActiveYet.Contains(pattern) || NotActiveParentOf(pattern) is not null;
+    }
+
+    /// <summary>The not-active key <paramref name="pattern"/> lies under (<c>x.y</c> or <c>x[]</c> below it), or null.</summary>
+    public static string? NotActiveParentOf(string pattern)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        return NotActiveYet.FirstOrDefault(p => pattern.StartsWith(p + ".", StringComparison.Ordinal) || pattern.StartsWith(p + "[", StringComparison.Ordinal));
     }
 
     /// <summary>A key path with its list indexes blanked: <c>model_list[2].rpm</c> gives <c>model_list[].rpm</c>.</summary>

@@ -165,26 +165,17 @@ internal static class GeneralSettingsReader
     /// <summary>alert_types; a kind Broker does not raise gets a warning naming the ones it does.</summary>
     private static List<string>? ReadAlertTypes(MapReader g)
     {
-        var node = g.Take("alert_types");
-        if (node is null)
+        var items = g.StringItems("alert_types");
+        foreach (var (type, node, path) in items ?? [])
         {
-            return null;
-        }
-
-        var path = g.ChildPath("alert_types");
-        var types = g.Convert.StringList(node, path);
-        var items = node is YamlSequenceNode sequence ? sequence.Children : [node];
-        for (var i = 0; types is not null && i < types.Count && i < items.Count; i++)
-        {
-            var raised = AlertTypeNames.Known.TryGetValue(types[i], out var known) && known;
-            if (!raised)
+            if (!(AlertTypeNames.Known.TryGetValue(type, out var raised) && raised))
             {
-                var what = AlertTypeNames.Known.ContainsKey(types[i]) ? "is not raised by Broker" : "is not an alert type";
-                g.Convert.Context.Warning(items[i], node is YamlSequenceNode ? $"{path}[{i}]" : path,
-                    $"alert type '{types[i]}' {what}; no such alert is sent (raised: {string.Join(", ", AlertTypeNames.Raised)})");
+                var what = AlertTypeNames.Known.ContainsKey(type) ? "is not raised by Broker" : "is not an alert type";
+                g.Convert.Context.Warning(node, path,
+                    $"alert type '{type}' {what}; no such alert is sent (raised: {string.Join(", ", AlertTypeNames.Raised)})");
             }
         }
 
-        return types;
+        return items?.Select(i => i.Value).ToList();
     }
 }

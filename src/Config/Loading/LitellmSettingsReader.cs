@@ -47,45 +47,38 @@ internal static class LitellmSettingsReader
     /// <summary>A callback list; every name Broker does not act on gets a warning saying what happens instead.</summary>
     private static List<string> CallbackList(MapReader section, string key, IReadOnlySet<string> genericCallbacks)
     {
-        var node = section.Take(key);
-        if (node is null)
+        var items = section.StringItems(key) ?? [];
+        foreach (var (value, node, path) in items)
         {
-            return [];
-        }
-
-        var path = section.ChildPath(key);
-        var names = section.Convert.StringList(node, path) ?? [];
-        var items = node is YamlSequenceNode sequence ? sequence.Children : [node];
-        for (var i = 0; i < names.Count && i < items.Count; i++)
-        {
-            var name = CallbackNames.Normalize(names[i]);
-            var itemPath = node is YamlSequenceNode ? $"{path}[{i}]" : path;
-            if (genericCallbacks.Contains(name))
+            if (CallbackWarning(value, genericCallbacks) is { } warning)
             {
-                continue;
-            }
-
-            if (CallbackNames.Known.TryGetValue(name, out var kind))
-            {
-                if (kind == CallbackKind.NotImplemented)
-                {
-                    section.Convert.Context.Warning(items[i], itemPath,
-                        $"callback '{names[i]}' is not implemented by Broker; nothing is sent there (acted on: {string.Join(", ", CallbackNames.Active)})");
-                }
-            }
-            else if (name.Contains('.', StringComparison.Ordinal))
-            {
-                section.Convert.Context.Warning(items[i], itemPath,
-                    $"custom callback '{names[i]}' is a Python object path, which a C# gateway cannot load; nothing is sent there (known: {string.Join(", ", CallbackNames.Active)}; for an HTTP endpoint use callback_settings.<name> with callback_type: generic_api)");
-            }
-            else
-            {
-                section.Convert.Context.Warning(items[i], itemPath,
-                    $"unknown callback '{names[i]}'; nothing is sent there (known: {string.Join(", ", CallbackNames.Active)}, or a callback_settings entry with callback_type: generic_api)");
+                section.Convert.Context.Warning(node, path, warning);
             }
         }
 
-        return names;
+        return items.Select(i => i.Value).ToList();
+    }
+
+    /// <summary>What happens instead when Broker does not act on callback <paramref name="value"/>; null when it does.</summary>
+    private static string? CallbackWarning(string value, IReadOnlySet<string> genericCallbacks)
+    {
+        var name = CallbackNames.Normalize(value);
+        var known = string.Join(", ", CallbackNames.Active);
+        if (genericCallbacks.Contains(name))
+        {
+            return null;
+        }
+
+        if (CallbackNames.Known.TryGetValue(name, out var kind))
+        {
+            return kind == CallbackKind.NotImplemented
+                ? $"callback '{value}' is not implemented by Broker; nothing is sent there (acted on: {known})"
+                : null;
+        }
+
+        return name.Contains('.', StringComparison.Ordinal)
+            ? $"custom callback '{value}' is a Python object path, which a C# gateway cannot load; nothing is sent there (known: {known}; for an HTTP endpoint use callback_settings.<name> with callback_type: generic_api)"
+            : $"unknown callback '{value}'; nothing is sent there (known: {known}, or a callback_settings entry with callback_type: generic_api)";
     }
 
     private static CacheParams? ReadCacheParams(MapReader section)

@@ -87,6 +87,35 @@ internal sealed class MapReader
 
     public List<string>? StringList(string key) => Take(key) is { } n ? _convert.StringList(n, ChildPath(key)) : null;
 
+    /// <summary>
+    /// As <see cref="StringList"/>, with each item's node and key path, for a diagnostic about one item; null when absent.
+    /// </summary>
+    public List<(string Value, YamlNode Node, string Path)>? StringItems(string key)
+    {
+        if (Take(key) is not { } node)
+        {
+            return null;
+        }
+
+        var path = ChildPath(key);
+        if (node is not YamlSequenceNode sequence)
+        {
+            return _convert.StringList(node, path)?.Select(v => (v, node, path)).ToList();
+        }
+
+        var items = new List<(string Value, YamlNode Node, string Path)>(sequence.Children.Count);
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            var itemPath = $"{path}[{i}]";
+            if (_convert.String(sequence.Children[i], itemPath) is { } value)
+            {
+                items.Add((value, sequence.Children[i], itemPath));
+            }
+        }
+
+        return items;
+    }
+
     public Dictionary<string, string>? StringMap(string key) =>
         Take(key) is { } n ? _convert.StringMap(n, ChildPath(key)) : null;
 
