@@ -18,6 +18,19 @@ internal static class Fixtures
 
     public static string PathOf(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
 
+    /// <summary>The repository's root (the folder holding Broker.sln), found upwards from the test binaries.</summary>
+    public static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Broker.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        Assert.NotNull(dir);
+        return dir.FullName;
+    }
+
     public static ConfigLoadResult Load(string name, IReadOnlyDictionary<string, string>? env = null) =>
         ProxyConfigLoader.LoadFile(PathOf(name), Env(env));
 

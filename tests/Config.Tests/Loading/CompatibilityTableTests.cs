@@ -14,7 +14,7 @@ public sealed class CompatibilityTableTests
         var known = ProxyConfigLoader.LoadFile(Fixtures.PathOf("compat-all-sections.yaml"), _ => "dummy").KnownKeys;
 
         var rendered = ConfigCompatibility.Render(known);
-        var path = Path.Combine(RepoRoot(), "docs", "compatibility.md");
+        var path = Path.Combine(Fixtures.RepoRoot(), "docs", "compatibility.md");
         var current = File.Exists(path) ? File.ReadAllText(path) : "";
         if (!string.Equals(current.ReplaceLineEndings("\n"), rendered.ReplaceLineEndings("\n"), StringComparison.Ordinal))
         {
@@ -30,17 +30,5 @@ public sealed class CompatibilityTableTests
     public void StatusOf_Key_FollowsConfigFeatures(string pattern, string expected)
     {
         Assert.Equal(expected, ConfigCompatibility.StatusOf(pattern).Status);
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Broker.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        Assert.NotNull(dir);
-        return dir.FullName;
     }
 }

@@ -52,7 +52,7 @@ public sealed partial class DocsExamplesTests
 
     private static IEnumerable<(string Page, int Index, string Yaml)> AllExamples()
     {
-        var root = RepoRoot();
+        var root = Fixtures.RepoRoot();
         var pages = new[] { Path.Combine(root, "README.md") }
             .Concat(Directory.GetFiles(Path.Combine(root, "docs"), "*.md").Order(StringComparer.Ordinal));
         foreach (var path in pages)
@@ -64,18 +64,6 @@ public sealed partial class DocsExamplesTests
                 yield return (name, index++, match.Groups["body"].Value);
             }
         }
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Broker.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        Assert.NotNull(dir);
-        return dir.FullName;
     }
 
     [GeneratedRegex(@"^```yaml\n(?<body>.*?)^```", RegexOptions.Multiline | RegexOptions.Singleline)]
