@@ -48,36 +48,13 @@ public sealed class PostgresRequestAttemptStore(BrokerDatabase database) : IRequ
     public async Task<RequestHistoryFound?> FindAsync(Guid requestId, CancellationToken cancellationToken)
     {
         await database.WhenMigrated(cancellationToken).WaitAsync(SchemaWait, cancellationToken);
-        await using var command = database.DataSource.CreateCommand("""
-            SELECT attempt, original_model_group, model_group, deployment_id, status_code, error_class, started_at, latency_ms,
-                   key_hash, user_id, team_id
+        await using var command = database.DataSource.CreateCommand($"""
+            SELECT {RequestAttemptRows.Columns}
             FROM broker_request_attempts WHERE request_id = @request ORDER BY started_at, attempt
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid>("request", requestId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var attempts = new List<RequestAttempt>();
-        string? keyHash = null, userId = null, teamId = null;
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            attempts.Add(new RequestAttempt
-            {
-                Attempt = reader.GetInt32(0),
-                OriginalModelGroup = reader.GetString(1),
-                ModelGroup = reader.GetString(2),
-                DeploymentId = reader.IsDBNull(3) ? null : reader.GetString(3),
-                StatusCode = reader.GetInt32(4),
-                ErrorClass = reader.IsDBNull(5) ? null : reader.GetString(5),
-                StartedAt = reader.GetFieldValue<DateTimeOffset>(6),
-                LatencyMs = reader.GetDouble(7),
-            });
-            keyHash ??= reader.IsDBNull(8) ? null : reader.GetString(8);
-            userId ??= reader.IsDBNull(9) ? null : reader.GetString(9);
-            teamId ??= reader.IsDBNull(10) ? null : reader.GetString(10);
-        }
-
-        return attempts.Count == 0
-            ? null
-            : new RequestHistoryFound { RequestId = requestId, KeyHash = keyHash, UserId = userId, TeamId = teamId, Attempts = attempts };
+        return await RequestAttemptRows.ReadAsync(reader, requestId, (r, i) => r.GetFieldValue<DateTimeOffset>(i), cancellationToken);
     }
 
     private static NpgsqlParameter Text(string name, IEnumerable<string?> values) =>

@@ -60,35 +60,12 @@ public sealed class SqliteRequestAttemptStore(BrokerDatabase database) : IReques
         await database.WhenMigrated(cancellationToken).WaitAsync(SchemaWait, cancellationToken);
         await using var connection = await database.OpenSqliteAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT attempt, original_model_group, model_group, deployment_id, status_code, error_class, started_at, latency_ms,
-                   key_hash, user_id, team_id
+        command.CommandText = $"""
+            SELECT {RequestAttemptRows.Columns}
             FROM broker_request_attempts WHERE request_id = $request ORDER BY started_at, attempt
             """;
         command.Parameters.AddWithValue("$request", requestId.ToString());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var attempts = new List<RequestAttempt>();
-        string? keyHash = null, userId = null, teamId = null;
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            attempts.Add(new RequestAttempt
-            {
-                Attempt = reader.GetInt32(0),
-                OriginalModelGroup = reader.GetString(1),
-                ModelGroup = reader.GetString(2),
-                DeploymentId = SqliteValues.Text(reader, 3),
-                StatusCode = reader.GetInt32(4),
-                ErrorClass = SqliteValues.Text(reader, 5),
-                StartedAt = SqliteValues.ParseTime(reader.GetString(6)),
-                LatencyMs = reader.GetDouble(7),
-            });
-            keyHash ??= SqliteValues.Text(reader, 8);
-            userId ??= SqliteValues.Text(reader, 9);
-            teamId ??= SqliteValues.Text(reader, 10);
-        }
-
-        return attempts.Count == 0
-            ? null
-            : new RequestHistoryFound { RequestId = requestId, KeyHash = keyHash, UserId = userId, TeamId = teamId, Attempts = attempts };
+        return await RequestAttemptRows.ReadAsync(reader, requestId, (r, i) => SqliteValues.ParseTime(r.GetString(i)), cancellationToken);
     }
 }
