@@ -11,8 +11,8 @@ namespace Broker.Billing.Alerts;
 
 /// <summary>
 /// <c>spend_reports</c> every alerting_args.spend_report_frequency (<c>1d</c>, ...): total spend and the top keys and teams
-/// by spend since their last budget reset, read from PostgreSQL (broker_keys, broker_teams). The de-duplication key
-/// is the period, so several Billing processes send one report per period.
+/// by spend since their last budget reset, read from the state store (broker_keys, broker_teams in PostgreSQL or the
+/// embedded SQLite file). The de-duplication key is the period, so several Billing processes send one report per period.
 /// </summary>
 public sealed class SpendReportService(
     AlertingOptions options,
@@ -25,7 +25,7 @@ public sealed class SpendReportService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.SpendReportFrequency is not { } frequency || !options.IsOn(AlertKinds.SpendReports) || !database.IsConfigured)
+        if (options.SpendReportFrequency is not { } frequency || !options.IsOn(AlertKinds.SpendReports) || !database.HasStore)
         {
             return;
         }
@@ -39,7 +39,7 @@ public sealed class SpendReportService(
                 var alert = await BuildAsync(frequency, stoppingToken);
                 await bus.Publish(alert, stoppingToken);
             }
-            catch (NpgsqlException ex)
+            catch (Exception ex) when (ex is NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
             {
                 Log.SpendReportFailed(logger, ex.Message);
             }
@@ -51,14 +51,9 @@ public sealed class SpendReportService(
     {
         var now = timeProvider.GetUtcNow();
         var period = now.ToUnixTimeMilliseconds() / (long)Math.Max(1, frequency.TotalMilliseconds);
-        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
-        var keys = await TopAsync(connection, "SELECT coalesce(key_alias, key_name), spend FROM broker_keys WHERE spend > 0 ORDER BY spend DESC, token_hash LIMIT @n", cancellationToken);
-        var teams = await TopAsync(connection, "SELECT coalesce(team_alias, team_id), spend FROM broker_teams WHERE spend > 0 ORDER BY spend DESC, team_id LIMIT @n", cancellationToken);
-        decimal total;
-        await using (var sum = new NpgsqlCommand("SELECT coalesce(sum(spend), 0) FROM broker_keys", connection))
-        {
-            total = (decimal)(await sum.ExecuteScalarAsync(cancellationToken))!;
-        }
+        var (keys, teams, total) = database.Kind == DatabaseKind.Sqlite
+            ? await ReadSqliteAsync(cancellationToken)
+            : await ReadPostgresAsync(cancellationToken);
 
         var text = new StringBuilder();
         text.Append("Spend report (every ").Append(Describe(frequency)).Append("): total $").AppendLine(Money(total));
@@ -82,6 +77,46 @@ public sealed class SpendReportService(
                 ["top_teams"] = string.Join(", ", teams.Select(t => $"{t.Name}={Money(t.Spend)}")),
             },
         };
+    }
+
+    private async Task<(List<(string Name, decimal Spend)> Keys, List<(string Name, decimal Spend)> Teams, decimal Total)> ReadPostgresAsync(
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+        var keys = await TopAsync(connection, "SELECT coalesce(key_alias, key_name), spend FROM broker_keys WHERE spend > 0 ORDER BY spend DESC, token_hash COLLATE \"C\" LIMIT @n", cancellationToken);
+        var teams = await TopAsync(connection, "SELECT coalesce(team_alias, team_id), spend FROM broker_teams WHERE spend > 0 ORDER BY spend DESC, team_id COLLATE \"C\" LIMIT @n", cancellationToken);
+        await using var sum = new NpgsqlCommand("SELECT coalesce(sum(spend), 0) FROM broker_keys", connection);
+        return (keys, teams, (decimal)(await sum.ExecuteScalarAsync(cancellationToken))!);
+    }
+
+    /// <summary>The SQLite twin: amounts are decimal text, so they are compared and added up here, in decimal.</summary>
+    private async Task<(List<(string Name, decimal Spend)> Keys, List<(string Name, decimal Spend)> Teams, decimal Total)> ReadSqliteAsync(
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenSqliteAsync(cancellationToken);
+        var keys = await SpendOfAsync(connection, "SELECT coalesce(key_alias, key_name), spend, token_hash FROM broker_keys", cancellationToken);
+        var teams = await SpendOfAsync(connection, "SELECT coalesce(team_alias, team_id), spend, team_id FROM broker_teams", cancellationToken);
+        return (Top(keys), Top(teams), keys.Sum(k => k.Spend));
+
+        static List<(string Name, decimal Spend)> Top(List<(string Name, decimal Spend, string Id)> rows) =>
+        [
+            .. rows.Where(r => r.Spend > 0).OrderByDescending(r => r.Spend).ThenBy(r => r.Id, StringComparer.Ordinal).Take(TopN).Select(r => (r.Name, r.Spend)),
+        ];
+    }
+
+    private static async Task<List<(string Name, decimal Spend, string Id)>> SpendOfAsync(
+        Microsoft.Data.Sqlite.SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<(string, decimal, string)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add((reader.IsDBNull(0) ? "?" : reader.GetString(0), SqliteValues.ParseMoney(reader.GetString(1)), reader.GetString(2)));
+        }
+
+        return rows;
     }
 
     private static async Task<List<(string Name, decimal Spend)>> TopAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)

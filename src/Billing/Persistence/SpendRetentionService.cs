@@ -8,7 +8,7 @@ using Npgsql;
 
 namespace Broker.Billing.Persistence;
 
-/// <summary>Applies general_settings.maximum_spend_logs_retention_period every Billing:RetentionIntervalSeconds.</summary>
+/// <summary>Applies general_settings.maximum_spend_logs_retention_period every Billing:RetentionIntervalSeconds, on PostgreSQL or the embedded SQLite file.</summary>
 public sealed class SpendRetentionService(
     SpendRetention retention,
     BrokerDatabase database,
@@ -19,7 +19,7 @@ public sealed class SpendRetentionService(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!database.IsConfigured || config.Current.GeneralSettings.MaximumSpendLogsRetentionPeriod is not { } period)
+        if (!database.HasStore || config.Current.GeneralSettings.MaximumSpendLogsRetentionPeriod is not { } period)
         {
             return;
         }
@@ -50,7 +50,7 @@ public sealed class SpendRetentionService(
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception ex) when (ex is NpgsqlException or Microsoft.Data.Sqlite.SqliteException or TimeoutException or InvalidOperationException)
             {
                 Log.RetentionDeferred(logger, ex.Message);
                 await Task.Delay(interval, timeProvider, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);

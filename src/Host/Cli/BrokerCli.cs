@@ -126,6 +126,7 @@ public static class BrokerCli
         root.Subcommands.Add(SpendCommand.Create(stdout, stderr, getEnv));
         root.Subcommands.Add(ReplayErrorsCommand.Create(stdout, stderr, getEnv));
         root.Subcommands.Add(MigrateQueuesCommand.Create(stdout, stderr, getEnv, ConfigOption()));
+        root.Subcommands.Add(MigrateDbCommand.Create(stdout, stderr, getEnv));
 
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });

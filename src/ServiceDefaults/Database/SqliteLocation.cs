@@ -29,6 +29,13 @@ public sealed class SqliteLocation
     /// <summary>The location of a <c>sqlite:</c> URL.</summary>
     public static SqliteLocation FromUrl(string databaseUrl)
     {
+        var path = PathOf(databaseUrl);
+        return path == ":memory:" ? Memory() : File(path);
+    }
+
+    /// <summary>The file path of a <c>sqlite:</c> URL as written (relative paths stay relative), or <c>:memory:</c>.</summary>
+    public static string PathOf(string databaseUrl)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(databaseUrl);
         var rest = databaseUrl["sqlite:".Length..];
         // sqlite:///abs/path -> /abs/path ; sqlite://rel.db -> rel.db ; sqlite:rel.db -> rel.db
@@ -45,7 +52,7 @@ public sealed class SqliteLocation
             throw new FormatException("database_url sqlite:// needs a file path (sqlite:///path/broker.db) or :memory:");
         }
 
-        return path is ":memory:" or "/:memory:" ? Memory() : File(path);
+        return path is ":memory:" or "/:memory:" ? ":memory:" : path;
     }
 
     /// <summary>A file (created when missing, with its folder).</summary>

@@ -1,6 +1,10 @@
+using Broker.Billing.History;
 using Broker.Billing.Persistence;
+using Broker.Contracts.Inference;
+using Broker.Contracts.Usage;
 using Broker.Ingress.Features.Batches;
 using Broker.Ingress.Features.Files;
+using Broker.Ingress.Features.Spend;
 using Broker.Ingress.Keys;
 using Broker.ServiceDefaults.Database;
 using Broker.TestKit;
@@ -24,6 +28,13 @@ public abstract class StoreContractTests : IAsyncLifetime
     protected IFileStore Files { get; set; } = null!;
 
     protected IBatchStore Batches { get; set; } = null!;
+
+    protected IRequestAttemptStore Attempts { get; set; } = null!;
+
+    protected BrokerDatabase Database { get; set; } = null!;
+
+    /// <summary>The rows of a table now.</summary>
+    protected abstract Task<long> CountAsync(string table);
 
     /// <summary>Adds a pending line to a batch (what the validator writes).</summary>
     protected abstract Task AddLineAsync(string batchId, int lineNo, string modelGroup);
@@ -208,6 +219,76 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal("cancelling", (await Batches.CancelAsync(owner, batch.Id, CancellationToken.None))?.Status);
     }
 
+    [Fact]
+    public async Task SpendReport_SpendOnTwoDaysByTeamModelAndKey_TheSameAnswerFromEitherStore()
+    {
+        var day1 = new DateTimeOffset(2026, 1, 10, 10, 0, 0, TimeSpan.Zero);
+        var day2 = new DateTimeOffset(2026, 1, 11, 23, 59, 59, TimeSpan.Zero);
+        UsageRecorded At(decimal cost, string key, string? team, string model, DateTimeOffset at) =>
+            Billing.SpendWriterTests.Usage(cost, key: key, team: team) with { ModelGroup = model, CompletedAt = at };
+        await Spend.WriteAsync(
+        [
+            At(0.1m, "kA", "t-b", "m-1", day1), At(0.25m, "kA", "t-b", "m-2", day1), At(0.5m, "kB", null, "m-1", day1),
+            At(1.5m, "kB", "t-a", "m-1", day1), At(0.05m, "kA", "t-a", "m-2", day2),
+            At(9m, "kA", "t-a", "m-1", day2.AddSeconds(1)), // the next day: outside the range
+        ], disableSpendLogs: false, CancellationToken.None);
+        var (start, end) = (new DateTimeOffset(2026, 1, 10, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 1, 12, 0, 0, 0, TimeSpan.Zero));
+
+        var byTeam = await SpendReport.BuildAsync(Database, "team", start, end, CancellationToken.None);
+        var byModel = await SpendReport.BuildAsync(Database, "model", start, end, CancellationToken.None);
+        var byKey = await SpendReport.BuildAsync(Database, "api_key", start, end, CancellationToken.None);
+        var byDay = await SpendReport.BuildAsync(Database, "day", start, null, CancellationToken.None);
+
+        Assert.Equal(
+            """[{"group_by_day":"2026-01-10T00:00:00.000Z","total_spend":2.35,"total_tokens":60,"request_count":4,"teams":[""" +
+            """{"team_name":"t-a","total_spend":1.5,"total_tokens":15,"request_count":1,"metadata":[{"model":"m-1","spend":1.5,"total_tokens":15,"request_count":1}]},""" +
+            """{"team_name":"t-b","total_spend":0.35,"total_tokens":30,"request_count":2,"metadata":[{"model":"m-1","spend":0.1,"total_tokens":15,"request_count":1},{"model":"m-2","spend":0.25,"total_tokens":15,"request_count":1}]},""" +
+            """{"team_name":"Unassigned","total_spend":0.5,"total_tokens":15,"request_count":1,"metadata":[{"model":"m-1","spend":0.5,"total_tokens":15,"request_count":1}]}]},""" +
+            """{"group_by_day":"2026-01-11T00:00:00.000Z","total_spend":0.05,"total_tokens":15,"request_count":1,"teams":[""" +
+            """{"team_name":"t-a","total_spend":0.05,"total_tokens":15,"request_count":1,"metadata":[{"model":"m-2","spend":0.05,"total_tokens":15,"request_count":1}]}]}]""",
+            byTeam.ToJsonString());
+        Assert.Equal(
+            """[{"group_by_day":"2026-01-10T00:00:00.000Z","total_spend":2.35,"total_tokens":60,"request_count":4,"models":[""" +
+            """{"model":"m-1","total_spend":2.1,"total_tokens":45,"total_input_tokens":30,"total_output_tokens":15,"request_count":3},""" +
+            """{"model":"m-2","total_spend":0.25,"total_tokens":15,"total_input_tokens":10,"total_output_tokens":5,"request_count":1}]},""" +
+            """{"group_by_day":"2026-01-11T00:00:00.000Z","total_spend":0.05,"total_tokens":15,"request_count":1,"models":[""" +
+            """{"model":"m-2","total_spend":0.05,"total_tokens":15,"total_input_tokens":10,"total_output_tokens":5,"request_count":1}]}]""",
+            byModel.ToJsonString());
+        Assert.Equal(["kA", "kB"], byKey[0]!["api_keys"]!.AsArray().Select(k => k!["api_key"]!.GetValue<string>()));
+        Assert.Equal(0.35m, byKey[0]!["api_keys"]![0]!["total_spend"]!.GetValue<decimal>());
+        Assert.Equal([2.35m, 0.05m, 9m], byDay.Select(d => d!["total_spend"]!.GetValue<decimal>()));
+        Assert.Equal(["group_by_day", "total_spend", "total_tokens", "request_count"], byDay[0]!.AsObject().Select(p => p.Key));
+    }
+
+    [Fact]
+    public async Task Retention_ExpiredSpendLogsAndAttempts_DeletedInChunksRecentKept()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var old = Enumerable.Range(0, 25).Select(i => Billing.SpendWriterTests.Usage(0.01m) with { CompletedAt = now.AddDays(-40).AddSeconds(-i) });
+        var recent = Enumerable.Range(0, 2).Select(_ => Billing.SpendWriterTests.Usage(0.01m) with { CompletedAt = now.AddDays(-1) });
+        await Spend.WriteAsync([.. old, .. recent], disableSpendLogs: false, CancellationToken.None);
+        await Attempts.AddAsync(
+        [
+            Attempt(now.AddDays(-40)), Attempt(now.AddDays(-40)), Attempt(now.AddDays(-30).AddMinutes(-30)), Attempt(now.AddDays(-1)),
+        ], CancellationToken.None);
+
+        var (deleted, chunks) = await new SpendRetention(Database).DeleteOlderThanAsync(now.AddDays(-30), 10, CancellationToken.None);
+        var again = await new SpendRetention(Database).DeleteOlderThanAsync(now.AddDays(-30), 10, CancellationToken.None);
+
+        Assert.Equal(25, deleted);
+        Assert.Equal(3 + 1, chunks); // 10 + 10 + 5 spend logs, then the 2 attempts over an hour older than the cutoff
+        Assert.Equal((0L, 0), again);
+        Assert.Equal(2L, await CountAsync("broker_spend_logs"));
+        // the attempt within the hour's margin stays with the recent one
+        Assert.Equal(2L, await CountAsync("broker_request_attempts"));
+    }
+
+    private static InferenceAttempted Attempt(DateTimeOffset startedAt) => new()
+    {
+        RequestId = Guid.NewGuid(), AttemptId = Guid.NewGuid(), Attempt = 1, OriginalModelGroup = "m", ModelGroup = "m", DeploymentId = "d",
+        StatusCode = 200, StartedAt = startedAt, LatencyMs = 1,
+    };
+
     /// <summary>Moves a batch to in_progress (what the validator does once its lines are in).</summary>
     protected abstract Task SetInProgressAsync(string batchId);
 
@@ -241,7 +322,11 @@ public sealed class PostgresStoreContractTests : StoreContractTests
         Spend = new SpendWriter(_database);
         Files = new FileStore(_database, TimeProvider.System);
         Batches = new BatchStore(_database, TimeProvider.System);
+        Attempts = new PostgresRequestAttemptStore(_database);
+        Database = _database;
     }
+
+    protected override async Task<long> CountAsync(string table) => await _db.ScalarAsync<long>($"SELECT count(*) FROM {table}");
 
     protected override Task AddLineAsync(string batchId, int lineNo, string modelGroup) => _db.ExecuteAsync(
         $"INSERT INTO broker_batch_lines (batch_id, line_no, custom_id, model_group, requested_model, body) VALUES ('{batchId}', {lineNo}, 'c{lineNo}', '{modelGroup}', 'm', '{{}}')");
@@ -267,6 +352,16 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         Spend = new SqliteSpendWriter(_database, TimeProvider.System);
         Files = new SqliteFileStore(_database, TimeProvider.System);
         Batches = new SqliteBatchStore(_database, TimeProvider.System);
+        Attempts = new SqliteRequestAttemptStore(_database);
+        Database = _database;
+    }
+
+    protected override async Task<long> CountAsync(string table)
+    {
+        await using var connection = await _database.OpenSqliteAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM {table}";
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     protected override Task AddLineAsync(string batchId, int lineNo, string modelGroup) => ExecuteAsync(

@@ -88,34 +88,14 @@ public static class SpendEndpoints
                 return bad!;
             }
 
-            if (database.Kind == DatabaseKind.Sqlite)
-            {
-                return new OpenAiErrorResult(StatusCodes.Status501NotImplemented,
-                    "/global/spend/report needs a PostgreSQL database_url; on the embedded SQLite store use /spend/logs (with start_date and end_date for spend per day)",
-                    "invalid_request_error", null, "not_implemented");
-            }
-
             var groupBy = query["group_by"].ToString() is { Length: > 0 } g ? g.ToLowerInvariant() : "team";
-            var column = groupBy switch
-            {
-                "team" => "team_id",
-                "api_key" or "key" => "key_hash",
-                "customer" or "end_user" => "end_user",
-                "user" => "user_id",
-                "model" => "model_group",
-                "day" => "NULL::text",
-                _ => null,
-            };
-            if (column is null)
+            if (!SpendReport.IsKnown(groupBy))
             {
                 return OpenAiErrorResult.BadRequest($"group_by must be one of day, model, api_key, team, customer, user (got '{groupBy}')", "group_by");
             }
 
             var now = time.GetUtcNow().UtcDateTime.Date;
-            var filters = new List<string>();
-            var parameters = new List<NpgsqlParameter>();
-            AddRange(filters, parameters, start ?? new DateTimeOffset(now.AddDays(-30), TimeSpan.Zero), end);
-            var report = await ReportAsync(database, column, groupBy, "WHERE " + string.Join(" AND ", filters), parameters, http.RequestAborted);
+            var report = await SpendReport.BuildAsync(database, groupBy, start ?? new DateTimeOffset(now.AddDays(-30), TimeSpan.Zero), end, http.RequestAborted);
             return new JsonTextResult(report.ToJsonString(), NoHeaders);
         }).AdminOnly();
         return group;
@@ -298,91 +278,12 @@ public static class SpendEndpoints
         return days;
     }
 
-    private static async Task<JsonArray> ReportAsync(
-        BrokerDatabase database, string column, string groupBy, string where, List<NpgsqlParameter> parameters, CancellationToken cancellationToken)
-    {
-        await using var command = database.DataSource.CreateCommand($"""
-            SELECT date_trunc('day', end_time, 'UTC') AS day, {column} AS entity, model_group, sum(cost), sum(total_tokens),
-                   sum(prompt_tokens), sum(completion_tokens), count(*)
-            FROM broker_spend_logs {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-            """);
-        AddParameters(command, parameters);
-        var (listName, nameField) = groupBy switch
-        {
-            "team" => ("teams", "team_name"),
-            "api_key" or "key" => ("api_keys", "api_key"),
-            "customer" or "end_user" => ("customers", "customer"),
-            "user" => ("users", "user_id"),
-            "model" => ("models", "model"),
-            _ => ("", ""),
-        };
-        var days = new JsonArray();
-        JsonObject? day = null;
-        JsonObject? entity = null;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var dayText = Iso(reader.GetFieldValue<DateTimeOffset>(0));
-            var (spend, tokens, prompt, completion, requests) =
-                (reader.GetDecimal(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7));
-            if (day?["group_by_day"]?.GetValue<string>() != dayText)
-            {
-                day = new JsonObject { ["group_by_day"] = dayText, ["total_spend"] = 0m, ["total_tokens"] = 0L, ["request_count"] = 0L };
-                if (listName.Length > 0)
-                {
-                    day[listName] = new JsonArray();
-                }
-
-                days.Add(day);
-                entity = null;
-            }
-
-            Sum(day, spend, tokens, requests);
-            if (listName.Length == 0)
-            {
-                continue;
-            }
-
-            var name = reader.IsDBNull(1) ? "Unassigned" : reader.GetString(1);
-            if (groupBy == "model")
-            {
-                day[listName]!.AsArray().Add(new JsonObject
-                {
-                    ["model"] = name, ["total_spend"] = spend, ["total_tokens"] = tokens,
-                    ["total_input_tokens"] = prompt, ["total_output_tokens"] = completion, ["request_count"] = requests,
-                });
-                continue;
-            }
-
-            if (entity?[nameField]?.GetValue<string>() != name)
-            {
-                entity = new JsonObject { [nameField] = name, ["total_spend"] = 0m, ["total_tokens"] = 0L, ["request_count"] = 0L, ["metadata"] = new JsonArray() };
-                day[listName]!.AsArray().Add(entity);
-            }
-
-            Sum(entity, spend, tokens, requests);
-            entity["metadata"]!.AsArray().Add(new JsonObject
-            {
-                ["model"] = reader.GetString(2), ["spend"] = spend, ["total_tokens"] = tokens, ["request_count"] = requests,
-            });
-        }
-
-        return days;
-    }
-
     private static void AddParameters(NpgsqlCommand command, List<NpgsqlParameter> parameters)
     {
         foreach (var parameter in parameters)
         {
             command.Parameters.Add(parameter.Clone());
         }
-    }
-
-    private static void Sum(JsonObject target, decimal spend, long tokens, long requests)
-    {
-        target["total_spend"] = target["total_spend"]!.GetValue<decimal>() + spend;
-        target["total_tokens"] = target["total_tokens"]!.GetValue<long>() + tokens;
-        target["request_count"] = target["request_count"]!.GetValue<long>() + requests;
     }
 
     private static void Add(JsonObject totals, string name, decimal spend) =>

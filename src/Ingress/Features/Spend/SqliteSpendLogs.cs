@@ -60,6 +60,30 @@ public static class SqliteSpendLogs
         return [.. sums.Select(p => (SqliteValues.ParseTime(p.Key.Day + "T00:00:00.0000000Z"), p.Key.User, p.Key.Model, p.Value))];
     }
 
+    /// <summary>
+    /// The rows of a spend report, one per spend log: UTC day (yyyy-MM-dd), the grouped column's value, model group,
+    /// cost and tokens (<see cref="SpendReport"/> adds them up in decimal).
+    /// </summary>
+    public static async IAsyncEnumerable<(string Day, string? Name, string Model, decimal Cost, long Tokens, long Prompt, long Completion)> ReportRowsAsync(
+        BrokerDatabase database, string column, string where, IReadOnlyList<NpgsqlParameter> parameters,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        await using var connection = await database.OpenSqliteAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT substr(end_time, 1, 10), {column}, model_group, cost, total_tokens, prompt_tokens, completion_tokens
+            FROM broker_spend_logs {where}
+            """;
+        AddParameters(command, parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return (reader.GetString(0), SqliteValues.Text(reader, 1), reader.GetString(2), SqliteValues.ParseMoney(reader.GetString(3)),
+                reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6));
+        }
+    }
+
     private static void AddParameters(SqliteCommand command, IReadOnlyList<NpgsqlParameter> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
