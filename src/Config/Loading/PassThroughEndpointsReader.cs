@@ -14,6 +14,12 @@ internal static partial class PassThroughEndpointsReader
 {
     private const string Key = "pass_through_endpoints";
 
+    /// <summary>Headers the forwarder sets itself (hop-by-hop, framing, the target's host).</summary>
+    private static readonly HashSet<string> ConnectionHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer", "Proxy-Connection",
+    };
+
     public static List<PassThroughEndpoint> Read(MapReader g)
     {
         var result = new List<PassThroughEndpoint>();
@@ -151,6 +157,12 @@ internal static partial class PassThroughEndpointsReader
             if (!HeaderName().IsMatch(name))
             {
                 context.Error(keyNode, path, $"'{name}' is not a valid HTTP header name");
+                continue;
+            }
+
+            if (ConnectionHeaders.Contains(name))
+            {
+                context.Error(keyNode, path, $"'{name}' describes the connection, not the request; it cannot be configured");
                 continue;
             }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Headers;
 using Broker.Config.Model;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
@@ -14,6 +15,12 @@ internal sealed class PassThroughTransformer(PassThroughEndpoint endpoint, TimeP
 {
     /// <summary>Headers a Broker key arrives in (<see cref="Auth.AuthFilter.ReadKey"/>).</summary>
     private static readonly string[] CredentialHeaders = ["Authorization", "x-api-key", "api-key", "x-litellm-api-key"];
+
+    private static readonly HashSet<string> ContentHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Allow", "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length", "Content-Location", "Content-MD5",
+        "Content-Range", "Content-Type", "Expires", "Last-Modified",
+    };
 
     private static readonly object FirstByteKey = new();
 
@@ -63,11 +70,12 @@ internal sealed class PassThroughTransformer(PassThroughEndpoint endpoint, TimeP
 
         foreach (var (name, value) in Endpoint.Headers)
         {
-            proxyRequest.Headers.Remove(name);
-            proxyRequest.Content?.Headers.Remove(name);
-            if (!proxyRequest.Headers.TryAddWithoutValidation(name, value.Value))
+            // each kind of header has its own collection (and throws on the other's names)
+            HttpHeaders? headers = ContentHeaders.Contains(name) ? proxyRequest.Content?.Headers : proxyRequest.Headers;
+            if (headers is not null)
             {
-                proxyRequest.Content?.Headers.TryAddWithoutValidation(name, value.Value);
+                headers.Remove(name);
+                headers.TryAddWithoutValidation(name, value.Value);
             }
         }
     }

@@ -74,6 +74,7 @@ public sealed class PassThroughEndpointsReaderTests
                 - {target: "http://127.0.0.1:9/nopath"}
                 - {path: /split, target: "http://127.0.0.1:9/r", methods: [GET]}
                 - {path: /split, target: "http://127.0.0.1:9/w", methods: [POST]}
+                - {path: /framing, target: "http://127.0.0.1:9/f", headers: {Transfer-Encoding: chunked}}
             """;
 
         var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
@@ -89,6 +90,7 @@ public sealed class PassThroughEndpointsReaderTests
         Assert.Contains("must start with '/'", Error(6, "path"), StringComparison.Ordinal);
         Assert.Contains("PASS_UNSET", Error(7, "headers.Authorization"), StringComparison.Ordinal);
         Assert.Equal("required", Error(8, "path"));
-        Assert.Equal(8, errors.Count);
+        Assert.Contains("cannot be configured", Error(11, "headers.Transfer-Encoding"), StringComparison.Ordinal);
+        Assert.Equal(9, errors.Count);
     }
 }

@@ -107,7 +107,7 @@ public sealed class PassThroughTests
         await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml($$"""
                 - path: /with
                   target: "{{target.BaseUrl}}/with"
-                  headers: {Authorization: "bearer os.environ/TARGET_API_KEY", x-target-token: os.environ/TARGET_TOKEN}
+                  headers: {Authorization: "bearer os.environ/TARGET_API_KEY", x-target-token: os.environ/TARGET_TOKEN, content-type: application/vnd.test+json}
                   forward_headers: True
                 - path: /without
                   target: "{{target.BaseUrl}}/without"
@@ -118,9 +118,11 @@ public sealed class PassThroughTests
             """), env);
         var client = new Dictionary<string, string> { ["x-trace-id"] = "trace-9", ["x-api-key"] = MasterKey };
 
-        Assert.Equal(HttpStatusCode.Created, (await SendAsync(broker.Http, HttpMethod.Post, "/with", MasterKey, "{}", client)).Status);
-        Assert.Equal(HttpStatusCode.Created, (await SendAsync(broker.Http, HttpMethod.Post, "/without", MasterKey, "{}", client)).Status);
-        Assert.Equal(HttpStatusCode.Created, (await SendAsync(broker.Http, HttpMethod.Post, "/plain", MasterKey, "{}", client)).Status);
+        foreach (var path in new[] { "/with", "/without", "/plain" })
+        {
+            var (status, text, _) = await SendAsync(broker.Http, HttpMethod.Post, path, MasterKey, "{}", client);
+            Assert.True(status == HttpStatusCode.Created, $"{path}: {status} {text}");
+        }
 
         var with = target.Requests.Single(r => r.Path == "/with").Headers;
         var without = target.Requests.Single(r => r.Path == "/without").Headers;
@@ -128,6 +130,7 @@ public sealed class PassThroughTests
         Assert.Equal("bearer target-secret-1", with["authorization"]);
         Assert.Equal("tok-2", with["x-target-token"]);
         Assert.Equal("trace-9", with["x-trace-id"]);
+        Assert.Equal("application/vnd.test+json", with["content-type"]);
         Assert.Equal("bearer target-secret-1", without["authorization"]);
         Assert.False(without.ContainsKey("x-trace-id"));
         Assert.StartsWith("application/json", without["content-type"], StringComparison.Ordinal);
