@@ -54,7 +54,7 @@ public static class PassThroughEndpoints
         route.WithDisplayName($"pass-through {pattern}")
             .WithMetadata(endpoint)
             .ReadsOwnBody()
-            .SpendsOnEveryMethod();
+            .SpendsOnEveryMethod(endpoint.CostPerRequest ?? 0m);
         if (endpoint.Auth)
         {
             route.AllowAnyKey();

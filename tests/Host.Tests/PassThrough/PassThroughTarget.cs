@@ -15,13 +15,14 @@ internal sealed record TargetRequest(string Method, string Path, string Query, I
 /// <summary>
 /// A real HTTP server on 127.0.0.1 that plays a pass-through target: takes any method and path, records the request
 /// and answers 201 with <c>x-target: yes</c> and <c>{"echo": body, "path": ...}</c>. <c>/events</c> answers an SSE stream
-/// whose second event waits for <see cref="ReleaseStream"/>; <c>/slow</c> answers after <see cref="SlowFor"/>.
+/// whose second event waits for <see cref="ReleaseStream"/>; <c>/held</c> answers after <see cref="ReleaseHeld"/>; <c>/slow</c> answers after <see cref="SlowFor"/>.
 /// </summary>
 internal sealed class PassThroughTarget : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<TargetRequest> _requests = new();
     private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _releaseHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private PassThroughTarget(WebApplication app) => _app = app;
 
@@ -35,6 +36,9 @@ internal sealed class PassThroughTarget : IAsyncDisposable
     public bool StreamEnded { get; private set; }
 
     public void ReleaseStream() => _release.TrySetResult();
+
+    /// <summary>Lets the answers of <c>/held</c> requests go.</summary>
+    public void ReleaseHeld() => _releaseHeld.TrySetResult();
 
     public static async Task<PassThroughTarget> StartAsync()
     {
@@ -67,6 +71,11 @@ internal sealed class PassThroughTarget : IAsyncDisposable
             return;
         }
 
+        if (path.EndsWith("/held", StringComparison.Ordinal))
+        {
+            await _releaseHeld.Task.WaitAsync(TimeSpan.FromSeconds(60), http.RequestAborted);
+        }
+
         if (path.EndsWith("/slow", StringComparison.Ordinal))
         {
             await Task.Delay(SlowFor, http.RequestAborted);
@@ -81,6 +90,7 @@ internal sealed class PassThroughTarget : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _release.TrySetResult();
+        _releaseHeld.TrySetResult();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

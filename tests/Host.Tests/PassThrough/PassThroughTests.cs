@@ -251,6 +251,26 @@ public sealed class PassThroughTests
     }
 
     [Fact]
+    public async Task Budget_CallInFlightHoldsItsCostPerRequest_ConcurrentCallRefused()
+    {
+        await using var target = await PassThroughTarget.StartAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(
+            $"    - {{path: /img, target: \"{target.BaseUrl}\", include_subpath: true, cost_per_request: 0.25}}"));
+        var key = await GenerateKeyAsync(broker.Http, new { max_budget = 0.2 });
+
+        var held = SendAsync(broker.Http, HttpMethod.Post, "/img/held", key, "{}");
+        Assert.True(await EventuallyAsync(() => Task.FromResult(target.Requests.Count == 1), TimeSpan.FromSeconds(30)), "the first call never reached the target");
+        var (second, secondBody, _) = await SendAsync(broker.Http, HttpMethod.Get, "/img/status", key);
+        target.ReleaseHeld();
+        var (first, _, _) = await held;
+
+        Assert.Equal(HttpStatusCode.BadRequest, second);
+        Assert.Contains("requests in flight hold", AssertOpenAiError(JsonNode.Parse(secondBody), "budget_exceeded")["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Created, first);
+        Assert.Single(target.Requests);
+    }
+
+    [Fact]
     public async Task Stream_Sse_FirstEventReachesTheClientBeforeTheTargetFinishes()
     {
         await using var target = await PassThroughTarget.StartAsync();
