@@ -19,6 +19,7 @@ using Broker.Ingress.Http;
 using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Keys;
+using Broker.Ingress.PassThrough;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Health;
@@ -111,6 +112,7 @@ public static class IngressRegistration
         builder.Services.AddSingleton<Budgets>();
         builder.Services.AddSingleton<ModelAuthorizer>();
         builder.Services.AddSingleton<AuthFilter>();
+        builder.AddPassThrough();
         builder.AddBusContribution(new IdentityBusContribution());
         builder.AddBusContribution(new RequestHistoryBusContribution());
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
@@ -163,6 +165,7 @@ public static class IngressRegistration
             .MapTeamManagement();
 
         app.MapBrokerMetrics();
+        app.MapPassThrough();
 
         app.MapFallback((HttpContext http) => new OpenAiErrorResult(
             StatusCodes.Status404NotFound, $"Unknown route {http.Request.Method} {http.Request.Path}", "invalid_request_error", null, "unknown_route"))

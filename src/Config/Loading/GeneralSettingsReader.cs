@@ -49,7 +49,7 @@ internal static class GeneralSettingsReader
             MaximumSpendLogsRetentionPeriod = g.String("maximum_spend_logs_retention_period"),
             AllowRequestsOnDbUnavailable = g.Bool("allow_requests_on_db_unavailable") ?? false,
             EnforceUserParam = g.Bool("enforce_user_param") ?? false,
-            PassThroughEndpoints = ReadPassThroughEndpoints(g),
+            PassThroughEndpoints = PassThroughEndpointsReader.Read(g),
             StoreModelInDb = g.Bool("store_model_in_db") ?? false,
             UiAccessMode = g.String("ui_access_mode"),
             EnableOauth2Auth = g.Bool("enable_oauth2_auth") ?? false,
@@ -85,39 +85,6 @@ internal static class GeneralSettingsReader
         return args with { Extra = r.Finish() };
     }
 
-    private static List<PassThroughEndpoint> ReadPassThroughEndpoints(MapReader g)
-    {
-        var result = new List<PassThroughEndpoint>();
-        var list = g.Sequence("pass_through_endpoints");
-        if (list is null)
-        {
-            return result;
-        }
-
-        var convert = g.Convert;
-        for (var i = 0; i < list.Children.Count; i++)
-        {
-            var path = $"{g.ChildPath("pass_through_endpoints")}[{i}]";
-            var map = convert.Map(list.Children[i], path);
-            if (map is null)
-            {
-                continue;
-            }
-
-            var r = new MapReader(convert, map, path);
-            var routePath = Required(r, "path");
-            var target = Required(r, "target");
-            var headers = r.StringMap("headers") ?? new Dictionary<string, string>();
-            r.Finish();
-            if (routePath is not null && target is not null)
-            {
-                result.Add(new PassThroughEndpoint(routePath, target, headers));
-            }
-        }
-
-        return result;
-    }
-
     private static List<OAuth2Provider> ReadOAuth2Providers(MapReader g)
     {
         var result = new List<OAuth2Provider>();
@@ -151,7 +118,7 @@ internal static class GeneralSettingsReader
         return result;
     }
 
-    private static string? Required(MapReader r, string key)
+    internal static string? Required(MapReader r, string key)
     {
         var value = r.String(key);
         if (value is null && !r.Has(key) && r.Node is not null)

@@ -123,8 +123,5 @@ public sealed record AlertingArgs
     public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
 }
 
-/// <summary>pass_through_endpoints entry.</summary>
-public sealed record PassThroughEndpoint(string Path, string Target, IReadOnlyDictionary<string, string> Headers);
-
 /// <summary>oauth2_providers entry.</summary>
 public sealed record OAuth2Provider(string Name, string? ClientId, Secret? ClientSecret);

@@ -139,10 +139,10 @@ public sealed class AuthFilter(
     /// <summary>
     /// Requests that budgets hold back: every POST (inference, batch creation, making keys) but file uploads and batch
     /// cancels. A key over its budget can still read its batches and files (to collect results), cancel a batch and
-    /// read its own key info.
+    /// read its own key info. A route that declares it spends on every method (<see cref="SpendingRoute"/>) is always held back.
     /// </summary>
-    private static bool Spends(string method, string route) =>
-        HttpMethods.IsPost(method) && !route.Contains("/files", StringComparison.Ordinal) && !route.EndsWith("/cancel", StringComparison.Ordinal);
+    private static bool Spends(HttpContext http, string route) => SpendingRoute.IsDeclared(http) ||
+        (HttpMethods.IsPost(http.Request.Method) && !route.Contains("/files", StringComparison.Ordinal) && !route.EndsWith("/cancel", StringComparison.Ordinal));
 
     private async ValueTask<object?> CallerAsync(
         EndpointFilterInvocationContext context, EndpointFilterDelegate next, ProxyConfig current, string route, RouteAccessLevel access, KeyRecord? key,
@@ -224,7 +224,7 @@ public sealed class AuthFilter(
         }
 
         // then LiteLLM's proxy-wide budget (litellm_settings.max_budget): every caller but the admin is refused once it is spent
-        if (Spends(http.Request.Method, route) &&
+        if (Spends(http, route) &&
             (Budgets.Refusal(key, user, team, now) ?? await budgets.ProxyRefusalAsync(http.RequestAborted)) is { } budgetError)
         {
             return budgetError;
@@ -267,7 +267,7 @@ public sealed class AuthFilter(
         }
 
         // budgets and limits are reservations: the estimate is held before queueing and settled with the answer (Budgets.AdmitAsync)
-        await using var admission = await budgets.AdmitAsync(http, body, key, user, team, RouteRules.IsManagementRoute(route) ? [] : scopes, Spends(http.Request.Method, route));
+        await using var admission = await budgets.AdmitAsync(http, body, key, user, team, RouteRules.IsManagementRoute(route) ? [] : scopes, Spends(http, route));
         if (admission.Refusal is { } refused)
         {
             return refused;

@@ -23,15 +23,19 @@ public sealed record RequestEstimate(long PromptTokens, long OutputTokens, Model
 
     public long Tokens => PromptTokens + OutputTokens;
 
-    public decimal Cost => Price is { } p ? (PromptTokens * p.InputPerToken) + (OutputTokens * p.OutputPerToken) : 0m;
+    /// <summary>What the route charges per call whatever the tokens (a pass-through endpoint's <c>cost_per_request</c>).</summary>
+    public decimal FixedCost { get; init; }
+
+    public decimal Cost => FixedCost + (Price is { } p ? (PromptTokens * p.InputPerToken) + (OutputTokens * p.OutputPerToken) : 0m);
 
     public static RequestEstimate Of(HttpContext http, ProxyConfig config, JsonObject? body, int defaultOutputTokens)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(config);
+        var fixedCost = SpendingRoute.Of(http)?.CostPerCall ?? 0m;
         if (!HttpMethods.IsPost(http.Request.Method))
         {
-            return None;
+            return fixedCost > 0 ? None with { FixedCost = fixedCost } : None;
         }
 
         var length = http.Request.ContentLength ?? body?.ToJsonString().Length ?? 0;
@@ -47,7 +51,7 @@ public sealed record RequestEstimate(long PromptTokens, long OutputTokens, Model
         var model = body?["model"] is JsonValue m && m.GetValueKind() == JsonValueKind.String ? m.GetValue<string>() : null;
         var price = model is null ? null
             : (config.FindGroup(model) is { } group ? ModelPricing.HighestOf(group.Deployments) : null) ?? PriceTable.BuiltIn.Find(model);
-        return new RequestEstimate(prompt, output, price);
+        return new RequestEstimate(prompt, output, price) { FixedCost = fixedCost };
     }
 
     /// <summary>

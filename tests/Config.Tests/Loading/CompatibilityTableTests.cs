@@ -26,7 +26,7 @@ public sealed class CompatibilityTableTests
     [Theory]
     [InlineData("model_list[].litellm_params.rpm", ConfigCompatibility.Active)]
     [InlineData("litellm_settings.guardrails", ConfigCompatibility.NotActive)]
-    [InlineData("general_settings.pass_through_endpoints[].target", ConfigCompatibility.NotActive)]
+    [InlineData("general_settings.pass_through_endpoints[].target", ConfigCompatibility.Active)]
     public void StatusOf_Key_FollowsConfigFeatures(string pattern, string expected)
     {
         Assert.Equal(expected, ConfigCompatibility.StatusOf(pattern).Status);

@@ -82,7 +82,7 @@ public sealed class ConfigFeaturesTests
     public void Load_MissingEnvironmentVariableInSectionNotActiveYet_IsAWarningNotAnError()
     {
         var yaml = "model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\n" +
-            "general_settings:\n  pass_through_endpoints:\n    - path: /v1/rerank\n      target: https://api.cohere.com/v1/rerank\n      headers:\n        Authorization: os.environ/COHERE_API_KEY_UNSET\n";
+            "general_settings:\n  oauth2_providers:\n    - name: google\n      client_id: a\n      client_secret: os.environ/GOOGLE_CLIENT_SECRET_UNSET\n";
 
         var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
 

@@ -202,7 +202,7 @@ public static class SpendEndpoints
             json.Add(new JsonObject
             {
                 ["request_id"] = row.RequestId,
-                ["call_type"] = "acompletion",
+                ["call_type"] = row.Provider == PassThrough.PassThroughForwarder.Provider ? "pass_through_endpoint" : "acompletion",
                 ["api_key"] = row.KeyHash ?? "",
                 ["spend"] = row.Cost,
                 ["total_tokens"] = row.TotalTokens,

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Broker.Ingress.PassThrough;
+
+public static class PassThroughRegistration
+{
+    /// <summary>YARP's forwarder and the pass-through settings (section <c>PassThrough</c>).</summary>
+    public static IHostApplicationBuilder AddPassThrough(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddSingleton(_ =>
+        {
+            var options = new PassThroughOptions();
+            builder.Configuration.GetSection("PassThrough").Bind(options);
+            return options;
+        });
+        builder.Services.AddSingleton<PassThroughForwarder>();
+        return builder;
+    }
+}
