@@ -15,6 +15,7 @@ using Broker.Ingress.Features.Queues;
 using Broker.Ingress.Features.Requests;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Features.Spend;
+using Broker.Ingress.Guardrails;
 using Broker.Ingress.Http;
 using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
@@ -47,6 +48,7 @@ public static class IngressRegistration
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InferenceClient>();
         builder.Services.AddSingleton<GroupBalancer>();
+        builder.Services.AddGuardrails();
         builder.Services.AddSingleton<QueueMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueMonitor>());
         builder.Services.AddHttpClient(nameof(QueueMonitor));

@@ -35,7 +35,7 @@ internal static class LitellmSettingsReader
             LangfuseDefaultTags = section.StringList("langfuse_default_tags") ?? [],
             LangfusePublicKey = section.Secret("langfuse_public_key"),
             LangfuseSecretKey = section.Secret("langfuse_secret_key"),
-            Guardrails = ReadGuardrails(section),
+            Guardrails = GuardrailsReader.Read(section.Convert, section.Sequence("guardrails"), section.ChildPath("guardrails")),
             McpServers = ReadMcpServers(section),
             McpAliases = section.StringMap("mcp_aliases") ?? new Dictionary<string, string>(),
             MaxBudget = section.Decimal("max_budget"),
@@ -177,46 +177,6 @@ internal static class LitellmSettingsReader
                 default:
                     convert.Context.Error(list.Children[i], path, "expected {host, port}, [host, port] or \"host:port\"");
                     break;
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>guardrails: a list of one-key maps <c>{name: {callbacks: [...], default_on: bool}}</c>.</summary>
-    private static List<Guardrail> ReadGuardrails(MapReader section)
-    {
-        var result = new List<Guardrail>();
-        var list = section.Sequence("guardrails");
-        if (list is null)
-        {
-            return result;
-        }
-
-        var convert = section.Convert;
-        for (var i = 0; i < list.Children.Count; i++)
-        {
-            var path = $"{section.ChildPath("guardrails")}[{i}]";
-            var map = convert.Map(list.Children[i], path);
-            if (map is null)
-            {
-                continue;
-            }
-
-            foreach (var (keyNode, valueNode) in map.Children)
-            {
-                var name = convert.Key(keyNode, path);
-                if (name is null)
-                {
-                    continue;
-                }
-
-                var guardPath = NodeConverter.Child(path, name);
-                var r = new MapReader(convert, convert.Map(valueNode, guardPath), guardPath);
-                var callbacks = r.StringList("callbacks") ?? [];
-                var defaultOn = r.Bool("default_on") ?? false;
-                r.Finish();
-                result.Add(new Guardrail(name, callbacks, defaultOn));
             }
         }
 

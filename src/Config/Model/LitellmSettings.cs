@@ -38,7 +38,7 @@ public sealed record LitellmSettings
 
     public Secret? LangfuseSecretKey { get; init; }
 
-    public IReadOnlyList<Guardrail> Guardrails { get; init; } = [];
+    public IReadOnlyList<GuardrailDefinition> Guardrails { get; init; } = [];
 
     public IReadOnlyDictionary<string, McpServer> McpServers { get; init; } = new Dictionary<string, McpServer>();
 
@@ -105,9 +105,6 @@ public sealed record CacheParams
 
     public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
 }
-
-/// <summary>One guardrails entry: <c>{prompt_injection: {callbacks: [...], default_on: true}}</c>.</summary>
-public sealed record Guardrail(string Name, IReadOnlyList<string> Callbacks, bool DefaultOn);
 
 /// <summary>mcp_servers entry (stdio command + args, or url).</summary>
 public sealed record McpServer

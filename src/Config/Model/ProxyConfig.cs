@@ -20,6 +20,9 @@ public sealed record ProxyConfig
 
     public required IReadOnlyDictionary<string, string> EnvironmentVariables { get; init; }
 
+    /// <summary>Every guardrail: litellm_settings.guardrails followed by the top-level guardrails list.</summary>
+    public IReadOnlyList<GuardrailDefinition> Guardrails { get; init; } = [];
+
     /// <summary>callback_settings: per-callback option maps (values are YAML scalars, lists or maps).</summary>
     public required IReadOnlyDictionary<string, IReadOnlyDictionary<string, object?>> CallbackSettings { get; init; }
 

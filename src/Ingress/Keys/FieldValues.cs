@@ -14,6 +14,11 @@ public static class FieldValues
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(fields);
         var values = new List<ColumnValue>();
+        if (fields.Any(f => f.Name == "metadata") && Guardrails.KeyGuardrails.IntoMetadata(body) is { } guardrailsError)
+        {
+            return (values, guardrailsError);
+        }
+
         foreach (var field in fields)
         {
             if (!body.TryGetPropertyValue(field.Name, out var node))

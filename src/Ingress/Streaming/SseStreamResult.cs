@@ -28,7 +28,8 @@ public static class SseStreamResult
         ISseFormat format,
         InferenceClient inference,
         IngressOptions options,
-        TimeProvider timeProvider)
+        TimeProvider timeProvider,
+        IStreamGate? gate = null)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(stream);
@@ -39,7 +40,7 @@ public static class SseStreamResult
         {
             try
             {
-                return await WriteEventsAsync(http, stream, format, inference, options, timeProvider);
+                return await WriteEventsAsync(http, stream, format, inference, options, timeProvider, gate);
             }
             finally
             {
@@ -53,10 +54,12 @@ public static class SseStreamResult
     }
 
     private static async Task<IResult> WriteEventsAsync(
-        HttpContext http, ChatCompletionStream stream, ISseFormat format, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, ChatCompletionStream stream, ISseFormat format, InferenceClient inference, IngressOptions options, TimeProvider timeProvider,
+        IStreamGate? gate)
     {
         var cancellationToken = http.RequestAborted;
         var started = false;
+        var opened = gate is null;
         try
         {
             await foreach (var item in stream.ReadAllAsync(
@@ -66,6 +69,21 @@ public static class SseStreamResult
                 timeProvider,
                 cancellationToken))
             {
+                if (!opened && item is StreamKeepAlive or StreamChunk)
+                {
+                    // a parallel check (during_call guardrail) holds the first frame; its refusal is the HTTP answer
+                    opened = true;
+                    if (await gate!.BeforeFirstFrameAsync(cancellationToken) is { } refused)
+                    {
+                        foreach (var (name, value) in stream.Headers)
+                        {
+                            http.Response.Headers[name] = value;
+                        }
+
+                        return refused;
+                    }
+                }
+
                 switch (item)
                 {
                     case StreamFailed failed when !started:
@@ -84,9 +102,7 @@ public static class SseStreamResult
                         await WriteFramesAsync(http, [": keep-alive\n\n"], cancellationToken);
                         break;
                     case StreamChunk chunk:
-                        await StartAsync(http, stream, format, started, cancellationToken);
-                        started = true;
-                        await WriteFramesAsync(http, format.Chunk(chunk.Chunk), cancellationToken);
+                        started |= await WriteChunksAsync(http, stream, format, gate, chunk, started, cancellationToken);
                         break;
                 }
             }
@@ -97,10 +113,61 @@ public static class SseStreamResult
             return Results.Empty;
         }
 
+        if (gate is not null)
+        {
+            if (!opened && await gate.BeforeFirstFrameAsync(cancellationToken) is { } refused)
+            {
+                return refused;
+            }
+
+            var (error, rest) = await gate.BeforeEndAsync(cancellationToken);
+            if (error is not null && !started)
+            {
+                foreach (var (name, value) in stream.Headers)
+                {
+                    http.Response.Headers[name] = value;
+                }
+
+                return error;
+            }
+
+            if (error is not null)
+            {
+                await WriteFramesAsync(http, format.Error(error), cancellationToken);
+                return Results.Empty;
+            }
+
+            await StartAsync(http, stream, format, started, cancellationToken);
+            started = true;
+            foreach (var held in rest)
+            {
+                await WriteFramesAsync(http, format.Chunk(held), cancellationToken);
+            }
+        }
+
         await StartAsync(http, stream, format, started, cancellationToken);
         await WriteFramesAsync(http, format.End(), cancellationToken);
         http.Items[EndedKey] = true;
         return Results.Empty;
+    }
+
+    /// <summary>Writes a chunk (through the gate, which may hold it back: then nothing starts yet).</summary>
+    private static async Task<bool> WriteChunksAsync(
+        HttpContext http, ChatCompletionStream stream, ISseFormat format, IStreamGate? gate, StreamChunk chunk, bool started, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<System.Text.Json.Nodes.JsonObject> chunks = gate is null ? [chunk.Chunk] : gate.Chunk(chunk.Chunk);
+        if (chunks.Count == 0)
+        {
+            return false;
+        }
+
+        await StartAsync(http, stream, format, started, cancellationToken);
+        foreach (var c in chunks)
+        {
+            await WriteFramesAsync(http, format.Chunk(c), cancellationToken);
+        }
+
+        return true;
     }
 
     private static async Task StartAsync(HttpContext http, ChatCompletionStream stream, ISseFormat format, bool started, CancellationToken cancellationToken)

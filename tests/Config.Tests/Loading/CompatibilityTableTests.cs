@@ -25,7 +25,7 @@ public sealed class CompatibilityTableTests
 
     [Theory]
     [InlineData("model_list[].litellm_params.rpm", ConfigCompatibility.Active)]
-    [InlineData("litellm_settings.guardrails", ConfigCompatibility.NotActive)]
+    [InlineData("litellm_settings.guardrails", ConfigCompatibility.Active)]
     [InlineData("general_settings.pass_through_endpoints[].target", ConfigCompatibility.Active)]
     public void StatusOf_Key_FollowsConfigFeatures(string pattern, string expected)
     {

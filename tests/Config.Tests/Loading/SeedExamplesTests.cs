@@ -150,7 +150,7 @@ public sealed class SeedExamplesTests
         Assert.Equal(["datadog", "prometheus"], callbacks.ServiceCallback);
         Assert.True(callbacks.JsonLogs);
         Assert.Equal(["prompt_injection", "pii_masking", "hide_secrets_guard"], guardrails.Select(g => g.Name));
-        Assert.Equal(["lakera_prompt_injection"], guardrails[0].Callbacks);
+        Assert.Equal("lakera_prompt_injection", guardrails[0].Guardrail);
         Assert.True(guardrails[0].DefaultOn);
         Assert.False(guardrails[1].DefaultOn);
         Assert.Equal("npx", mcp.LitellmSettings.McpServers["github_mcp_server"].Command);

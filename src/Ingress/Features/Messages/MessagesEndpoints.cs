@@ -3,6 +3,7 @@ using Broker.Config;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
+using Broker.Ingress.Guardrails;
 using Broker.Ingress.Http;
 using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
@@ -41,14 +42,16 @@ public static class MessagesEndpoints
     }
 
     private static async Task<IResult> PassThroughAsync(
-        HttpContext http, Config.Model.ModelGroup group, string model, JsonObject body, InferenceClient inference, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, Config.Model.ModelGroup group, string model, JsonObject body, InferenceClient inference, IngressOptions options, TimeProvider timeProvider,
+        GuardrailRun guard)
     {
         var cancellationToken = http.RequestAborted;
         if (body["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streamed) && streamed)
         {
             var events = await inference.StreamAsync(group, model, body, cancellationToken, PassThroughFormat);
             events.Headers[RequestIdHeader] = RequestId(events.RequestId.ToString());
-            var result = await SseStreamResult.WriteAsync(http, events, new AnthropicPassThroughSseFormat(model), inference, options, timeProvider);
+            var result = await SseStreamResult.WriteAsync(http, events, new AnthropicPassThroughSseFormat(model), inference, options, timeProvider,
+                guard.StreamGate(GuardrailShape.Anthropic));
             return result is OpenAiErrorResult failed ? AnthropicErrorResult.From(failed) : result;
         }
 
@@ -70,11 +73,17 @@ public static class MessagesEndpoints
         // the answer names the model the client asked for, as on the translated path
         var message = outcome.Completion!;
         message["model"] = model;
+        if (await guard.CheckAnswerAsync(message, GuardrailShape.Anthropic, cancellationToken) is { } answerRefused)
+        {
+            return AnthropicErrorResult.From(answerRefused);
+        }
+
         return new JsonTextResult(message.ToJsonString(), headers);
     }
 
     private static async Task<IResult> CreateMessage(
-        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider,
+        GuardrailPipeline guardrails)
     {
         var cancellationToken = http.RequestAborted;
         var (body, read) = await ReadAsync(http, config, requireMaxTokens: true);
@@ -90,10 +99,17 @@ public static class MessagesEndpoints
             return AnthropicErrorResult.NotFound(model);
         }
 
+        // pre_call guardrails run (and may rewrite the body) before anything is queued or translated
+        var guard = await guardrails.StartAsync(http, body, GuardrailShape.Anthropic, cancellationToken);
+        if (guard.Error is { } refused)
+        {
+            return AnthropicErrorResult.From(refused);
+        }
+
         // a group of Anthropic deployments (with Anthropic fallbacks only) gets the request as it is: nothing lost in translation
         if (AnthropicPassThroughRule.Applies(config.Current, group, body))
         {
-            return await PassThroughAsync(http, group, model, body, inference, options, timeProvider);
+            return await PassThroughAsync(http, group, model, body, inference, options, timeProvider, guard);
         }
 
         var request = AnthropicMessagesTranslator.ToOpenAiRequest(body);
@@ -102,7 +118,8 @@ public static class MessagesEndpoints
             var (chunks, record) = await cached.StreamAsync(http, CacheCallType.Messages, group, model, body, request, cancellationToken);
             chunks.Headers[RequestIdHeader] = RequestId(chunks.RequestId.ToString());
             var format = new AnthropicSseFormat("msg_" + chunks.RequestId.ToString("N"), model, MessagesTokenCounter.Count(request, cancellationToken));
-            var result = await SseStreamResult.WriteAsync(http, chunks, record(format), inference, options, timeProvider);
+            var result = await SseStreamResult.WriteAsync(http, chunks, record(format), inference, options, timeProvider,
+                guard.StreamGate(GuardrailShape.OpenAiChat));
             return result is OpenAiErrorResult failed ? AnthropicErrorResult.From(failed) : result;
         }
 
@@ -119,6 +136,11 @@ public static class MessagesEndpoints
             }
 
             return AnthropicErrorResult.From(error);
+        }
+
+        if (await guard.CheckAnswerAsync(outcome.Completion, GuardrailShape.OpenAiChat, cancellationToken) is { } answerRefused)
+        {
+            return AnthropicErrorResult.From(answerRefused);
         }
 
         var message = AnthropicMessagesTranslator.ToAnthropicMessage(outcome.Completion!, model);

@@ -1,0 +1,175 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Broker.Config;
+using Broker.Config.Model;
+using Broker.Ingress.Auth;
+using Broker.Ingress.Errors;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Ingress.Guardrails;
+
+/// <summary>
+/// Chooses a request's guardrails (default_on, the request's <c>guardrails</c> / <c>metadata.guardrails</c>, the key's
+/// and team's metadata <c>guardrails</c>), runs pre_call ones before anything is queued and starts the during_call ones;
+/// the returned <see cref="GuardrailRun"/> does the rest on the answer. A name nobody configured is refused (fail closed).
+/// </summary>
+public sealed class GuardrailPipeline(
+    IProxyConfigProvider config, IEnumerable<IGuardrail> guardrails, GuardrailMetrics metrics, TimeProvider time, ILogger<GuardrailPipeline> logger)
+{
+    private readonly FrozenDictionary<string, IGuardrail> _byKind = guardrails.ToFrozenDictionary(g => g.Kind, StringComparer.Ordinal);
+
+    /// <summary>Selects and starts the guardrails of one request; <see cref="GuardrailRun.Error"/> set means refuse it with that.</summary>
+    public async Task<GuardrailRun> StartAsync(HttpContext http, JsonObject body, GuardrailShape shape, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(body);
+        var definitions = config.Current.Guardrails;
+        var (requested, invalid) = Requested(http, body);
+        if (invalid is not null)
+        {
+            return GuardrailRun.Refused(invalid);
+        }
+
+        var unknown = requested.Where(n => !definitions.Any(d => d.Name == n)).ToList();
+        if (unknown.Count > 0)
+        {
+            return GuardrailRun.Refused(GuardrailErrors.Unknown(unknown, definitions.Select(d => d.Name).Distinct()));
+        }
+
+        var selected = definitions.Where(d => d.DefaultOn || requested.Contains(d.Name)).ToList();
+        if (selected.Count == 0)
+        {
+            return GuardrailRun.None;
+        }
+
+        var run = new GuardrailRun(this, selected, http.GetCaller());
+        http.Response.Headers["x-litellm-applied-guardrails"] = string.Join(",", selected.Select(d => d.Name).Distinct());
+        var slots = TextSlots.OfRequest(body, shape);
+        foreach (var definition in selected.Where(d => d.Modes.HasFlag(GuardrailModes.PreCall)))
+        {
+            var verdict = await RunAsync(run, definition, "pre_call", GuardrailPhase.Request, slots.Texts(), cancellationToken);
+            if (GuardrailRun.Refusal(definition, GuardrailPhase.Request, verdict) is { } refused)
+            {
+                run.Error = refused;
+                return run;
+            }
+
+            if (verdict is { Action: GuardrailAction.Masked, Texts: { } texts })
+            {
+                run.BodyChanged |= slots.Write(texts);
+            }
+        }
+
+        var during = selected.Where(d => d.Modes.HasFlag(GuardrailModes.DuringCall)).ToList();
+        if (during.Count > 0)
+        {
+            var texts = slots.Texts();
+            // beside the provider call: the request has left once these run; the answer waits for them (GuardrailRun.CheckAnswerAsync)
+            run.During = Task.WhenAll(during.Select(async d => (d, await RunAsync(run, d, "during_call", GuardrailPhase.Request, texts, CancellationToken.None))));
+        }
+
+        return run;
+    }
+
+    /// <summary>Runs one guardrail and records its decision; an exception of a guardrail counts as unavailable (fail closed).</summary>
+    internal async Task<GuardrailVerdict> RunAsync(
+        GuardrailRun run, GuardrailDefinition definition, string mode, GuardrailPhase phase, IReadOnlyList<string> texts, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        GuardrailVerdict verdict;
+        if (!_byKind.TryGetValue(definition.Guardrail, out var guardrail))
+        {
+            verdict = GuardrailVerdict.Unavailable($"no implementation of {definition.Guardrail}");
+        }
+        else
+        {
+            try
+            {
+                verdict = await guardrail.RunAsync(new GuardrailCall(definition, phase, texts, run.Session, run.Caller), cancellationToken);
+            }
+            catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+            {
+                verdict = GuardrailVerdict.Unavailable("the check took too long on this text");
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or FormatException or JsonException or KeyNotFoundException)
+            {
+                verdict = GuardrailVerdict.Unavailable(ex.GetType().Name);
+            }
+        }
+
+        var decision = new GuardrailDecision(definition.Name, definition.Guardrail, mode, verdict.Action, time.GetElapsedTime(started).TotalMilliseconds);
+        run.Add(decision);
+        metrics.Record(decision);
+        switch (verdict.Action)
+        {
+            case GuardrailAction.Blocked:
+                Log.Blocked(logger, definition.Name, definition.Guardrail, mode, verdict.Reason ?? "");
+                break;
+            case GuardrailAction.Unavailable:
+                Log.Unavailable(logger, definition.Name, definition.Guardrail, mode, verdict.Reason ?? "");
+                break;
+        }
+
+        return verdict;
+    }
+
+    /// <summary>The names asked for by the request (<c>guardrails</c>, <c>metadata.guardrails</c>) and by the key's and team's metadata.</summary>
+    private static (HashSet<string> Names, OpenAiErrorResult? Error) Requested(HttpContext http, JsonObject body)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        if (!AddNames(names, body["guardrails"]))
+        {
+            return (names, OpenAiErrorResult.InvalidType("guardrails", "a list of guardrail names", body["guardrails"]));
+        }
+
+        if (body["metadata"] is JsonObject metadata && !AddNames(names, metadata["guardrails"]))
+        {
+            return (names, OpenAiErrorResult.InvalidType("metadata.guardrails", "a list of guardrail names", metadata["guardrails"]));
+        }
+
+        var auth = AuthContext.Of(http);
+        AddFromMetadata(names, auth?.Key?.Metadata);
+        AddFromMetadata(names, auth?.Team?.Metadata);
+        return (names, null);
+    }
+
+    /// <summary>Adds a list of names (or LiteLLM's map form <c>{name: {...}}</c>); false when the value is neither.</summary>
+    internal static bool AddNames(HashSet<string> names, JsonNode? node)
+    {
+        switch (node)
+        {
+            case null:
+                return true;
+            case JsonArray list when list.All(i => i is JsonValue v && v.GetValueKind() == JsonValueKind.String):
+                names.UnionWith(list.Select(i => i!.GetValue<string>()));
+                return true;
+            case JsonObject map:
+                names.UnionWith(map.Select(p => p.Key));
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static void AddFromMetadata(HashSet<string> names, string? metadata)
+    {
+        if (string.IsNullOrEmpty(metadata) || !metadata.Contains("guardrails", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        try
+        {
+            if (JsonNode.Parse(metadata) is JsonObject map)
+            {
+                AddNames(names, map["guardrails"]);
+            }
+        }
+        catch (JsonException)
+        {
+            // metadata is stored as JSON by the key endpoints; anything else carries no guardrails
+        }
+    }
+}

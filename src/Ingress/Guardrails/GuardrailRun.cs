@@ -1,0 +1,132 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Broker.Config.Model;
+using Broker.Contracts.Identity;
+using Broker.Ingress.Errors;
+using Broker.Ingress.Streaming;
+
+namespace Broker.Ingress.Guardrails;
+
+/// <summary>
+/// The guardrails of one request after pre_call: waits for the during_call ones, runs the post_call ones on the answer
+/// (after the request's placeholders were put back), and records every decision.
+/// </summary>
+public sealed class GuardrailRun
+{
+    /// <summary>No guardrail applies: every step is a no-op.</summary>
+    public static readonly GuardrailRun None = new(null, [], null);
+
+    private readonly GuardrailPipeline? _pipeline;
+    private readonly ConcurrentQueue<GuardrailDecision> _decisions = new();
+
+    internal GuardrailRun(GuardrailPipeline? pipeline, IReadOnlyList<GuardrailDefinition> selected, Caller? caller)
+    {
+        _pipeline = pipeline;
+        Selected = selected;
+        Caller = caller;
+    }
+
+    public IReadOnlyList<GuardrailDefinition> Selected { get; }
+
+    public Caller? Caller { get; }
+
+    public GuardrailSession Session { get; } = new();
+
+    /// <summary>Set when the request is refused (blocked, unknown guardrail, unavailable guardrail): answer with it, queue nothing.</summary>
+    public OpenAiErrorResult? Error { get; internal set; }
+
+    /// <summary>True when a pre_call guardrail rewrote the request body (send the body, not the text it was read from).</summary>
+    public bool BodyChanged { get; internal set; }
+
+    public IReadOnlyCollection<GuardrailDecision> Decisions => _decisions;
+
+    internal Task<(GuardrailDefinition Definition, GuardrailVerdict Verdict)[]>? During { get; set; }
+
+    private bool HasPostCall => Selected.Any(d => d.Modes.HasFlag(GuardrailModes.PostCall));
+
+    internal static GuardrailRun Refused(OpenAiErrorResult error) => new(null, [], null) { Error = error };
+
+    internal void Add(GuardrailDecision decision) => _decisions.Enqueue(decision);
+
+    /// <summary>The refusal a verdict means, or null when it lets the text through.</summary>
+    internal static OpenAiErrorResult? Refusal(GuardrailDefinition definition, GuardrailPhase phase, GuardrailVerdict verdict) => verdict.Action switch
+    {
+        GuardrailAction.Blocked => GuardrailErrors.Blocked(definition.Name, phase, verdict.Reason ?? "blocked"),
+        GuardrailAction.Unavailable => GuardrailErrors.Unavailable(definition.Name, verdict.Reason ?? "unavailable"),
+        _ => null,
+    };
+
+    /// <summary>Waits for the during_call guardrails; the first refusal among them, or null.</summary>
+    public async Task<OpenAiErrorResult?> WaitDuringAsync()
+    {
+        if (During is null)
+        {
+            return null;
+        }
+
+        foreach (var (definition, verdict) in await During)
+        {
+            if (Refusal(definition, GuardrailPhase.Request, verdict) is { } refused)
+            {
+                return refused;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A non-streamed answer: waits for the during_call guardrails, puts the request's placeholders back, then runs the
+    /// post_call guardrails (which may rewrite it in place). A refusal is returned instead of the answer.
+    /// </summary>
+    public async Task<OpenAiErrorResult?> CheckAnswerAsync(JsonObject? answer, GuardrailShape shape, CancellationToken cancellationToken)
+    {
+        if (await WaitDuringAsync() is { } refused)
+        {
+            return refused;
+        }
+
+        if (answer is null || _pipeline is null)
+        {
+            return null;
+        }
+
+        var slots = TextSlots.OfAnswer(answer, shape);
+        if (Session.HasPlaceholders)
+        {
+            slots.Write(slots.Texts().Select(Session.Unmask).ToList());
+        }
+
+        return await PostCallAsync(slots.Texts(), texts => slots.Write(texts), cancellationToken);
+    }
+
+    /// <summary>The gate a streamed answer goes through, or null when nothing has to look at it.</summary>
+    public IStreamGate? StreamGate(GuardrailShape shape) =>
+        _pipeline is null || (During is null && !HasPostCall && !Session.HasPlaceholders) ? null : new GuardrailStreamGate(this, shape);
+
+    /// <summary>Runs the post_call guardrails over <paramref name="texts"/>; masked results go to <paramref name="write"/>.</summary>
+    internal async Task<OpenAiErrorResult?> PostCallAsync(IReadOnlyList<string> texts, Action<IReadOnlyList<string>> write, CancellationToken cancellationToken)
+    {
+        foreach (var definition in Selected.Where(d => d.Modes.HasFlag(GuardrailModes.PostCall)))
+        {
+            var verdict = await _pipeline!.RunAsync(this, definition, "post_call", GuardrailPhase.Answer, texts, cancellationToken);
+            if (Refusal(definition, GuardrailPhase.Answer, verdict) is { } refused)
+            {
+                return refused;
+            }
+
+            if (verdict is { Action: GuardrailAction.Masked, Texts: { } masked })
+            {
+                texts = masked;
+                write(masked);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>True when a post_call guardrail may rewrite the answer (a stream is then held until it ran over the whole text).</summary>
+    internal bool RewritesAnswer => Selected.Any(d => d.Modes.HasFlag(GuardrailModes.PostCall) && (GuardrailTypes.Rewrites(d.Guardrail) || d.Guardrail == GuardrailTypes.GenericApi));
+
+    internal bool ChecksAnswer => HasPostCall;
+}

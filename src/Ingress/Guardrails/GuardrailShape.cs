@@ -1,0 +1,11 @@
+namespace Broker.Ingress.Guardrails;
+
+/// <summary>The JSON shape guardrails read text from and write it back to.</summary>
+public enum GuardrailShape
+{
+    /// <summary>OpenAI chat completions: request messages, answer choices, stream chunks with choices[].delta.</summary>
+    OpenAiChat,
+
+    /// <summary>Anthropic Messages: request system + messages, answer content blocks, stream events with text deltas.</summary>
+    Anthropic,
+}

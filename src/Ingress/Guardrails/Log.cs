@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Ingress.Guardrails;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1801, Level = LogLevel.Information, Message = "Guardrail {Guardrail} ({Kind}, {Mode}) blocked: {Reason}")]
+    public static partial void Blocked(ILogger logger, string guardrail, string kind, string mode, string reason);
+
+    [LoggerMessage(EventId = 1802, Level = LogLevel.Warning, Message = "Guardrail {Guardrail} ({Kind}, {Mode}) could not decide, the request fails closed: {Reason}")]
+    public static partial void Unavailable(ILogger logger, string guardrail, string kind, string mode, string reason);
+}
