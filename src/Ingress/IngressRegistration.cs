@@ -19,6 +19,7 @@ using Broker.Ingress.Http;
 using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Keys;
+using Broker.Ingress.Ui;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Health;
@@ -111,6 +112,8 @@ public static class IngressRegistration
         builder.Services.AddSingleton<Budgets>();
         builder.Services.AddSingleton<ModelAuthorizer>();
         builder.Services.AddSingleton<AuthFilter>();
+        builder.Services.AddSingleton<UiSessionProtector>();
+        builder.Services.AddSingleton<UiAssets>();
         builder.AddBusContribution(new IdentityBusContribution());
         builder.AddBusContribution(new RequestHistoryBusContribution());
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
@@ -130,6 +133,8 @@ public static class IngressRegistration
         app.UseExceptionHandler();
         var drain = app.Services.GetRequiredService<RequestDrain>();
         app.Use(drain.TrackAsync);
+        // the admin UI's session cookie stands for the Bearer key on the admin routes (changes need its CSRF token)
+        app.Use(UiCookieAuth.AttachAsync);
         // fail closed: every route declares who may call it (RouteAccess); one that does not is refused
         app.Use(RouteDeclarations.RefuseUndeclaredAsync);
         app.MapProbes();
@@ -163,6 +168,7 @@ public static class IngressRegistration
             .MapTeamManagement();
 
         app.MapBrokerMetrics();
+        app.MapUi();
 
         app.MapFallback((HttpContext http) => new OpenAiErrorResult(
             StatusCodes.Status404NotFound, $"Unknown route {http.Request.Method} {http.Request.Path}", "invalid_request_error", null, "unknown_route"))
