@@ -197,7 +197,9 @@ export async function spendView(session) {
 
   const days = byModel.map((d) => [d.group_by_day.slice(0, 10), Number(d.total_spend)]);
   const models = sumBy(byModel, "models", "model");
-  const keys = sumBy(byKey, "api_keys", "api_key").map(([hash, spend]) => [aliases.get(hash) || `${String(hash).slice(0, 10)}…`, spend]);
+  // spend made with the master key (or on an open gateway) has no key: the report names it "Unassigned"
+  const keyName = (hash) => aliases.get(hash) || (hash === "Unassigned" ? "no key (master key)" : `${String(hash).slice(0, 10)}…`);
+  const keys = sumBy(byKey, "api_keys", "api_key").map(([hash, spend]) => [keyName(hash), spend]);
   const total = byModel.reduce((s, d) => s + Number(d.total_spend), 0);
   const requests = byModel.reduce((s, d) => s + Number(d.request_count), 0);
 
@@ -213,7 +215,7 @@ export async function spendView(session) {
         { label: "Tokens", cell: (r) => r.total_tokens },
         { label: "Spend", cell: (r) => exactMoney(r.spend) },
         { label: "Status", cell: (r) => r.status },
-        { label: "Call id", cell: (r) => h("a", { href: `/ui/requests?id=${encodeURIComponent(r.request_id)}`, "data-nav": "true" }, r.request_id.slice(0, 8)) },
+        { label: "Call id", cell: (r) => h("a", { href: `/ui/requests?id=${encodeURIComponent(r.request_id)}`, "data-nav": "true", "aria-label": `Look up request ${r.request_id}` }, `…${r.request_id.slice(-12)}`) },
       ],
       recent.filter((r) => {
         const q = filter.value.trim().toLowerCase();
