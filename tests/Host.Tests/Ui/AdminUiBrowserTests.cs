@@ -155,7 +155,9 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fixture) : IClassFixture<
             await _page.GotoAsync(Url("/ui/requests"));
             await _page.GetByLabel("Call id (x-litellm-call-id)").FillAsync(fixture.CallIds[0]);
             await _page.GetByRole(AriaRole.Button, new() { Name = "Look up" }).ClickAsync();
-            await _page.GetByTestId("request-status").Or(_page.GetByRole(AriaRole.Alert)).First.WaitForAsync();
+            // the request's attempts, from the request history Billing keeps
+            Assert.Contains("success", await _page.GetByTestId("request-status").InnerTextAsync(), StringComparison.Ordinal);
+            await _page.GetByTestId("attempts-table").Locator("tbody tr", new() { HasText = "success (200)" }).WaitForAsync();
             await UiBrowser.ScreenshotAsync(_page, $"requests-{width}");
 
             await _page.GotoAsync(Url("/ui/spend"));
