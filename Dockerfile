@@ -14,6 +14,8 @@ ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     DOTNET_NOLOGO=1 \
     NUGET_XMLDOC_MODE=skip
 WORKDIR /src
+# Node.js and npm build the admin UI (src/Ui) inside `dotnet publish`; it is embedded in the binary
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
 
 # Repository-wide build settings first: they change rarely, so restore can be cached separately
 # from the sources (only src/ is needed for the Host; tests are not built into the image).

@@ -129,8 +129,13 @@ stop_all() {
 
 # ---- up -----------------------------------------------------------------------------------------
 install_missing() {
-  local wanted=(rabbitmq-server redis-server redis-tools postgresql curl) missing=() p
+  # chromium-headless-shell: the browser of the admin UI tests (/usr/bin/chromium-headless-shell, driven by Playwright)
+  local wanted=(rabbitmq-server redis-server redis-tools postgresql curl chromium-headless-shell) missing=() p
   for p in "${wanted[@]}"; do pkg_ok "$p" || missing+=("$p"); done
+  # Node.js and npm build the admin UI (src/Ui) during `dotnet build`; any install that puts them on PATH will do
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+  fi
   if [ "${#missing[@]}" -eq 0 ]; then
     return 0
   fi

@@ -21,6 +21,7 @@ using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Keys;
 using Broker.Ingress.PassThrough;
+using Broker.Ingress.Ui;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Health;
@@ -115,6 +116,8 @@ public static class IngressRegistration
         builder.Services.AddSingleton<ModelAuthorizer>();
         builder.Services.AddSingleton<AuthFilter>();
         builder.AddPassThrough();
+        builder.Services.AddSingleton<UiSessionProtector>();
+        builder.Services.AddSingleton<UiAssets>();
         builder.AddBusContribution(new IdentityBusContribution());
         builder.AddBusContribution(new RequestHistoryBusContribution());
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
@@ -134,6 +137,8 @@ public static class IngressRegistration
         app.UseExceptionHandler();
         var drain = app.Services.GetRequiredService<RequestDrain>();
         app.Use(drain.TrackAsync);
+        // the admin UI's session cookie stands for the Bearer key on the admin routes (changes need its CSRF token)
+        app.Use(UiCookieAuth.AttachAsync);
         // fail closed: every route declares who may call it (RouteAccess); one that does not is refused
         app.Use(RouteDeclarations.RefuseUndeclaredAsync);
         app.MapProbes();
@@ -168,6 +173,7 @@ public static class IngressRegistration
 
         app.MapBrokerMetrics();
         app.MapPassThrough();
+        app.MapUi();
 
         app.MapFallback((HttpContext http) => new OpenAiErrorResult(
             StatusCodes.Status404NotFound, $"Unknown route {http.Request.Method} {http.Request.Path}", "invalid_request_error", null, "unknown_route"))

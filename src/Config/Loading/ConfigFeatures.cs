@@ -49,9 +49,8 @@ public static class ConfigFeatures
         ["general_settings.use_google_kms"] = "secrets come from os.environ/ only",
         ["general_settings.proxy_batch_polling_interval"] = "batches are dispatched as their lines finish",
         ["general_settings.store_model_in_db"] = "models come from config.yaml only",
-        ["general_settings.ui_access_mode"] = "Broker has no admin UI yet",
-        ["general_settings.enable_oauth2_auth"] = "Broker has no admin UI yet",
-        ["general_settings.oauth2_providers"] = "Broker has no admin UI yet",
+        ["general_settings.enable_oauth2_auth"] = "the admin UI signs in with a key only (no SSO yet)",
+        ["general_settings.oauth2_providers"] = "the admin UI signs in with a key only (no SSO yet)",
         ["general_settings.custom_auth"] = "a Python module cannot be loaded by a C# gateway",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 

@@ -16,8 +16,7 @@ public static class BrokerRoutes
         .. OpenAi,
         .. OpenAi.Select(r => "/v1" + r),
         "/model", "/queues", "/cooldowns", "/health", "/spend", "/global/spend", "/request", "/key", "/user", "/team", "/metrics",
-        // issue #17's MCP gateway
-        "/mcp", "/mcp-rest",
+        "/mcp", "/mcp-rest", "/ui",
     ];
 
     /// <summary>
