@@ -23,6 +23,7 @@ using Broker.Ingress.PassThrough;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Health;
+using Broker.ServiceDefaults.Models;
 using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Redis;
 using Microsoft.AspNetCore.Builder;
@@ -113,6 +114,8 @@ public static class IngressRegistration
         builder.Services.AddSingleton<ModelAuthorizer>();
         builder.Services.AddSingleton<AuthFilter>();
         builder.AddPassThrough();
+        // runtime models (store_model_in_db): /model/new and friends, merged into the config snapshot everywhere
+        builder.AddRuntimeModels();
         builder.AddBusContribution(new IdentityBusContribution());
         builder.AddBusContribution(new RequestHistoryBusContribution());
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
@@ -155,6 +158,7 @@ public static class IngressRegistration
         app.MapGroup("")
             .CheckCallers()
             .MapModelList()
+            .MapModelManagement()
             .MapQueues()
             .MapCooldowns()
             .MapDeploymentHealth()

@@ -49,7 +49,6 @@ public static class ConfigFeatures
         ["general_settings.key_management_system"] = "secrets come from os.environ/ only",
         ["general_settings.use_google_kms"] = "secrets come from os.environ/ only",
         ["general_settings.proxy_batch_polling_interval"] = "batches are dispatched as their lines finish",
-        ["general_settings.store_model_in_db"] = "models come from config.yaml only",
         ["general_settings.ui_access_mode"] = "Broker has no admin UI yet",
         ["general_settings.enable_oauth2_auth"] = "Broker has no admin UI yet",
         ["general_settings.oauth2_providers"] = "Broker has no admin UI yet",
