@@ -154,6 +154,31 @@ public sealed class RuntimeModelsTests(RabbitMqFixture rabbit)
         Assert.Equal(["config-model"], await ModelIdsAsync(broker.Http));
     }
 
+    [Fact]
+    public async Task RuntimeModel_KeyScopedToOtherModels_RefusedAndNotListed()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, null));
+        using var created = await PostAsync(broker.Http, "model/new", NewModel("runtime-model", upstream));
+        using var generated = await PostAsync(broker.Http, "key/generate", new JsonObject { ["models"] = new JsonArray("config-model") });
+        var key = (await generated.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+
+        using var refused = await SendAsync(broker.Http, HttpMethod.Post, "v1/chat/completions", new JsonObject
+        {
+            ["model"] = "runtime-model",
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }),
+        }, key);
+        using var listed = await SendAsync(broker.Http, HttpMethod.Get, "v1/models", null, key);
+        using var info = await SendAsync(broker.Http, HttpMethod.Get, "model/info", null, key);
+
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        Assert.True(refused.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, refused.StatusCode.ToString());
+        Assert.Empty(upstream.Requests);
+        var ids = (await listed.Content.ReadFromJsonAsync<JsonObject>())!["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>());
+        Assert.Equal(["config-model"], ids);
+        Assert.True(info.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, info.StatusCode.ToString());
+    }
+
     /// <summary>new → chat served by the first upstream → update api_base → served by the second → delete → model not found.</summary>
     private static async Task AssertLifecycleAsync(HttpClient http, FakeUpstream first, FakeUpstream second)
     {
