@@ -179,6 +179,49 @@ public sealed class RuntimeModelsTests(RabbitMqFixture rabbit)
         Assert.True(info.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, info.StatusCode.ToString());
     }
 
+    [Fact]
+    public async Task ModelNew_EnvReferenceIntoAConfigGroup_StoredAsGivenResolvedForTheCall()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var other = await FakeUpstream.StartOpenAiAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, null) + """
+
+            environment_variables:
+              RUNTIME_TEST_UPSTREAM_KEY: sk-resolved-from-env-4321
+            """);
+        var model = new JsonObject
+        {
+            // a second deployment of config-model, its key an os.environ reference
+            ["model_name"] = "config-model",
+            ["litellm_params"] = new JsonObject
+            {
+                ["model"] = "openai/gpt-4o-mini", ["api_base"] = other.BaseUrl + "/v1", ["api_key"] = "os.environ/RUNTIME_TEST_UPSTREAM_KEY",
+            },
+            ["model_info"] = new JsonObject { ["id"] = "runtime-second" },
+        };
+
+        using var created = await PostAsync(broker.Http, "model/new", model);
+        using var sameId = await PostAsync(broker.Http, "model/new", model);
+        var configId = model.DeepClone().AsObject();
+        configId["model_info"]!["id"] = "config-deployment";
+        using var takenByConfig = await PostAsync(broker.Http, "model/new", configId);
+        await WaitUntilAsync(async () =>
+        {
+            using var chat = await ChatAsync(broker.Http, "config-model");
+            Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+            return other.Requests.Count > 0;
+        });
+        using var info = await SendAsync(broker.Http, HttpMethod.Get, "model/info?litellm_model_id=runtime-second", null);
+
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, sameId.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, takenByConfig.StatusCode);
+        Assert.Equal("Bearer sk-resolved-from-env-4321", other.Requests.First().Headers["authorization"]);
+        var listed = Assert.Single((await info.Content.ReadFromJsonAsync<JsonObject>())!["data"]!.AsArray())!;
+        Assert.Equal("os.environ/RUNTIME_TEST_UPSTREAM_KEY", listed["litellm_params"]!["api_key"]!.GetValue<string>());
+        Assert.Equal(["config-model"], await ModelIdsAsync(broker.Http));
+    }
+
     /// <summary>new → chat served by the first upstream → update api_base → served by the second → delete → model not found.</summary>
     private static async Task AssertLifecycleAsync(HttpClient http, FakeUpstream first, FakeUpstream second)
     {
