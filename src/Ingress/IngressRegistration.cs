@@ -25,6 +25,7 @@ using Broker.Ingress.Ui;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Health;
+using Broker.ServiceDefaults.Models;
 using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Redis;
 using Microsoft.AspNetCore.Builder;
@@ -118,6 +119,8 @@ public static class IngressRegistration
         builder.AddPassThrough();
         builder.Services.AddSingleton<UiSessionProtector>();
         builder.Services.AddSingleton<UiAssets>();
+        // runtime models (store_model_in_db): /model/new and friends, merged into the config snapshot everywhere
+        builder.AddRuntimeModels();
         builder.AddBusContribution(new IdentityBusContribution());
         builder.AddBusContribution(new RequestHistoryBusContribution());
         builder.Services.AddExceptionHandler<OpenAiExceptionHandler>();
@@ -162,6 +165,7 @@ public static class IngressRegistration
         app.MapGroup("")
             .CheckCallers()
             .MapModelList()
+            .MapModelManagement()
             .MapQueues()
             .MapCooldowns()
             .MapDeploymentHealth()

@@ -1,6 +1,7 @@
 using Broker.Config;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Health;
+using Broker.ServiceDefaults.Models;
 using Broker.ServiceDefaults.Redis;
 using Broker.Workers.Health;
 using Broker.Workers.Inference;
@@ -63,6 +64,10 @@ public static class WorkersRegistration
         builder.Services.AddSingleton<RetrySagaStore>();
         builder.Services.AddHostedService<CancelChatCompletionConnector>();
         builder.AddBusContribution(new InferenceBusContribution(config.Current, served, options.ConcurrencyPerGroup));
+        // groups that exist only as runtime models (store_model_in_db) get their queues at run time
+        builder.AddRuntimeModels();
+        var staticGroups = served.Select(g => g.Name).ToHashSet(StringComparer.Ordinal);
+        builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<RuntimeGroupEndpoints>(sp, (IReadOnlyCollection<string>)staticGroups, options));
         return builder;
     }
 }

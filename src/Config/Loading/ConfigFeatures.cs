@@ -48,7 +48,6 @@ public static class ConfigFeatures
         ["general_settings.key_management_system"] = "secrets come from os.environ/ only",
         ["general_settings.use_google_kms"] = "secrets come from os.environ/ only",
         ["general_settings.proxy_batch_polling_interval"] = "batches are dispatched as their lines finish",
-        ["general_settings.store_model_in_db"] = "models come from config.yaml only",
         ["general_settings.enable_oauth2_auth"] = "the admin UI signs in with a key only (no SSO yet)",
         ["general_settings.oauth2_providers"] = "the admin UI signs in with a key only (no SSO yet)",
         ["general_settings.custom_auth"] = "a Python module cannot be loaded by a C# gateway",

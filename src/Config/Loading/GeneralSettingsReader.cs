@@ -50,7 +50,8 @@ internal static class GeneralSettingsReader
             AllowRequestsOnDbUnavailable = g.Bool("allow_requests_on_db_unavailable") ?? false,
             EnforceUserParam = g.Bool("enforce_user_param") ?? false,
             PassThroughEndpoints = PassThroughEndpointsReader.Read(g),
-            StoreModelInDb = g.Bool("store_model_in_db") ?? false,
+            // LiteLLM also reads STORE_MODEL_IN_DB=True from the environment
+            StoreModelInDb = g.Bool("store_model_in_db") ?? string.Equals(context.GetEnv("STORE_MODEL_IN_DB"), "true", StringComparison.OrdinalIgnoreCase),
             UiAccessMode = g.String("ui_access_mode"),
             EnableOauth2Auth = g.Bool("enable_oauth2_auth") ?? false,
             Oauth2Providers = ReadOAuth2Providers(g),

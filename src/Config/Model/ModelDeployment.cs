@@ -59,6 +59,9 @@ public sealed record ModelDeployment
 
     public required ModelInfo ModelInfo { get; init; }
 
+    /// <summary>True for a model added at run time (<c>/model/new</c>, kept in the state store), false for config.yaml's.</summary>
+    public bool DbModel { get; init; }
+
     public override string ToString() =>
         $"{ModelName} -> {Model} (id {Id}{(ApiBase is null ? "" : ", api_base " + ApiBase)}{(ApiKey is null ? "" : ", api_key " + ApiKey)})";
 }

@@ -21,6 +21,7 @@ public static class StateTables
         "broker_file_chunks",
         "broker_batches",
         "broker_batch_lines",
+        "broker_models",
     ];
 
     /// <summary>Tables each store keeps for itself: the migration journal (the target runs its own migrations).</summary>

@@ -23,6 +23,19 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
             .ExcludeFromConfigureEndpoints();
     }
 
+    /// <summary>A model group's queue: the inference consumers, at most <paramref name="limit"/> at once (also for groups added at run time).</summary>
+    public static void ConfigureGroupEndpoint(IReceiveEndpointConfigurator e, IBusRegistrationContext context, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        // commands are sent to the queue directly: no fan-out binding to the message type's exchange
+        e.ConfigureConsumeTopology = false;
+        e.PrefetchCount = limit;
+        e.ConcurrentMessageLimit = limit;
+        e.ConfigureConsumer<CreateChatCompletionConsumer>(context);
+        e.ConfigureConsumer<CreateEmbeddingConsumer>(context);
+        e.UseBrokerDeadLetters(context);
+    }
+
     public void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator configurator)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -36,16 +49,7 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
                 limit = Math.Clamp(cap, 1, limit);
             }
 
-            configurator.ReceiveEndpoint(group.QueueName, e =>
-            {
-                // commands are sent to the queue directly: no fan-out binding to the message type's exchange
-                e.ConfigureConsumeTopology = false;
-                e.PrefetchCount = limit;
-                e.ConcurrentMessageLimit = limit;
-                e.ConfigureConsumer<CreateChatCompletionConsumer>(context);
-                e.ConfigureConsumer<CreateEmbeddingConsumer>(context);
-                e.UseBrokerDeadLetters(context);
-            });
+            configurator.ReceiveEndpoint(group.QueueName, e => ConfigureGroupEndpoint(e, context, limit));
             Log.Consuming(logger, group.Name, group.QueueName, limit);
         }
 

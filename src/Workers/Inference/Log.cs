@@ -24,4 +24,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2021, Level = LogLevel.Warning, Message = "Discarded the late answer of {RequestId} attempt {Attempt} on {ModelGroup}/{DeploymentId}: the retry saga gave up on it (not answered, not billed)")]
     public static partial void LateAnswer(ILogger logger, Guid requestId, int attempt, string modelGroup, string deploymentId);
+
+    [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Stopped consuming the queue of runtime model group {ModelGroup}: its last model was deleted")]
+    public static partial void RuntimeEndpointStopped(ILogger logger, string modelGroup);
+
+    [LoggerMessage(EventId = 2031, Level = LogLevel.Warning, Message = "Could not connect the queue of runtime model group {ModelGroup}: {Error} {Reason}")]
+    public static partial void RuntimeEndpointFailed(ILogger logger, string modelGroup, string error, string reason);
 }

@@ -22,7 +22,7 @@ public sealed class ConfigReportTests
             general_settings:
               master_key: sk-master-secret-wxyz
               allowed_ips: ["10.0.0.0/8"]
-              store_model_in_db: true
+              enable_oauth2_auth: true
             """);
 
         var text = ConfigReport.Render(result);
@@ -34,7 +34,7 @@ public sealed class ConfigReportTests
         Assert.DoesNotContain("very-secret", text, StringComparison.Ordinal);
         Assert.DoesNotContain("master-secret", text, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", text, StringComparison.Ordinal);
-        Assert.Contains("Not active yet (1):\n  config.yaml:15:3: info: general_settings.store_model_in_db: loaded; not active yet\n", text,
+        Assert.Contains("Not active yet (1):\n  config.yaml:15:3: info: general_settings.enable_oauth2_auth: loaded; not active yet\n", text,
             StringComparison.Ordinal);
         Assert.EndsWith("Config is usable.\n", text, StringComparison.Ordinal);
     }

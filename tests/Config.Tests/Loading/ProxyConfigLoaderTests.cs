@@ -407,11 +407,11 @@ public sealed class ProxyConfigLoaderTests
             general_settings:
               master_key: sk-test-master-4321
               database_url: postgresql://localhost/x
-              store_model_in_db: true
+              enable_oauth2_auth: true
             """);
 
         var infos = result.Diagnostics.Where(d => d.Severity == ConfigSeverity.Info).Select(d => d.Path).ToList();
-        Assert.Equal(["model_list[0].litellm_params.max_retries", "general_settings.store_model_in_db"], infos);
+        Assert.Equal(["model_list[0].litellm_params.max_retries", "general_settings.enable_oauth2_auth"], infos);
         Assert.All(result.Diagnostics.Where(d => d.Severity == ConfigSeverity.Info), d => Assert.Equal("loaded; not active yet", d.Message));
     }
 

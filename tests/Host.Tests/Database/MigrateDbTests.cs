@@ -14,6 +14,8 @@ namespace Broker.Host.Tests.Database;
 [Trait("Category", "Integration")]
 public sealed class MigrateDbTests
 {
+    private const string RuntimeModels = "  store_model_in_db: true";
+
     [Fact]
     public async Task MigrateDb_SqliteFileOfABroker_PostgresBrokerAcceptsTheKeyAndShowsItsSpendFilesBatchesAndHistory()
     {
@@ -26,8 +28,14 @@ public sealed class MigrateDbTests
         {
             string key, requestId, batchId, inputId, outputId;
             decimal spend;
-            await using (var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, databaseUrl: null), settings: settings))
+            await using (var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, databaseUrl: null, RuntimeModels), settings: settings))
             {
+                var (modelStatus, _, _) = await PostAsync(broker.Http, "model/new", MasterKey, new
+                {
+                    model_name = "moved-model",
+                    litellm_params = new { model = "openai/gpt-4o", api_base = upstream.BaseUrl + "/v1", api_key = "upstream-key" },
+                });
+                Assert.Equal(HttpStatusCode.OK, modelStatus);
                 var (_, team, _) = await PostAsync(broker.Http, "team/new", MasterKey, new { team_alias = "research" });
                 Assert.Equal(HttpStatusCode.OK, (await PostAsync(broker.Http, "user/new", MasterKey, new { user_id = "u-moved", user_email = "u@example.com", auto_create_key = false })).Status);
                 key = await GenerateKeyAsync(broker.Http, new
@@ -61,8 +69,10 @@ public sealed class MigrateDbTests
             }
 
             Assert.True(spend > 0);
-            await using (var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url), settings: settings))
+            await using (var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, RuntimeModels), settings: settings))
             {
+                var (movedStatus, movedBody, _) = await ChatAsync(broker.Http, MasterKey, "moved-model");
+                Assert.True(movedStatus == HttpStatusCode.OK, $"the migrated runtime model on PostgreSQL: {movedStatus} {movedBody}");
                 var (infoStatus, info) = await GetAsync(broker.Http, "key/info?key=" + key, MasterKey);
                 var (status, body, _) = await ChatAsync(broker.Http, key);
                 var logs = await SpendLogsAsync(broker.Http, key);

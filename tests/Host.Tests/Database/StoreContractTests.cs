@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Broker.Billing.History;
 using Broker.Billing.Persistence;
 using Broker.Contracts.Inference;
@@ -7,6 +8,7 @@ using Broker.Ingress.Features.Files;
 using Broker.Ingress.Features.Spend;
 using Broker.Ingress.Keys;
 using Broker.ServiceDefaults.Database;
+using Broker.ServiceDefaults.Models;
 using Broker.TestKit;
 using Microsoft.Extensions.Logging.Abstractions;
 using NpgsqlTypes;
@@ -28,6 +30,8 @@ public abstract class StoreContractTests : IAsyncLifetime
     protected IFileStore Files { get; set; } = null!;
 
     protected IBatchStore Batches { get; set; } = null!;
+
+    protected IModelStore Models { get; set; } = null!;
 
     protected IRequestAttemptStore Attempts { get; set; } = null!;
 
@@ -289,6 +293,43 @@ public abstract class StoreContractTests : IAsyncLifetime
         StatusCode = 200, StartedAt = startedAt, LatencyMs = 1,
     };
 
+    [Fact]
+    public async Task Models_InsertUpdateListDelete_KeptAsGivenInEitherStore()
+    {
+        var id = "m-" + Guid.NewGuid().ToString("N");
+        var entry = new Config.Model.RuntimeModelEntry
+        {
+            Id = id,
+            ModelName = "runtime-" + id,
+            LitellmParams = """{"model":"openai/gpt-4o","api_key":"os.environ/OPENAI_API_KEY","api_base":"http://a/v1","rpm":10}""",
+            ModelInfo = """{"description":"x"}""",
+        };
+
+        var created = await Models.InsertAsync(entry, "proxy_admin", CancellationToken.None);
+        var duplicate = await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => Models.InsertAsync(entry, null, CancellationToken.None));
+        var updated = await Models.UpdateAsync(entry with { ModelName = "renamed-" + id, LitellmParams = """{"model":"openai/gpt-4o","api_base":"http://b/v1"}""" }, CancellationToken.None);
+        var missing = await Models.UpdateAsync(entry with { Id = "no-such-" + id }, CancellationToken.None);
+        var listed = (await Models.ListAsync(CancellationToken.None)).Single(m => m.Entry.Id == id);
+        var read = await Models.GetAsync(id, CancellationToken.None);
+        var deleted = await Models.DeleteAsync(id, CancellationToken.None);
+        var deletedAgain = await Models.DeleteAsync(id, CancellationToken.None);
+
+        Assert.True(DatabaseErrors.IsUniqueViolation(duplicate));
+        Assert.Equal("os.environ/OPENAI_API_KEY", JsonNode.Parse(created.Entry.LitellmParams)!["api_key"]!.GetValue<string>());
+        Assert.Equal(10, JsonNode.Parse(created.Entry.LitellmParams)!["rpm"]!.GetValue<int>());
+        Assert.Equal("x", JsonNode.Parse(created.Entry.ModelInfo)!["description"]!.GetValue<string>());
+        Assert.Equal(("proxy_admin", created.CreatedAt), (created.CreatedBy, created.UpdatedAt));
+        Assert.Equal("renamed-" + id, updated!.Entry.ModelName);
+        Assert.True(updated.UpdatedAt >= created.CreatedAt);
+        Assert.True((updated.CreatedAt - created.CreatedAt).Duration() < TimeSpan.FromMilliseconds(1));
+        Assert.Null(missing);
+        Assert.Equal("http://b/v1", JsonNode.Parse(listed.Entry.LitellmParams)!["api_base"]!.GetValue<string>());
+        Assert.Null(JsonNode.Parse(read!.Entry.LitellmParams)!["api_key"]);
+        Assert.True(deleted);
+        Assert.False(deletedAgain);
+        Assert.Null(await Models.GetAsync(id, CancellationToken.None));
+    }
+
     /// <summary>Moves a batch to in_progress (what the validator does once its lines are in).</summary>
     protected abstract Task SetInProgressAsync(string batchId);
 
@@ -322,6 +363,7 @@ public sealed class PostgresStoreContractTests : StoreContractTests
         Spend = new SpendWriter(_database);
         Files = new FileStore(_database, TimeProvider.System);
         Batches = new BatchStore(_database, TimeProvider.System);
+        Models = new PostgresModelStore(_database, TimeProvider.System);
         Attempts = new PostgresRequestAttemptStore(_database);
         Database = _database;
     }
@@ -352,6 +394,7 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         Spend = new SqliteSpendWriter(_database, TimeProvider.System);
         Files = new SqliteFileStore(_database, TimeProvider.System);
         Batches = new SqliteBatchStore(_database, TimeProvider.System);
+        Models = new SqliteModelStore(_database, TimeProvider.System);
         Attempts = new SqliteRequestAttemptStore(_database);
         Database = _database;
     }
