@@ -99,6 +99,7 @@ public static class ProxyConfigLoader
             .ToHashSet(StringComparer.Ordinal);
         var (litellm, litellmShared) = LitellmSettingsReader.Read(convert, top.Take(LitellmSettingsReader.Section), genericCallbacks);
         var general = GeneralSettingsReader.Read(convert, top.Take(GeneralSettingsReader.Section));
+        var mcp = McpReader.Build(context, rootMap, litellm.McpServers, McpReader.ReadServers(top), litellm.McpAliases);
         top.Finish();
 
         refs = [];
@@ -118,6 +119,7 @@ public static class ProxyConfigLoader
             GeneralSettings = general,
             EnvironmentVariables = environment,
             CallbackSettings = callbackSettings,
+            Mcp = mcp,
         };
     }
 

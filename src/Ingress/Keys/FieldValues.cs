@@ -14,6 +14,12 @@ public static class FieldValues
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(fields);
         var values = new List<ColumnValue>();
+        // mcp_servers (MCP gateway permissions) are kept in metadata
+        if (fields.Any(f => f.Name == "metadata") && Mcp.McpGrants.Fold(body) is { } grantError)
+        {
+            return (values, grantError);
+        }
+
         foreach (var field in fields)
         {
             if (!body.TryGetPropertyValue(field.Name, out var node))
