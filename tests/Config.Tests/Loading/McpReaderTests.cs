@@ -91,7 +91,7 @@ public sealed class McpReaderTests
         Assert.Contains("mcp_servers.nothing.command", errors);
         Assert.Contains("mcp_servers.nourl.url", errors);
         Assert.Contains("mcp_servers.badurl.url", errors);
-        Assert.Contains("mcp_servers.both.url", errors);
+        Assert.Contains("mcp_servers.both.command", errors);
         Assert.Contains("mcp_servers.secret.env.TOKEN", errors);
         Assert.All(result.Diagnostics.Where(d => d.Severity == ConfigSeverity.Error), d => Assert.True(d.Line > 1, d.ToString()));
     }

@@ -75,7 +75,7 @@ public sealed class McpGatewayTests
 
         var (status, body) = await GetAsync(broker.Http, "mcp-rest/tools/list", null);
         Assert.Equal(HttpStatusCode.Unauthorized, status);
-        AssertOpenAiError(body, "auth_error");
+        AssertOpenAiError(body);
         await Assert.ThrowsAnyAsync<Exception>(async () => await McpTestServers.ConnectAsync(broker.BaseUrl, "sk-not-a-key"));
     }
 
@@ -109,6 +109,13 @@ public sealed class McpGatewayTests
             Assert.Equal(HttpStatusCode.Forbidden, status);
             AssertOpenAiError(body, "auth_error");
         }
+
+        // each call is a spend-log row of the key (model mcp/<server>, cost 0)
+        Assert.True(await EventuallyAsync(async () =>
+        {
+            var (status, rows) = await GetAsync(broker.Http, "spend/logs?api_key=" + keyOnly, MasterKey);
+            return status == HttpStatusCode.OK && rows is JsonArray array && array.Any(r => r?["model"]?.GetValue<string>() == "mcp/open");
+        }, Patience), "the MCP call never showed in /spend/logs");
 
         await using var all = await McpTestServers.ConnectAsync(broker.BaseUrl, unrestricted);
         Assert.Contains((await all.ListToolsAsync()).Select(t => t.Name), n => n == "secret-echo");
