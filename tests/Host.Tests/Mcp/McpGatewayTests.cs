@@ -187,6 +187,49 @@ public sealed class McpGatewayTests
         Assert.Contains("through broker", Assert.IsType<TextContentBlock>(echo.Content[0]).Text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Mcp_HttpServer_IsCalledAsAClient()
+    {
+        var script = await McpTestServers.EverythingAsync();
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var start = new ProcessStartInfo("node", [script, "streamableHttp"]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var remote = Process.Start(start)!;
+        try
+        {
+            var listening = new TaskCompletionSource();
+            remote.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data?.Contains("listening", StringComparison.OrdinalIgnoreCase) == true)
+                {
+                    listening.TrySetResult();
+                }
+            };
+            remote.BeginErrorReadLine();
+            remote.BeginOutputReadLine();
+            await listening.Task.WaitAsync(Patience);
+
+            var yaml = Yaml($"  remote: {{ url: \"http://127.0.0.1:{port}/mcp\", transport: http }}");
+            await using var broker = await BrokerRunner.StartEmbeddedAsync(yaml);
+            await using var client = await McpTestServers.ConnectAsync(broker.BaseUrl, MasterKey);
+
+            Assert.Contains((await client.ListToolsAsync()).Select(t => t.Name), n => n == "remote-echo");
+            var echo = await client.CallToolAsync("remote-echo", new Dictionary<string, object?> { ["message"] = "over http" });
+            Assert.Contains("over http", Assert.IsType<TextContentBlock>(echo.Content[0]).Text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            remote.Kill(entireProcessTree: true);
+            await remote.WaitForExitAsync();
+        }
+    }
+
     private static async Task<int> PidAsync(McpClient client)
     {
         var result = await client.CallToolAsync("tester-pid");
