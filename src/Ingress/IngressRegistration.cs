@@ -20,6 +20,7 @@ using Broker.Ingress.Http;
 using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Keys;
+using Broker.Ingress.Mcp;
 using Broker.Ingress.PassThrough;
 using Broker.Ingress.Ui;
 using Broker.ServiceDefaults.Bus;
@@ -57,6 +58,7 @@ public static class IngressRegistration
         builder.Services.AddHostedService<StreamReplyConnector>();
         builder.Services.AddHostedService<HangingRequestMonitor>();
         builder.AddResponseCache();
+        builder.AddMcpGateway();
         // files and batches live in the state store: PostgreSQL or the embedded SQLite file (idempotent: every role may add it)
         builder.AddBrokerDatabase();
         builder.Services.AddSingleton<FileStore>();
@@ -174,6 +176,8 @@ public static class IngressRegistration
             .MapKeyManagement()
             .MapUserManagement()
             .MapTeamManagement();
+
+        app.MapGroup("").CheckCallers().MapMcpGateway();
 
         app.MapBrokerMetrics();
         app.MapPassThrough();

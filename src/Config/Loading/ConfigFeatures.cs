@@ -40,8 +40,6 @@ public static class ConfigFeatures
         // max_budget and budget_duration for the proxy-wide budget, ...)
         ["litellm_settings.force_ipv4"] = "the operating system's address order is used",
         ["litellm_settings.service_callbacks"] = "only otel is read from it (tracing)",
-        ["litellm_settings.mcp_servers"] = "no MCP gateway yet (issue #17)",
-        ["litellm_settings.mcp_aliases"] = "no MCP gateway yet (issue #17)",
 
         // general_settings: the rest is active (keys, budgets, spend logs, alerting, JWT, IP and route rules, the
         // database settings, health checks)

@@ -36,7 +36,7 @@ internal static class LitellmSettingsReader
             LangfusePublicKey = section.Secret("langfuse_public_key"),
             LangfuseSecretKey = section.Secret("langfuse_secret_key"),
             Guardrails = GuardrailsReader.Read(section.Convert, section.Sequence("guardrails"), section.ChildPath("guardrails")),
-            McpServers = ReadMcpServers(section),
+            McpServers = McpReader.ReadServers(section),
             McpAliases = section.StringMap("mcp_aliases") ?? new Dictionary<string, string>(),
             MaxBudget = section.Decimal("max_budget"),
             BudgetDuration = section.String("budget_duration"),
@@ -181,75 +181,5 @@ internal static class LitellmSettingsReader
         }
 
         return result;
-    }
-
-    /// <summary>mcp_servers: a map name → server, or (as in the seed) a list of servers with a <c>name</c>.</summary>
-    private static Dictionary<string, McpServer> ReadMcpServers(MapReader section)
-    {
-        var result = new Dictionary<string, McpServer>(StringComparer.Ordinal);
-        var node = section.Take("mcp_servers");
-        if (node is null)
-        {
-            return result;
-        }
-
-        var convert = section.Convert;
-        var path = section.ChildPath("mcp_servers");
-        if (node is YamlSequenceNode list)
-        {
-            for (var i = 0; i < list.Children.Count; i++)
-            {
-                var itemPath = $"{path}[{i}]";
-                var map = convert.Map(list.Children[i], itemPath);
-                if (map is null)
-                {
-                    continue;
-                }
-
-                var r = new MapReader(convert, map, itemPath);
-                var nameNode = r.Take("name");
-                var name = nameNode is null ? null : convert.String(nameNode, r.ChildPath("name"));
-                if (nameNode is null)
-                {
-                    convert.Context.Error(map, r.ChildPath("name"), "required");
-                }
-
-                var server = ReadMcpServer(r);
-                if (name is not null)
-                {
-                    result[name] = server;
-                }
-            }
-        }
-        else if (convert.Map(node, path) is { } map)
-        {
-            foreach (var (keyNode, valueNode) in map.Children)
-            {
-                var name = convert.Key(keyNode, path);
-                if (name is null)
-                {
-                    continue;
-                }
-
-                var serverPath = NodeConverter.Child(path, name);
-                result[name] = ReadMcpServer(new MapReader(convert, convert.Map(valueNode, serverPath), serverPath));
-            }
-        }
-
-        return result;
-    }
-
-    private static McpServer ReadMcpServer(MapReader r)
-    {
-        var server = new McpServer
-        {
-            Command = r.String("command"),
-            Args = r.StringList("args") ?? [],
-            Url = r.String("url"),
-            Transport = r.String("transport"),
-            Env = r.StringMap("env") ?? new Dictionary<string, string>(),
-        };
-        r.Finish();
-        return server;
     }
 }

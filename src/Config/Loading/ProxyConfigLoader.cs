@@ -100,6 +100,7 @@ public static class ProxyConfigLoader
         var (litellm, litellmShared) = LitellmSettingsReader.Read(convert, top.Take(LitellmSettingsReader.Section), genericCallbacks);
         var general = GeneralSettingsReader.Read(convert, top.Take(GeneralSettingsReader.Section));
         var guardrails = GuardrailsReader.ReadTopLevel(convert, top.Take("guardrails"), litellm.Guardrails);
+        var mcp = McpReader.Build(context, rootMap, litellm.McpServers, McpReader.ReadServers(top), litellm.McpAliases);
         top.Finish();
 
         refs = [];
@@ -120,6 +121,7 @@ public static class ProxyConfigLoader
             EnvironmentVariables = environment,
             CallbackSettings = callbackSettings,
             Guardrails = guardrails,
+            Mcp = mcp,
         };
     }
 

@@ -119,4 +119,6 @@ public sealed record McpServer
     public string? Transport { get; init; }
 
     public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+
+    public string? Description { get; init; }
 }

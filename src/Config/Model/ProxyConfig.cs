@@ -26,6 +26,9 @@ public sealed record ProxyConfig
     /// <summary>callback_settings: per-callback option maps (values are YAML scalars, lists or maps).</summary>
     public required IReadOnlyDictionary<string, IReadOnlyDictionary<string, object?>> CallbackSettings { get; init; }
 
+    /// <summary>The MCP gateway's upstream servers (litellm_settings.mcp_servers + mcp_aliases, top-level mcp_servers).</summary>
+    public McpSettings Mcp { get; init; } = McpSettings.Empty;
+
     /// <summary>
     /// Resolves a client's model name to its group: exact model_name, then model_group_alias, then wildcard groups
     /// (<c>*</c>, <c>anthropic/*</c>; the longest matching prefix wins). Null when nothing matches.

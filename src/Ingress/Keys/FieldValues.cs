@@ -19,6 +19,12 @@ public static class FieldValues
             return (values, guardrailsError);
         }
 
+        // mcp_servers (MCP gateway permissions) are kept in metadata
+        if (fields.Any(f => f.Name == "metadata") && Mcp.McpGrants.Fold(body) is { } grantError)
+        {
+            return (values, grantError);
+        }
+
         foreach (var field in fields)
         {
             if (!body.TryGetPropertyValue(field.Name, out var node))

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using ModelContextProtocol.Protocol;
+
+namespace Broker.Ingress.Mcp;
+
+public static class McpRegistration
+{
+    /// <summary>The MCP gateway: upstream servers kept connected by <see cref="McpGateway"/>, and the SDK's server for <c>/mcp</c>.</summary>
+    public static IHostApplicationBuilder AddMcpGateway(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = new McpOptions();
+            builder.Configuration.GetSection("Mcp").Bind(options);
+            return options;
+        });
+        builder.Services.AddHttpClient(nameof(McpUpstream));
+        builder.Services.AddSingleton<McpGateway>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<McpGateway>());
+        builder.Services.AddMcpServer(o => o.ServerInfo = new Implementation { Name = "broker", Version = "1.0" })
+            .WithHttpTransport(o =>
+            {
+                o.Stateless = true;
+                o.ConfigureSessionOptions = McpEndpoints.ConfigureSession;
+            })
+            .WithListToolsHandler(McpEndpoints.Refuse<ListToolsRequestParams, ListToolsResult>)
+            .WithCallToolHandler(McpEndpoints.Refuse<CallToolRequestParams, CallToolResult>);
+        return builder;
+    }
+}
