@@ -61,6 +61,7 @@ public static class WorkersRegistration
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<BackgroundHealthChecks>>()));
         builder.Services.AddSingleton<StreamCancellations>();
         builder.Services.AddSingleton<RetrySagaStore>();
+        builder.Services.AddHostedService<RetrySagaStoreCheck>();
         builder.Services.AddHostedService<CancelChatCompletionConnector>();
         builder.AddBusContribution(new InferenceBusContribution(config.Current, served, options.ConcurrencyPerGroup));
         return builder;

@@ -90,7 +90,7 @@ public sealed class InferenceClient(
                 AddCost(headers, succeeded.Cost);
                 return new ChatCompletionOutcome(succeeded.Body, null, headers);
             default:
-                return Failed(reply, group, timeout);
+                return Failed(reply, group, requestId, timeout);
         }
     }
 
@@ -159,7 +159,7 @@ public sealed class InferenceClient(
         Record("embeddings", group, reply, started);
         if (reply is not EmbeddingSucceeded succeeded)
         {
-            return Failed(reply, group, timeout);
+            return Failed(reply, group, requestId, timeout);
         }
 
         var headers = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -396,13 +396,22 @@ public sealed class InferenceClient(
         }
     }
 
-    private static ChatCompletionOutcome Failed(object? reply, ModelGroup group, TimeSpan timeout) => reply switch
+    /// <summary>An error answer; it names the request (<c>x-litellm-call-id</c>) like a success does, for <c>GET /request/{id}</c>.</summary>
+    private static ChatCompletionOutcome Failed(object? reply, ModelGroup group, Guid requestId, TimeSpan timeout) => reply switch
     {
         InferenceFailed failed => new ChatCompletionOutcome(
             (string?)null,
             new OpenAiErrorResult(failed.StatusCode, failed.Message, failed.Type, failed.Param, failed.Code) { RetryAfterSeconds = failed.RetryAfterSeconds },
-            new Dictionary<string, string> { ["x-broker-queue"] = failed.Queue ?? group.QueueName }),
-        _ => new ChatCompletionOutcome((string?)null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName }),
+            new Dictionary<string, string>
+            {
+                ["x-broker-queue"] = failed.Queue ?? group.QueueName,
+                ["x-litellm-call-id"] = requestId.ToString(),
+            }),
+        _ => new ChatCompletionOutcome((string?)null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string>
+        {
+            ["x-broker-queue"] = group.QueueName,
+            ["x-litellm-call-id"] = requestId.ToString(),
+        }),
     };
 
     private void Record(string route, ModelGroup group, object? reply, long started)
