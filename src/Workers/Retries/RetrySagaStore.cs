@@ -125,6 +125,16 @@ public sealed class RetrySagaStore(BrokerRedis redis, BrokerDatabase database, B
         }
     }
 
+    /// <summary>
+    /// Why the saga cannot keep state now, known without a round trip (Redis is the store and this process's connection
+    /// to it is down), else null. A worker then answers a failure itself instead of handing it to a saga that could
+    /// only dead-letter it.
+    /// </summary>
+    public string? Unreachable() =>
+        Kind == RetrySagaStoreKind.Redis && redis.Available() is null
+            ? "Redis, where retries and fallbacks keep their state, is unreachable"
+            : null;
+
     /// <summary>Instances held in this process's memory now (always 0 while PostgreSQL or Redis is used).</summary>
     public int LocalCount => _local.Count;
 

@@ -54,6 +54,35 @@ public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsB
     }
 
     [Fact]
+    public async Task CompleteChat_FirstAttemptLost_StepTimeoutFailsOverBeforeTheDeadline()
+    {
+        var lost = await Fake();
+        var backup = await Fake();
+        // no worker serves "lost" at first: the Ingress' first attempt waits in a queue nobody reads, as if it were lost
+        await using var broker = await StartAsync(Config(
+            Deployment("lost", "l1", lost, ", timeout: 1") + Deployment("backup", "b1", backup),
+            """
+              num_retries: 0
+              fallbacks: [{lost: [backup]}]
+            """), [(BrokerRoles.Workers, ["backup"]), (BrokerRoles.Ingress, [])], redisUrl: "");
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await broker.Http.SendAsync(Chat("lost"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("backup", Header(response, "x-litellm-model-group"));
+        Assert.Equal("1", Header(response, "x-litellm-attempted-fallbacks"));
+        // the first attempt's step (1 s call + grace) timed out; the request's own timeout is 30 s
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"answered after {watch.Elapsed}");
+
+        // a worker for "lost" comes up: the given-up first attempt is dropped, not run (no second answer, no charge)
+        await broker.StartHostAsync(BrokerRoles.Workers);
+        await WaitUntil(() => Stores(broker).Sum(s => s.AttemptsRefused) >= 1, TimeSpan.FromSeconds(30));
+        Assert.Empty(lost.Requests);
+        Assert.Single(backup.Requests);
+    }
+
+    [Fact]
     public async Task Start_DistributedWithNeitherDatabaseNorRedis_RefusedNamingWhatToSet()
     {
         var upstream = await Fake();
@@ -77,6 +106,16 @@ public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsB
         var withDatabase = yaml.Replace("general_settings:\n", $"general_settings:\n  database_url: \"{database.Url}\"\n", StringComparison.Ordinal);
         return await BrokerRunner.StartAsync(withDatabase, null, url, processes,
             new Dictionary<string, string?> { ["REDIS_URL"] = redisUrl, ["Bus:ConsumerStopTimeoutSeconds"] = "1" });
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(watch.Elapsed < timeout, "timed out waiting");
+            await Task.Delay(50);
+        }
     }
 
     public override async Task DisposeAsync()
