@@ -272,7 +272,7 @@ public sealed class InferenceClient(
 
     /// <summary>
     /// This instance lost its answer queue (its RabbitMQ connection dropped): answers on their way are lost, so every
-    /// request still waiting ends now with 503 <c>queue_unavailable</c> instead of at its timeout.
+    /// request still waiting ends now with 502 <c>answer_lost</c> (it may still run) instead of at its timeout.
     /// </summary>
     public void FailOutstanding()
     {
