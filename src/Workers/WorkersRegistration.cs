@@ -62,6 +62,7 @@ public static class WorkersRegistration
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<BackgroundHealthChecks>>()));
         builder.Services.AddSingleton<StreamCancellations>();
         builder.Services.AddSingleton<RetrySagaStore>();
+        builder.Services.AddHostedService<RetrySagaStoreCheck>();
         builder.Services.AddHostedService<CancelChatCompletionConnector>();
         builder.AddBusContribution(new InferenceBusContribution(config.Current, served, options.ConcurrencyPerGroup));
         // groups that exist only as runtime models (store_model_in_db) get their queues at run time

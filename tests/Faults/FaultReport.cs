@@ -30,6 +30,8 @@ public sealed class FaultReport(
             Outcome.Interrupted => fault is "worker-kill" or "saga-kill" or "rabbitmq-stop",
             // RabbitMQ unreachable from an Ingress: 503 queue_unavailable
             Outcome.QueueUnavailable => fault == "rabbitmq-stop",
+            // an Ingress that lost its RabbitMQ connection with requests in flight: 502 answer_lost (they may have run)
+            Outcome.AnswerLost => fault == "rabbitmq-stop",
             // the client's own connection to the killed Ingress
             Outcome.Cut => fault == "ingress-kill" && record.Ingress == 0,
             _ => false,

@@ -20,6 +20,9 @@ public enum Outcome
     /// <summary>503 <c>queue_unavailable</c> (RabbitMQ unreachable), as an HTTP status or an error event.</summary>
     QueueUnavailable,
 
+    /// <summary>502 <c>answer_lost</c>: the Ingress lost its RabbitMQ connection while the request was in flight (it may have run).</summary>
+    AnswerLost,
+
     /// <summary>The connection broke after the request was sent (its Ingress died).</summary>
     Cut,
 
@@ -258,6 +261,7 @@ public sealed class LoadGenerator(IReadOnlyList<int> ingressPorts, string master
         {
             "stream_interrupted" => Outcome.Interrupted,
             "queue_unavailable" => Outcome.QueueUnavailable,
+            "answer_lost" => Outcome.AnswerLost,
             _ => Outcome.Error,
         };
         record.Detail = $"{record.Status} {Short(body)}";

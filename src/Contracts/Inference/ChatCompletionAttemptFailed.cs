@@ -3,7 +3,8 @@ namespace Broker.Contracts.Inference;
 /// <summary>
 /// Worker → retry saga (queue <c>chat-completion-retries</c>): an attempt failed in a way a retry or a fallback may
 /// fix. The worker did not answer the caller; the saga sends the next attempt or the final error to
-/// <see cref="ResponseAddress"/>.
+/// <see cref="ResponseAddress"/>. Also Ingress → retry saga when a first attempt got no answer within its step
+/// (<see cref="TimedOut"/>).
 /// </summary>
 public sealed record ChatCompletionAttemptFailed
 {
@@ -20,6 +21,12 @@ public sealed record ChatCompletionAttemptFailed
 
     /// <summary>Skip retries in the group and go to the fallbacks (mock_testing_fallbacks, every deployment cooling down).</summary>
     public bool FallbackOnly { get; init; }
+
+    /// <summary>
+    /// Sent by the Ingress: the first attempt neither answered nor reported by <see cref="CreateChatCompletion.StepDueAt"/>.
+    /// The saga gives it up (its attempt ticket, unless it answered meanwhile) and plans the next step.
+    /// </summary>
+    public bool TimedOut { get; init; }
 
     /// <summary>How long the failed provider call took: a retry that would take as long must still fit before the deadline.</summary>
     public double AttemptMs { get; init; }

@@ -48,4 +48,12 @@ public sealed record CreateChatCompletion
 
     /// <summary>Who sent the request (key hash, user, team); null on an open gateway or with the master key.</summary>
     public Caller? Caller { get; init; }
+
+    /// <summary>
+    /// First attempt only: when the Ingress gives up on it (its step timeout, before <see cref="Deadline"/>) and hands the
+    /// request to the retry saga as a timed-out attempt. A worker that starts or answers it close to or after then first
+    /// takes its attempt ticket (attempt 0), so a given-up attempt neither runs late nor answers twice. Null when the step
+    /// lasts until the deadline.
+    /// </summary>
+    public DateTimeOffset? StepDueAt { get; init; }
 }

@@ -56,6 +56,9 @@ public sealed class ChatCompletionStream : IAsyncDisposable
 
     internal TimeProvider? Clock { get; init; }
 
+    /// <summary>The first attempt's step timeout (see InferenceClient), disposed with the stream.</summary>
+    internal ITimer? StepTimeout { get; set; }
+
     /// <summary>Response headers; <c>x-litellm-model-id</c> is added when the first batch names the deployment.</summary>
     public Dictionary<string, string> Headers { get; }
 
@@ -308,5 +311,9 @@ public sealed class ChatCompletionStream : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => _onDispose(this);
+    public ValueTask DisposeAsync()
+    {
+        StepTimeout?.Dispose();
+        return _onDispose(this);
+    }
 }

@@ -25,6 +25,9 @@ public sealed class InferenceClient(
     /// <summary>LiteLLM's default request timeout (600 s) when neither router_settings.timeout nor request_timeout is set.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(600);
 
+    /// <summary>The retry saga's queue (Workers' ChatCompletionRetryStateMachine.QueueName).</summary>
+    private const string RetrySagaQueue = "chat-completion-retries";
+
     private readonly ConcurrentDictionary<string, Task<ISendEndpoint>> _endpoints = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<object>> _pending = new();
     private readonly ConcurrentDictionary<Guid, ChatCompletionStream> _streams = new();
@@ -61,17 +64,20 @@ public sealed class InferenceClient(
         ArgumentNullException.ThrowIfNull(request);
         var started = timeProvider.GetTimestamp();
         var requestId = NewId.NextGuid();
+        var now = timeProvider.GetUtcNow();
         var command = new CreateChatCompletion
         {
             RequestId = requestId,
             ModelGroup = group.Name,
             RequestedModel = requestedModel,
             Body = request,
-            Deadline = timeProvider.GetUtcNow() + timeout,
+            Deadline = now + timeout,
             DeploymentId = deploymentId,
             Format = format,
             Caller = CurrentCaller,
+            StepDueAt = FirstStepDueAt(group, deploymentId, stream: false, now, now + timeout),
         };
+        using var stepTimeout = ArmStepTimeout(command, () => _pending.ContainsKey(requestId));
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         Record("chat", group, reply, started);
         switch (reply)
@@ -90,7 +96,7 @@ public sealed class InferenceClient(
                 AddCost(headers, succeeded.Cost);
                 return new ChatCompletionOutcome(succeeded.Body, null, headers);
             default:
-                return Failed(reply, group, timeout);
+                return Failed(reply, group, requestId, timeout);
         }
     }
 
@@ -159,7 +165,7 @@ public sealed class InferenceClient(
         Record("embeddings", group, reply, started);
         if (reply is not EmbeddingSucceeded succeeded)
         {
-            return Failed(reply, group, timeout);
+            return Failed(reply, group, requestId, timeout);
         }
 
         var headers = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -199,17 +205,21 @@ public sealed class InferenceClient(
         };
         _streams[requestId] = stream;
         var timeout = Timeout;
+        var now = timeProvider.GetUtcNow();
         var command = new CreateChatCompletion
         {
             RequestId = requestId,
             ModelGroup = group.Name,
             RequestedModel = requestedModel,
             Body = request.ToJsonString(),
-            Deadline = timeProvider.GetUtcNow() + timeout,
+            Deadline = now + timeout,
             Stream = true,
             Format = format,
             Caller = CurrentCaller,
+            StepDueAt = FirstStepDueAt(group, null, stream: true, now, now + timeout),
         };
+        // the stream's first batch (or its end) disarms it; dropped with the stream
+        stream.StepTimeout = ArmStepTimeout(command, () => stream.FirstChunkTimestamp == 0 && !stream.Finished && _streams.ContainsKey(requestId));
         try
         {
             await SendAsync(group.QueueName, command, requestId, timeout, cancellationToken);
@@ -262,7 +272,7 @@ public sealed class InferenceClient(
 
     /// <summary>
     /// This instance lost its answer queue (its RabbitMQ connection dropped): answers on their way are lost, so every
-    /// request still waiting ends now with 503 <c>queue_unavailable</c> instead of at its timeout.
+    /// request still waiting ends now with 502 <c>answer_lost</c> (it may still run) instead of at its timeout.
     /// </summary>
     public void FailOutstanding()
     {
@@ -396,13 +406,81 @@ public sealed class InferenceClient(
         }
     }
 
-    private static ChatCompletionOutcome Failed(object? reply, ModelGroup group, TimeSpan timeout) => reply switch
+    /// <summary>
+    /// The first attempt's step timeout (<see cref="AttemptStep.DueAt"/>), or null when it would not come before the
+    /// request's deadline (no deployment of the group has a timeout shorter than the request's).
+    /// </summary>
+    private DateTimeOffset? FirstStepDueAt(ModelGroup group, string? deploymentId, bool stream, DateTimeOffset now, DateTimeOffset deadline)
+    {
+        var due = AttemptStep.DueAt(config.Current, group, deploymentId, stream, now, deadline);
+        return due < deadline ? due : null;
+    }
+
+    /// <summary>
+    /// Guards the first attempt like the retry saga guards the ones it sends: when its step is up and it has neither
+    /// answered nor started streaming (<paramref name="unanswered"/>), the request is handed to the saga as a timed-out
+    /// attempt, which gives the attempt up and sends the next step (or the final error) here, well before the deadline.
+    /// </summary>
+    private ITimer? ArmStepTimeout(CreateChatCompletion command, Func<bool> unanswered)
+    {
+        if (command.StepDueAt is not { } due)
+        {
+            return null;
+        }
+
+        var sentAt = timeProvider.GetUtcNow();
+        return timeProvider.CreateTimer(_ =>
+        {
+            if (unanswered())
+            {
+                _ = ReportStepTimeoutAsync(command, timeProvider.GetUtcNow() - sentAt)
+                    .ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            }
+        }, null, due - sentAt, System.Threading.Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task ReportStepTimeoutAsync(CreateChatCompletion command, TimeSpan waited)
+    {
+        var report = new ChatCompletionAttemptFailed
+        {
+            RequestId = command.RequestId,
+            Command = command,
+            ResponseAddress = instance.Address,
+            Error = new InferenceFailed
+            {
+                RequestId = command.RequestId,
+                StatusCode = 408,
+                ErrorClass = ProviderErrorClass.Timeout,
+                Message = string.Create(CultureInfo.InvariantCulture,
+                    $"Attempt 1 on model group '{command.ModelGroup}' got no answer within {waited.TotalSeconds:0.#} s"),
+                Type = "timeout",
+                Code = "timeout",
+            },
+            TimedOut = true,
+            AttemptMs = waited.TotalMilliseconds,
+        };
+        // the client's own timeout still applies when the saga's queue cannot be reached in time
+        using var sendTimeout = new CancellationTokenSource(QueueSendTimeout);
+        var saga = await bus.GetSendEndpoint(await queues.QueueAddressAsync(RetrySagaQueue, sendTimeout.Token));
+        await saga.Send(report, sendTimeout.Token);
+    }
+
+    /// <summary>An error answer; it names the request (<c>x-litellm-call-id</c>) like a success does, for <c>GET /request/{id}</c>.</summary>
+    private static ChatCompletionOutcome Failed(object? reply, ModelGroup group, Guid requestId, TimeSpan timeout) => reply switch
     {
         InferenceFailed failed => new ChatCompletionOutcome(
             (string?)null,
             new OpenAiErrorResult(failed.StatusCode, failed.Message, failed.Type, failed.Param, failed.Code) { RetryAfterSeconds = failed.RetryAfterSeconds },
-            new Dictionary<string, string> { ["x-broker-queue"] = failed.Queue ?? group.QueueName }),
-        _ => new ChatCompletionOutcome((string?)null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string> { ["x-broker-queue"] = group.QueueName }),
+            new Dictionary<string, string>
+            {
+                ["x-broker-queue"] = failed.Queue ?? group.QueueName,
+                ["x-litellm-call-id"] = requestId.ToString(),
+            }),
+        _ => new ChatCompletionOutcome((string?)null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string>
+        {
+            ["x-broker-queue"] = group.QueueName,
+            ["x-litellm-call-id"] = requestId.ToString(),
+        }),
     };
 
     private void Record(string route, ModelGroup group, object? reply, long started)

@@ -3,7 +3,10 @@ using Broker.Contracts.Inference;
 
 namespace Broker.Ingress.Inference;
 
-/// <summary>The message queue did not take a live request in time (RabbitMQ down or unreachable): nothing was queued.</summary>
+/// <summary>
+/// The message queue did not take a live request in time (RabbitMQ down or unreachable): nothing was queued; or
+/// (<see cref="MayHaveRun"/>) the request was queued and its answer can no longer arrive.
+/// </summary>
 public sealed class QueueUnavailableException : Exception
 {
     public QueueUnavailableException()
@@ -28,24 +31,38 @@ public sealed class QueueUnavailableException : Exception
     public static QueueUnavailableException SendFailed(string queue, Exception cause) => new(
         $"The message queue refused the request (queue {queue}: {cause.GetType().Name}); it was not queued. Retry shortly.", cause);
 
-    /// <summary>The answer could not arrive: this instance lost its answer queue while the request waited.</summary>
+    /// <summary>
+    /// The answer could not arrive: this instance lost its answer queue while the request waited. The request was
+    /// queued and may still run (and be charged), so this is not the safe-to-retry <c>queue_unavailable</c>.
+    /// </summary>
     public static QueueUnavailableException AnswerLost(string queue) => new(
-        $"This gateway instance lost its connection to the message queue while the request was in flight (queue {queue}); its answer cannot arrive. Retry shortly.");
+        $"This gateway instance lost its connection to the message queue while the request was in flight (queue {queue}); " +
+        "its answer cannot arrive, but the request may still run and be charged. Retry with an Idempotency-Key, or look it up " +
+        "with GET /request/{x-litellm-call-id}.")
+    {
+        MayHaveRun = true,
+    };
+
+    /// <summary>True when the request reached the queue (its answer was lost): it may have run.</summary>
+    public bool MayHaveRun { get; private init; }
 
     /// <summary>This instance cannot receive answers now (its connection to the queue is down or recovering).</summary>
     public static QueueUnavailableException NotReceiving(string queue) => new(
         $"This gateway instance is reconnecting to the message queue and cannot receive answers yet (queue {queue}); the request was not queued. Retry shortly.");
 
-    /// <summary>The answer the caller gets: 503 <c>queue_unavailable</c>, retry after a few seconds.</summary>
+    /// <summary>
+    /// The answer the caller gets: 503 <c>queue_unavailable</c>, retry after a few seconds (nothing was queued); or
+    /// 502 <c>answer_lost</c>, without Retry-After (<see cref="MayHaveRun"/>).
+    /// </summary>
     public InferenceFailed Reply(Guid requestId, string queue) => new()
     {
         RequestId = requestId,
-        StatusCode = 503,
+        StatusCode = MayHaveRun ? 502 : 503,
         ErrorClass = ProviderErrorClass.InternalServerError,
         Message = Message,
         Type = "api_error",
-        Code = "queue_unavailable",
-        RetryAfterSeconds = 5,
+        Code = MayHaveRun ? "answer_lost" : "queue_unavailable",
+        RetryAfterSeconds = MayHaveRun ? null : 5,
         Queue = queue,
     };
 }

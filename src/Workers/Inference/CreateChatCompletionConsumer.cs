@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Config;
+using Broker.Config.Model;
 using Broker.Contracts.Inference;
 using Broker.ServiceDefaults.Bus;
 using Broker.Workers.Pricing;
@@ -30,6 +31,9 @@ public sealed class CreateChatCompletionConsumer(
 {
     /// <summary>A command this little early is waited for in the consumer rather than sent back to a wait queue.</summary>
     private static readonly TimeSpan ShortestBrokerWait = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Why a retry or fallback this message could have had was not tried (the saga's store is unreachable); null otherwise.</summary>
+    private string? _handOverRefused;
 
     public async Task Consume(ConsumeContext<CreateChatCompletion> context)
     {
@@ -66,6 +70,15 @@ public sealed class CreateChatCompletionConsumer(
             !await retries.StartAttemptAsync(message.RequestId, retry.Attempt, AttemptOwner(context), message.Deadline))
         {
             Log.AttemptTaken(logger, message.RequestId, retry.Attempt, message.ModelGroup);
+            return;
+        }
+
+        // a first attempt picked up this late may have been given up on by the Ingress (its step timed out): it runs
+        // only if it can take its ticket (attempt 0) before the saga does
+        if (message.Retry is null && FirstStepLate(message) &&
+            !await retries.StartAttemptAsync(message.RequestId, 0, AttemptOwner(context), message.Deadline))
+        {
+            Log.AttemptTaken(logger, message.RequestId, 0, message.ModelGroup);
             return;
         }
 
@@ -238,7 +251,7 @@ public sealed class CreateChatCompletionConsumer(
                     return;
                 }
 
-                await streamer.FailAsync(startError, context.CancellationToken);
+                await streamer.FailAsync(Explained(startError), context.CancellationToken);
             }
             else if (!await ClaimAnswerAsync(context, groupName, deploymentId))
             {
@@ -317,9 +330,13 @@ public sealed class CreateChatCompletionConsumer(
             return true;
         }
 
-        await InferenceSteps.RespondFailed(context, context.Message.RequestId, queue, deploymentId, error);
+        await InferenceSteps.RespondFailed(context, context.Message.RequestId, queue, deploymentId, Explained(error));
         return false;
     }
+
+    /// <summary>The failure as answered: saying that no retry or fallback was tried, and why, when the saga's store was down.</summary>
+    private ProviderError Explained(ProviderError error) =>
+        _handOverRefused is { } reason ? error with { Message = $"{error.Message} (no retry or fallback was tried: {reason})" } : error;
 
     /// <summary>
     /// A failed attempt goes to the saga when it is already a retry (the saga ends it, listing every attempt) or when
@@ -334,12 +351,11 @@ public sealed class CreateChatCompletionConsumer(
             return false;
         }
 
-        if (message.Retry is { } retry &&
-            !await retries.CommitAttemptAsync(message.RequestId, retry.Attempt, AttemptOwner(context), message.Deadline))
+        if (!await MayAnswerAsync(context))
         {
             // the saga gave up on this attempt (its step timed out) and moved on, or has ended: a late failure report
             // would recreate a finished saga and plan a step nobody waits for. Nothing to answer, nothing to bill.
-            Log.LateAnswer(logger, message.RequestId, retry.Attempt, message.ModelGroup, deploymentId ?? "");
+            Log.LateAnswer(logger, message.RequestId, message.Retry?.Attempt ?? 0, message.ModelGroup, deploymentId ?? "");
             return true;
         }
 
@@ -350,6 +366,14 @@ public sealed class CreateChatCompletionConsumer(
             !RetryPlanner.CanContinue(config.Current, RetryRequestOptions.Parse(message.Body, message.ModelGroup), message, failed, fallbackOnly,
                 timeProvider.GetUtcNow(), TimeSpan.FromMilliseconds(elapsedMs)))
         {
+            return false;
+        }
+
+        if (message.Retry is null && retries.Unreachable() is { } reason)
+        {
+            // the saga could neither store this request nor answer it: a clear error now, not a report that is
+            // dead-lettered while the client waits for its timeout
+            _handOverRefused = reason;
             return false;
         }
 
@@ -376,16 +400,40 @@ public sealed class CreateChatCompletionConsumer(
     /// </summary>
     private async Task<bool> ClaimAnswerAsync(ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId)
     {
-        var message = context.Message;
-        if (message.Retry is not { } retry ||
-            await retries.CommitAttemptAsync(message.RequestId, retry.Attempt, AttemptOwner(context), message.Deadline))
+        if (await MayAnswerAsync(context))
         {
             return true;
         }
 
-        Log.LateAnswer(logger, message.RequestId, retry.Attempt, groupName, deploymentId);
+        Log.LateAnswer(logger, context.Message.RequestId, context.Message.Retry?.Attempt ?? 0, groupName, deploymentId);
         return false;
     }
+
+    /// <summary>
+    /// Claims the attempt's answer (its ticket) when anyone may have given up on it: always for a saga-sent attempt; for
+    /// a first attempt only once its call has taken its whole timeout (<see cref="FirstStepLate"/>), so the usual answer
+    /// costs no store round trip.
+    /// </summary>
+    private async Task<bool> MayAnswerAsync(ConsumeContext<CreateChatCompletion> context)
+    {
+        var message = context.Message;
+        var owner = AttemptOwner(context);
+        if (message.Retry is { } retry)
+        {
+            return await retries.CommitAttemptAsync(message.RequestId, retry.Attempt, owner, message.Deadline);
+        }
+
+        return !FirstStepLate(message) ||
+            (await retries.StartAttemptAsync(message.RequestId, 0, owner, message.Deadline) &&
+             await retries.CommitAttemptAsync(message.RequestId, 0, owner, message.Deadline));
+    }
+
+    /// <summary>
+    /// True once a first attempt is within the grace of its step timeout (<see cref="CreateChatCompletion.StepDueAt"/>):
+    /// from then on the Ingress may hand it to the saga as timed out, so it starts and answers only holding its ticket.
+    /// </summary>
+    private bool FirstStepLate(CreateChatCompletion message) =>
+        message.StepDueAt is { } due && timeProvider.GetUtcNow() >= due - AttemptStep.Grace;
 
     /// <summary>Ends a provider stream that will not be read (its token cancelled), so its response is released.</summary>
     private static async Task DiscardAsync(IAsyncEnumerable<JsonObject> chunks, CancellationToken cancelled)

@@ -58,10 +58,11 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
         {
             e.UseMessageRetry(r =>
             {
-                // another report changed the instance meanwhile; or Redis, where the state lives, failed: try again,
-                // for longer than Redis is marked down after a failure, then the message is dead-lettered
+                // another report changed the instance meanwhile; or PostgreSQL or Redis, where the state lives, failed:
+                // try again, for longer than Redis is marked down after a failure, then the message is dead-lettered
                 r.Handle<ConcurrencyException>();
                 r.Handle<RedisException>();
+                r.Handle<Npgsql.NpgsqlException>();
                 r.Handle<TimeoutException>();
                 r.Intervals(10, 50, 100, 250, 500, 1000, 2000, 4000);
             });

@@ -20,7 +20,8 @@ namespace Broker.Workers.Retries;
 /// Each attempt it sends goes with a step timeout (<see cref="ChatCompletionAttemptTimedOut"/>, delivered when
 /// <see cref="RetryPlanner.StepDueAt"/> says its time is up): an attempt that neither answered nor reported by then
 /// (its message lost, its worker gone or stuck) is given up on and the next step goes out, so no request waits for
-/// the Ingress' own timeout.
+/// the Ingress' own timeout. The first attempt's step is guarded by the Ingress, which reports it as a timed-out
+/// <see cref="ChatCompletionAttemptFailed"/> (<see cref="ChatCompletionAttemptFailed.TimedOut"/>) when its time is up.
 /// </para>
 /// <para>
 /// Send, then save: the next step (and its timeout) is sent before the new state is stored. A process that dies in
@@ -130,9 +131,21 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
             return;
         }
 
+        if (message.TimedOut && saga.Retry is null)
+        {
+            // the Ingress got nothing from the first attempt within its step: give it up, unless it answered just now
+            if (!await _store.AbandonAttemptAsync(message.RequestId, attempt, message.Command.Deadline))
+            {
+                saga.Exhausted = true;
+                return;
+            }
+
+            Log.AttemptTimedOut(_logger, message.RequestId, attempt, message.Command.ModelGroup, message.AttemptMs);
+        }
+
         var now = _timeProvider.GetUtcNow();
-        Record(saga, message.Command, attempt, now, TimeSpan.FromMilliseconds(message.AttemptMs), RetryAttemptStatus.Failed,
-            message.Error.DeploymentId, message.Error);
+        Record(saga, message.Command, attempt, now, TimeSpan.FromMilliseconds(message.AttemptMs),
+            message.TimedOut ? RetryAttemptStatus.TimedOut : RetryAttemptStatus.Failed, message.Error.DeploymentId, message.Error);
         await NextStepAsync(context, saga, message.Command, message.ResponseAddress, message.Error, message.FallbackOnly,
             TimeSpan.FromMilliseconds(message.AttemptMs), now);
     }
@@ -249,6 +262,8 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
             RequestedModel = decision.RequestedModel ?? group.Name,
             DeploymentId = decision.DeploymentId,
             Retry = decision.Next,
+            // the saga guards its attempts itself (ChatCompletionAttemptTimedOut)
+            StepDueAt = null,
         };
         saga.Command = next;
         var wait = decision.Next.NotBefore - now ?? TimeSpan.Zero;

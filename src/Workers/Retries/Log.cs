@@ -13,8 +13,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 2303, Level = LogLevel.Debug, Message = "Request {RequestId}: ignored a report of attempt {Attempt}, attempt {Current} runs already")]
     public static partial void StaleReport(ILogger logger, Guid requestId, int attempt, int current);
 
-    [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "Retry saga state is kept in this process's memory: {Reason}")]
-    public static partial void StoreLocal(ILogger logger, string reason);
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Information, Message = "Retry saga state and attempt tickets are kept in {SagaStore}")]
+    public static partial void StoreKind(ILogger logger, string sagaStore);
 
     [LoggerMessage(EventId = 2305, Level = LogLevel.Warning, Message = "Request {RequestId}: attempt {Attempt} on {ModelGroup} neither answered nor reported within {ElapsedMs} ms; given up")]
     public static partial void AttemptTimedOut(ILogger logger, Guid requestId, int attempt, string modelGroup, double elapsedMs);

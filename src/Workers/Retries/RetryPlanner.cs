@@ -190,33 +190,15 @@ public static class RetryPlanner
     }
 
     /// <summary>LiteLLM's default request timeout, when router_settings.timeout is not set.</summary>
-    public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(600);
+    public static readonly TimeSpan DefaultRequestTimeout = AttemptStep.DefaultRequestTimeout;
 
     /// <summary>Time a step is given beyond its provider call: the queue, routing, the answer's way back.</summary>
-    public static readonly TimeSpan StepGrace = TimeSpan.FromSeconds(3);
+    public static readonly TimeSpan StepGrace = AttemptStep.Grace;
 
-    /// <summary>
-    /// When the saga gives up on an attempt that has neither answered nor reported: its start (after any backoff), plus
-    /// the longest call its group's deployments allow (litellm_params.timeout, stream_timeout for a stream; at most
-    /// router_settings.timeout), plus <see cref="StepGrace"/>; never later than the request's deadline.
-    /// </summary>
+    /// <summary>When the saga gives up on an attempt that has neither answered nor reported (see <see cref="AttemptStep.DueAt"/>).</summary>
     public static DateTimeOffset StepDueAt(
-        ProxyConfig config, ModelGroup group, string? deploymentId, bool stream, DateTimeOffset startsAt, DateTimeOffset deadline)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(group);
-        var request = config.RouterSettings.Timeout ?? DefaultRequestTimeout;
-        var call = TimeSpan.Zero;
-        foreach (var deployment in group.Deployments.Where(d => deploymentId is null || d.Id == deploymentId))
-        {
-            var timeout = (stream ? deployment.StreamTimeout ?? deployment.Timeout : deployment.Timeout) ?? request;
-            call = timeout > call ? timeout : call;
-        }
-
-        call = call == TimeSpan.Zero || call > request ? request : call;
-        var due = startsAt + call + StepGrace;
-        return due < deadline ? due : deadline;
-    }
+        ProxyConfig config, ModelGroup group, string? deploymentId, bool stream, DateTimeOffset startsAt, DateTimeOffset deadline) =>
+        AttemptStep.DueAt(config, group, deploymentId, stream, startsAt, deadline);
 
     /// <summary>True when a failed first attempt has anything left to try (else the worker answers at once, without the saga).</summary>
     public static bool CanContinue(

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Redis;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -11,14 +12,18 @@ namespace Broker.Workers.Retries;
 /// <summary>
 /// Where retry saga instances and attempt tickets live.
 /// <list type="bullet">
-/// <item>Distributed (RabbitMQ) with Redis configured: in Redis only, shared by every worker process, so any of them
-/// resumes a request another one started. A Redis error fails the operation (and with it the consumed message, which
-/// MassTransit retries and finally dead-letters); it never falls back to memory, where no other process would see it.</item>
-/// <item>Embedded (in-memory bus, one process), or distributed without Redis: in this process's memory. Entries
-/// expire like the Redis keys do.</item>
+/// <item>Distributed (RabbitMQ) with a PostgreSQL database_url: in PostgreSQL (<see cref="PostgresRetrySagaRows"/>),
+/// shared by every worker process, so any of them resumes a request another one started.</item>
+/// <item>Distributed with Redis and no database: in Redis only, the same way.</item>
+/// <item>Distributed with neither: refused at start (<see cref="EnsureUsable"/>); a process's memory is no place for
+/// state another process must resume.</item>
+/// <item>Embedded (in-memory bus, one process): in this process's memory. Entries expire like the stored ones do.</item>
 /// </list>
-/// Writes are optimistic: an update succeeds only if the stored version is still the one that was loaded (a Lua
-/// compare-and-set in Redis), else <see cref="ConcurrencyException"/> and the message is retried. Everything expires
+/// An error of the shared store fails the operation (and with it the consumed message, which MassTransit retries and
+/// finally dead-letters); it never falls back to memory, where no other process would see it.
+/// Writes are optimistic: an update succeeds only if the stored version is still the one that was loaded (a
+/// conditional UPDATE in PostgreSQL, a Lua compare-and-set in Redis), else <see cref="ConcurrencyException"/> and the
+/// message is retried. Everything expires
 /// a minute after the request's deadline, so an instance whose request was abandoned does not stay.
 /// <para>
 /// An attempt ticket makes each attempt the saga sends (1, 2, ...) run at most once, whatever the duplicates: the
@@ -29,7 +34,7 @@ namespace Broker.Workers.Retries;
 /// answer of a timed-out attempt is neither sent nor billed.
 /// </para>
 /// </summary>
-public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvider timeProvider, ILogger<RetrySagaStore> logger)
+public sealed class RetrySagaStore(BrokerRedis redis, BrokerDatabase database, BusOptions bus, TimeProvider timeProvider, ILogger<RetrySagaStore> logger)
 {
     private const string InsertScript = """
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -81,7 +86,9 @@ public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvid
     private long _attemptsStarted;
     private long _attemptsRefused;
     private long _nextSweepTicks;
-    private int _localWarned;
+    private long _nextStoredSweepTicks;
+    private int _announced;
+    private PostgresRetrySagaRows? _rows;
 
     /// <summary>Instances created by this process since it started (tests: the happy path creates none).</summary>
     public long Created => Interlocked.Read(ref _created);
@@ -92,10 +99,46 @@ public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvid
     /// <summary>Copies of saga-sent attempts this process's workers dropped (another copy ran, or the saga gave up on it).</summary>
     public long AttemptsRefused => Interlocked.Read(ref _attemptsRefused);
 
-    /// <summary>Instances held in this process's memory now (always 0 while Redis is used).</summary>
+    /// <summary>Where instances and tickets live: memory embedded; distributed, PostgreSQL when a database_url is set, else Redis.</summary>
+    public RetrySagaStoreKind Kind => !bus.IsDistributed ? RetrySagaStoreKind.Memory
+        : database.IsConfigured ? RetrySagaStoreKind.PostgreSql
+        : redis.IsConfigured ? RetrySagaStoreKind.Redis
+        : RetrySagaStoreKind.None;
+
+    /// <summary>
+    /// Throws, with what to set, when the roles run distributed with neither a PostgreSQL database nor Redis: the saga's
+    /// state must be where every worker process sees it (checked at start, so such a worker never runs).
+    /// </summary>
+    public void EnsureUsable()
+    {
+        if (Kind == RetrySagaStoreKind.None)
+        {
+            throw new InvalidOperationException(
+                "Workers running over RabbitMQ keep the retry saga's state (retries, fallbacks, step timeouts) where every worker " +
+                "process sees it: set general_settings.database_url to a PostgreSQL server (postgresql://user:pass@host:5432/db), " +
+                "or REDIS_URL (or router_settings.redis_host) to a Redis server. It is never kept in one process's memory.");
+        }
+
+        if (Interlocked.Exchange(ref _announced, 1) == 0)
+        {
+            Log.StoreKind(logger, Kind.ToString());
+        }
+    }
+
+    /// <summary>
+    /// Why the saga cannot keep state now, known without a round trip (Redis is the store and this process's connection
+    /// to it is down), else null. A worker then answers a failure itself instead of handing it to a saga that could
+    /// only dead-letter it.
+    /// </summary>
+    public string? Unreachable() =>
+        Kind == RetrySagaStoreKind.Redis && redis.Available() is null
+            ? "Redis, where retries and fallbacks keep their state, is unreachable"
+            : null;
+
+    /// <summary>Instances held in this process's memory now (always 0 while PostgreSQL or Redis is used).</summary>
     public int LocalCount => _local.Count;
 
-    /// <summary>Attempt tickets held in this process's memory now (always 0 while Redis is used).</summary>
+    /// <summary>Attempt tickets held in this process's memory now (always 0 while PostgreSQL or Redis is used).</summary>
     public int LocalTicketCount
     {
         get
@@ -121,6 +164,18 @@ public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvid
 
     public async Task<ChatCompletionRetryState?> LoadAsync(Guid id)
     {
+        if (Rows() is { } rows)
+        {
+            if (await rows.LoadAsync(id, Now()) is not { } row)
+            {
+                return null;
+            }
+
+            var stored = JsonSerializer.Deserialize<ChatCompletionRetryState>(row.Json)!;
+            stored.Version = row.Version;
+            return stored;
+        }
+
         if (Database() is { } db)
         {
             var fields = await db.HashGetAsync(Key(id), ["v", "d"]);
@@ -153,6 +208,18 @@ public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvid
     {
         ArgumentNullException.ThrowIfNull(state);
         state.Version = 1;
+        if (Rows() is { } rows)
+        {
+            await SweepStoredAsync(rows);
+            var added = await rows.InsertAsync(state.CorrelationId, state.Version, JsonSerializer.Serialize(state), StoredExpiry(state.Deadline), Now());
+            if (added)
+            {
+                Interlocked.Increment(ref _created);
+            }
+
+            return added;
+        }
+
         if (Database() is { } db)
         {
             var inserted = (int)await db.ScriptEvaluateAsync(InsertScript, [Key(state.CorrelationId)],
@@ -188,14 +255,17 @@ public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvid
         }
 
         var expected = state.Version;
-        if (Database() is { } db)
+        if (Kind != RetrySagaStoreKind.Memory)
         {
             state.Version = expected + 1;
             int result;
             try
             {
-                result = (int)await db.ScriptEvaluateAsync(UpdateScript, [Key(state.CorrelationId)],
-                    [expected, state.Version, JsonSerializer.Serialize(state), Ttl(state.Deadline)]);
+                var json = JsonSerializer.Serialize(state);
+                result = Rows() is { } rows
+                    ? await rows.UpdateAsync(state.CorrelationId, expected, state.Version, json, StoredExpiry(state.Deadline), Now())
+                    : (int)await Database()!.ScriptEvaluateAsync(UpdateScript, [Key(state.CorrelationId)],
+                        [expected, state.Version, json, Ttl(state.Deadline)]);
             }
             catch
             {
@@ -231,7 +301,11 @@ public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvid
     public async Task DeleteAsync(Guid id)
     {
         _local.TryRemove(id, out _);
-        if (Database() is { } db)
+        if (Rows() is { } rows)
+        {
+            await rows.DeleteAsync(id);
+        }
+        else if (Database() is { } db)
         {
             await db.KeyDeleteAsync(Key(id));
         }
@@ -259,6 +333,12 @@ public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvid
 
     private async Task<bool> TryStartAttemptAsync(Guid requestId, int attempt, string owner, DateTimeOffset deadline)
     {
+        if (Rows() is { } rows)
+        {
+            var ticket = await rows.TakeAsync(requestId, attempt, owner, StoredExpiry(deadline), Now());
+            return ticket == "run:" + owner || ticket == "won:" + owner;
+        }
+
         if (Database() is { } db)
         {
             return (int)await db.ScriptEvaluateAsync(StartScript, [TicketKey(requestId, attempt)], [owner, Ttl(deadline)]) == 1;
@@ -284,6 +364,11 @@ public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvid
     public async Task<bool> CommitAttemptAsync(Guid requestId, int attempt, Guid messageId, DateTimeOffset deadline)
     {
         var owner = messageId.ToString("N");
+        if (Rows() is { } rows)
+        {
+            return await rows.CommitAsync(requestId, attempt, owner, StoredExpiry(deadline), Now());
+        }
+
         if (Database() is { } db)
         {
             return (int)await db.ScriptEvaluateAsync(CommitScript, [TicketKey(requestId, attempt)], [owner, Ttl(deadline)]) == 1;
@@ -308,6 +393,11 @@ public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvid
     /// </summary>
     public async Task<bool> AbandonAttemptAsync(Guid requestId, int attempt, DateTimeOffset deadline)
     {
+        if (Rows() is { } rows)
+        {
+            return await rows.AbandonAsync(requestId, attempt, Abandoned, StoredExpiry(deadline), Now());
+        }
+
         if (Database() is { } db)
         {
             return (int)await db.ScriptEvaluateAsync(AbandonScript, [TicketKey(requestId, attempt)], [Ttl(deadline)]) == 1;
@@ -359,28 +449,50 @@ public sealed class RetrySagaStore(BrokerRedis redis, BusOptions bus, TimeProvid
         }
     }
 
-    /// <summary>Redis when the saga state lives there (distributed with Redis configured), else null: memory.</summary>
+    /// <summary>The PostgreSQL rows when the saga state lives there (distributed with a database_url), else null.</summary>
+    private PostgresRetrySagaRows? Rows()
+    {
+        if (Kind != RetrySagaStoreKind.PostgreSql)
+        {
+            return null;
+        }
+
+        return _rows ??= new PostgresRetrySagaRows(database.DataSource);
+    }
+
+    /// <summary>Redis when the saga state lives there (distributed with Redis and no database), else null: memory.</summary>
     private IDatabase? Database()
     {
-        if (!bus.IsDistributed)
+        switch (Kind)
         {
-            return null;
+            case RetrySagaStoreKind.Memory:
+                return null;
+            case RetrySagaStoreKind.None:
+                EnsureUsable();
+                return null;
+            default:
+                // Redis is where the state is: while it is down, fail (the message is retried), never a memory of our own
+                return redis.Available() ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None,
+                    "Redis is unavailable: the retry saga's state cannot be read or written", null, CommandStatus.Unknown);
         }
-
-        if (!redis.IsConfigured)
-        {
-            if (Interlocked.Exchange(ref _localWarned, 1) == 0)
-            {
-                Log.StoreLocal(logger, "REDIS_URL is not set: with more than one worker process a request's retries may not resume in another one");
-            }
-
-            return null;
-        }
-
-        // Redis is where the state is: while it is down, fail (the message is retried), never a memory of our own
-        return redis.Available() ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None,
-            "Redis is unavailable: the retry saga's state cannot be read or written", null, CommandStatus.Unknown);
     }
+
+    /// <summary>Deletes expired rows now and then (at most every <see cref="SweepEvery"/>, by one writer of this process).</summary>
+    private async Task SweepStoredAsync(PostgresRetrySagaRows rows)
+    {
+        var now = Now();
+        var next = Interlocked.Read(ref _nextStoredSweepTicks);
+        if (now.UtcTicks < next || Interlocked.CompareExchange(ref _nextStoredSweepTicks, (now + SweepEvery).UtcTicks, next) != next)
+        {
+            return;
+        }
+
+        await rows.SweepAsync(now);
+    }
+
+    private DateTimeOffset Now() => timeProvider.GetUtcNow().ToUniversalTime();
+
+    private DateTimeOffset StoredExpiry(DateTimeOffset deadline) => ExpiresAt(deadline).ToUniversalTime();
 
     private bool Expired(DateTimeOffset expiresAt) => expiresAt <= timeProvider.GetUtcNow();
 

@@ -62,6 +62,26 @@ public sealed class RequestHistoryTests(RabbitMqFixture rabbit)
     }
 
     [Fact]
+    public async Task GetRequest_RequestFailedEveryAttempt_ErrorAnswerNamesItAndHistoryShowsTheFailures()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.Failure = (500, """{"error":{"message":"upstream broke","type":"server_error"}}""", null);
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, null));
+
+        var (status, callId) = await ChatAsync(broker.Http, MasterKey);
+
+        // the error answer carries the request's id, as a success does
+        Assert.Equal(HttpStatusCode.InternalServerError, status);
+        Assert.True(Guid.TryParse(callId, out _), $"x-litellm-call-id was '{callId}'");
+        var (historyStatus, history) = await WaitForHistoryAsync(broker.Http, callId, MasterKey, 2);
+        Assert.Equal(HttpStatusCode.OK, historyStatus);
+        Assert.Equal(callId, history!["request_id"]!.GetValue<string>());
+        Assert.Equal("failure", history["status"]!.GetValue<string>());
+        Assert.All(history["attempts"]!.AsArray(), a => Assert.Equal("failure", a!["status"]!.GetValue<string>()));
+        Assert.Equal(2, upstream.Requests.Count);
+    }
+
+    [Fact]
     public async Task GetRequest_AnotherKeysRequest_404ButOwnerAndMasterSeeIt()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();

@@ -1,7 +1,7 @@
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Redis;
 using Broker.Workers.Retries;
-using Broker.Workers.Tests.RateLimits;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
@@ -11,12 +11,13 @@ namespace Broker.Workers.Tests.Retries;
 public sealed class RetrySagaStoreTests
 {
     private static readonly DateTimeOffset Start = new(2026, 12, 3, 12, 0, 0, TimeSpan.Zero);
-    private static readonly BusOptions Embedded = new();
-    private static readonly BusOptions Distributed = new() { RabbitMqUrl = new Uri("amqp://guest:guest@127.0.0.1:5672/") };
+    internal static readonly BusOptions Embedded = new();
+    internal static readonly BusOptions Distributed = new() { RabbitMqUrl = new Uri("amqp://guest:guest@127.0.0.1:5672/") };
 
-    private static RetrySagaStore Store(TimeProvider time, BusOptions bus, RedisOptions? redis = null, BrokerRedis? connection = null) =>
+    internal static RetrySagaStore Store(
+        TimeProvider time, BusOptions bus, RedisOptions? redis = null, BrokerRedis? connection = null, BrokerDatabase? database = null) =>
         new(connection ?? new BrokerRedis(redis ?? RedisOptions.From(null, null, null, null, "t"), time, NullLogger<BrokerRedis>.Instance),
-            bus, time, NullLogger<RetrySagaStore>.Instance);
+            database ?? new BrokerDatabase(null), bus, time, NullLogger<RetrySagaStore>.Instance);
 
     private static ChatCompletionRetryState Instance(DateTimeOffset deadline) =>
         new() { CorrelationId = Guid.NewGuid(), Deadline = deadline, ModelGroup = "g" };
@@ -60,72 +61,18 @@ public sealed class RetrySagaStoreTests
     }
 
     [Fact]
-    public async Task StartAttempt_AnotherCopyOfTheAttempt_Refused()
+    public async Task EnsureUsable_DistributedWithNeitherDatabaseNorRedis_RefusesNamingBoth()
     {
-        var store = Store(new FakeTimeProvider(Start), Embedded);
-        var requestId = Guid.NewGuid();
-        var first = Guid.NewGuid();
-        var deadline = Start + TimeSpan.FromMinutes(1);
+        var store = Store(TimeProvider.System, Distributed);
 
-        Assert.True(await store.StartAttemptAsync(requestId, 1, first, deadline));
-        // the same message redelivered (its worker died) keeps the attempt; a copy sent again by the saga does not
-        Assert.True(await store.StartAttemptAsync(requestId, 1, first, deadline));
-        Assert.False(await store.StartAttemptAsync(requestId, 1, Guid.NewGuid(), deadline));
-        // the next attempt is another ticket
-        Assert.True(await store.StartAttemptAsync(requestId, 2, Guid.NewGuid(), deadline));
-    }
+        var refused = Assert.Throws<InvalidOperationException>(store.EnsureUsable);
 
-    [Fact]
-    public async Task CommitAttempt_AfterTheSagaGaveUpOnIt_Refused()
-    {
-        var store = Store(new FakeTimeProvider(Start), Embedded);
-        var requestId = Guid.NewGuid();
-        var worker = Guid.NewGuid();
-        var deadline = Start + TimeSpan.FromMinutes(1);
-        Assert.True(await store.StartAttemptAsync(requestId, 1, worker, deadline));
-
-        Assert.True(await store.AbandonAttemptAsync(requestId, 1, deadline));
-
-        // the late answer is not sent, and the command, if it was still queued, does not start
-        Assert.False(await store.CommitAttemptAsync(requestId, 1, worker, deadline));
-        Assert.False(await store.StartAttemptAsync(requestId, 1, Guid.NewGuid(), deadline));
-    }
-
-    [Fact]
-    public async Task AbandonAttempt_AfterItAnswered_Refused()
-    {
-        var store = Store(new FakeTimeProvider(Start), Embedded);
-        var requestId = Guid.NewGuid();
-        var worker = Guid.NewGuid();
-        var deadline = Start + TimeSpan.FromMinutes(1);
-        Assert.True(await store.StartAttemptAsync(requestId, 1, worker, deadline));
-        Assert.True(await store.CommitAttemptAsync(requestId, 1, worker, deadline));
-
-        Assert.False(await store.AbandonAttemptAsync(requestId, 1, deadline));
-        // a redelivery of the answering message still may answer (at least once)
-        Assert.True(await store.CommitAttemptAsync(requestId, 1, worker, deadline));
-    }
-
-    [Fact]
-    [Trait("Category", "Integration")]
-    public async Task Tickets_InRedis_SameRulesAsInMemory()
-    {
-        var options = RedisRoutingStateTests.LocalRedis();
-        await using var redis = new BrokerRedis(options, TimeProvider.System, NullLogger<BrokerRedis>.Instance);
-        await redis.ConnectAsync();
-        var store = Store(TimeProvider.System, Distributed, connection: redis);
-        var requestId = Guid.NewGuid();
-        var worker = Guid.NewGuid();
-        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromMinutes(1);
-
-        Assert.True(await store.StartAttemptAsync(requestId, 1, worker, deadline));
-        Assert.False(await store.StartAttemptAsync(requestId, 1, Guid.NewGuid(), deadline));
-        Assert.True(await store.AbandonAttemptAsync(requestId, 1, deadline));
-        Assert.False(await store.CommitAttemptAsync(requestId, 1, worker, deadline));
-        Assert.True(await store.StartAttemptAsync(requestId, 2, worker, deadline));
-        Assert.True(await store.CommitAttemptAsync(requestId, 2, worker, deadline));
-        Assert.False(await store.AbandonAttemptAsync(requestId, 2, deadline));
-        Assert.Equal(0, store.LocalTicketCount);
+        Assert.Equal(RetrySagaStoreKind.None, store.Kind);
+        Assert.Contains("database_url", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("REDIS_URL", refused.Message, StringComparison.Ordinal);
+        // nothing is ever kept in memory instead
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.InsertAsync(Instance(TimeProvider.System.GetUtcNow() + TimeSpan.FromMinutes(1))));
+        Assert.Equal(0, store.LocalCount);
     }
 
     [Fact]

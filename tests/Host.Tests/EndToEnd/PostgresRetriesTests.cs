@@ -1,0 +1,134 @@
+using System.Net;
+using Broker.Host.Composition;
+using Broker.Host.Tests.Infrastructure;
+using Broker.TestKit;
+using Broker.Workers.Retries;
+
+namespace Broker.Host.Tests.EndToEnd;
+
+/// <summary>
+/// Retries and fallbacks over the real RabbitMQ with the saga state in the real PostgreSQL (a database of the test's
+/// own) and no Redis: every scenario of <see cref="RetriesTestsBase"/>, including the crash windows, plus what a
+/// database changes.
+/// </summary>
+[Collection(RabbitMqCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsBase
+{
+    private readonly List<string> _virtualHosts = [];
+    private readonly List<TestDatabase> _databases = [];
+
+    protected override Task<BrokerRunner> StartBrokerAsync(string yaml) =>
+        StartAsync(yaml, [(BrokerRoles.Workers, []), (BrokerRoles.Workers, []), (BrokerRoles.Ingress, [])], redisUrl: "");
+
+    protected override Task<BrokerRunner> StartOneWorkerAsync(string yaml) =>
+        StartAsync(yaml, [(BrokerRoles.Workers, []), (BrokerRoles.Ingress, [])], redisUrl: "");
+
+    [Fact]
+    public async Task CompleteChat_RedisDownWhenAttemptFails_FallbackStillAnsweredFromPostgresState()
+    {
+        var primary = await Fake();
+        var backup = await Fake();
+        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
+        var redisUrl = RoutingDistributedTests.RequireRedis();
+        var hostPort = redisUrl.Contains("://", StringComparison.Ordinal) ? new Uri(redisUrl).Authority.Split('@')[^1] : redisUrl.Split(',')[0];
+        var colon = hostPort.LastIndexOf(':');
+        await using var proxy = TcpProxy.Start(hostPort[..colon], int.Parse(hostPort[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        await using var broker = await StartAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              num_retries: 0
+              fallbacks: [{primary: [backup]}]
+            """), [(BrokerRoles.Workers, []), (BrokerRoles.Ingress, [])], redisUrl: $"127.0.0.1:{proxy.Port}");
+        Assert.All(Stores(broker), s => Assert.Equal(RetrySagaStoreKind.PostgreSql, s.Kind));
+        proxy.Cut();
+
+        using var response = await broker.Http.SendAsync(Chat("primary"));
+
+        // Redis holds routing state only: its outage costs no retry or fallback
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("backup", Header(response, "x-litellm-model-group"));
+        Assert.Single(backup.Requests);
+        Assert.Equal(1, SagasCreated(broker));
+        Assert.All(Stores(broker), s => Assert.Equal(0, s.LocalCount));
+    }
+
+    [Fact]
+    public async Task CompleteChat_FirstAttemptLost_StepTimeoutFailsOverBeforeTheDeadline()
+    {
+        var lost = await Fake();
+        var backup = await Fake();
+        // no worker serves "lost" at first: the Ingress' first attempt waits in a queue nobody reads, as if it were lost
+        await using var broker = await StartAsync(Config(
+            Deployment("lost", "l1", lost, ", timeout: 1") + Deployment("backup", "b1", backup),
+            """
+              num_retries: 0
+              fallbacks: [{lost: [backup]}]
+            """), [(BrokerRoles.Workers, ["backup"]), (BrokerRoles.Ingress, [])], redisUrl: "");
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await broker.Http.SendAsync(Chat("lost"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("backup", Header(response, "x-litellm-model-group"));
+        Assert.Equal("1", Header(response, "x-litellm-attempted-fallbacks"));
+        // the first attempt's step (1 s call + grace) timed out; the request's own timeout is 30 s
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"answered after {watch.Elapsed}");
+
+        // a worker for "lost" comes up: the given-up first attempt is dropped, not run (no second answer, no charge)
+        await broker.StartHostAsync(BrokerRoles.Workers);
+        await WaitUntil(() => Stores(broker).Sum(s => s.AttemptsRefused) >= 1, TimeSpan.FromSeconds(30));
+        Assert.Empty(lost.Requests);
+        Assert.Single(backup.Requests);
+    }
+
+    [Fact]
+    public async Task Start_DistributedWithNeitherDatabaseNorRedis_RefusedNamingWhatToSet()
+    {
+        var upstream = await Fake();
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        _virtualHosts.Add(vhost);
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => BrokerRunner.StartAsync(
+            Config(Deployment("g", "g1", upstream)), null, url, [(BrokerRoles.Workers, [])],
+            new Dictionary<string, string?> { ["REDIS_URL"] = "" }));
+
+        Assert.Contains("database_url", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("REDIS_URL", refused.Message, StringComparison.Ordinal);
+    }
+
+    private async Task<BrokerRunner> StartAsync(string yaml, IReadOnlyList<(BrokerRoles Roles, string[] Groups)> processes, string redisUrl)
+    {
+        var database = await TestDatabase.CreateAsync();
+        _databases.Add(database);
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        _virtualHosts.Add(vhost);
+        var withDatabase = yaml.Replace("general_settings:\n", $"general_settings:\n  database_url: \"{database.Url}\"\n", StringComparison.Ordinal);
+        return await BrokerRunner.StartAsync(withDatabase, null, url, processes,
+            new Dictionary<string, string?> { ["REDIS_URL"] = redisUrl, ["Bus:ConsumerStopTimeoutSeconds"] = "1" });
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(watch.Elapsed < timeout, "timed out waiting");
+            await Task.Delay(50);
+        }
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        foreach (var vhost in _virtualHosts)
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+
+        foreach (var database in _databases)
+        {
+            await database.DisposeAsync();
+        }
+    }
+}
