@@ -44,7 +44,11 @@ public sealed partial class DocsExamplesTests
             yaml = MinimalModelList + yaml;
         }
 
-        var result = ProxyConfigLoader.LoadText(yaml, $"{page}#{index}", _ => "dummy-docs-value");
+        // every variable is set; one naming an address holds a URL, as it would in a real environment
+        var result = ProxyConfigLoader.LoadText(yaml, $"{page}#{index}", name =>
+            name.EndsWith("_API_BASE", StringComparison.Ordinal) || name.EndsWith("_URL", StringComparison.Ordinal)
+                ? "http://127.0.0.1:9"
+                : "dummy-docs-value");
 
         Assert.True(result.IsUsable, $"{page} example {index}:\n{yaml}\n{ConfigReport.Render(result)}");
         Assert.DoesNotContain(result.Diagnostics, d => d.Severity == ConfigSeverity.Error);
