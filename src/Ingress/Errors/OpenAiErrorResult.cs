@@ -13,19 +13,6 @@ public sealed class OpenAiErrorResult(int statusCode, string message, string typ
     /// <summary>Seconds for a Retry-After header (rate limits).</summary>
     public double? RetryAfterSeconds { get; init; }
 
-    /// <summary>
-    /// The request reached a worker's queue and may still run and be charged (its answer was lost): an
-    /// <c>Idempotency-Key</c> keeps this answer instead of being given back, so a repeat never runs it twice.
-    /// </summary>
-    public bool MayHaveRun { get; init; }
-
-    /// <summary>The <see cref="HttpContext.Items"/> key set when a <see cref="MayHaveRun"/> answer was written.</summary>
-    public static readonly object MayHaveRunItem = new();
-
-    /// <summary>True when this response is an answer whose request may still run (see <see cref="MayHaveRun"/>).</summary>
-    public static bool AnsweredMayHaveRun(HttpContext httpContext) =>
-        httpContext is not null && httpContext.Items.ContainsKey(MayHaveRunItem);
-
     public static OpenAiErrorResult BadRequest(string message, string? param = null, string? code = null) =>
         new(StatusCodes.Status400BadRequest, message, "invalid_request_error", param, code);
 
@@ -50,11 +37,6 @@ public sealed class OpenAiErrorResult(int statusCode, string message, string typ
     {
         ArgumentNullException.ThrowIfNull(httpContext);
         httpContext.Response.StatusCode = StatusCode;
-        if (MayHaveRun)
-        {
-            httpContext.Items[MayHaveRunItem] = true;
-        }
-
         if (RetryAfterSeconds is { } seconds)
         {
             httpContext.Response.Headers.RetryAfter = Math.Ceiling(seconds).ToString(CultureInfo.InvariantCulture);

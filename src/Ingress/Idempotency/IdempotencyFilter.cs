@@ -118,11 +118,8 @@ public sealed class IdempotencyFilter(
     {
         var status = http.Response.StatusCode;
         var isStream = http.Response.ContentType?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true;
-        // an answer lost with the queue connection is kept, not given back: the request may still run and be charged,
-        // and a repeat under the same key must not run it a second time (the answer names its call id for GET /request/{id})
-        var retryable = !OpenAiErrorResult.AnsweredMayHaveRun(http) &&
-                        (status >= 500 || status is StatusCodes.Status408RequestTimeout or StatusCodes.Status429TooManyRequests ||
-                         (isStream && !SseStreamResult.EndedCleanly(http)));
+        var retryable = status >= 500 || status is StatusCodes.Status408RequestTimeout or StatusCodes.Status429TooManyRequests ||
+                        (isStream && !SseStreamResult.EndedCleanly(http));
         if (retryable)
         {
             Log.Released(logger, http.Request.Path.Value ?? "/", status);

@@ -470,11 +470,7 @@ public sealed class InferenceClient(
     {
         InferenceFailed failed => new ChatCompletionOutcome(
             (string?)null,
-            new OpenAiErrorResult(failed.StatusCode, failed.Message, failed.Type, failed.Param, failed.Code)
-            {
-                RetryAfterSeconds = failed.RetryAfterSeconds,
-                MayHaveRun = failed.Code == QueueUnavailableException.AnswerLostCode,
-            },
+            new OpenAiErrorResult(failed.StatusCode, failed.Message, failed.Type, failed.Param, failed.Code) { RetryAfterSeconds = failed.RetryAfterSeconds },
             new Dictionary<string, string>
             {
                 ["x-broker-queue"] = failed.Queue ?? group.QueueName,

@@ -38,13 +38,10 @@ public sealed class QueueUnavailableException : Exception
     public static QueueUnavailableException AnswerLost(string queue) => new(
         $"This gateway instance lost its connection to the message queue while the request was in flight (queue {queue}); " +
         "its answer cannot arrive, but the request may still run and be charged. Look it up with GET /request/{x-litellm-call-id} " +
-        "before sending it again; a repeat with the same Idempotency-Key gets this answer, never a second run.")
+        "before sending it again.")
     {
         MayHaveRun = true,
     };
-
-    /// <summary>The error code of an answer lost with the connection (the request may still run).</summary>
-    public const string AnswerLostCode = "answer_lost";
 
     /// <summary>True when the request reached the queue (its answer was lost): it may have run.</summary>
     public bool MayHaveRun { get; private init; }
@@ -64,7 +61,7 @@ public sealed class QueueUnavailableException : Exception
         ErrorClass = ProviderErrorClass.InternalServerError,
         Message = Message,
         Type = "api_error",
-        Code = MayHaveRun ? AnswerLostCode : "queue_unavailable",
+        Code = MayHaveRun ? "answer_lost" : "queue_unavailable",
         RetryAfterSeconds = MayHaveRun ? null : 5,
         Queue = queue,
     };

@@ -153,6 +153,25 @@ internal sealed class McpUpstream : IAsyncDisposable
         }
     }
 
+    private Dictionary<string, string?> ChildEnvironment()
+    {
+        var env = StdioClientTransportOptions.GetDefaultEnvironmentVariables();
+        foreach (var name in (string[])["DOTNET_ROOT", "LD_LIBRARY_PATH", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "TMPDIR"])
+        {
+            if (Environment.GetEnvironmentVariable(name) is { } value && !env.ContainsKey(name))
+            {
+                env[name] = value;
+            }
+        }
+
+        foreach (var (name, value) in _settings.Env)
+        {
+            env[name] = value;
+        }
+
+        return env;
+    }
+
     private IClientTransport CreateTransport()
     {
         if (_settings.Transport == McpTransport.Stdio)
@@ -162,7 +181,10 @@ internal sealed class McpUpstream : IAsyncDisposable
                 Name = _settings.Name,
                 Command = _settings.Command!,
                 Arguments = [.. _settings.Args],
-                EnvironmentVariables = _settings.Env.ToDictionary(e => e.Key, e => (string?)e.Value, StringComparer.Ordinal),
+                // never Broker's own environment (master key, database and provider credentials): the SDK's safe set
+                // (PATH, HOME, system folders) plus what the config gives this server
+                InheritEnvironmentVariables = false,
+                EnvironmentVariables = ChildEnvironment(),
                 StandardErrorLines = line => Log.ServerOutput(_logger, _settings.Name, line),
             }, _loggers);
         }

@@ -68,6 +68,9 @@ internal sealed class PassThroughTransformer(PassThroughEndpoint endpoint, TimeP
             }
         }
 
+        // the admin UI's session cookie is a credential of this gateway: it never reaches a target, whatever the entry says
+        DropUiSessionCookie(proxyRequest);
+
         foreach (var (name, value) in Endpoint.Headers)
         {
             // each kind of header has its own collection (and throws on the other's names)
@@ -99,5 +102,24 @@ internal sealed class PassThroughTransformer(PassThroughEndpoint endpoint, TimeP
         }
 
         return copy;
+    }
+
+    private static void DropUiSessionCookie(HttpRequestMessage proxyRequest)
+    {
+        if (!proxyRequest.Headers.TryGetValues("Cookie", out var values))
+        {
+            return;
+        }
+
+        var kept = values
+            .SelectMany(v => v.Split(';'))
+            .Select(c => c.Trim())
+            .Where(c => c.Length > 0 && !c.StartsWith(Ui.UiCookieAuth.CookieName + "=", StringComparison.Ordinal))
+            .ToList();
+        proxyRequest.Headers.Remove("Cookie");
+        if (kept.Count > 0)
+        {
+            proxyRequest.Headers.TryAddWithoutValidation("Cookie", string.Join("; ", kept));
+        }
     }
 }

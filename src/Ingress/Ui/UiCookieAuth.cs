@@ -36,7 +36,9 @@ public static class UiCookieAuth
 
         foreach (var prefix in AdminRoutePrefixes)
         {
-            if (value.StartsWith(prefix, StringComparison.Ordinal))
+            // whole path segments only: /healthz or /files-api (which a pass-through endpoint may take) are not /health or /files
+            var family = prefix.TrimEnd('/');
+            if (value == family || value.StartsWith(family + "/", StringComparison.Ordinal))
             {
                 return true;
             }

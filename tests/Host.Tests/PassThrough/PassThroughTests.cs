@@ -116,7 +116,11 @@ public sealed class PassThroughTests
                   target: "{{target.BaseUrl}}/plain"
                   forward_headers: true
             """), env);
-        var client = new Dictionary<string, string> { ["x-trace-id"] = "trace-9", ["x-api-key"] = MasterKey };
+        // the admin UI's session cookie is Broker's credential too: other cookies pass, it never does
+        var client = new Dictionary<string, string>
+        {
+            ["x-trace-id"] = "trace-9", ["x-api-key"] = MasterKey, ["Cookie"] = "app=1; broker_ui_session=sealed-session; theme=dark",
+        };
 
         foreach (var path in new[] { "/with", "/without", "/plain" })
         {
@@ -142,6 +146,8 @@ public sealed class PassThroughTests
 
         Assert.False(plain.ContainsKey("authorization"));
         Assert.False(plain.ContainsKey("x-api-key"));
+        Assert.Equal("app=1; theme=dark", plain["cookie"]);
+        Assert.DoesNotContain(with["cookie"], "broker_ui_session", StringComparison.Ordinal);
     }
 
     [Fact]
