@@ -49,7 +49,17 @@ public sealed class RuntimeGroupEndpoints(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _busRunning = false;
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // a sync still running (a store or bus that does not answer) must not fail the host's stop: the bus stops the
+        // endpoints it connected anyway
+        try
+        {
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
         _connected.Clear();
         _gate.Release();
     }
