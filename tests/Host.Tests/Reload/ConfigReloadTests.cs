@@ -190,6 +190,31 @@ public sealed partial class ConfigReloadTests
         }
     }
 
+    [Fact]
+    public async Task ReloadRoute_CacheCallTypesEmptied_NoLongerCachedWithoutRestart()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        var cached = Yaml(("first", upstream, null)) + "litellm_settings:\n  cache: true\n  cache_params: { type: local }\n";
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(cached, settings: RouteOnly);
+        using (var warm = await ChatAsync(broker.Http, "first"))
+        using (var hit = await ChatAsync(broker.Http, "first"))
+        {
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
+            Assert.True(hit.Headers.TryGetValues("x-litellm-cache-hit", out var values) && values.Contains("true"), "the repeat was a cache hit");
+        }
+
+        await File.WriteAllTextAsync(broker.ConfigPath,
+            Yaml(("first", upstream, null)) + "litellm_settings:\n  cache: true\n  cache_params: { type: local, supported_call_types: [] }\n");
+        using var reloaded = await PostAsync(broker.Http, "config/reload", null);
+        var before = upstream.Requests.Count;
+        using var again = await ChatAsync(broker.Http, "first");
+
+        Assert.Equal(HttpStatusCode.OK, reloaded.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.False(again.Headers.Contains("x-litellm-cache-hit") && again.Headers.GetValues("x-litellm-cache-hit").Contains("true"));
+        Assert.Equal(before + 1, upstream.Requests.Count);
+    }
+
     private static async Task<JsonObject> ReadinessAsync(HttpClient http)
     {
         using var response = await http.GetAsync("health/readiness");
