@@ -4,6 +4,7 @@ using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Features.Batches;
 using Broker.Ingress.Features.ChatCompletions;
+using Broker.Ingress.Features.ConfigReload;
 using Broker.Ingress.Features.Completions;
 using Broker.Ingress.Features.Cooldowns;
 using Broker.Ingress.Features.Embeddings;
@@ -168,6 +169,7 @@ public static class IngressRegistration
             .CheckCallers()
             .MapModelList()
             .MapModelManagement()
+            .MapConfigReload()
             .MapQueues()
             .MapCooldowns()
             .MapDeploymentHealth()

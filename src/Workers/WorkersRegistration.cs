@@ -28,7 +28,9 @@ public static class WorkersRegistration
         ArgumentNullException.ThrowIfNull(options);
         var all = config.Current.ModelGroups;
         var unknown = options.Groups.Where(g => all.All(m => m.Name != g)).ToList();
-        if (unknown.Count > 0)
+        // with store_model_in_db a name may be a group that exists only as runtime models (/model/new), now or later:
+        // its queue is consumed once it appears
+        if (unknown.Count > 0 && !config.Current.GeneralSettings.StoreModelInDb)
         {
             throw new ArgumentException(
                 $"--groups names model groups that config.yaml does not have: {string.Join(", ", unknown)} (known: {string.Join(", ", all.Select(g => g.Name))})",
@@ -57,8 +59,10 @@ public static class WorkersRegistration
         builder.AddDeploymentHealthBoard();
         builder.Services.AddSingleton<DeploymentRouter>();
         builder.Services.AddSingleton<DeploymentProbe>();
+        // each round probes the groups in force then: config.yaml's after a reload, and runtime models
         builder.Services.AddHostedService(sp => new BackgroundHealthChecks(
-            served, sp.GetRequiredService<DeploymentHealthBoard>(), sp.GetRequiredService<DeploymentProbe>(),
+            () => config.Current.ModelGroups.Where(g => options.Groups.Count == 0 || options.Groups.Contains(g.Name)).ToList(),
+            sp.GetRequiredService<DeploymentHealthBoard>(), sp.GetRequiredService<DeploymentProbe>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<BackgroundHealthChecks>>()));
         builder.Services.AddSingleton<StreamCancellations>();
         builder.Services.AddSingleton<RetrySagaStore>();

@@ -30,6 +30,20 @@ public sealed record ProxyConfig
     public McpSettings Mcp { get; init; } = McpSettings.Empty;
 
     /// <summary>
+    /// Groups a reload or a model deletion took away while their queues may still hold commands: never resolved for a
+    /// new request (<see cref="FindGroup"/> does not see them), but a worker finishes what was queued for them with
+    /// these deployments. Set by <see cref="ProxyConfigProvider"/>.
+    /// </summary>
+    public IReadOnlyList<ModelGroup> DrainingGroups { get; init; } = [];
+
+    /// <summary>The group named <paramref name="name"/> in force, else a draining one (for commands already queued), else null.</summary>
+    public ModelGroup? GroupForQueuedCommand(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return ModelGroups.FirstOrDefault(g => g.Name == name) ?? DrainingGroups.FirstOrDefault(g => g.Name == name);
+    }
+
+    /// <summary>
     /// Resolves a client's model name to its group: exact model_name, then model_group_alias, then wildcard groups
     /// (<c>*</c>, <c>anthropic/*</c>; the longest matching prefix wins). Null when nothing matches.
     /// </summary>

@@ -124,6 +124,7 @@ public static class BrokerCli
         ManagementCommands.Add(root, stdout, stderr, getEnv);
 
         root.Subcommands.Add(SpendCommand.Create(stdout, stderr, getEnv));
+        root.Subcommands.Add(ReloadCommand.Create(stdout, stderr, getEnv));
         root.Subcommands.Add(ReplayErrorsCommand.Create(stdout, stderr, getEnv));
         root.Subcommands.Add(MigrateQueuesCommand.Create(stdout, stderr, getEnv, ConfigOption()));
         root.Subcommands.Add(MigrateDbCommand.Create(stdout, stderr, getEnv));

@@ -7,6 +7,7 @@ using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Logging;
 using Broker.ServiceDefaults.Observability;
+using Broker.ServiceDefaults.Reload;
 using Broker.Workers;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -51,6 +52,8 @@ public static class BrokerApp
         builder.AddBrokerTelemetry(tracing: settings.Callbacks.Concat(settings.SuccessCallback).Concat(settings.ServiceCallback)
             .Contains(CallbackNames.Otel, StringComparer.OrdinalIgnoreCase));
         builder.Services.AddSingleton<IProxyConfigProvider>(provider);
+        // config.yaml edited while running: re-read, validated, swapped in (file watch, periodic check, SIGHUP, bus, /config/reload)
+        builder.AddConfigReload();
         builder.Services.AddSingleton(TimeProvider.System);
         // general_settings.database_url: keys (Ingress), spend (Billing), batches; migrations run by whichever role starts first
         builder.AddBrokerDatabase();

@@ -29,7 +29,8 @@ public static class CacheRegistration
             sp.GetRequiredService<CacheOptions>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<MassTransit.IBus>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ResponseCache>>()));
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ResponseCache>>(),
+            LiveCacheSettings.Of(sp.GetRequiredService<IProxyConfigProvider>())));
         builder.Services.AddHttpClient(QdrantClientName).RemoveAllLoggers();
         builder.Services.AddSingleton<CachedInference>();
         builder.Services.AddHostedService<CacheConnector>();

@@ -20,17 +20,22 @@ public sealed class ResponseCache
     private readonly IBus _bus;
     private readonly ILogger<ResponseCache> _logger;
     private readonly Lock _gate = new();
+    private readonly CacheSettings _initial;
+    private readonly Func<CacheSettings>? _live;
     private readonly TimeSpan _timeout;
     private const int TimeoutsBeforeSkipping = 3;
     private long _skipUntil;
     private int _consecutiveTimeouts;
     private bool _degraded;
 
-    public ResponseCache(CacheSettings settings, ICacheStore? store, CacheOptions options, TimeProvider timeProvider, IBus bus, ILogger<ResponseCache> logger)
+    public ResponseCache(
+        CacheSettings settings, ICacheStore? store, CacheOptions options, TimeProvider timeProvider, IBus bus, ILogger<ResponseCache> logger,
+        Func<CacheSettings>? live = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(options);
-        Settings = settings;
+        _initial = settings;
+        _live = live;
         _store = settings.Enabled ? store : null;
         _options = options;
         _timeProvider = timeProvider;
@@ -39,7 +44,11 @@ public sealed class ResponseCache
         _timeout = TimeSpan.FromMilliseconds(Math.Max(1, options.TimeoutMilliseconds));
     }
 
-    public CacheSettings Settings { get; }
+    /// <summary>
+    /// The settings in force: after a config reload, ttl, namespace, mode, supported_call_types and turning the cache off
+    /// apply at once; the backend (cache_params.type, or turning a cache on) is chosen at start-up.
+    /// </summary>
+    public CacheSettings Settings => _live?.Invoke() ?? _initial;
 
     public ICacheStore? Store => _store;
 
@@ -57,7 +66,8 @@ public sealed class ResponseCache
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(clientBody);
         ArgumentNullException.ThrowIfNull(request);
-        if (_store is null || !Settings.CallTypes.Contains(callType))
+        var settings = Settings;
+        if (_store is null || !settings.Enabled || !settings.CallTypes.Contains(callType))
         {
             return null;
         }
@@ -65,7 +75,7 @@ public sealed class ResponseCache
         var controls = clientBody.ContainsKey("cache") || http.Request.Headers.CacheControl.Count > 0
             ? CacheControls.From(clientBody, http.Request.Headers)
             : CacheControls.None;
-        if (Settings.DefaultOff && !controls.UseCache)
+        if (settings.DefaultOff && !controls.UseCache)
         {
             return null;
         }
@@ -75,7 +85,7 @@ public sealed class ResponseCache
             return null;
         }
 
-        var keyNamespace = controls.Namespace ?? Settings.Namespace;
+        var keyNamespace = controls.Namespace ?? settings.Namespace;
         var key = CacheKey.Compute(callType, group.Name, request, keyNamespace);
         // a semantic cache compares prompts by meaning within one namespace, call type and model group;
         // embedding requests (and requests without text) use the exact key
@@ -83,7 +93,7 @@ public sealed class ResponseCache
             ? new SemanticQuery($"{keyNamespace}|{callType}|{group.Name}", prompt)
             : null;
         return new CachePlan(key, callType, group.Name, Read: !controls.NoCache, Store: !controls.NoStore,
-            controls.Ttl is { } ttl && ttl > TimeSpan.Zero ? ttl : Settings.Ttl, controls.MaxAge, semantic);
+            controls.Ttl is { } ttl && ttl > TimeSpan.Zero ? ttl : settings.Ttl, controls.MaxAge, semantic);
     }
 
     /// <summary>The cached answer for the plan, or null: a miss, too old for s-maxage, or the cache did not answer in time.</summary>

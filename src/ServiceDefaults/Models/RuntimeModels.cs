@@ -80,18 +80,24 @@ public sealed class RuntimeModels(
                 return;
             }
 
-            var merged = RuntimeModelReader.Merge(p.FileConfig, [.. rows.Select(r => r.Entry)], p.GetEnvironmentVariable, out var skipped);
-            foreach (var (entry, errors) in skipped)
+            var entries = rows.Select(r => r.Entry).ToList();
+            // laid over config.yaml's snapshot now and over every version a reload of the file brings
+            p.SetOverlay(file =>
             {
-                if (_reportedSkips.Add(entry.Id + "|" + string.Join(";", errors)))
+                var withStored = RuntimeModelReader.Merge(file, entries, p.GetEnvironmentVariable, out var skipped);
+                foreach (var (entry, errors) in skipped)
                 {
-                    Log.ModelSkipped(logger, entry.ModelName, entry.Id, string.Join("; ", errors));
+                    if (_reportedSkips.Add(entry.Id + "|" + string.Join(";", errors)))
+                    {
+                        Log.ModelSkipped(logger, entry.ModelName, entry.Id, string.Join("; ", errors));
+                    }
                 }
-            }
 
-            p.Swap(merged);
+                return withStored;
+            });
+            var merged = p.Current;
             _fingerprint = fingerprint;
-            Log.Reloaded(logger, rows.Count - skipped.Count, merged.ModelGroups.Count);
+            Log.Reloaded(logger, merged.ModelList.Count(d => d.DbModel), merged.ModelGroups.Count);
             Func<ProxyConfig, CancellationToken, Task>[] handlers;
             lock (_handlers)
             {

@@ -7,12 +7,12 @@ namespace Broker.Workers.Health;
 
 /// <summary>
 /// general_settings.background_health_checks: every health_check_interval, probes each deployment of the groups
-/// this worker serves (<see cref="DeploymentProbe"/>) and posts the results on the <see cref="DeploymentHealthBoard"/>,
+/// this worker serves (those in force at each round, runtime models included) (<see cref="DeploymentProbe"/>) and posts the results on the <see cref="DeploymentHealthBoard"/>,
 /// where <c>GET /health</c> shows them and routing skips the unhealthy. With Redis, one worker per group and
 /// interval does the round, however many replicas run. The first round starts with the worker.
 /// </summary>
 public sealed class BackgroundHealthChecks(
-    IReadOnlyList<ModelGroup> served,
+    Func<IReadOnlyList<ModelGroup>> served,
     DeploymentHealthBoard board,
     DeploymentProbe probe,
     TimeProvider timeProvider,
@@ -25,15 +25,15 @@ public sealed class BackgroundHealthChecks(
             return;
         }
 
-        var groups = served.Where(g => !g.IsWildcard).ToList();
-        Log.HealthChecksStarted(logger, groups.Sum(g => g.Deployments.Count), board.Interval.TotalSeconds);
+        Log.HealthChecksStarted(logger, served().Where(g => !g.IsWildcard).Sum(g => g.Deployments.Count), board.Interval.TotalSeconds);
         // let the host finish starting before the first round
         await Task.Yield();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await RunRoundAsync(groups, stoppingToken);
+                // the groups in force at each round: a reload or a runtime model adds or removes some
+                await RunRoundAsync(served().Where(g => !g.IsWildcard).ToList(), stoppingToken);
                 await Task.Delay(board.Interval, timeProvider, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -31,7 +31,8 @@ public static class InferenceSteps
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(router);
-        var group = config.ModelGroups.FirstOrDefault(g => g.Name == groupName);
+        // a group removed (reload, /model/delete) after this command was queued still runs it: its queue drains
+        var group = config.GroupForQueuedCommand(groupName);
         if (group is null)
         {
             return (null, new ProviderError(ProviderErrorClass.NotFound, 404,

@@ -25,9 +25,18 @@ internal static partial class Log
     [LoggerMessage(EventId = 2021, Level = LogLevel.Warning, Message = "Discarded the late answer of {RequestId} attempt {Attempt} on {ModelGroup}/{DeploymentId}: the retry saga gave up on it (not answered, not billed)")]
     public static partial void LateAnswer(ILogger logger, Guid requestId, int attempt, string modelGroup, string deploymentId);
 
-    [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Stopped consuming the queue of runtime model group {ModelGroup}: its last model was deleted")]
+    [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Stopped consuming the queue of model group {ModelGroup}: it was removed (deleted or gone from config.yaml) and its queue drained")]
     public static partial void RuntimeEndpointStopped(ILogger logger, string modelGroup);
 
     [LoggerMessage(EventId = 2031, Level = LogLevel.Warning, Message = "Could not connect the queue of runtime model group {ModelGroup}: {Error} {Reason}")]
     public static partial void RuntimeEndpointFailed(ILogger logger, string modelGroup, string error, string reason);
+
+    [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "Model group {ModelGroup} was removed: finishing what its queue holds, then it stops consuming")]
+    public static partial void Draining(ILogger logger, string modelGroup);
+
+    [LoggerMessage(EventId = 2033, Level = LogLevel.Information, Message = "Concurrency of model group {ModelGroup} changed from {From} to {To}: its queue is reconnected with the new limit")]
+    public static partial void ConcurrencyChanged(ILogger logger, string modelGroup, int from, int to);
+
+    [LoggerMessage(EventId = 2034, Level = LogLevel.Warning, Message = "Concurrency of model group {ModelGroup} changed from {From} to {To} in config.yaml: a queue this worker consumed since start-up keeps its limit until a restart")]
+    public static partial void StaticConcurrencyChanged(ILogger logger, string modelGroup, int from, int to);
 }

@@ -155,6 +155,24 @@ public sealed class ProxyConfigLoaderTests
     }
 
     [Fact]
+    public void Load_FallbackToUnknownGroupWithStoreModelInDb_WarnsAndLoads()
+    {
+        var result = ProxyConfigLoader.LoadText("""
+            model_list:
+              - model_name: gpt-4o
+                litellm_params: { model: gpt-4o }
+            router_settings:
+              fallbacks: [{"gpt-4o": ["runtime-only"]}]
+            general_settings:
+              store_model_in_db: true
+            """, "config.yaml", _ => null);
+
+        Assert.True(result.IsUsable, string.Join("\n", result.Diagnostics));
+        var warning = Single(result, ConfigSeverity.Warning, "router_settings.fallbacks[0].gpt-4o[0]");
+        Assert.Contains("runtime model group", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_Yaml11Habits_AreUnderstood()
     {
         var result = Fixtures.Load("yaml11-habits.yaml", new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-env-fallback-8888" });

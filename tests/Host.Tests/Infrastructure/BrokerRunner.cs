@@ -22,6 +22,9 @@ public sealed class BrokerRunner : IAsyncDisposable
 
     public IReadOnlyList<IHost> Hosts => _hosts;
 
+    /// <summary>The config file every host of this broker reads (tests edit it to reload).</summary>
+    public string ConfigPath => _configPath;
+
     /// <summary>All roles in one process on the in-memory transport.</summary>
     public static Task<BrokerRunner> StartEmbeddedAsync(
         string yaml, IReadOnlyDictionary<string, string>? env = null, IReadOnlyDictionary<string, string?>? settings = null) =>
