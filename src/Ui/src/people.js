@@ -294,9 +294,9 @@ export async function teamsView(session, rerender) {
                     submitLabel: "Save changes",
                     testId: "edit-team",
                     submit: (values) => api("POST", "/team/update", { team_id: t.team_id, ...values }),
-                    done: async () => {
+                    done: async (saved) => {
                       await rerender();
-                      say(alertBox(`Team ${t.team_alias || t.team_id} saved.`, "success"));
+                      say(alertBox(`Team ${saved?.data?.team_alias || t.team_id} saved.`, "success"));
                     },
                   }),
               },
