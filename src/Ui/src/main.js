@@ -3,12 +3,17 @@
 import { api, ApiError, setCsrfToken } from "./api.js";
 import { destroyCharts } from "./charts.js";
 import { alertBox, field, h } from "./dom.js";
-import { batchesView, keysView, modelsView, queuesView, requestsView, spendView } from "./views.js";
+import { keysView } from "./keys.js";
+import { modelsView } from "./models.js";
+import { teamsView, usersView } from "./people.js";
+import { batchesView, queuesView, requestsView, spendView } from "./views.js";
 
 const app = document.getElementById("app");
 
 const routes = [
   { path: "/ui/keys", label: "Keys", view: keysView },
+  { path: "/ui/users", label: "Users", view: usersView, admin: true },
+  { path: "/ui/teams", label: "Teams", view: teamsView, admin: true },
   { path: "/ui/spend", label: "Spend", view: spendView, admin: true },
   { path: "/ui/queues", label: "Queues", view: queuesView, admin: true },
   { path: "/ui/models", label: "Models", view: modelsView },

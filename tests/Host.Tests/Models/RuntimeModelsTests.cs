@@ -120,7 +120,11 @@ public sealed class RuntimeModelsTests(RabbitMqFixture rabbit)
         Assert.Equal("store_model_in_db_disabled", (await created.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["code"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.BadRequest, deleted.StatusCode);
         Assert.Equal(HttpStatusCode.OK, info.StatusCode);
-        var data = (await info.Content.ReadFromJsonAsync<JsonObject>())!["data"]!.AsArray();
+        var infoJson = (await info.Content.ReadFromJsonAsync<JsonObject>())!;
+        // /model/info says the writes are closed, and why (the admin UI hides its model forms by it)
+        Assert.False(infoJson["runtime_models"]!["enabled"]!.GetValue<bool>());
+        Assert.Contains("store_model_in_db", infoJson["runtime_models"]!["refusal"]!.GetValue<string>(), StringComparison.Ordinal);
+        var data = infoJson["data"]!.AsArray();
         var only = Assert.Single(data);
         Assert.Equal("config-model", only!["model_name"]!.GetValue<string>());
         Assert.False(only["model_info"]!["db_model"]!.GetValue<bool>());
@@ -257,6 +261,7 @@ public sealed class RuntimeModelsTests(RabbitMqFixture rabbit)
         var infoText = await info.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.OK, info.StatusCode);
         Assert.DoesNotContain(UpstreamKey, infoText, StringComparison.Ordinal);
+        Assert.True(JsonNode.Parse(infoText)!["runtime_models"]!["enabled"]!.GetValue<bool>());
         var data = JsonNode.Parse(infoText)!["data"]!.AsArray();
         var runtime = data.Single(m => m!["model_info"]!["id"]!.GetValue<string>() == id)!;
         Assert.True(runtime["model_info"]!["db_model"]!.GetValue<bool>());

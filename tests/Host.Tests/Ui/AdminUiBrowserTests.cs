@@ -1,11 +1,13 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Microsoft.Playwright;
 
 namespace Broker.Host.Tests.Ui;
 
 /// <summary>The admin UI in a real browser (Debian's chromium-headless-shell) against an in-process Broker.</summary>
+[Collection(AdminUiCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class AdminUiBrowserTests(AdminUiFixture fixture) : IClassFixture<AdminUiFixture>, IAsyncLifetime
+public sealed class AdminUiBrowserTests(AdminUiFixture fixture) : IAsyncLifetime
 {
     private IPage _page = null!;
 
@@ -103,54 +105,110 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fixture) : IClassFixture<
     }
 
     [Fact]
-    public async Task Spend_AfterTraffic_ChartsDrawnWithTheReportsNumbers()
+    public async Task Spend_AfterTraffic_ChartsAndTotalsPerModelKeyAndTeamAreTheReports()
     {
-        var report = (await fixture.AdminGetAsync("global/spend/report?group_by=model")).AsArray();
-        var chatTotal = report.SelectMany(d => d!["models"]!.AsArray()).Where(m => m!["model"]!.GetValue<string>() == "chat")
-            .Sum(m => m!["total_spend"]!.GetValue<decimal>());
-        Assert.True(chatTotal > 0);
+        var chatTotal = ReportTotal(await fixture.AdminGetAsync("global/spend/report?group_by=model"), "models", "model", "chat");
+        var teamTotal = ReportTotal(await fixture.AdminGetAsync("global/spend/report?group_by=team"), "teams", "team_name", AdminUiFixture.TeamId);
+        var teamKeyHash = (await fixture.AdminGetAsync("key/list?key_alias=fixture-team-key"))["keys"]![0]!.GetValue<string>();
+        var keyTotal = ReportTotal(await fixture.AdminGetAsync("global/spend/report?group_by=api_key"), "api_keys", "api_key", teamKeyHash);
+        Assert.True(chatTotal > 0 && teamTotal > 0 && keyTotal > 0);
+        var logs = (await fixture.AdminGetAsync("spend/logs?summarize=false")).AsArray();
         _page = await fixture.Browser.NewPageAsync();
         await UiBrowser.SignInAsync(_page, fixture.Broker.BaseUrl, AdminUiFixture.MasterKey);
 
         await _page.GetByRole(AriaRole.Link, new() { Name = "Spend" }).ClickAsync();
 
-        foreach (var chart in new[] { "chart-spend-day", "chart-spend-model", "chart-spend-key" })
+        foreach (var chart in new[] { "chart-spend-day", "chart-spend-model", "chart-spend-key", "chart-spend-team" })
         {
             await _page.Locator($"canvas#{chart}[data-rendered='true']").WaitForAsync();
         }
 
         // the chart was drawn (pixels on the canvas), and its numbers are the report's
         Assert.True(await _page.EvaluateAsync<bool>("""
-            () => { const c = document.getElementById('chart-spend-day'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            () => { const c = document.getElementById('chart-spend-team'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
                     for (let i = 3; i < d.length; i += 4) { if (d[i] !== 0) return true; } return false; }
             """));
-        var modelCell = _page.GetByTestId("spend-by-model").Locator("tbody tr", new() { HasText = "chat" }).Locator("td").Nth(1);
-        Assert.Equal(chatTotal, ParseDollars(await modelCell.InnerTextAsync()));
+        Assert.Equal(chatTotal, await TotalCellAsync("spend-by-model", "chat"));
+        Assert.Equal(teamTotal, await TotalCellAsync("spend-by-team", AdminUiFixture.TeamAlias));
+        Assert.Equal(keyTotal, await TotalCellAsync("spend-by-key", "fixture-team-key"));
         var dayLabel = await _page.Locator("canvas#chart-spend-day").GetAttributeAsync("aria-label");
-        Assert.Contains(((double)chatTotal).ToString(CultureInfo.InvariantCulture), dayLabel, StringComparison.Ordinal);
-        // the recent rows are the spend log's
-        await _page.GetByTestId("spend-logs").Locator("tbody tr", new() { HasText = "chat" }).First.WaitForAsync();
-        Assert.Equal(fixture.CallIds.Count, await _page.GetByTestId("spend-logs").Locator("tbody tr", new() { HasText = "chat" }).CountAsync());
+        var dayTotal = ReportTotal(await fixture.AdminGetAsync("global/spend/report?group_by=day"), null, null, null);
+        Assert.Contains(((double)dayTotal).ToString(CultureInfo.InvariantCulture), dayLabel, StringComparison.Ordinal);
+        var teamLabel = await _page.Locator("canvas#chart-spend-team").GetAttributeAsync("aria-label");
+        // the chart names the team (its alias, not its id); its figure is the table's (JavaScript writes the number)
+        var teamFigure = await _page.EvaluateAsync<string>($"String({((double)teamTotal).ToString("R", CultureInfo.InvariantCulture)})");
+        Assert.Contains($"{AdminUiFixture.TeamAlias} {teamFigure}", teamLabel, StringComparison.Ordinal);
+
+        // the recent rows are the spend log's, and the filters narrow them
+        var rows = _page.GetByTestId("spend-logs").Locator("tbody tr");
+        await rows.First.WaitForAsync();
+        Assert.Equal(logs.Count, await rows.CountAsync());
+        await _page.GetByLabel("Model", new() { Exact = true }).SelectOptionAsync("chat");
+        await WaitForCountAsync(rows, logs.Count(r => r!["model_group"]!.GetValue<string>() == "chat"));
+        await _page.GetByLabel("Key", new() { Exact = true }).SelectOptionAsync("fixture-team-key");
+        await WaitForCountAsync(rows, 2);
+        Assert.Equal(2, await rows.Filter(new() { HasText = AdminUiFixture.TeamAlias }).CountAsync());
+        await _page.GetByLabel("Model", new() { Exact = true }).SelectOptionAsync("flaky");
+        await rows.Filter(new() { HasText = "No spend log rows match." }).WaitForAsync();
+        await _page.GetByLabel("Model", new() { Exact = true }).SelectOptionAsync("");
+        await _page.GetByLabel("Key", new() { Exact = true }).SelectOptionAsync("");
+        await _page.GetByLabel("Search").FillAsync(fixture.CallIds[2]);
+        await WaitForCountAsync(rows, 1);
+        await _page.GetByLabel("Search").FillAsync("");
         await UiBrowser.ScreenshotAsync(_page, "spend-1280");
     }
 
+    private async Task<decimal> TotalCellAsync(string testId, string name) =>
+        ParseDollars(await _page.GetByTestId(testId).Locator("tbody tr", new() { Has = _page.Locator("td", new() { HasTextString = name }) })
+            .First.Locator("td").Nth(1).InnerTextAsync());
+
+    /// <summary>The report's spend summed over days for one entry of a group list (or the days' totals when <paramref name="list"/> is null).</summary>
+    private static decimal ReportTotal(JsonNode report, string? list, string? nameField, string? name) =>
+        list is null
+            ? report.AsArray().Sum(d => d!["total_spend"]!.GetValue<decimal>())
+            : report.AsArray().SelectMany(d => d![list]!.AsArray()).Where(m => m![nameField!]!.GetValue<string>() == name)
+                .Sum(m => m!["total_spend"]!.GetValue<decimal>());
+
+    private static async Task WaitForCountAsync(ILocator rows, int count)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(20);
+        while (await rows.CountAsync() != count && DateTimeOffset.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(count, await rows.CountAsync());
+    }
+
     [Fact]
-    public async Task Views_ModelsBatchesRequestLookup_RenderAtDesktopAndPhoneWidth()
+    public async Task Views_EveryView_RendersAtDesktopAndPhoneWidthWithoutOverflow()
     {
         foreach (var (width, height) in new[] { (1280, 900), (390, 844) })
         {
             _page = await fixture.Browser.NewPageAsync(width, height);
             await UiBrowser.SignInAsync(_page, fixture.Broker.BaseUrl, AdminUiFixture.MasterKey);
-            await UiBrowser.ScreenshotAsync(_page, $"keys-{width}");
+            await _page.GetByTestId("keys-table").Locator("tbody tr", new() { HasText = "fixture-team-key" }).WaitForAsync();
+            await ShotAsync($"keys-{width}", width);
+
+            await _page.GotoAsync(Url("/ui/users"));
+            await _page.GetByTestId("users-table").Locator("tbody tr", new() { HasText = AdminUiFixture.UserId }).WaitForAsync();
+            await ShotAsync($"users-{width}", width);
+
+            await _page.GotoAsync(Url("/ui/teams"));
+            await _page.GetByTestId("teams-table").Locator("tbody tr", new() { HasText = AdminUiFixture.TeamAlias }).WaitForAsync();
+            await ShotAsync($"teams-{width}", width);
 
             await _page.GotoAsync(Url("/ui/models"));
-            var models = _page.GetByTestId("models-table");
-            await models.Locator("tbody tr", new() { HasText = "openai/private-chat" }).WaitForAsync();
-            await UiBrowser.ScreenshotAsync(_page, $"models-{width}");
+            await _page.GetByTestId("models-table").Locator("tbody tr", new() { HasText = "openai/private-chat" }).WaitForAsync();
+            await ShotAsync($"models-{width}", width);
+
+            await _page.GotoAsync(Url("/ui/queues"));
+            await _page.GetByTestId("queues-table").WaitForAsync();
+            await ShotAsync($"queues-in-memory-{width}", width);
 
             await _page.GotoAsync(Url("/ui/batches"));
             await _page.GetByTestId("batches-table").WaitForAsync();
-            await UiBrowser.ScreenshotAsync(_page, $"batches-{width}");
+            await ShotAsync($"batches-{width}", width);
 
             await _page.GotoAsync(Url("/ui/requests"));
             await _page.GetByLabel("Call id (x-litellm-call-id)").FillAsync(fixture.CallIds[0]);
@@ -158,19 +216,23 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fixture) : IClassFixture<
             // the request's attempts, from the request history Billing keeps
             Assert.Contains("success", await _page.GetByTestId("request-status").InnerTextAsync(), StringComparison.Ordinal);
             await _page.GetByTestId("attempts-table").Locator("tbody tr", new() { HasText = "success (200)" }).WaitForAsync();
-            await UiBrowser.ScreenshotAsync(_page, $"requests-{width}");
+            await ShotAsync($"requests-{width}", width);
 
             await _page.GotoAsync(Url("/ui/spend"));
-            await _page.Locator("canvas#chart-spend-day[data-rendered='true']").WaitForAsync();
-            await UiBrowser.ScreenshotAsync(_page, $"spend-{width}");
-
-            // nothing is wider than the viewport at phone width (tables turn into labelled rows)
-            var overflow = await _page.EvaluateAsync<int>("document.documentElement.scrollWidth - window.innerWidth");
-            Assert.True(overflow <= 1, $"page is {overflow}px wider than the {width}px viewport");
+            await _page.Locator("canvas#chart-spend-team[data-rendered='true']").WaitForAsync();
+            await ShotAsync($"spend-{width}", width);
             await _page.Context.CloseAsync();
         }
 
         _page = null!;
+    }
+
+    /// <summary>A screenshot, after checking that nothing is wider than the viewport (at phone width tables turn into labelled rows).</summary>
+    private async Task ShotAsync(string name, int width)
+    {
+        var overflow = await _page.EvaluateAsync<int>("document.documentElement.scrollWidth - window.innerWidth");
+        Assert.True(overflow <= 1, $"{name}: the page is {overflow}px wider than the {width}px viewport");
+        await UiBrowser.ScreenshotAsync(_page, name);
     }
 
     [Fact]

@@ -17,7 +17,8 @@ namespace Broker.Ingress.Features.Models;
 /// <summary>
 /// LiteLLM's model management: <c>POST /model/new</c>, <c>POST /model/update</c>, <c>PATCH /model/{id}/update</c>,
 /// <c>POST /model/delete</c> (runtime models, kept in the state store with <c>general_settings.store_model_in_db: true</c>;
-/// config.yaml's models are read-only) and <c>GET /model/info</c> (every deployment, from config.yaml and the store).
+/// config.yaml's models are read-only) and <c>GET /model/info</c> (every deployment, from config.yaml and the store, and
+/// <c>runtime_models: {enabled, refusal}</c>: whether those writes are open here, and why not).
 /// All proxy admin only. Writes are refused (400) while store_model_in_db is off.
 /// </summary>
 public static class ModelManagementEndpoints
@@ -61,7 +62,12 @@ public static class ModelManagementEndpoints
             data.Add(ModelJson.OfUnloaded(s));
         }
 
-        return Json(new JsonObject { ["data"] = data });
+        // beyond LiteLLM's shape: whether /model/new|update|delete are open here (the admin UI shows its forms by it)
+        return Json(new JsonObject
+        {
+            ["data"] = data,
+            ["runtime_models"] = new JsonObject { ["enabled"] = models.WriteRefusal is null, ["refusal"] = models.WriteRefusal },
+        });
     }
 
     private static async Task<IResult> New(HttpContext http, IProxyConfigProvider config, RuntimeModels models, IModelStore store, ModelChanges changes)
