@@ -11,9 +11,8 @@ namespace Broker.Host.Tests.Alerts;
 /// Alerts and callbacks with Ingress, Workers and Billing as separate processes over the real RabbitMQ (and the real
 /// Redis for de-duplication): each role raises what it sees, Billing delivers.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class DistributedAlertsTests(RabbitMqFixture rabbit) : IAsyncLifetime
+public sealed class DistributedAlertsTests(RabbitMqFixture rabbit) : IAsyncLifetime, IClassFixture<RabbitMqFixture>
 {
     private readonly List<string> _virtualHosts = [];
 

@@ -6,9 +6,8 @@ using Broker.TestKit;
 namespace Broker.Host.Tests.Batches;
 
 /// <summary>Batches over the real RabbitMQ with separate worker processes, one of which is stopped mid-batch.</summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class DistributedBatchesTests(RabbitMqFixture rabbit)
+public sealed class DistributedBatchesTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private const string MasterKey = "sk-batch-master";
 

@@ -16,9 +16,8 @@ namespace Broker.Host.Tests.Billing;
 /// Exact spend through the whole gateway: the fake provider answers chat with 13 prompt + 5 completion tokens and
 /// embeddings with 4 prompt tokens; the config gives both deployments prices; every request must be counted once.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class SpendEndToEndTests(RabbitMqFixture rabbit)
+public sealed class SpendEndToEndTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private const string MasterKey = "sk-test-master-key-0001";
 

@@ -21,9 +21,8 @@ namespace Broker.Host.Tests.Billing;
 /// billing.usage-recorded_error with an alert while the rest of its batch is written, and `broker replay-errors`
 /// brings it back once the cause is fixed.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class SpendPoisonTests(RabbitMqFixture rabbit)
+public sealed class SpendPoisonTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private const string MasterKey = "sk-poison-master-0001";
     private const string SpendQueue = "billing.usage-recorded";

@@ -11,9 +11,8 @@ namespace Broker.Host.Tests.Bus;
 /// Upgrading from classic queues: Broker refuses to start over them with a message naming `broker migrate-queues`, and
 /// that command turns them into quorum queues without losing a message.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class QueueMigrationTests(RabbitMqFixture rabbit)
+public sealed class QueueMigrationTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private static readonly string[] LeftQueues = ["model-group.gpt-4o", "chat-completion-retries", "broker.wait.1000"];
 

@@ -9,9 +9,8 @@ using Xunit.Abstractions;
 namespace Broker.Host.Tests.Bus;
 
 /// <summary>Broker's durable queues are quorum queues by default (classic on request); temporary ones stay classic.</summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class QueueTypeTests(RabbitMqFixture rabbit, ITestOutputHelper output)
+public sealed class QueueTypeTests(RabbitMqFixture rabbit, ITestOutputHelper output) : IClassFixture<RabbitMqFixture>
 {
     [Fact]
     public async Task Start_Default_EveryDurableQueueIsQuorumWithDeliveryLimitAndDeadLettering()

@@ -5,8 +5,7 @@ using static Broker.Host.Tests.Caching.CacheCalls;
 namespace Broker.Host.Tests.Caching;
 
 /// <summary>The cache in a separate Ingress process over RabbitMQ: a hit never reaches the queue or the provider.</summary>
-[Collection(RabbitMqCollection.Name)]
-public sealed class DistributedCacheTests(RabbitMqFixture rabbit)
+public sealed class DistributedCacheTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     [Fact]
     [Trait("Category", "Integration")]

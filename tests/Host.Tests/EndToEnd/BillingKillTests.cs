@@ -14,9 +14,8 @@ namespace Broker.Host.Tests.EndToEnd;
 /// is killed with SIGKILL under concurrent load, while it holds usage events; a new Billing host takes over. Every
 /// answered request is charged exactly once: one success spend row per answer, none missing, none extra.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class BillingKillTests(RabbitMqFixture rabbit)
+public sealed class BillingKillTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private const string MasterKey = "sk-billing-kill-0001";
 

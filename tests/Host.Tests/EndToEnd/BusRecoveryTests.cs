@@ -14,9 +14,8 @@ namespace Broker.Host.Tests.EndToEnd;
 /// MassTransit's first reconnect backoffs, every role consumes again and requests are answered within 5 s of
 /// RabbitMQ being back.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class BusRecoveryTests(RabbitMqFixture rabbit, ITestOutputHelper output)
+public sealed class BusRecoveryTests(RabbitMqFixture rabbit, ITestOutputHelper output) : IClassFixture<RabbitMqFixture>
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
 

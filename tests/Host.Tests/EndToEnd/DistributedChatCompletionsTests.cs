@@ -4,8 +4,7 @@ using RabbitMQ.Client;
 namespace Broker.Host.Tests.EndToEnd;
 
 /// <summary>Ingress, workers and billing as separate hosts over the real local RabbitMQ (one virtual host per test).</summary>
-[Collection(RabbitMqCollection.Name)]
-public sealed class DistributedChatCompletionsTests(RabbitMqFixture rabbit) : ChatCompletionsTestsBase
+public sealed class DistributedChatCompletionsTests(RabbitMqFixture rabbit) : ChatCompletionsTestsBase, IClassFixture<RabbitMqFixture>
 {
     private string? _virtualHost;
     private Uri? _url;

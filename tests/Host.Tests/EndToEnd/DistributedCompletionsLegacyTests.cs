@@ -3,8 +3,7 @@ using Broker.Host.Tests.Infrastructure;
 namespace Broker.Host.Tests.EndToEnd;
 
 /// <summary>Legacy completions with ingress, workers and billing as separate hosts over the local RabbitMQ.</summary>
-[Collection(RabbitMqCollection.Name)]
-public sealed class DistributedCompletionsLegacyTests(RabbitMqFixture rabbit) : CompletionsLegacyTestsBase
+public sealed class DistributedCompletionsLegacyTests(RabbitMqFixture rabbit) : CompletionsLegacyTestsBase, IClassFixture<RabbitMqFixture>
 {
     private string? _virtualHost;
 

@@ -3,8 +3,7 @@ using Broker.Host.Tests.Infrastructure;
 namespace Broker.Host.Tests.EndToEnd;
 
 /// <summary>The Messages API with ingress, workers and billing as separate hosts over the local RabbitMQ.</summary>
-[Collection(RabbitMqCollection.Name)]
-public sealed class DistributedMessagesTests(RabbitMqFixture rabbit) : MessagesTestsBase
+public sealed class DistributedMessagesTests(RabbitMqFixture rabbit) : MessagesTestsBase, IClassFixture<RabbitMqFixture>
 {
     private string? _virtualHost;
 

@@ -3,8 +3,7 @@ using Broker.Host.Tests.Infrastructure;
 namespace Broker.Host.Tests.EndToEnd;
 
 /// <summary>The Responses API with ingress, workers and billing as separate hosts over the local RabbitMQ.</summary>
-[Collection(RabbitMqCollection.Name)]
-public sealed class DistributedResponsesTests(RabbitMqFixture rabbit) : ResponsesTestsBase
+public sealed class DistributedResponsesTests(RabbitMqFixture rabbit) : ResponsesTestsBase, IClassFixture<RabbitMqFixture>
 {
     private string? _virtualHost;
 

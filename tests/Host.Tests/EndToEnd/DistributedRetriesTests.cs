@@ -7,9 +7,8 @@ using Broker.Workers.Retries;
 namespace Broker.Host.Tests.EndToEnd;
 
 /// <summary>Retries and fallbacks over the real RabbitMQ, with the saga state in the real Redis.</summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class DistributedRetriesTests(RabbitMqFixture rabbit) : RetriesTestsBase
+public sealed class DistributedRetriesTests(RabbitMqFixture rabbit) : RetriesTestsBase, IClassFixture<RabbitMqFixture>
 {
     private readonly List<string> _virtualHosts = [];
 

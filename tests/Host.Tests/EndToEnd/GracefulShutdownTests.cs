@@ -11,8 +11,7 @@ namespace Broker.Host.Tests.EndToEnd;
 /// Graceful shutdown over RabbitMQ: a stopping worker stops consuming and finishes the request it holds (nothing is
 /// redelivered); a stopping Ingress drains its open streams before its bus stops; readiness reports bus, db and cache.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
-public sealed class GracefulShutdownTests(RabbitMqFixture rabbit)
+public sealed class GracefulShutdownTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private static string Yaml(FakeUpstream upstream) => $$"""
         model_list:

@@ -11,9 +11,8 @@ namespace Broker.Host.Tests.EndToEnd;
 /// own) and no Redis: every scenario of <see cref="RetriesTestsBase"/>, including the crash windows, plus what a
 /// database changes.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsBase
+public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsBase, IClassFixture<RabbitMqFixture>
 {
     private readonly List<string> _virtualHosts = [];
     private readonly List<TestDatabase> _databases = [];

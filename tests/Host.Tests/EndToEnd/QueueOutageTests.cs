@@ -13,9 +13,8 @@ namespace Broker.Host.Tests.EndToEnd;
 /// proxy): live requests get a quick 503 in OpenAI's shape instead of hanging, and the Ingress serves again once
 /// the connection is back.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class QueueOutageTests(RabbitMqFixture rabbit)
+public sealed class QueueOutageTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     [Fact]
     public async Task Request_IngressCutOffFromRabbitMq_Quick503ThenServesAgain()

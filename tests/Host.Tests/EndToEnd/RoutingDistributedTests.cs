@@ -9,9 +9,8 @@ using Broker.TestKit;
 namespace Broker.Host.Tests.EndToEnd;
 
 /// <summary>Limits and cooldowns held across two worker processes over the real RabbitMQ and Redis.</summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class RoutingDistributedTests(RabbitMqFixture rabbit) : IAsyncLifetime
+public sealed class RoutingDistributedTests(RabbitMqFixture rabbit) : IAsyncLifetime, IClassFixture<RabbitMqFixture>
 {
     private const string MasterKey = "sk-routing-master-1234";
     private readonly List<string> _virtualHosts = [];

@@ -13,9 +13,8 @@ namespace Broker.Host.Tests.EndToEnd;
 /// requests: RabbitMQ gives its unacknowledged commands to the surviving worker. Every request is answered exactly once,
 /// and no streamed client ever receives text of two provider calls joined together.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class WorkerKillTests(RabbitMqFixture rabbit)
+public sealed class WorkerKillTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private const string Queue = "model-group.chat";
     private const int Words = 25;

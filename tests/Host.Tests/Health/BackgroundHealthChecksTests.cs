@@ -14,8 +14,7 @@ namespace Broker.Host.Tests.Health;
 /// general_settings.background_health_checks end to end: the workers probe every deployment, <c>GET /health</c>
 /// shows the results, and routing skips the deployment that failed its check.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
-public sealed class BackgroundHealthChecksTests(RabbitMqFixture rabbit)
+public sealed class BackgroundHealthChecksTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private static string Yaml(FakeUpstream good, FakeUpstream bad, string general = "background_health_checks: true\n  health_check_interval: 300") => $$"""
         model_list:

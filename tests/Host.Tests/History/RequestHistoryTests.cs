@@ -11,9 +11,8 @@ namespace Broker.Host.Tests.History;
 /// <c>GET /request/{id}</c>: the attempts the workers reported, stored by Billing, asked for over the bus by the Ingress,
 /// embedded and with each role in its own host over RabbitMQ.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class RequestHistoryTests(RabbitMqFixture rabbit)
+public sealed class RequestHistoryTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private const string MasterKey = "sk-history-master-0001";
 

@@ -12,8 +12,7 @@ namespace Broker.Host.Tests.Idempotency;
 /// Idempotency-Key through the real HTTP path: a repeat (while or after the first ran) gets the first answer, with the
 /// same call id and <c>idempotent-replayed: true</c>, and the provider is called once.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
-public sealed class IdempotencyTests(RabbitMqFixture rabbit)
+public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private const string MasterKey = "sk-idem-master-0001";
 

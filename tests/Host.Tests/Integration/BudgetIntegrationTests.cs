@@ -15,8 +15,7 @@ namespace Broker.Host.Tests.Integration;
 /// PostgreSQL; nothing is written to the database by hand.
 /// </summary>
 [Trait("Category", "Integration")]
-[Collection(RabbitMqCollection.Name)]
-public sealed class BudgetIntegrationTests(RabbitMqFixture rabbit)
+public sealed class BudgetIntegrationTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     // 13 × 0.0000011 + 5 × 0.0000037 = 0.0000328 per chat answer: a budget of 0.0001 holds 3–4 requests
     private const decimal ChatCost = 13 * 0.0000011m + 5 * 0.0000037m;

@@ -15,8 +15,7 @@ namespace Broker.Host.Tests.Integration;
 /// the spend yet, and across Ingress instances sharing Redis.
 /// </summary>
 [Trait("Category", "Integration")]
-[Collection(RabbitMqCollection.Name)]
-public sealed class BudgetReservationIntegrationTests(RabbitMqFixture rabbit)
+public sealed class BudgetReservationIntegrationTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     // one answer (13 prompt + 5 completion tokens from FakeUpstream) costs 0.0000328: more than the whole budget; a
     // request's estimate (256 output tokens × 0.0000037 = 0.00095 and more) is far more than the budget too

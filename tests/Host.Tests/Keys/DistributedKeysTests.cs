@@ -9,8 +9,7 @@ namespace Broker.Host.Tests.Keys;
 
 /// <summary>Two Ingress hosts, workers and billing over the real RabbitMQ, sharing the real Redis and a PostgreSQL database.</summary>
 [Trait("Category", "Integration")]
-[Collection(RabbitMqCollection.Name)]
-public sealed class DistributedKeysTests(RabbitMqFixture rabbit)
+public sealed class DistributedKeysTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     [Fact]
     public async Task RpmLimit_TwoIngressHosts_HoldsAcrossBoth()

@@ -13,8 +13,7 @@ namespace Broker.Host.Tests.Models;
 /// new group's queue, <c>/model/update</c> moving it to another api_base, <c>/model/delete</c> ending it, on the embedded
 /// SQLite store and on PostgreSQL, across a restart, and with the roles in separate hosts over RabbitMQ.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
-public sealed class RuntimeModelsTests(RabbitMqFixture rabbit)
+public sealed class RuntimeModelsTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private const string MasterKey = "sk-models-master-0001";
     private const string UpstreamKey = "sk-runtime-upstream-secret-9876";

@@ -8,9 +8,8 @@ using Microsoft.Playwright;
 namespace Broker.Host.Tests.Ui;
 
 /// <summary>The Queues view over the real local RabbitMQ (its own virtual host): the depth it shows follows the load.</summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class QueuesUiBrowserTests(RabbitMqFixture rabbit)
+public sealed class QueuesUiBrowserTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private const string MasterKey = "sk-ui-queues-master-0001";
 
