@@ -13,9 +13,8 @@ namespace Broker.Host.Tests.Reload;
 /// the Ingress is announced on the bus and the workers re-read their file and consume the new group's queue; a worker
 /// started with <c>--groups</c> naming a group that exists only as a runtime model serves it once it is created.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class DistributedReloadTests(RabbitMqFixture rabbit)
+public sealed class DistributedReloadTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     [Fact]
     public async Task ReloadRoute_OnTheIngress_AnnouncedSoWorkersConsumeTheNewGroup()
