@@ -63,7 +63,7 @@ public sealed class LiteLlmAlertTypesTests
 
         var created = alerts.Single(a => a["alert_type"]!.GetValue<string>() == "new_virtual_key_created");
         Assert.Equal(("ci-key", "team-a", "key"), (created["key_alias"]!.GetValue<string>(), created["team_id"]!.GetValue<string>(), created["event_group"]!.GetValue<string>()));
-        Assert.Contains("ci-key", created["event_message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("Virtual key created", created["event_message"]!.GetValue<string>());
         var team = alerts.Single(a => a["alert_type"]!.GetValue<string>() == "new_team_created");
         Assert.Equal("research", team["team_alias"]!.GetValue<string>());
         var model = alerts.Single(a => a["alert_type"]!.GetValue<string>() == "new_model_added");
