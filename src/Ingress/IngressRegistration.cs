@@ -167,6 +167,7 @@ public static class IngressRegistration
 
         app.MapGroup("")
             .CheckCallers()
+            .RaiseManagementAlerts()
             .MapModelList()
             .MapModelManagement()
             .MapConfigReload()

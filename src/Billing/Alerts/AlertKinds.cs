@@ -17,6 +17,27 @@ public static class AlertKinds
     /// <summary>Any other message a consumer gave up on and moved to its <c>_error</c> queue.</summary>
     public const string DeadLetteredMessages = "dead_lettered_messages";
 
+    /// <summary>A deployment's calls keep failing with timeouts or server errors (minor, then major outage).</summary>
+    public const string OutageAlerts = "outage_alerts";
+
+    /// <summary>Calls to the deployments of one <c>region_name</c> keep failing with timeouts or server errors.</summary>
+    public const string RegionOutageAlerts = "region_outage_alerts";
+
+    /// <summary>How a request that moved to a fallback group ended (raised by the Workers).</summary>
+    public const string FallbackReports = "fallback_reports";
+
+    // raised by the Ingress after a management write (Broker.Ingress.Alerts.ManagementAlerts)
+    public const string NewModelAdded = "new_model_added";
+    public const string NewVirtualKeyCreated = "new_virtual_key_created";
+    public const string VirtualKeyUpdated = "virtual_key_updated";
+    public const string VirtualKeyDeleted = "virtual_key_deleted";
+    public const string NewTeamCreated = "new_team_created";
+    public const string TeamUpdated = "team_updated";
+    public const string TeamDeleted = "team_deleted";
+    public const string NewInternalUserCreated = "new_internal_user_created";
+    public const string InternalUserUpdated = "internal_user_updated";
+    public const string InternalUserDeleted = "internal_user_deleted";
+
     /// <summary>The alert_to_webhook_url keys LiteLLM's docs use for a kind, besides the kind itself.</summary>
     public static IEnumerable<string> WebhookKeys(string kind)
     {

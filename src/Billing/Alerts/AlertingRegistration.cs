@@ -36,6 +36,7 @@ public static class AlertingRegistration
                 sp.GetRequiredService<ILogger<DeliveryRetry>>());
         });
         builder.Services.TryAddSingleton<AlertDeduplicator>();
+        builder.Services.TryAddSingleton<OutageAlerts>();
         builder.Services.AddSingleton<IAlertChannel, SlackAlertChannel>();
         builder.Services.AddSingleton<IAlertChannel, EmailAlertChannel>();
         builder.Services.AddSingleton<IAlertChannel, WebhookAlertChannel>();

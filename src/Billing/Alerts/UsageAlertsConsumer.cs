@@ -7,10 +7,11 @@ namespace Broker.Billing.Alerts;
 
 /// <summary>
 /// Turns finished requests into alerts: a failed request raises <c>llm_exceptions</c>, a request slower than
-/// alerting_threshold raises <c>llm_too_slow</c>. One alert per deployment and failure class per window (the
+/// alerting_threshold raises <c>llm_too_slow</c>, and repeated timeouts or server errors raise <c>outage_alerts</c> and
+/// <c>region_outage_alerts</c> (<see cref="OutageAlerts"/>). One alert per deployment and failure class per window (the
 /// de-duplication key), so an outage sends one message, not one per request.
 /// </summary>
-public sealed class UsageAlertsConsumer(AlertingOptions options, TimeProvider timeProvider) : IConsumer<UsageRecorded>
+public sealed class UsageAlertsConsumer(AlertingOptions options, OutageAlerts outages, TimeProvider timeProvider) : IConsumer<UsageRecorded>
 {
     public async Task Consume(ConsumeContext<UsageRecorded> context)
     {
@@ -47,6 +48,15 @@ public sealed class UsageAlertsConsumer(AlertingOptions options, TimeProvider ti
                 RaisedAt = timeProvider.GetUtcNow(),
                 Data = Data(usage, ("latency_seconds", seconds.ToString("0.###", CultureInfo.InvariantCulture))),
             }, context.CancellationToken);
+        }
+
+        // outage_alerts / region_outage_alerts: counted only on the first delivery, so a redelivery does not count twice
+        if (context.GetRetryAttempt() == 0)
+        {
+            foreach (var outage in outages.Observe(usage))
+            {
+                await context.Publish(outage, context.CancellationToken);
+            }
         }
     }
 

@@ -58,6 +58,7 @@ public sealed class CallbackEvent
             metadata["user_api_key_alias"] = c.KeyAlias;
             metadata["user_api_key_user_id"] = c.UserId;
             metadata["user_api_key_team_id"] = c.TeamId;
+            metadata["user_api_key_team_alias"] = c.TeamAlias;
             metadata["user_api_key_end_user_id"] = c.EndUser;
         }
 

@@ -9,7 +9,7 @@ namespace Broker.Billing.Callbacks;
 
 public static class CallbacksRegistration
 {
-    /// <summary>litellm_settings success/failure callbacks (langfuse, datadog, sentry, openmeter, generic APIs) in the Billing role. Call after <c>AddAlerting</c>.</summary>
+    /// <summary>litellm_settings success/failure callbacks (langfuse, datadog, sentry, openmeter, s3, langsmith, generic APIs) in the Billing role. Call after <c>AddAlerting</c>.</summary>
     public static IHostApplicationBuilder AddCallbacks(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -19,6 +19,8 @@ public static class CallbacksRegistration
         builder.Services.AddCallbackSink("datadog", "DD_API_KEY", DatadogSink.Create);
         builder.Services.AddCallbackSink("sentry", "SENTRY_DSN", SentrySink.Create);
         builder.Services.AddCallbackSink("openmeter", "OPENMETER_API_KEY", OpenMeterSink.Create);
+        builder.Services.AddCallbackSink("s3", "litellm_settings.s3_callback_params.s3_bucket_name", S3Sink.Create);
+        builder.Services.AddCallbackSink("langsmith", "LANGSMITH_API_KEY", LangSmithSink.Create);
         builder.Services.AddCallbackSink("generic", "GENERIC_LOGGER_ENDPOINT", c => GenericApiSink.FromEnvironment("generic", c));
         builder.Services.AddCallbackSink("generic_api", "GENERIC_LOGGER_ENDPOINT", c => GenericApiSink.FromEnvironment("generic_api", c));
         builder.AddBusContribution(new CallbacksBusContribution());

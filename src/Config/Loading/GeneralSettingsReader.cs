@@ -82,6 +82,10 @@ internal static class GeneralSettingsReader
             BudgetAlertTtl = r.Duration("budget_alert_ttl"),
             AlertTtl = r.Duration("alert_ttl"),
             AlertEmails = r.StringList("alert_emails") ?? [],
+            OutageAlertTtl = r.Duration("outage_alert_ttl"),
+            RegionOutageAlertTtl = r.Duration("region_outage_alert_ttl"),
+            MinorOutageAlertThreshold = r.Int("minor_outage_alert_threshold", 1),
+            MajorOutageAlertThreshold = r.Int("major_outage_alert_threshold", 1),
         };
         return args with { Extra = r.Finish() };
     }

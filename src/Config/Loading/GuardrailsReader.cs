@@ -221,9 +221,13 @@ internal static class GuardrailsReader
         }
 
         var kind = GuardrailTypes.Normalize(text);
-        if (kind is null)
+        if (kind is null && text.Trim().Length > 0)
         {
-            context.Error(node, path, $"unknown guardrail '{text}' (Broker runs: {Known()})");
+            // LiteLLM starts with guardrails Broker has no implementation of (aporia, bedrock, a Python class): so does
+            // Broker, and every request the guardrail guards fails closed instead of going out unchecked
+            context.Warning(node, path,
+                $"guardrail '{text}' is not run by Broker: requests it guards (that name it, or all with default_on) are refused with 503 (Broker runs: {Known()})");
+            return text.Trim();
         }
 
         return kind;

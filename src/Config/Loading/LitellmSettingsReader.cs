@@ -35,6 +35,7 @@ internal static class LitellmSettingsReader
             LangfuseDefaultTags = section.StringList("langfuse_default_tags") ?? [],
             LangfusePublicKey = section.Secret("langfuse_public_key"),
             LangfuseSecretKey = section.Secret("langfuse_secret_key"),
+            S3CallbackParams = S3CallbackParamsReader.Read(section),
             Guardrails = GuardrailsReader.Read(section.Convert, section.Sequence("guardrails"), section.ChildPath("guardrails")),
             McpServers = McpReader.ReadServers(section),
             McpAliases = section.StringMap("mcp_aliases") ?? new Dictionary<string, string>(),

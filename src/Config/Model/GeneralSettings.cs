@@ -120,6 +120,18 @@ public sealed record AlertingArgs
     /// <summary>alert_emails (Broker): recipients of email alerts, besides ALERT_EMAILS and a budget alert's user_email.</summary>
     public IReadOnlyList<string> AlertEmails { get; init; } = [];
 
+    /// <summary>outage_alert_ttl: the window in which a deployment's errors count towards an outage (LiteLLM: 60 s).</summary>
+    public TimeSpan? OutageAlertTtl { get; init; }
+
+    /// <summary>region_outage_alert_ttl: the same for the deployments of one region_name (LiteLLM: 60 s).</summary>
+    public TimeSpan? RegionOutageAlertTtl { get; init; }
+
+    /// <summary>minor_outage_alert_threshold: errors in the window that make a minor outage (LiteLLM: 5).</summary>
+    public int? MinorOutageAlertThreshold { get; init; }
+
+    /// <summary>major_outage_alert_threshold: errors in the window that make a major outage (LiteLLM: 10).</summary>
+    public int? MajorOutageAlertThreshold { get; init; }
+
     public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
 }
 

@@ -38,6 +38,9 @@ public sealed record LitellmSettings
 
     public Secret? LangfuseSecretKey { get; init; }
 
+    /// <summary>s3_callback_params: the bucket the <c>s3</c> callback writes to.</summary>
+    public S3CallbackParams? S3CallbackParams { get; init; }
+
     public IReadOnlyList<GuardrailDefinition> Guardrails { get; init; } = [];
 
     public IReadOnlyDictionary<string, McpServer> McpServers { get; init; } = new Dictionary<string, McpServer>();

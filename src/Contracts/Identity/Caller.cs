@@ -16,6 +16,9 @@ public sealed record Caller
 
     public string? TeamId { get; init; }
 
+    /// <summary>The team's alias, for integrations that file by it (the s3 callback's s3_use_team_prefix).</summary>
+    public string? TeamAlias { get; init; }
+
     /// <summary>The client's own end-user id (the OpenAI <c>user</c> field), for spend per end user.</summary>
     public string? EndUser { get; init; }
 

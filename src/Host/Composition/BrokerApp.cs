@@ -49,8 +49,12 @@ public static class BrokerApp
         builder.Configuration.AddInMemoryCollection([new(DatabaseRegistration.DistributedSetting, options.RoleGiven ? "true" : "false")]);
         builder.AddBrokerLogging(debug, config.LitellmSettings.JsonLogs);
         var settings = config.LitellmSettings;
-        builder.AddBrokerTelemetry(tracing: settings.Callbacks.Concat(settings.SuccessCallback).Concat(settings.ServiceCallback)
-            .Contains(CallbackNames.Otel, StringComparer.OrdinalIgnoreCase));
+        var tracing = settings.Callbacks.Concat(settings.SuccessCallback).Concat(settings.FailureCallback).Concat(settings.ServiceCallback)
+            .Contains(CallbackNames.Otel, StringComparer.OrdinalIgnoreCase);
+        // LiteLLM's OTEL_EXPORTER / OTEL_ENDPOINT / OTEL_HEADERS: config.yaml's environment_variables first, then the process
+        string? otelProblem = null;
+        var otel = tracing ? OtelExportSettings.From(new ConfigEnvironment(config).Get, out otelProblem) : null;
+        builder.AddBrokerTelemetry(otel);
         builder.Services.AddSingleton<IProxyConfigProvider>(provider);
         // config.yaml edited while running: re-read, validated, swapped in (file watch, periodic check, SIGHUP, bus, /config/reload)
         builder.AddConfigReload();
@@ -88,6 +92,11 @@ public static class BrokerApp
         }
 
         ReportStartup(host, options, loaded);
+        if (otelProblem is not null)
+        {
+            Log.ConfigWarning(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Broker"), otelProblem);
+        }
+
         return host;
     }
 

@@ -245,6 +245,7 @@ public sealed class AuthFilter(
             KeyAlias = key?.KeyAlias,
             UserId = userId,
             TeamId = teamId,
+            TeamAlias = team?.TeamAlias,
             EndUser = endUser,
             Tags = tags,
         };

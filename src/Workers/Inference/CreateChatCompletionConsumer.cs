@@ -202,7 +202,8 @@ public sealed class CreateChatCompletionConsumer(
         }
 
         await PublishUsage(context, group.Name, deployment.Id, deployment.Provider, result.Usage, elapsedMs, null, result.Error, cost,
-            Stored(clientRequest, () => result.Completion?.ToJsonString()));
+            Stored(clientRequest, () => result.Completion?.ToJsonString()),
+            result.Completion?["model"] is JsonValue model && model.TryGetValue<string>(out var answered) ? answered : null);
     }
 
     private async Task StreamAsync(
@@ -304,13 +305,13 @@ public sealed class CreateChatCompletionConsumer(
     private async Task PublishUsage(
         ConsumeContext<CreateChatCompletion> context, string groupName, string deploymentId, string providerName,
         TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, decimal? cost,
-        (string? Messages, string? Response) stored)
+        (string? Messages, string? Response) stored, string? responseModel = null)
     {
         await PublishAttempt(context, groupName, deploymentId, error, elapsedMs);
         if (!context.Message.HealthCheck)
         {
             await InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
-                usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored);
+                usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored, responseModel: responseModel);
         }
     }
 
@@ -467,5 +468,6 @@ public sealed class CreateChatCompletionConsumer(
             ModelGroup = groupName,
             DeploymentId = deploymentId,
         }, CancellationToken.None);
+        await FallbackReports.PublishAsync(context, context.Message.RequestId, retry, groupName, succeeded: true, null, timeProvider.GetUtcNow());
     }
 }

@@ -6,6 +6,7 @@ using Broker.Contracts.Identity;
 using Broker.Contracts.Inference;
 using Broker.Contracts.Usage;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Tokens;
 using Broker.Workers.Providers;
 using Broker.Workers.RateLimits;
@@ -128,10 +129,26 @@ public static class InferenceSteps
     public static Task PublishUsage(
         ConsumeContext context, Guid requestId, string groupName, string deploymentId, string providerName,
         TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, DateTimeOffset completedAt,
-        Caller? caller, decimal? cost, (string? Messages, string? Response) stored = default)
+        Caller? caller, decimal? cost, (string? Messages, string? Response) stored = default, string operation = "chat", string? responseModel = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(usage);
+        // the otel callback: this call as a GenAI span under the consume span
+        GenAiTelemetry.RecordCall(new GenAiCall
+        {
+            RequestId = requestId,
+            Operation = operation,
+            Provider = providerName,
+            RequestModel = groupName,
+            ResponseModel = responseModel,
+            DeploymentId = deploymentId,
+            InputTokens = usage.PromptTokens,
+            OutputTokens = usage.CompletionTokens,
+            Cost = error is null ? cost : 0m,
+            ErrorClass = error?.Class.ToString(),
+            Start = completedAt - TimeSpan.FromMilliseconds(elapsedMs),
+            End = completedAt,
+        });
         return context.Publish(new UsageRecorded
         {
             RequestId = requestId,

@@ -214,17 +214,19 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
     /// request answered by a retry or fallback is billed once, by the attempt that answered (Billing keeps the first
     /// event per request, so a redelivered report publishing this again changes nothing).
     /// </summary>
-    private Task PublishFailedUsageAsync(ConsumeContext context, ChatCompletionRetryState saga, CreateChatCompletion command, InferenceFailed error, DateTimeOffset now)
+    private async Task PublishFailedUsageAsync(ConsumeContext context, ChatCompletionRetryState saga, CreateChatCompletion command, InferenceFailed error, DateTimeOffset now)
     {
         if (command.HealthCheck)
         {
-            return Task.CompletedTask;
+            return;
         }
+
+        await FallbackReports.PublishAsync(context, command.RequestId, command.Retry, command.ModelGroup, succeeded: false, error.ErrorClass.ToString(), now);
 
         var deploymentId = error.DeploymentId ?? "";
         var provider = _config.Current.ModelList.FirstOrDefault(d => d.Id == deploymentId)?.Provider ?? "";
         var started = saga.Attempts.Count > 0 ? saga.Attempts.Min(a => a.StartedAt) : now;
-        return InferenceSteps.PublishUsage(context, command.RequestId, command.ModelGroup, deploymentId, provider,
+        await InferenceSteps.PublishUsage(context, command.RequestId, command.ModelGroup, deploymentId, provider,
             new TokenUsage { PromptTokens = 0, CompletionTokens = 0 }, Math.Max(0, (now - started).TotalMilliseconds), null,
             new ProviderError(error.ErrorClass, error.StatusCode, error.Message), now, command.Caller, 0m);
     }

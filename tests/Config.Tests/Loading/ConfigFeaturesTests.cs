@@ -35,8 +35,8 @@ public sealed class ConfigFeaturesTests
     }
 
     [Theory]
-    [InlineData("s3", "not implemented by Broker")]
-    [InlineData("langsmith", "not implemented by Broker")]
+    [InlineData("gcs_bucket", "not implemented by Broker")]
+    [InlineData("lunary", "not implemented by Broker")]
     [InlineData("my_module.my_handler", "Python object path")]
     [InlineData("no-such-logger", "unknown callback")]
     public void Load_CallbackBrokerDoesNotActOn_WarnsWithKnownNames(string name, string expected)
@@ -48,7 +48,7 @@ public sealed class ConfigFeaturesTests
         var warning = Assert.Single(result.Diagnostics, d => d.Severity == ConfigSeverity.Warning);
         Assert.Equal("litellm_settings.success_callback[1]", warning.Path);
         Assert.Contains(expected, warning.Message, StringComparison.Ordinal);
-        Assert.Contains("langfuse, openmeter, otel", warning.Message.Replace("generic, generic_api, ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Contains("langfuse, langsmith, openmeter, otel", warning.Message.Replace("generic, generic_api, ", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -63,8 +63,7 @@ public sealed class ConfigFeaturesTests
     }
 
     [Theory]
-    [InlineData("outage_alerts", "is not raised by Broker")]
-    [InlineData("fallback_reports", "is not raised by Broker")]
+    [InlineData("daily_reports", "is not raised by Broker")]
     [InlineData("llm_exception", "is not an alert type")]
     public void Load_AlertTypeBrokerDoesNotRaise_WarnsWithRaisedKinds(string type, string expected)
     {
