@@ -128,7 +128,7 @@ public static class InferenceSteps
     public static Task PublishUsage(
         ConsumeContext context, Guid requestId, string groupName, string deploymentId, string providerName,
         TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, DateTimeOffset completedAt,
-        Caller? caller, decimal? cost, (string? Messages, string? Response) stored = default)
+        Caller? caller, decimal? cost, (string? Messages, string? Response) stored = default, IReadOnlyList<GuardrailOutcome>? guardrails = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(usage);
@@ -149,6 +149,7 @@ public static class InferenceSteps
             Cost = error is null ? cost : 0m,
             Messages = stored.Messages,
             Response = stored.Response,
+            Guardrails = guardrails,
         }, context.CancellationToken);
     }
 
