@@ -17,8 +17,9 @@ public sealed class UsageAlertsConsumer(AlertingOptions options, OutageAlerts ou
     {
         ArgumentNullException.ThrowIfNull(context);
         var usage = context.Message;
-        if (usage.CacheHit)
+        if (usage.CacheHit || usage.ErrorClass?.StartsWith("guardrail_", StringComparison.Ordinal) == true)
         {
+            // no provider was called: a cache hit, or a request a guardrail refused before it was queued
             return;
         }
 

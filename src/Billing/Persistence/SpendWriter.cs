@@ -16,14 +16,15 @@ public sealed class SpendWriter(BrokerDatabase database) : ISpendWriter
     private const string StageColumns =
         "request_id, key_hash, key_alias, user_id, team_id, end_user, model_group, deployment_id, provider, prompt_tokens, " +
         "completion_tokens, total_tokens, cost, price_known, start_time, end_time, latency_ms, ttft_ms, cache_hit, status, error_class, tags, " +
-        "messages, response";
+        "messages, response, guardrails";
 
     private const string CreateStage = $"""
         CREATE TEMP TABLE IF NOT EXISTS broker_spend_stage (
             request_id uuid, key_hash text, key_alias text, user_id text, team_id text, end_user text, model_group text,
             deployment_id text, provider text, prompt_tokens integer, completion_tokens integer, total_tokens integer,
             cost numeric, price_known boolean, start_time timestamptz, end_time timestamptz, latency_ms double precision,
-            ttft_ms double precision, cache_hit boolean, status text, error_class text, tags text[], messages jsonb, response jsonb
+            ttft_ms double precision, cache_hit boolean, status text, error_class text, tags text[], messages jsonb, response jsonb,
+            guardrails jsonb
         ) ON COMMIT DELETE ROWS
         """;
 
@@ -144,6 +145,7 @@ public sealed class SpendWriter(BrokerDatabase database) : ISpendWriter
             await importer.WriteAsync((caller?.Tags ?? []).Select(t => PgText.Clean(t)!).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
             await Json(importer, e.Messages, cancellationToken);
             await Json(importer, e.Response, cancellationToken);
+            await Json(importer, GuardrailsJson(e), cancellationToken);
         }
 
         await importer.CompleteAsync(cancellationToken);
@@ -284,4 +286,16 @@ public sealed class SpendWriter(BrokerDatabase database) : ISpendWriter
             return ([.. rows.Select(r => r.Key.Type)], [.. rows.Select(r => r.Key.Id)], [.. rows.Select(r => r.Value)]);
         }
     }
+
+    /// <summary>The request's guardrail decisions as the <c>guardrails</c> column keeps them (null when none ran).</summary>
+    internal static string? GuardrailsJson(UsageRecorded e) =>
+        e.Guardrails is not { Count: > 0 } outcomes
+            ? null
+            : new System.Text.Json.Nodes.JsonArray([.. outcomes.Select(o => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+            {
+                ["guardrail"] = o.Guardrail,
+                ["mode"] = o.Mode,
+                ["decision"] = o.Decision,
+                ["latency_ms"] = Math.Round(o.LatencyMs, 3),
+            })]).ToJsonString();
 }

@@ -89,10 +89,10 @@ public sealed class SqliteSpendWriter(BrokerDatabase database, TimeProvider time
         command.CommandText = """
             INSERT INTO broker_spend_logs (request_id, key_hash, key_alias, user_id, team_id, end_user, model_group, deployment_id, provider,
                 prompt_tokens, completion_tokens, total_tokens, cost, price_known, start_time, end_time, latency_ms, ttft_ms, cache_hit, status,
-                error_class, tags, messages, response)
+                error_class, tags, messages, response, guardrails)
             VALUES ($request_id, $key_hash, $key_alias, $user_id, $team_id, $end_user, $model_group, $deployment_id, $provider,
                 $prompt_tokens, $completion_tokens, $total_tokens, $cost, $price_known, $start_time, $end_time, $latency_ms, $ttft_ms, $cache_hit, $status,
-                $error_class, $tags, $messages, $response)
+                $error_class, $tags, $messages, $response, $guardrails)
             ON CONFLICT (request_id) DO NOTHING
             """;
         void Set(string name, object? value) => command.Parameters.AddWithValue(name, value ?? DBNull.Value);
@@ -119,6 +119,7 @@ public sealed class SqliteSpendWriter(BrokerDatabase database, TimeProvider time
         Set("$tags", SqliteValues.Array((caller?.Tags ?? []).Select(t => PgText.Clean(t)!)));
         Set("$messages", PgText.CleanJson(e.Messages));
         Set("$response", PgText.CleanJson(e.Response));
+        Set("$guardrails", PgText.CleanJson(SpendWriter.GuardrailsJson(e)));
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -110,6 +110,15 @@ public static class RuntimeModelReader
             return (null, ["not readable: " + ex.Message]);
         }
 
+        // a runtime model picks its own api_base: it may not read Broker's own secrets (checked before anything resolves them)
+        var leaks = RuntimeModelSecrets.Check("litellm_params", litellmParams, fileConfig, context.GetEnv)
+            .Concat(RuntimeModelSecrets.Check("model_info", modelInfo, fileConfig, context.GetEnv))
+            .ToList();
+        if (leaks.Count > 0)
+        {
+            return (null, leaks);
+        }
+
         var deployments = ModelListReader.Read(new NodeConverter(context), stream.Documents[0].RootNode);
         var errors = context.Diagnostics
             .Where(d => d.Severity == ConfigSeverity.Error)

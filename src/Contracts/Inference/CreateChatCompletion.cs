@@ -56,4 +56,7 @@ public sealed record CreateChatCompletion
     /// lasts until the deadline.
     /// </summary>
     public DateTimeOffset? StepDueAt { get; init; }
+
+    /// <summary>The pre_call guardrail decisions the Ingress made before queuing; the workers copy them into <see cref="Usage.UsageRecorded"/>.</summary>
+    public IReadOnlyList<Usage.GuardrailOutcome>? Guardrails { get; init; }
 }

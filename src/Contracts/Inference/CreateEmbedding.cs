@@ -24,4 +24,7 @@ public sealed record CreateEmbedding
 
     /// <summary>Who sent the request (key hash, user, team); null on an open gateway or with the master key.</summary>
     public Caller? Caller { get; init; }
+
+    /// <summary>The pre_call guardrail decisions the Ingress made before queuing; the workers copy them into <see cref="Usage.UsageRecorded"/>.</summary>
+    public IReadOnlyList<Usage.GuardrailOutcome>? Guardrails { get; init; }
 }

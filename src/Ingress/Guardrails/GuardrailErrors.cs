@@ -22,4 +22,11 @@ public static class GuardrailErrors
         OpenAiErrorResult.BadRequest(
             $"Unknown guardrail(s): {string.Join(", ", names.Select(n => $"'{n}'"))}. Configured: {(configured.Any() ? string.Join(", ", configured) : "none")}",
             "guardrails", "guardrail_not_found");
+
+    /// <summary>A guardrail that applies to the request but whose mode cannot run on its route: refused, never skipped.</summary>
+    public static OpenAiErrorResult NotApplicable(IEnumerable<string> guardrails, string why) =>
+        OpenAiErrorResult.BadRequest(
+            $"Guardrail(s) {string.Join(", ", guardrails.Select(n => $"'{n}'"))} apply to this request but cannot run here: {why}. " +
+            "The request is refused rather than let through unchecked.",
+            "guardrails", "guardrail_not_applicable");
 }

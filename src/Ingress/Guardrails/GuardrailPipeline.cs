@@ -16,17 +16,29 @@ namespace Broker.Ingress.Guardrails;
 /// the returned <see cref="GuardrailRun"/> does the rest on the answer. A name nobody configured is refused (fail closed).
 /// </summary>
 public sealed class GuardrailPipeline(
-    IProxyConfigProvider config, IEnumerable<IGuardrail> guardrails, GuardrailMetrics metrics, TimeProvider time, ILogger<GuardrailPipeline> logger)
+    IProxyConfigProvider config, IEnumerable<IGuardrail> guardrails, GuardrailMetrics metrics, TimeProvider time, ILogger<GuardrailPipeline> logger,
+    MassTransit.IBus? bus = null)
 {
     private readonly FrozenDictionary<string, IGuardrail> _byKind = guardrails.ToFrozenDictionary(g => g.Kind, StringComparer.Ordinal);
 
     /// <summary>Selects and starts the guardrails of one request; <see cref="GuardrailRun.Error"/> set means refuse it with that.</summary>
-    public async Task<GuardrailRun> StartAsync(HttpContext http, JsonObject body, GuardrailShape shape, CancellationToken cancellationToken)
+    public Task<GuardrailRun> StartAsync(HttpContext http, JsonObject body, GuardrailShape shape, CancellationToken cancellationToken) =>
+        StartAsync(http, body, body, shape, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="StartAsync(HttpContext, JsonObject, GuardrailShape, CancellationToken)"/> for a route that translates its
+    /// request: the guardrails are chosen from <paramref name="request"/> (the client's body) and read and mask the texts of
+    /// <paramref name="textBody"/> (the translated body that is sent). A selected guardrail whose mode cannot run on
+    /// <paramref name="shape"/> (post_call on embeddings) refuses the request.
+    /// </summary>
+    public async Task<GuardrailRun> StartAsync(HttpContext http, JsonObject request, JsonObject textBody, GuardrailShape shape, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(http);
-        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(textBody);
+        var body = textBody;
         var definitions = config.Current.Guardrails;
-        var (requested, invalid) = Requested(http, body);
+        var (requested, invalid) = Requested(http, request);
         if (invalid is not null)
         {
             return GuardrailRun.Refused(invalid);
@@ -44,15 +56,27 @@ public sealed class GuardrailPipeline(
             return GuardrailRun.None;
         }
 
+        if (shape == GuardrailShape.Embeddings && selected.Where(d => d.Modes.HasFlag(GuardrailModes.PostCall)).Select(d => d.Name).ToList() is { Count: > 0 } postCall)
+        {
+            return GuardrailRun.Refused(GuardrailErrors.NotApplicable(postCall, "post_call checks an answer's text and an embedding answer has none"));
+        }
+
         var run = new GuardrailRun(this, selected, http.GetCaller());
+        http.Items[typeof(GuardrailRun)] = run;
         http.Response.Headers["x-litellm-applied-guardrails"] = string.Join(",", selected.Select(d => d.Name).Distinct());
         var slots = TextSlots.OfRequest(body, shape);
+        if (shape == GuardrailShape.Embeddings && body["input"] is JsonArray input && input.Count > 0 && slots.Count == 0)
+        {
+            return GuardrailRun.Refused(GuardrailErrors.NotApplicable(selected.Select(d => d.Name).Distinct(), "the input is token ids, which a guardrail cannot read; send text"));
+        }
+
         foreach (var definition in selected.Where(d => d.Modes.HasFlag(GuardrailModes.PreCall)))
         {
             var verdict = await RunAsync(run, definition, "pre_call", GuardrailPhase.Request, slots.Texts(), cancellationToken);
             if (GuardrailRun.Refusal(definition, GuardrailPhase.Request, verdict) is { } refused)
             {
                 run.Error = refused;
+                PublishRefusal(http, request, run, verdict.Action);
                 return run;
             }
 
@@ -71,6 +95,61 @@ public sealed class GuardrailPipeline(
         }
 
         return run;
+    }
+
+    /// <summary>
+    /// A request refused before it was queued still gets its spend log row (cost 0, status failure, error_class
+    /// <c>guardrail_blocked</c> or <c>guardrail_unavailable</c>) with the decisions, published without holding up the answer.
+    /// </summary>
+    private void PublishRefusal(HttpContext http, JsonObject request, GuardrailRun run, GuardrailAction action)
+    {
+        if (bus is null)
+        {
+            return;
+        }
+
+        var outcomes = run.Outcomes();
+        var message = new Contracts.Usage.UsageRecorded
+        {
+            RequestId = MassTransit.NewId.NextGuid(),
+            ModelGroup = request["model"] is JsonValue model && model.GetValueKind() == JsonValueKind.String ? model.GetValue<string>() : "",
+            DeploymentId = "",
+            Provider = "",
+            PromptTokens = 0,
+            CompletionTokens = 0,
+            LatencyMs = outcomes.Sum(o => o.LatencyMs),
+            Succeeded = false,
+            ErrorClass = action == GuardrailAction.Blocked ? GuardrailErrors.BlockedCode : "guardrail_unavailable",
+            CompletedAt = time.GetUtcNow(),
+            Caller = http.GetCaller(),
+            Cost = 0m,
+            Guardrails = outcomes,
+        };
+        _ = PublishAsync(message);
+    }
+
+    private async Task PublishAsync(Contracts.Usage.UsageRecorded message)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), time);
+            await bus!.Publish(message, timeout.Token);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.RefusalNotPublished(logger, message.RequestId, ex.GetType().Name + ": " + ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// The guardrails that apply to every request of the caller whatever its body says (default_on, the key's and the team's),
+    /// for routes that cannot run them (batch lines run later, outside the request): such a route refuses instead.
+    /// </summary>
+    public IReadOnlyList<string> Pinned(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var (names, _) = Requested(http, []);
+        return [.. config.Current.Guardrails.Where(d => d.DefaultOn).Select(d => d.Name).Concat(names).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
     /// <summary>Runs one guardrail and records its decision; an exception of a guardrail counts as unavailable (fail closed).</summary>

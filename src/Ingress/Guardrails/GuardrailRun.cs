@@ -48,6 +48,27 @@ public sealed class GuardrailRun
 
     internal void Add(GuardrailDecision decision) => _decisions.Enqueue(decision);
 
+    /// <summary>The decisions as the spend log keeps them (<see cref="Contracts.Usage.UsageRecorded.Guardrails"/>), optionally of one mode only.</summary>
+    public IReadOnlyList<Contracts.Usage.GuardrailOutcome> Outcomes(string? mode = null) =>
+    [
+        .. _decisions.Where(d => mode is null || d.Mode == mode).Select(d => new Contracts.Usage.GuardrailOutcome
+        {
+            Guardrail = d.Guardrail,
+            Mode = d.Mode,
+            Decision = d.Action.ToString().ToLowerInvariant(),
+            LatencyMs = d.LatencyMs,
+        }),
+    ];
+
+    /// <summary>
+    /// The pre_call decisions of the request being served (the latest run started on it), for the command that queues it;
+    /// null when no guardrail ran. during_call ones may still run then, post_call ones come later: they are in the metrics.
+    /// </summary>
+    public static IReadOnlyList<Contracts.Usage.GuardrailOutcome>? PreCallOutcomes(Microsoft.AspNetCore.Http.HttpContext? http) =>
+        http?.Items.TryGetValue(typeof(GuardrailRun), out var value) == true && value is GuardrailRun run && run.Outcomes("pre_call") is { Count: > 0 } outcomes
+            ? outcomes
+            : null;
+
     /// <summary>The refusal a verdict means, or null when it lets the text through.</summary>
     internal static OpenAiErrorResult? Refusal(GuardrailDefinition definition, GuardrailPhase phase, GuardrailVerdict verdict) => verdict.Action switch
     {

@@ -8,4 +8,7 @@ public enum GuardrailShape
 
     /// <summary>Anthropic Messages: request system + messages, answer content blocks, stream events with text deltas.</summary>
     Anthropic,
+
+    /// <summary>OpenAI embeddings: the request's <c>input</c> (a string or strings); the answer carries no text (no post_call).</summary>
+    Embeddings,
 }

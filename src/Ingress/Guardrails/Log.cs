@@ -9,4 +9,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1802, Level = LogLevel.Warning, Message = "Guardrail {Guardrail} ({Kind}, {Mode}) could not decide, the request fails closed: {Reason}")]
     public static partial void Unavailable(ILogger logger, string guardrail, string kind, string mode, string reason);
+
+    [LoggerMessage(EventId = 1803, Level = LogLevel.Warning, Message = "The spend log row of refused request {RequestId} was not published: {Reason}")]
+    public static partial void RefusalNotPublished(ILogger logger, Guid requestId, string reason);
 }

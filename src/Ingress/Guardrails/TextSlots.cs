@@ -35,6 +35,12 @@ internal sealed class TextSlots
     public static TextSlots OfRequest(JsonObject body, GuardrailShape shape)
     {
         var slots = new TextSlots();
+        if (shape == GuardrailShape.Embeddings)
+        {
+            slots.AddContent(body, "input");
+            return slots;
+        }
+
         if (shape == GuardrailShape.Anthropic)
         {
             slots.AddContent(body, "system");

@@ -75,6 +75,7 @@ public sealed class InferenceClient(
             DeploymentId = deploymentId,
             Format = format,
             Caller = CurrentCaller,
+            Guardrails = global::Broker.Ingress.Guardrails.GuardrailRun.PreCallOutcomes(httpContext?.HttpContext),
             StepDueAt = FirstStepDueAt(group, deploymentId, stream: false, now, now + timeout),
         };
         using var stepTimeout = ArmStepTimeout(command, () => _pending.ContainsKey(requestId));
@@ -160,6 +161,7 @@ public sealed class InferenceClient(
             Body = request.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
             Caller = CurrentCaller,
+            Guardrails = global::Broker.Ingress.Guardrails.GuardrailRun.PreCallOutcomes(httpContext?.HttpContext),
         };
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         Record("embeddings", group, reply, started);
@@ -216,6 +218,7 @@ public sealed class InferenceClient(
             Stream = true,
             Format = format,
             Caller = CurrentCaller,
+            Guardrails = global::Broker.Ingress.Guardrails.GuardrailRun.PreCallOutcomes(httpContext?.HttpContext),
             StepDueAt = FirstStepDueAt(group, null, stream: true, now, now + timeout),
         };
         // the stream's first batch (or its end) disarms it; dropped with the stream

@@ -14,15 +14,15 @@ public static class FieldValues
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(fields);
         var values = new List<ColumnValue>();
-        if (fields.Any(f => f.Name == "metadata") && Guardrails.KeyGuardrails.IntoMetadata(body) is { } guardrailsError)
+        // guardrails, mcp_servers: kept in metadata (merged into the stored metadata when the body has none)
+        JsonObject? metadataMerge = null;
+        if (fields.Any(f => f.Name == "metadata"))
         {
-            return (values, guardrailsError);
-        }
-
-        // mcp_servers (MCP gateway permissions) are kept in metadata
-        if (fields.Any(f => f.Name == "metadata") && Mcp.McpGrants.Fold(body) is { } grantError)
-        {
-            return (values, grantError);
+            (metadataMerge, var metadataError) = MetadataFields.Fold(body);
+            if (metadataError is not null)
+            {
+                return (values, metadataError);
+            }
         }
 
         foreach (var field in fields)
@@ -37,6 +37,11 @@ public static class FieldValues
             {
                 return (values, $"{field.Name}: {error}");
             }
+        }
+
+        if (metadataMerge is not null)
+        {
+            values.Add(new("metadata", metadataMerge.ToJsonString(), NpgsqlDbType.Jsonb, MergeJson: true));
         }
 
         return (values, null);

@@ -105,7 +105,7 @@ public sealed class IdentityRepository(BrokerDatabase database) : IIdentityStore
         }
 
         var last = values.GroupBy(v => v.Column).Select(g => g.Last()).ToList();
-        var sets = string.Join(", ", last.Select((v, i) => $"{v.Column} = ${i + 2}").Append("updated_at = now()"));
+        var sets = string.Join(", ", last.Select((v, i) => v.MergeJson ? $"{v.Column} = COALESCE({v.Column}, '{{}}'::jsonb) || ${i + 2}" : $"{v.Column} = ${i + 2}").Append("updated_at = now()"));
         await using var command = database.DataSource.CreateCommand($"UPDATE {table.Name} SET {sets} WHERE {table.IdColumn} = $1 RETURNING *");
         command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Text });
         foreach (var v in last)

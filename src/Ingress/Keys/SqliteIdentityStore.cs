@@ -96,7 +96,7 @@ public sealed class SqliteIdentityStore(BrokerDatabase database, TimeProvider ti
         }
 
         var last = values.GroupBy(v => v.Column).Select(g => g.Last()).ToList();
-        var sets = string.Join(", ", last.Select((v, i) => $"{v.Column} = $p{i + 1}").Append($"updated_at = $p{last.Count + 1}"));
+        var sets = string.Join(", ", last.Select((v, i) => v.MergeJson ? $"{v.Column} = json_patch(COALESCE({v.Column}, '{{}}'), $p{i + 1})" : $"{v.Column} = $p{i + 1}").Append($"updated_at = $p{last.Count + 1}"));
         object?[] args = [id, .. last.Select(Storable), SqliteValues.Time(time.GetUtcNow())];
         return (await QueryAsync($"UPDATE {table.Name} SET {sets} WHERE {table.IdColumn} = $p0 RETURNING *", args, Reader(table), ct)) is [var row, ..] ? row : null;
     }

@@ -7,18 +7,24 @@ namespace Broker.Ingress.Mcp;
 
 /// <summary>
 /// Which MCP servers a caller may use: the proxy admin (master key, admin JWT, open gateway) all of them; a virtual key
-/// those in its <c>metadata.mcp_servers</c> and its team's (names or aliases); a list that is absent does not restrict.
+/// those in its <c>metadata.mcp_servers</c> and in its team's and its user's (names or aliases): the intersection of the
+/// lists that are set, as LiteLLM does (a key without a list inherits its team's; the user's list is a ceiling on both).
+/// A list that is absent does not restrict; an empty list allows nothing.
 /// Fail closed: no auth context, or a list that cannot be read, allows nothing.
 /// </summary>
 public sealed class McpAccess
 {
     private readonly IReadOnlyList<string>? _key;
     private readonly IReadOnlyList<string>? _team;
+    private readonly IReadOnlyList<string>? _user;
     private readonly bool _all;
     private readonly bool _none;
 
-    private McpAccess(bool all, bool none, IReadOnlyList<string>? key, IReadOnlyList<string>? team, string caller, Contracts.Identity.Caller? identity = null)
+    private McpAccess(
+        bool all, bool none, IReadOnlyList<string>? key, IReadOnlyList<string>? team, string caller, Contracts.Identity.Caller? identity = null,
+        IReadOnlyList<string>? user = null)
     {
+        _user = user;
         Identity = identity;
         _all = all;
         _none = none;
@@ -48,7 +54,8 @@ public sealed class McpAccess
         var name = auth.Key?.KeyName ?? auth.Caller?.UserId ?? "jwt";
         var (key, keyOk) = ListOf(auth.Key?.Metadata);
         var (team, teamOk) = ListOf(auth.Team?.Metadata);
-        return new McpAccess(false, !keyOk || !teamOk, key, team, name, auth.Caller);
+        var (user, userOk) = ListOf(auth.User?.Metadata);
+        return new McpAccess(false, !keyOk || !teamOk || !userOk, key, team, name, auth.Caller, user);
     }
 
     public bool Allows(McpServerSettings server)
@@ -59,7 +66,7 @@ public sealed class McpAccess
             return true;
         }
 
-        return !_none && Grants(_key, server) && Grants(_team, server);
+        return !_none && Grants(_key, server) && Grants(_team, server) && Grants(_user, server);
     }
 
     private static bool Grants(IReadOnlyList<string>? list, McpServerSettings server) =>

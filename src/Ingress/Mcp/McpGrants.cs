@@ -12,42 +12,30 @@ public static class McpGrants
 {
     public const string MetadataKey = "mcp_servers";
 
-    /// <summary>Moves the request's server list into <c>metadata</c>; an error text when it is not a list of strings.</summary>
-    public static string? Fold(JsonObject body)
+    /// <summary>The request's server list (null = no restriction); an error text when it is not a list of strings. Folded into metadata by <see cref="Keys.MetadataFields"/>.</summary>
+    public static (bool Given, JsonNode? Value, string? Error) Take(JsonObject body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        JsonNode? list = null;
-        var given = false;
-        var field = MetadataKey;
+        JsonNode? list;
+        string field;
         if (body.TryGetPropertyValue(MetadataKey, out var top))
         {
-            (list, given) = (top, true);
+            (list, field) = (top, MetadataKey);
         }
         else if (body["object_permission"] is JsonObject permission && permission.TryGetPropertyValue(MetadataKey, out var nested))
         {
-            (list, given, field) = (nested, true, "object_permission.mcp_servers");
+            (list, field) = (nested, "object_permission.mcp_servers");
         }
-
-        if (!given)
+        else
         {
-            return null;
+            return (false, null, null);
         }
 
         if (list is not null && (list is not JsonArray array || array.Any(i => i is not JsonValue v || v.GetValueKind() != JsonValueKind.String)))
         {
-            return $"{field}: expected a list of MCP server names";
+            return (false, null, $"{field}: expected a list of MCP server names");
         }
 
-        if (body["metadata"] is null)
-        {
-            body["metadata"] = new JsonObject();
-        }
-
-        if (body["metadata"] is JsonObject metadata)
-        {
-            metadata[MetadataKey] = list?.DeepClone();
-        }
-
-        return null;
+        return (true, list?.DeepClone(), null);
     }
 }

@@ -311,7 +311,7 @@ public sealed class CreateChatCompletionConsumer(
         if (!context.Message.HealthCheck)
         {
             await InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
-                usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored, responseModel: responseModel);
+                usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored, responseModel: responseModel, guardrails: context.Message.Guardrails);
         }
     }
 

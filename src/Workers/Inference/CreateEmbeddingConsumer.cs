@@ -110,6 +110,6 @@ public sealed class CreateEmbeddingConsumer(
         await InferenceSteps.PublishUsage(context, message.RequestId, group.Name, deployment.Id, deployment.Provider,
             usage, latencyMs, null, result.Error, timeProvider.GetUtcNow(), message.Caller, cost,
             // the input only: vectors are not worth a spend log row
-            config.Current.GeneralSettings.StorePromptsInSpendLogs ? (request["input"]?.ToJsonString(), null) : default, "embeddings");
+            config.Current.GeneralSettings.StorePromptsInSpendLogs ? (request["input"]?.ToJsonString(), null) : default, "embeddings", guardrails: message.Guardrails);
     }
 }

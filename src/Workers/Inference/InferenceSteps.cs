@@ -129,7 +129,8 @@ public static class InferenceSteps
     public static Task PublishUsage(
         ConsumeContext context, Guid requestId, string groupName, string deploymentId, string providerName,
         TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, DateTimeOffset completedAt,
-        Caller? caller, decimal? cost, (string? Messages, string? Response) stored = default, string operation = "chat", string? responseModel = null)
+        Caller? caller, decimal? cost, (string? Messages, string? Response) stored = default, string operation = "chat", string? responseModel = null,
+        IReadOnlyList<GuardrailOutcome>? guardrails = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(usage);
@@ -166,6 +167,7 @@ public static class InferenceSteps
             Cost = error is null ? cost : 0m,
             Messages = stored.Messages,
             Response = stored.Response,
+            Guardrails = guardrails,
         }, context.CancellationToken);
     }
 

@@ -228,7 +228,7 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
         var started = saga.Attempts.Count > 0 ? saga.Attempts.Min(a => a.StartedAt) : now;
         await InferenceSteps.PublishUsage(context, command.RequestId, command.ModelGroup, deploymentId, provider,
             new TokenUsage { PromptTokens = 0, CompletionTokens = 0 }, Math.Max(0, (now - started).TotalMilliseconds), null,
-            new ProviderError(error.ErrorClass, error.StatusCode, error.Message), now, command.Caller, 0m);
+            new ProviderError(error.ErrorClass, error.StatusCode, error.Message), now, command.Caller, 0m, guardrails: command.Guardrails);
     }
 
     /// <summary>Plans after a failed or timed-out attempt and sends the next attempt (with its timeout) or the final error.</summary>

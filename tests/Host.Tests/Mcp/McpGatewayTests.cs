@@ -230,6 +230,41 @@ public sealed class McpGatewayTests
         }
     }
 
+    [Fact]
+    public async Task Mcp_UserAndTeamServerLists_IntersectedWithTheKeysAndFollowUserUpdate()
+    {
+        var servers = McpTestServers.TestServerEntry("open") + "\n" + McpTestServers.TestServerEntry("secret");
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(servers));
+        var (userStatus, _, _) = await PostAsync(broker.Http, "user/new", MasterKey, new { user_id = "u-mcp", mcp_servers = new[] { "open" }, auto_create_key = false });
+        Assert.Equal(HttpStatusCode.OK, userStatus);
+        var (teamStatus, _, _) = await PostAsync(broker.Http, "team/new", MasterKey, new { team_id = "t-both", mcp_servers = new[] { "open", "secret" } });
+        Assert.Equal(HttpStatusCode.OK, teamStatus);
+        var userKey = await GenerateKeyAsync(broker.Http, new { user_id = "u-mcp" });
+        var teamNarrowed = await GenerateKeyAsync(broker.Http, new { team_id = "t-both", mcp_servers = new[] { "secret" } });
+
+        // the user's list caps a key that has none of its own
+        Assert.Equal(["open"], await ServersOfAsync(broker, userKey));
+        // key ∩ team: the team allows both, the key only secret
+        Assert.Equal(["secret"], await ServersOfAsync(broker, teamNarrowed));
+        var (status, body, _) = await PostAsync(broker.Http, "mcp-rest/tools/call", userKey,
+            new JsonObject { ["name"] = "secret-echo", ["arguments"] = new JsonObject { ["text"] = "x" } });
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        AssertOpenAiError(body, "auth_error");
+
+        // /user/update moves the user's cap; its keys follow
+        var (updated, _, _) = await PostAsync(broker.Http, "user/update", MasterKey, new { user_id = "u-mcp", mcp_servers = new[] { "secret" } });
+        Assert.Equal(HttpStatusCode.OK, updated);
+        Assert.True(await EventuallyAsync(async () => (await ServersOfAsync(broker, userKey)).SequenceEqual(["secret"]), Patience),
+            "the user's key did not follow /user/update");
+    }
+
+    private static async Task<List<string>> ServersOfAsync(BrokerRunner broker, string key)
+    {
+        await using var client = await McpTestServers.ConnectAsync(broker.BaseUrl, key);
+        var tools = await client.ListToolsAsync();
+        return [.. tools.Select(t => t.Name[..t.Name.IndexOf('-', StringComparison.Ordinal)]).Distinct().Order(StringComparer.Ordinal)];
+    }
+
     private static async Task<int> PidAsync(McpClient client)
     {
         var result = await client.CallToolAsync("tester-pid");

@@ -225,6 +225,50 @@ public sealed class RuntimeModelsTests(RabbitMqFixture rabbit) : IClassFixture<R
         Assert.Equal(["config-model"], await ModelIdsAsync(broker.Http));
     }
 
+    [Fact]
+    public async Task ModelNew_EnvReferenceToBrokersOwnSecret_RefusedAndNothingSent()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var attacker = await FakeUpstream.StartOpenAiAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, null) + $$"""
+
+            environment_variables:
+              INNOCENT_LOOKING_KEY: {{MasterKey}}
+              PLAIN_UPSTREAM_KEY: sk-fine-5555
+            """);
+        JsonObject Model(string name, string apiKey, string? header = null)
+        {
+            var model = NewModel(name, attacker);
+            model["litellm_params"]!["api_key"] = apiKey;
+            if (header is not null)
+            {
+                model["litellm_params"]!["extra_headers"] = new JsonObject { ["x-leak"] = header };
+            }
+
+            return model;
+        }
+
+        using var masterByName = await PostAsync(broker.Http, "model/new", Model("leak-1", "os.environ/LITELLM_MASTER_KEY"));
+        using var databaseByName = await PostAsync(broker.Http, "model/new", Model("leak-2", "os.environ/DATABASE_URL"));
+        using var masterByValue = await PostAsync(broker.Http, "model/new", Model("leak-3", "os.environ/INNOCENT_LOOKING_KEY"));
+        using var insideHeader = await PostAsync(broker.Http, "model/new", Model("leak-4", "sk-x", "bearer os.environ/LITELLM_SALT_KEY"));
+        using var fine = await PostAsync(broker.Http, "model/new", Model("fine-model", "os.environ/PLAIN_UPSTREAM_KEY"));
+
+        foreach (var (refused, variable) in new[] { (masterByName, "LITELLM_MASTER_KEY"), (databaseByName, "DATABASE_URL"), (masterByValue, "INNOCENT_LOOKING_KEY"), (insideHeader, "LITELLM_SALT_KEY") })
+        {
+            var text = await refused.Content.ReadAsStringAsync();
+            Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, text);
+            Assert.Equal("invalid_model", JsonNode.Parse(text)!["error"]!["code"]!.GetValue<string>());
+            Assert.Contains("os.environ/" + variable, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(MasterKey, text, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, fine.StatusCode);
+        var ids = await ModelIdsAsync(broker.Http);
+        Assert.DoesNotContain(ids, id => id.StartsWith("leak-", StringComparison.Ordinal));
+        Assert.Empty(attacker.Requests);
+    }
+
     /// <summary>new → chat served by the first upstream → update api_base → served by the second → delete → model not found.</summary>
     private static async Task AssertLifecycleAsync(HttpClient http, FakeUpstream first, FakeUpstream second)
     {

@@ -395,6 +395,13 @@ public sealed class BatchValidator(
             return (null, Error("missing_required_parameter", "Missing required parameter: 'body.model'.", "body.model", null));
         }
 
+        // a line that asks for guardrails would run without them (lines run later, outside a request): refused, never skipped
+        if (body["guardrails"] is not null || (body["metadata"] is JsonObject lineMetadata && lineMetadata["guardrails"] is not null))
+        {
+            return (null, Error("guardrail_not_applicable",
+                "Guardrails do not run on batch lines; send requests that need guardrails to the live endpoint.", "body.guardrails", null));
+        }
+
         var model = m.GetValue<string>();
         if (balancer.Resolve(config.Current, model) is not { } group)
         {

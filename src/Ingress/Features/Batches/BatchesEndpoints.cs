@@ -29,7 +29,8 @@ public static class BatchesEndpoints
         new(StatusCodes.Status404NotFound, $"No such Batch object: {id}", "invalid_request_error", "id", null);
 
     private static async Task<IResult> Create(
-        HttpContext http, IProxyConfigProvider config, IBatchStore store, IFileStore files, BatchDispatcher dispatcher, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, IBatchStore store, IFileStore files, BatchDispatcher dispatcher, TimeProvider timeProvider,
+        Guardrails.GuardrailPipeline guardrails)
     {
         if (!store.IsConfigured)
         {
@@ -103,6 +104,12 @@ public static class BatchesEndpoints
         if (file.Purpose != "batch")
         {
             return OpenAiErrorResult.BadRequest($"The input file {fileId} must have purpose 'batch' (it has '{file.Purpose}').", "input_file_id", "invalid_value");
+        }
+
+        // default_on and key- or team-pinned guardrails cannot run on lines that run later: the batch is refused, never run unchecked
+        if (guardrails.Pinned(http) is { Count: > 0 } pinned)
+        {
+            return Guardrails.GuardrailErrors.NotApplicable(pinned, "batch lines run later, outside this request; send these requests to the live endpoint");
         }
 
         var now = timeProvider.GetUtcNow();

@@ -46,7 +46,8 @@ public static class MessageBatchesEndpoints
     private static AnthropicErrorResult NotFound(string id) => new(StatusCodes.Status404NotFound, "not_found_error", $"message batch {id} not found");
 
     private static async Task<IResult> Create(
-        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, IBatchStore store, IFileStore files, BatchDispatcher dispatcher, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, IBatchStore store, IFileStore files, BatchDispatcher dispatcher, TimeProvider timeProvider,
+        Guardrails.GuardrailPipeline guardrails)
     {
         if (!store.IsConfigured)
         {
@@ -68,6 +69,12 @@ public static class MessageBatchesEndpoints
         if (requests.Count > MaxRequests)
         {
             return AnthropicErrorResult.BadRequest($"requests: at most {MaxRequests} requests per batch");
+        }
+
+        // default_on and key- or team-pinned guardrails cannot run on lines that run later: the batch is refused, never run unchecked
+        if (guardrails.Pinned(http) is { Count: > 0 } pinned)
+        {
+            return AnthropicErrorResult.From(Guardrails.GuardrailErrors.NotApplicable(pinned, "batch requests run later, outside this request; send these requests to /v1/messages"));
         }
 
         var scope = AuthContext.Of(http) is { IsAdmin: false } auth ? new ModelScope(auth.Key, auth.User, auth.Team) : ModelScope.Unrestricted;

@@ -4,6 +4,7 @@ using Broker.Config;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
+using Broker.Ingress.Guardrails;
 using Broker.Ingress.Http;
 using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
@@ -28,7 +29,8 @@ public static class CompletionsEndpoints
     }
 
     private static async Task<IResult> CreateCompletion(
-        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider,
+        GuardrailPipeline guardrails)
     {
         var cancellationToken = http.RequestAborted;
         var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
@@ -50,13 +52,27 @@ public static class CompletionsEndpoints
             return OpenAiErrorResult.ModelNotFound(model);
         }
 
+        // the guardrails are chosen from the client's body and run on each prompt's chat (pre_call may mask it) before anything is queued
+        var guards = new List<GuardrailRun>(chats!.Count);
+        foreach (var chat in chats)
+        {
+            var guard = await guardrails.StartAsync(http, body, chat, GuardrailShape.OpenAiChat, cancellationToken);
+            if (guard.Error is { } refused)
+            {
+                return refused;
+            }
+
+            guards.Add(guard);
+        }
+
         var id = TextCompletionObject.NewId();
         var createdAt = timeProvider.GetUtcNow().ToUnixTimeSeconds();
         if (chats![0]["stream"] is JsonValue stream && stream.GetValue<bool>())
         {
             var includeUsage = body["stream_options"] is JsonObject streamOptions && streamOptions["include_usage"] is JsonValue u && u.GetValueKind() == JsonValueKind.True;
             var (chunks, record) = await cached.StreamAsync(http, CacheCallType.TextCompletion, group, model, body, chats[0], cancellationToken);
-            return await SseStreamResult.WriteAsync(http, chunks, record(new TextCompletionSseFormat(id, createdAt, includeUsage)), inference, options, timeProvider);
+            return await SseStreamResult.WriteAsync(http, chunks, record(new TextCompletionSseFormat(id, createdAt, includeUsage)), inference, options, timeProvider,
+                guards[0].StreamGate(GuardrailShape.OpenAiChat));
         }
 
         // a batch of prompts is one request per prompt, through the same queue, answered together
@@ -70,6 +86,15 @@ public static class CompletionsEndpoints
             }
 
             return failed.Error!;
+        }
+
+        // during_call guardrails must have passed; post_call ones see (and may rewrite) each prompt's answer
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            if (await guards[i].CheckAnswerAsync(outcomes[i].Completion, GuardrailShape.OpenAiChat, cancellationToken) is { } answerRefused)
+            {
+                return answerRefused;
+            }
         }
 
         var completion = TextCompletionObject.FromChatCompletions(outcomes.Select(o => o.Completion!).ToList(), id, createdAt);

@@ -4,6 +4,7 @@ using Broker.Config;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
+using Broker.Ingress.Guardrails;
 using Broker.Ingress.Http;
 using Broker.Ingress.Idempotency;
 using Broker.Ingress.Inference;
@@ -22,7 +23,8 @@ public static class EmbeddingsEndpoints
         return group;
     }
 
-    private static async Task<IResult> CreateEmbedding(HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, CachedInference inference)
+    private static async Task<IResult> CreateEmbedding(
+        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, CachedInference inference, GuardrailPipeline guardrails)
     {
         var cancellationToken = http.RequestAborted;
         var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
@@ -43,6 +45,13 @@ public static class EmbeddingsEndpoints
             return OpenAiErrorResult.ModelNotFound(model);
         }
 
+        // pre_call guardrails read (and may mask) the input before anything is queued; post_call ones cannot apply (refused)
+        var guard = await guardrails.StartAsync(http, body, GuardrailShape.Embeddings, cancellationToken);
+        if (guard.Error is { } refused)
+        {
+            return refused;
+        }
+
         var outcome = await inference.EmbedAsync(http, group, model, body, cancellationToken);
         if (outcome.Error is { } error)
         {
@@ -52,6 +61,12 @@ public static class EmbeddingsEndpoints
             }
 
             return error;
+        }
+
+        // during_call guardrails must have passed before the vectors are given out
+        if (await guard.WaitDuringAsync() is { } duringRefused)
+        {
+            return duringRefused;
         }
 
         return new JsonTextResult(outcome.Body!, outcome.Headers);

@@ -3,6 +3,7 @@ using Broker.Config;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Caching;
 using Broker.Ingress.Errors;
+using Broker.Ingress.Guardrails;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Streaming;
@@ -36,7 +37,8 @@ public static class ResponsesEndpoints
             "response_id", "unsupported_parameter");
 
     private static async Task<IResult> CreateResponse(
-        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider)
+        HttpContext http, IProxyConfigProvider config, GroupBalancer balancer, InferenceClient inference, CachedInference cached, IngressOptions options, TimeProvider timeProvider,
+        GuardrailPipeline guardrails)
     {
         var cancellationToken = http.RequestAborted;
         var (body, _, readError) = await JsonBodyReader.ReadAsync(http, config);
@@ -58,12 +60,20 @@ public static class ResponsesEndpoints
             return OpenAiErrorResult.ModelNotFound(model);
         }
 
+        // the guardrails are chosen from the client's body and run on the translated chat (pre_call may mask it) before anything is queued
+        var guard = await guardrails.StartAsync(http, body, chat!, GuardrailShape.OpenAiChat, cancellationToken);
+        if (guard.Error is { } refused)
+        {
+            return refused;
+        }
+
         var id = ResponseObject.NewId("resp");
         var createdAt = timeProvider.GetUtcNow().ToUnixTimeSeconds();
         if (chat!["stream"] is JsonValue stream && stream.GetValue<bool>())
         {
             var (chunks, record) = await cached.StreamAsync(http, CacheCallType.Responses, group, model, body, chat, cancellationToken);
-            return await SseStreamResult.WriteAsync(http, chunks, record(new ResponsesSseFormat(body, id, createdAt)), inference, options, timeProvider);
+            return await SseStreamResult.WriteAsync(http, chunks, record(new ResponsesSseFormat(body, id, createdAt)), inference, options, timeProvider,
+                guard.StreamGate(GuardrailShape.OpenAiChat));
         }
 
         var outcome = await cached.CompleteAsync(http, CacheCallType.Responses, group, model, body, chat, null, cancellationToken);
@@ -75,6 +85,12 @@ public static class ResponsesEndpoints
             }
 
             return error;
+        }
+
+        // during_call guardrails must have passed; post_call ones see (and may rewrite) the answer
+        if (await guard.CheckAnswerAsync(outcome.Completion, GuardrailShape.OpenAiChat, cancellationToken) is { } answerRefused)
+        {
+            return answerRefused;
         }
 
         var response = ResponseObject.FromChatCompletion(body, outcome.Completion!, id, createdAt);
