@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.TestKit;
@@ -34,6 +35,30 @@ public sealed class FakeSecretManager : IAsyncDisposable
 
     public IReadOnlyCollection<CapturedRequest> Requests => _requests;
 
+    /// <summary>The Google access token the fake hands out at <c>/token</c> and accepts.</summary>
+    public string GoogleToken { get; set; } = "ya29.fake-google-token";
+
+    /// <summary>A Google service-account key file whose token_uri is this fake (a fresh RSA key), for GOOGLE_APPLICATION_CREDENTIALS.</summary>
+    public string WriteGoogleServiceAccountFile(string path)
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        File.WriteAllText(path, new JsonObject
+        {
+            ["type"] = "service_account",
+            ["project_id"] = "broker-test",
+            ["client_email"] = "broker@broker-test.iam.gserviceaccount.com",
+            ["private_key"] = rsa.ExportPkcs8PrivateKeyPem(),
+            ["token_uri"] = BaseUrl + "/token",
+        }.ToJsonString());
+        return path;
+    }
+
+    private static Dictionary<string, string> Form(string body)
+    {
+        using var reader = new FormReader(body);
+        return reader.ReadForm().ToDictionary(f => f.Key, f => f.Value.ToString());
+    }
+
     /// <summary>KMS ciphertext of <paramref name="plaintext"/> as this fake decrypts it, base64 (what the environment holds).</summary>
     public static string Encrypt(string plaintext) => Convert.ToBase64String(Encoding.UTF8.GetBytes("kms:" + plaintext));
 
@@ -61,6 +86,41 @@ public sealed class FakeSecretManager : IAsyncDisposable
         if (target.Length > 0)
         {
             await AwsAsync(http, target, body);
+        }
+        else if (path == "/token" && HttpMethods.IsPost(http.Request.Method))
+        {
+            // Google's OAuth token endpoint: a service account's signed JWT for an access token
+            var form = Form(body);
+            if (form.GetValueOrDefault("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" || form.GetValueOrDefault("assertion")?.Split('.').Length != 3)
+            {
+                http.Response.StatusCode = 400;
+                await http.Response.WriteAsJsonAsync(new JsonObject { ["error"] = "invalid_grant" });
+                return;
+            }
+
+            await http.Response.WriteAsJsonAsync(new JsonObject { ["access_token"] = GoogleToken, ["expires_in"] = 3600, ["token_type"] = "Bearer" });
+        }
+        else if (path.StartsWith("/v1/projects/", StringComparison.Ordinal) && path.EndsWith("/versions/latest:access", StringComparison.Ordinal))
+        {
+            if (http.Request.Headers.Authorization.ToString() != "Bearer " + GoogleToken)
+            {
+                http.Response.StatusCode = 401;
+                return;
+            }
+
+            var parts = path.Split('/');
+            if (!Secrets.TryGetValue(parts[5], out var secret))
+            {
+                http.Response.StatusCode = 404;
+                await http.Response.WriteAsJsonAsync(new JsonObject { ["error"] = new JsonObject { ["code"] = 404, ["status"] = "NOT_FOUND" } });
+                return;
+            }
+
+            await http.Response.WriteAsJsonAsync(new JsonObject
+            {
+                ["name"] = $"projects/{parts[3]}/secrets/{parts[5]}/versions/1",
+                ["payload"] = new JsonObject { ["data"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)) },
+            });
         }
         else if (path.EndsWith("/login", StringComparison.Ordinal) && HttpMethods.IsPost(http.Request.Method))
         {

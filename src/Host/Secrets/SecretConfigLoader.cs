@@ -77,6 +77,7 @@ public static partial class SecretConfigLoader
         KeyManagementSystems.HashicorpVault => new HashicorpVaultSource(http, env, settings.Endpoint),
         KeyManagementSystems.AwsSecretManager => new AwsSecretsManagerSource(http, env, settings.Endpoint, settings.PrimarySecretName, time),
         KeyManagementSystems.AwsKms => new AwsKmsSource(env, settings.Endpoint),
+        KeyManagementSystems.GoogleSecretManager => new GoogleSecretManagerSource(http, env, settings.Endpoint, time),
         _ => throw new SecretManagerException($"{settings.System} is not read by Broker yet"),
     };
 

@@ -81,7 +81,7 @@ public sealed class KeyManagementAndCustomAuthTests
     [Fact]
     public void Load_ManagerBrokerDoesNotReadYet_NotActiveNote()
     {
-        var result = Load("  key_management_system: google_secret_manager\n");
+        var result = Load("  key_management_system: azure_key_vault\n");
 
         Assert.True(result.IsUsable);
         Assert.Contains(result.Diagnostics, d => d.Path == "general_settings.key_management_system" &&

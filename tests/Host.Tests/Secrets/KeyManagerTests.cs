@@ -135,6 +135,33 @@ public sealed class KeyManagerTests
     }
 
     [Fact]
+    public async Task Start_GoogleSecretManagerHoldsTheKey_ProviderGetsItWithTheServiceAccountsToken()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var google = await FakeSecretManager.StartAsync();
+        google.Secrets["UPSTREAM_KEY"] = "sk-from-google-8888";
+        var keyFile = google.WriteGoogleServiceAccountFile(Path.Combine(Path.GetTempPath(), $"broker-sa-{Guid.NewGuid():N}.json"));
+        try
+        {
+            await using var broker = await BrokerRunner.StartEmbeddedAsync(
+                Yaml(upstream.BaseUrl, $"""
+                      key_management_system: google_secret_manager
+                      key_management_settings:
+                        endpoint: {google.BaseUrl}
+                    """),
+                new Dictionary<string, string> { ["GOOGLE_SECRET_MANAGER_PROJECT_ID"] = "broker-test", ["GOOGLE_APPLICATION_CREDENTIALS"] = keyFile });
+
+            Assert.Equal("Bearer sk-from-google-8888", await ProviderKeyAsync(broker, upstream));
+            Assert.Contains(google.Requests, r => r.Path == "/token");
+            Assert.Contains(google.Requests, r => r.Path == "/v1/projects/broker-test/secrets/UPSTREAM_KEY/versions/latest:access");
+        }
+        finally
+        {
+            File.Delete(keyFile);
+        }
+    }
+
+    [Fact]
     public async Task CheckConfig_ManagerUnreachable_ErrorNamesTheManagerAndTheVariable()
     {
         var path = Path.Combine(Path.GetTempPath(), $"broker-kms-{Guid.NewGuid():N}.yaml");
