@@ -69,7 +69,7 @@ internal sealed class GoogleSecretManagerSource : ISecretSource
             {
                 key = JsonNode.Parse(await File.ReadAllTextAsync(file, cancellationToken))!;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or global::System.Text.Json.JsonException)
             {
                 throw new SecretManagerException($"google_secret_manager cannot read GOOGLE_APPLICATION_CREDENTIALS ({file}): {ex.Message}", ex);
             }
@@ -164,7 +164,7 @@ internal sealed class GoogleSecretManagerSource : ISecretSource
             {
                 return JsonNode.Parse(text);
             }
-            catch (System.Text.Json.JsonException ex)
+            catch (global::System.Text.Json.JsonException ex)
             {
                 throw new SecretManagerException("google_secret_manager answered something that is not JSON", ex);
             }
