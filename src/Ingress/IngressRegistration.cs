@@ -118,6 +118,8 @@ public static class IngressRegistration
         builder.Services.AddSingleton<BudgetReservations>();
         builder.Services.AddSingleton<Budgets>();
         builder.Services.AddSingleton<ModelAuthorizer>();
+        builder.Services.AddSingleton<CustomAuthClient>();
+        builder.Services.AddHttpClient(nameof(CustomAuthClient));
         builder.Services.AddSingleton<AuthFilter>();
         builder.AddPassThrough();
         builder.Services.AddSingleton<UiSessionProtector>();

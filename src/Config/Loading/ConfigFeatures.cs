@@ -22,6 +22,8 @@ public static class ConfigFeatures
         {
             ["router_settings.routing_strategy"] = RoutingStrategyNames.Accepted.ToFrozenSet(StringComparer.Ordinal),
             // the response cache runs in memory, in Redis, in S3 or as a Redis or Qdrant semantic cache; disk is read but not served yet
+            // secrets are read from these managers; the other known names load, and os.environ/ reads the environment
+            ["general_settings.key_management_system"] = KeyManagementSystems.Active,
             ["litellm_settings.cache_params.type"] = new[] { "local", "redis", "s3", "redis-semantic", "qdrant-semantic" }.ToFrozenSet(StringComparer.Ordinal),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
@@ -43,12 +45,10 @@ public static class ConfigFeatures
 
         // general_settings: the rest is active (keys, budgets, spend logs, alerting, JWT, IP and route rules, the
         // database settings, health checks)
-        ["general_settings.key_management_system"] = "secrets come from os.environ/ only",
-        ["general_settings.use_google_kms"] = "secrets come from os.environ/ only",
+        ["general_settings.use_google_kms"] = "google_kms is not read yet: secrets come from os.environ/ only",
         ["general_settings.proxy_batch_polling_interval"] = "batches are dispatched as their lines finish",
         ["general_settings.enable_oauth2_auth"] = "the admin UI signs in with a key only (no SSO yet)",
         ["general_settings.oauth2_providers"] = "the admin UI signs in with a key only (no SSO yet)",
-        ["general_settings.custom_auth"] = "a Python module cannot be loaded by a C# gateway",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Keys this release loads but does not act on yet.</summary>

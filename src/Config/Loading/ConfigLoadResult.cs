@@ -11,4 +11,10 @@ public sealed record ConfigLoadResult(ProxyConfig? Config, IReadOnlyList<ConfigD
 
     /// <summary>The key path patterns (<c>model_list[].litellm_params.rpm</c>) the loader's readers know; see <see cref="ConfigCompatibility"/>.</summary>
     public IReadOnlySet<string> KnownKeys { get; init; } = new HashSet<string>();
+
+    /// <summary>
+    /// The lookup the config was loaded with when it is not the environment alone (a key manager's values over it);
+    /// later <c>os.environ/</c> lookups (runtime models) go through it too. Null = the environment.
+    /// </summary>
+    public Func<string, string?>? GetEnvironmentVariable { get; init; }
 }

@@ -19,7 +19,6 @@ internal static class GeneralSettingsReader
             DatabaseConnectionPoolLimit = g.Int("database_connection_pool_limit", 1),
             DatabaseConnectionTimeout = g.Duration("database_connection_timeout"),
             EnableJwtAuth = g.Bool("enable_jwt_auth") ?? false,
-            KeyManagementSystem = g.String("key_management_system"),
             UseGoogleKms = g.Bool("use_google_kms") ?? false,
             DisableMasterKeyReturn = g.Bool("disable_master_key_return") ?? false,
             AllowedIps = g.StringList("allowed_ips") ?? [],
@@ -55,11 +54,19 @@ internal static class GeneralSettingsReader
             UiAccessMode = g.String("ui_access_mode"),
             EnableOauth2Auth = g.Bool("enable_oauth2_auth") ?? false,
             Oauth2Providers = ReadOAuth2Providers(g),
-            CustomAuth = g.String("custom_auth"),
             KeyGenerationSettings = g.ObjectMap("key_generation_settings") ?? new Dictionary<string, object?>(),
             MaxRequestSizeMb = g.Double("max_request_size_mb", 0) ?? 10,
         };
-        return settings with { Extra = g.Finish() };
+        var keyManagement = KeyManagementReader.Read(g, settings.UseGoogleKms);
+        var (customAuth, customAuthHook) = CustomAuthReader.Read(g);
+        return settings with
+        {
+            KeyManagementSystem = keyManagement?.System,
+            KeyManagement = keyManagement,
+            CustomAuth = customAuth,
+            CustomAuthHook = customAuthHook,
+            Extra = g.Finish(),
+        };
     }
 
     private static Secret? SecretFromEnv(LoadContext context, string name) =>

@@ -16,6 +16,9 @@ public sealed record GeneralSettings
 
     public string? KeyManagementSystem { get; init; }
 
+    /// <summary>key_management_system with key_management_settings; null when no manager is named.</summary>
+    public KeyManagementSettings? KeyManagement { get; init; }
+
     public bool UseGoogleKms { get; init; }
 
     public bool DisableMasterKeyReturn { get; init; }
@@ -90,7 +93,11 @@ public sealed record GeneralSettings
 
     public IReadOnlyList<OAuth2Provider> Oauth2Providers { get; init; } = [];
 
+    /// <summary>custom_auth as LiteLLM's Python module path (loaded with a warning, never called).</summary>
     public string? CustomAuth { get; init; }
+
+    /// <summary>custom_auth as Broker's HTTP hook (<c>{url, headers, timeout}</c>).</summary>
+    public CustomAuthHook? CustomAuthHook { get; init; }
 
     public IReadOnlyDictionary<string, object?> KeyGenerationSettings { get; init; } = new Dictionary<string, object?>();
 

@@ -74,9 +74,9 @@ public static class BrokerCli
         var checkConfig = new Command("check-config", "Load config.yaml, print its model groups and every problem; exit 0 only when it is usable");
         var checkConfigFile = ConfigOption();
         checkConfig.Options.Add(checkConfigFile);
-        checkConfig.SetAction(async (parse, _) =>
+        checkConfig.SetAction(async (parse, cancellationToken) =>
         {
-            var result = ProxyConfigLoader.LoadFile(parse.GetValue(checkConfigFile)!, getEnv);
+            var result = await Secrets.SecretConfigLoader.LoadFileAsync(parse.GetValue(checkConfigFile)!, getEnv, cancellationToken);
             await stdout.WriteAsync(ConfigReport.Render(result));
             return result.IsUsable ? 0 : 1;
         });
@@ -135,7 +135,7 @@ public static class BrokerCli
 
     private static async Task<int> RunAsync(RunOptions options, TextWriter stderr, Func<string, string?> getEnv, CancellationToken cancellationToken)
     {
-        var loaded = ProxyConfigLoader.LoadFile(options.ConfigPath, getEnv);
+        var loaded = await Secrets.SecretConfigLoader.LoadFileAsync(options.ConfigPath, getEnv, cancellationToken);
         if (!loaded.IsUsable)
         {
             foreach (var error in loaded.Errors)

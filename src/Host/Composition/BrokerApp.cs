@@ -23,7 +23,7 @@ public static class BrokerApp
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loaded);
         var config = loaded.Config ?? throw new ArgumentException("config is not usable", nameof(loaded));
-        var provider = new ProxyConfigProvider(config);
+        var provider = new ProxyConfigProvider(config, loaded.GetEnvironmentVariable);
         var debug = options.Debug || config.LitellmSettings.SetVerbose;
 
         IHostApplicationBuilder builder;

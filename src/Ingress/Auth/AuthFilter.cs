@@ -24,7 +24,7 @@ namespace Broker.Ingress.Auth;
 /// </summary>
 public sealed class AuthFilter(
     IProxyConfigProvider config, IdentityCache cache, Budgets budgets, JwtAuthenticator jwt, ModelAuthorizer models, TimeProvider time,
-    ILogger<AuthFilter> logger) : IEndpointFilter
+    ILogger<AuthFilter> logger, CustomAuthClient customAuth) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -51,7 +51,7 @@ public sealed class AuthFilter(
         }
 
         var masterKey = general.MasterKey?.Value;
-        if (access == RouteAccessLevel.Open || (string.IsNullOrEmpty(masterKey) && !general.EnableJwtAuth))
+        if (access == RouteAccessLevel.Open || (string.IsNullOrEmpty(masterKey) && !general.EnableJwtAuth && general.CustomAuthHook is null))
         {
             new AuthContext(true, await AdminCallerAsync(http), null, null, null).AttachTo(http);
             return await next(context);
@@ -71,6 +71,13 @@ public sealed class AuthFilter(
         }
 
         var route = RouteRules.PathOf(http.Request);
+        if (general.CustomAuthHook is { } hook)
+        {
+            // custom_auth: the hook decides who any key but the master key is; its answer is enforced like a stored key
+            var (hooked, refusal) = await customAuth.CheckAsync(hook, http, presented, http.RequestAborted);
+            return refusal ?? await CallerAsync(context, next, current, route, access.Value, hooked, hooked!.UserId, hooked.TeamId);
+        }
+
         if (general.EnableJwtAuth && JwtAuthenticator.LooksLikeJwt(presented))
         {
             var (identity, error) = await jwt.ValidateAsync(presented, http.RequestAborted);

@@ -10,4 +10,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Refused {Method} {Route}: the route declares no access rule")]
     public static partial void RouteUndeclared(ILogger logger, string method, string route);
+
+    [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "custom_auth hook {Url} {Why}: request refused (fail closed)")]
+    public static partial void CustomAuthUnavailable(ILogger logger, string url, string why);
 }

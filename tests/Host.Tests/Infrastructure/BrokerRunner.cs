@@ -57,7 +57,9 @@ public sealed class BrokerRunner : IAsyncDisposable
         }
         await File.WriteAllTextAsync(path, yaml);
         var runner = new BrokerRunner(path) { _rabbitMq = rabbitMq, _settings = merged, _ownedDatabase = ownedDatabase };
-        var loaded = ProxyConfigLoader.LoadFile(path, name => env is not null && env.TryGetValue(name, out var v) ? v : null);
+        // as `broker` loads it: a key manager (general_settings.key_management_system) is read before the config
+        var loaded = await Broker.Host.Secrets.SecretConfigLoader.LoadFileAsync(
+            path, name => env is not null && env.TryGetValue(name, out var v) ? v : null, CancellationToken.None);
         runner._loaded = loaded;
         if (!loaded.IsUsable)
         {

@@ -1,0 +1,232 @@
+using System.Net;
+using System.Net.Http.Json;
+using Broker.Host.Cli;
+using Broker.Host.Secrets;
+using Broker.Host.Tests.Infrastructure;
+using Broker.TestKit;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Broker.Host.Tests.Secrets;
+
+/// <summary>
+/// general_settings.key_management_system: a deployment's <c>api_key: os.environ/UPSTREAM_KEY</c> that only the key
+/// manager holds reaches the provider, through the real start-up path, against a fake manager speaking each API.
+/// </summary>
+public sealed class KeyManagerTests
+{
+    private static string Yaml(string upstream, string general) => $$"""
+        model_list:
+          - model_name: gpt-4o
+            litellm_params:
+              model: openai/gpt-4o
+              api_base: {{upstream}}/v1
+              api_key: os.environ/UPSTREAM_KEY
+        general_settings:
+        {{general}}
+        """;
+
+    private static async Task<string?> ProviderKeyAsync(BrokerRunner broker, FakeUpstream upstream)
+    {
+        var response = await broker.Http.PostAsJsonAsync("v1/chat/completions",
+            new { model = "gpt-4o", messages = new[] { new { role = "user", content = "hi" } } });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return Assert.Single(upstream.Requests).Headers.GetValueOrDefault("authorization");
+    }
+
+    [Fact]
+    public async Task Start_HashicorpVaultHoldsTheKey_ProviderGetsIt()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var vault = await FakeSecretManager.StartAsync();
+        vault.Secrets["litellm/UPSTREAM_KEY"] = "sk-from-vault-1111";
+
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(
+            Yaml(upstream.BaseUrl, "  key_management_system: hashicorp_vault"),
+            new Dictionary<string, string>
+            {
+                ["HCP_VAULT_ADDR"] = vault.BaseUrl,
+                ["HCP_VAULT_TOKEN"] = vault.VaultToken,
+                ["HCP_VAULT_PATH_PREFIX"] = "litellm",
+                ["HCP_VAULT_NAMESPACE"] = "admin",
+            });
+
+        Assert.Equal("Bearer sk-from-vault-1111", await ProviderKeyAsync(broker, upstream));
+        var read = Assert.Single(vault.Requests, r => r.Path == "/v1/secret/data/litellm/UPSTREAM_KEY");
+        Assert.Equal("admin", read.Headers["x-vault-namespace"]);
+    }
+
+    [Fact]
+    public async Task Start_HashicorpVaultAppRole_LogsInThenReads()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var vault = await FakeSecretManager.StartAsync();
+        vault.Secrets["UPSTREAM_KEY"] = "sk-approle-2222";
+
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(
+            Yaml(upstream.BaseUrl, "  key_management_system: hashicorp_vault"),
+            new Dictionary<string, string>
+            {
+                ["HCP_VAULT_ADDR"] = vault.BaseUrl,
+                ["HCP_VAULT_APPROLE_ROLE_ID"] = "role",
+                ["HCP_VAULT_APPROLE_SECRET_ID"] = "secret",
+            });
+
+        Assert.Equal("Bearer sk-approle-2222", await ProviderKeyAsync(broker, upstream));
+        Assert.Contains(vault.Requests, r => r.Path == "/v1/auth/approle/login" && r.Json["role_id"]!.GetValue<string>() == "role");
+    }
+
+    [Fact]
+    public async Task Start_AwsSecretManagerHoldsTheKey_ProviderGetsItAndTheCallIsSigned()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var aws = await FakeSecretManager.StartAsync();
+        aws.Secrets["UPSTREAM_KEY"] = "sk-from-aws-3333";
+
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(
+            Yaml(upstream.BaseUrl, """
+                  key_management_system: aws_secret_manager
+                  key_management_settings:
+                    hosted_keys: ["UPSTREAM_KEY"]
+                """),
+            AwsEnv(aws));
+
+        Assert.Equal("Bearer sk-from-aws-3333", await ProviderKeyAsync(broker, upstream));
+        var call = Assert.Single(aws.Requests);
+        Assert.Equal("secretsmanager.GetSecretValue", call.Headers["x-amz-target"]);
+        Assert.Contains("/us-east-1/secretsmanager/aws4_request", call.Headers["authorization"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_AwsPrimarySecretName_ReadsTheKeyFromOneJsonSecret()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var aws = await FakeSecretManager.StartAsync();
+        aws.Secrets["litellm_secrets"] = """{"UPSTREAM_KEY": "sk-primary-4444", "OTHER": "x"}""";
+
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(
+            Yaml(upstream.BaseUrl, """
+                  key_management_system: aws_secret_manager
+                  key_management_settings:
+                    primary_secret_name: litellm_secrets
+                """),
+            AwsEnv(aws));
+
+        Assert.Equal("Bearer sk-primary-4444", await ProviderKeyAsync(broker, upstream));
+    }
+
+    [Fact]
+    public async Task Start_AwsKmsEncryptedValue_ProviderGetsThePlaintext()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var kms = await FakeSecretManager.StartAsync();
+        var env = AwsEnv(kms);
+        env["UPSTREAM_KEY"] = FakeSecretManager.Encrypt("sk-decrypted-5555");
+
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(
+            Yaml(upstream.BaseUrl, """
+                  key_management_system: aws_kms
+                  key_management_settings:
+                    hosted_keys: ["UPSTREAM_KEY"]
+                """),
+            env);
+
+        Assert.Equal("Bearer sk-decrypted-5555", await ProviderKeyAsync(broker, upstream));
+        Assert.Contains(kms.Requests, r => r.Headers.GetValueOrDefault("x-amz-target") == "TrentService.Decrypt");
+    }
+
+    [Fact]
+    public async Task Start_GoogleSecretManagerHoldsTheKey_ProviderGetsItWithTheServiceAccountsToken()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var google = await FakeSecretManager.StartAsync();
+        google.Secrets["UPSTREAM_KEY"] = "sk-from-google-8888";
+        var keyFile = google.WriteGoogleServiceAccountFile(Path.Combine(Path.GetTempPath(), $"broker-sa-{Guid.NewGuid():N}.json"));
+        try
+        {
+            await using var broker = await BrokerRunner.StartEmbeddedAsync(
+                Yaml(upstream.BaseUrl, $"""
+                      key_management_system: google_secret_manager
+                      key_management_settings:
+                        endpoint: {google.BaseUrl}
+                    """),
+                new Dictionary<string, string> { ["GOOGLE_SECRET_MANAGER_PROJECT_ID"] = "broker-test", ["GOOGLE_APPLICATION_CREDENTIALS"] = keyFile });
+
+            Assert.Equal("Bearer sk-from-google-8888", await ProviderKeyAsync(broker, upstream));
+            Assert.Contains(google.Requests, r => r.Path == "/token");
+            Assert.Contains(google.Requests, r => r.Path == "/v1/projects/broker-test/secrets/UPSTREAM_KEY/versions/latest:access");
+        }
+        finally
+        {
+            File.Delete(keyFile);
+        }
+    }
+
+    [Fact]
+    public async Task CheckConfig_ManagerUnreachable_ErrorNamesTheManagerAndTheVariable()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"broker-kms-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, Yaml("http://127.0.0.1:9", "  key_management_system: hashicorp_vault"));
+        try
+        {
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            var env = new Dictionary<string, string> { ["HCP_VAULT_ADDR"] = "http://127.0.0.1:9", ["HCP_VAULT_TOKEN"] = "t" };
+            var code = await BrokerCli.InvokeAsync(["check-config", "--config", path], stdout, stderr, n => env.GetValueOrDefault(n));
+
+            Assert.Equal(1, code);
+            var output = stdout.ToString();
+            Assert.Contains("cannot read UPSTREAM_KEY (os.environ/UPSTREAM_KEY) from hashicorp_vault", output, StringComparison.Ordinal);
+            Assert.Contains("unreachable", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task Lookup_AfterTheRefreshInterval_ReadsTheManagerAgain()
+    {
+        await using var vault = await FakeSecretManager.StartAsync();
+        vault.Secrets["UPSTREAM_KEY"] = "sk-old-6666";
+        var path = Path.Combine(Path.GetTempPath(), $"broker-kms-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, Yaml("http://127.0.0.1:9", """
+              key_management_system: hashicorp_vault
+              key_management_settings:
+                refresh_interval: 60
+            """));
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-03T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var env = new Dictionary<string, string> { ["HCP_VAULT_ADDR"] = vault.BaseUrl, ["HCP_VAULT_TOKEN"] = vault.VaultToken };
+        try
+        {
+            var loaded = await SecretConfigLoader.LoadFileAsync(path, n => env.GetValueOrDefault(n), CancellationToken.None, time: time);
+            Assert.True(loaded.IsUsable, string.Join("\n", loaded.Diagnostics));
+            var lookup = loaded.GetEnvironmentVariable!;
+            vault.Secrets["UPSTREAM_KEY"] = "sk-new-7777";
+
+            time.Advance(TimeSpan.FromSeconds(30));
+            Assert.Equal("sk-old-6666", lookup("UPSTREAM_KEY"));
+            time.Advance(TimeSpan.FromSeconds(31));
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (lookup("UPSTREAM_KEY") != "sk-new-7777" && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.Equal("sk-new-7777", lookup("UPSTREAM_KEY"));
+            Assert.Equal(2, vault.Requests.Count(r => r.Path == "/v1/secret/data/UPSTREAM_KEY"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static Dictionary<string, string> AwsEnv(FakeSecretManager fake) => new()
+    {
+        ["AWS_ENDPOINT_URL"] = fake.BaseUrl,
+        ["AWS_REGION_NAME"] = "us-east-1",
+        ["AWS_ACCESS_KEY_ID"] = fake.AwsAccessKeyId,
+        ["AWS_SECRET_ACCESS_KEY"] = "fake-secret",
+    };
+}
