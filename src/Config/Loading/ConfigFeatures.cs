@@ -46,8 +46,7 @@ public static class ConfigFeatures
         ["general_settings.key_management_system"] = "secrets come from os.environ/ only",
         ["general_settings.use_google_kms"] = "secrets come from os.environ/ only",
         ["general_settings.proxy_batch_polling_interval"] = "batches are dispatched as their lines finish",
-        ["general_settings.enable_oauth2_auth"] = "the admin UI signs in with a key only (no SSO yet)",
-        ["general_settings.oauth2_providers"] = "the admin UI signs in with a key only (no SSO yet)",
+        ["general_settings.enable_oauth2_auth"] = "SSO sign-in is on whenever a provider is configured (oauth2_providers or a *_CLIENT_ID variable)",
         ["general_settings.custom_auth"] = "a Python module cannot be loaded by a C# gateway",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 

@@ -54,12 +54,12 @@ internal static class GeneralSettingsReader
             StoreModelInDb = g.Bool("store_model_in_db") ?? string.Equals(context.GetEnv("STORE_MODEL_IN_DB"), "true", StringComparison.OrdinalIgnoreCase),
             UiAccessMode = g.String("ui_access_mode"),
             EnableOauth2Auth = g.Bool("enable_oauth2_auth") ?? false,
-            Oauth2Providers = ReadOAuth2Providers(g),
+            Oauth2Providers = SsoSettingsReader.ReadProviders(g),
             CustomAuth = g.String("custom_auth"),
             KeyGenerationSettings = g.ObjectMap("key_generation_settings") ?? new Dictionary<string, object?>(),
             MaxRequestSizeMb = g.Double("max_request_size_mb", 0) ?? 10,
         };
-        return settings with { Extra = g.Finish() };
+        return settings with { Sso = SsoSettingsReader.Read(g, settings.Oauth2Providers), Extra = g.Finish() };
     }
 
     private static Secret? SecretFromEnv(LoadContext context, string name) =>
@@ -84,39 +84,6 @@ internal static class GeneralSettingsReader
             AlertEmails = r.StringList("alert_emails") ?? [],
         };
         return args with { Extra = r.Finish() };
-    }
-
-    private static List<OAuth2Provider> ReadOAuth2Providers(MapReader g)
-    {
-        var result = new List<OAuth2Provider>();
-        var list = g.Sequence("oauth2_providers");
-        if (list is null)
-        {
-            return result;
-        }
-
-        var convert = g.Convert;
-        for (var i = 0; i < list.Children.Count; i++)
-        {
-            var path = $"{g.ChildPath("oauth2_providers")}[{i}]";
-            var map = convert.Map(list.Children[i], path);
-            if (map is null)
-            {
-                continue;
-            }
-
-            var r = new MapReader(convert, map, path);
-            var name = Required(r, "name");
-            var clientId = r.String("client_id");
-            var clientSecret = r.Secret("client_secret");
-            r.Finish();
-            if (name is not null)
-            {
-                result.Add(new OAuth2Provider(name, clientId, clientSecret));
-            }
-        }
-
-        return result;
     }
 
     internal static string? Required(MapReader r, string key)

@@ -90,6 +90,9 @@ public sealed record GeneralSettings
 
     public IReadOnlyList<OAuth2Provider> Oauth2Providers { get; init; } = [];
 
+    /// <summary>Admin UI sign-in by SSO: <see cref="Oauth2Providers"/> and LiteLLM's environment variables, resolved.</summary>
+    public SsoSettings Sso { get; init; } = new();
+
     public string? CustomAuth { get; init; }
 
     public IReadOnlyDictionary<string, object?> KeyGenerationSettings { get; init; } = new Dictionary<string, object?>();
@@ -122,6 +125,3 @@ public sealed record AlertingArgs
 
     public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
 }
-
-/// <summary>oauth2_providers entry.</summary>
-public sealed record OAuth2Provider(string Name, string? ClientId, Secret? ClientSecret);
