@@ -124,6 +124,9 @@ public static class IngressRegistration
         builder.AddPassThrough();
         builder.Services.AddSingleton<UiSessionProtector>();
         builder.Services.AddSingleton<UiAssets>();
+        builder.Services.AddSingleton<SsoClient>();
+        builder.Services.AddSingleton<SsoUsers>();
+        builder.Services.AddHttpClient(nameof(SsoClient));
         // runtime models (store_model_in_db): /model/new and friends, merged into the config snapshot everywhere
         builder.AddRuntimeModels();
         builder.AddBusContribution(new IdentityBusContribution());

@@ -47,8 +47,7 @@ public static class ConfigFeatures
         // database settings, health checks)
         ["general_settings.use_google_kms"] = "google_kms is not read yet: secrets come from os.environ/ only",
         ["general_settings.proxy_batch_polling_interval"] = "batches are dispatched as their lines finish",
-        ["general_settings.enable_oauth2_auth"] = "the admin UI signs in with a key only (no SSO yet)",
-        ["general_settings.oauth2_providers"] = "the admin UI signs in with a key only (no SSO yet)",
+        ["general_settings.enable_oauth2_auth"] = "SSO sign-in is on whenever a provider is configured (oauth2_providers or a *_CLIENT_ID variable)",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Keys this release loads but does not act on yet.</summary>

@@ -53,18 +53,20 @@ internal static class GeneralSettingsReader
             StoreModelInDb = g.Bool("store_model_in_db") ?? string.Equals(context.GetEnv("STORE_MODEL_IN_DB"), "true", StringComparison.OrdinalIgnoreCase),
             UiAccessMode = g.String("ui_access_mode"),
             EnableOauth2Auth = g.Bool("enable_oauth2_auth") ?? false,
-            Oauth2Providers = ReadOAuth2Providers(g),
+            Oauth2Providers = SsoSettingsReader.ReadProviders(g),
             KeyGenerationSettings = g.ObjectMap("key_generation_settings") ?? new Dictionary<string, object?>(),
             MaxRequestSizeMb = g.Double("max_request_size_mb", 0) ?? 10,
         };
         var keyManagement = KeyManagementReader.Read(g, settings.UseGoogleKms);
         var (customAuth, customAuthHook) = CustomAuthReader.Read(g);
+        var sso = SsoSettingsReader.Read(g, settings.Oauth2Providers);
         return settings with
         {
             KeyManagementSystem = keyManagement?.System,
             KeyManagement = keyManagement,
             CustomAuth = customAuth,
             CustomAuthHook = customAuthHook,
+            Sso = sso,
             Extra = g.Finish(),
         };
     }
@@ -95,39 +97,6 @@ internal static class GeneralSettingsReader
             MajorOutageAlertThreshold = r.Int("major_outage_alert_threshold", 1),
         };
         return args with { Extra = r.Finish() };
-    }
-
-    private static List<OAuth2Provider> ReadOAuth2Providers(MapReader g)
-    {
-        var result = new List<OAuth2Provider>();
-        var list = g.Sequence("oauth2_providers");
-        if (list is null)
-        {
-            return result;
-        }
-
-        var convert = g.Convert;
-        for (var i = 0; i < list.Children.Count; i++)
-        {
-            var path = $"{g.ChildPath("oauth2_providers")}[{i}]";
-            var map = convert.Map(list.Children[i], path);
-            if (map is null)
-            {
-                continue;
-            }
-
-            var r = new MapReader(convert, map, path);
-            var name = Required(r, "name");
-            var clientId = r.String("client_id");
-            var clientSecret = r.Secret("client_secret");
-            r.Finish();
-            if (name is not null)
-            {
-                result.Add(new OAuth2Provider(name, clientId, clientSecret));
-            }
-        }
-
-        return result;
     }
 
     internal static string? Required(MapReader r, string key)

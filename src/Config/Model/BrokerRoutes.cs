@@ -16,7 +16,7 @@ public static class BrokerRoutes
         .. OpenAi,
         .. OpenAi.Select(r => "/v1" + r),
         "/model", "/queues", "/cooldowns", "/health", "/spend", "/global/spend", "/request", "/key", "/user", "/team", "/metrics",
-        "/v1/model", "/mcp", "/mcp-rest", "/ui", "/config/reload",
+        "/v1/model", "/mcp", "/mcp-rest", "/ui", "/config/reload", "/sso",
     ];
 
     /// <summary>

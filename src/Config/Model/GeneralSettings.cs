@@ -93,6 +93,9 @@ public sealed record GeneralSettings
 
     public IReadOnlyList<OAuth2Provider> Oauth2Providers { get; init; } = [];
 
+    /// <summary>Admin UI sign-in by SSO: <see cref="Oauth2Providers"/> and LiteLLM's environment variables, resolved.</summary>
+    public SsoSettings Sso { get; init; } = new();
+
     /// <summary>custom_auth as LiteLLM's Python module path (loaded with a warning, never called).</summary>
     public string? CustomAuth { get; init; }
 
@@ -141,6 +144,3 @@ public sealed record AlertingArgs
 
     public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
 }
-
-/// <summary>oauth2_providers entry.</summary>
-public sealed record OAuth2Provider(string Name, string? ClientId, Secret? ClientSecret);

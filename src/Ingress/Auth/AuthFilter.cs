@@ -60,7 +60,10 @@ public sealed class AuthFilter(
         var presented = ReadKey(http.Request);
         if (presented is null)
         {
-            return AuthErrors.NoKey();
+            // the admin UI session of a user signed in by SSO: that user's records and limits, with no key
+            return Ui.UiCookieAuth.SsoUserOf(http) is { } ssoUser
+                ? await CallerAsync(context, next, current, RouteRules.PathOf(http.Request), access.Value, key: null, ssoUser, teamId: null)
+                : AuthErrors.NoKey();
         }
 
         if (!string.IsNullOrEmpty(masterKey) &&

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Broker.Config;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
 using Microsoft.AspNetCore.Http;
@@ -12,12 +13,15 @@ namespace Broker.Ingress.Ui;
 /// as it is. Otherwise an open, unexpired session's key is handed to the ordinary key check (<see cref="AuthFilter"/>)
 /// as the request's Bearer key, so the cookie can do exactly what that key can. Every change (any method but GET,
 /// HEAD, OPTIONS) must echo the session's CSRF token in <c>X-CSRF-Token</c> and, when the browser names an
-/// <c>Origin</c>, come from this origin; else it is refused with 403 before it runs.
+/// <c>Origin</c>, come from this origin (as the browser sees it: <see cref="UiTransport"/>); else it is refused with 403
+/// before it runs. A user signed in by SSO has no key: the key check takes the session's user (<see cref="SsoUserOf"/>).
 /// </summary>
 public static class UiCookieAuth
 {
     public const string CookieName = "broker_ui_session";
     public const string CsrfHeader = "X-CSRF-Token";
+
+    private static readonly object SsoUserItem = new();
 
     private static readonly string[] AdminRoutePrefixes =
     [
@@ -69,8 +73,24 @@ public static class UiCookieAuth
             return refusal.ExecuteAsync(http);
         }
 
-        request.Headers.Authorization = "Bearer " + session.Key;
+        if (session.Key.Length > 0)
+        {
+            request.Headers.Authorization = "Bearer " + session.Key;
+        }
+        else if (session.UserId is { } userId && !session.IsAdmin)
+        {
+            // a user signed in by SSO has no key: the key check takes the user itself (SsoUserOf)
+            http.Items[SsoUserItem] = userId;
+        }
+
         return next(http);
+    }
+
+    /// <summary>The user of the request's admin UI session when they signed in by SSO (not as the admin), else null.</summary>
+    public static string? SsoUserOf(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        return http.Items.TryGetValue(SsoUserItem, out var value) ? value as string : null;
     }
 
     /// <summary>Null when a change carries the session's CSRF token and (when named) comes from this origin.</summary>
@@ -79,7 +99,10 @@ public static class UiCookieAuth
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(session);
         var origin = request.Headers.Origin.ToString();
-        if (origin.Length > 0 && !string.Equals(origin, $"{request.Scheme}://{request.Host.Value}", StringComparison.OrdinalIgnoreCase))
+        var own = request.HttpContext.RequestServices?.GetService(typeof(IProxyConfigProvider)) is IProxyConfigProvider config
+            ? UiTransport.Origin(request.HttpContext, config.Current.GeneralSettings)
+            : $"{request.Scheme}://{request.Host.Value}";
+        if (origin.Length > 0 && !string.Equals(origin, own, StringComparison.OrdinalIgnoreCase))
         {
             return Forbidden($"Origin {origin} is not this gateway's: a change made with the UI session cookie must come from the UI", "csrf_origin_mismatch");
         }

@@ -17,7 +17,7 @@ namespace Broker.Ingress.Ui;
 /// <summary>
 /// The admin UI at <c>/ui</c>: the built single-page app (any path under <c>/ui</c> without a file answers
 /// <c>index.html</c>), and its session routes <c>POST/GET/DELETE /ui/api/session</c> (sign in with the master key or a
-/// virtual key, see who is signed in, sign out). The app itself only calls the public admin API with the session
+/// virtual key, see who is signed in, sign out), and sign-in by SSO (<see cref="SsoEndpoints"/>). The app itself only calls the public admin API with the session
 /// cookie (<see cref="UiCookieAuth"/>).
 /// </summary>
 public static class UiEndpoints
@@ -36,6 +36,7 @@ public static class UiEndpoints
         app.MapPost("/ui/api/session", SignInAsync).AllowAnonymous();
         app.MapGet("/ui/api/session", Current).AllowAnonymous();
         app.MapDelete("/ui/api/session", SignOut).AllowAnonymous();
+        app.MapSso();
         app.MapMethods("/ui/api/{**rest}", [HttpMethods.Get, HttpMethods.Post, HttpMethods.Delete, HttpMethods.Put, HttpMethods.Patch],
             (HttpContext http) => new OpenAiErrorResult(StatusCodes.Status404NotFound, $"Unknown route {http.Request.Method} {http.Request.Path}",
                 "invalid_request_error", null, "unknown_route")).AllowAnonymous();
@@ -166,17 +167,27 @@ public static class UiEndpoints
             Log.SignedIn(logger, redacted);
         }
 
+        IssueSession(http, session, general, protector);
+        return new JsonTextResult(Describe(session, general).ToJsonString(), NoHeaders);
+    }
+
+    /// <summary>Sets the session cookie: HttpOnly, SameSite=Strict, Secure when the browser reached us over TLS.</summary>
+    internal static void IssueSession(HttpContext http, UiSession session, GeneralSettings general, UiSessionProtector protector)
+    {
         http.Response.Cookies.Append(UiCookieAuth.CookieName, protector.Seal(session), new CookieOptions
         {
             HttpOnly = true,
-            Secure = http.Request.IsHttps,
+            Secure = UiTransport.IsTls(http, general),
             SameSite = SameSiteMode.Strict,
             Path = "/",
             IsEssential = true,
         });
         http.Response.Headers.CacheControl = "no-store";
-        return new JsonTextResult(Describe(session, general).ToJsonString(), NoHeaders);
     }
+
+    internal static TimeSpan SessionTime => SessionLifetime;
+
+    internal static string NewCsrfToken() => NewToken();
 
     private static IResult Current(HttpContext http, IProxyConfigProvider config, UiSessionProtector protector)
     {
@@ -186,7 +197,7 @@ public static class UiEndpoints
             : OpenAiErrorResult.Unauthorized("Not signed in to the admin UI");
     }
 
-    private static IResult SignOut(HttpContext http, UiSessionProtector protector)
+    private static IResult SignOut(HttpContext http, UiSessionProtector protector, IProxyConfigProvider config)
     {
         if (protector.Open(http.Request.Cookies[UiCookieAuth.CookieName]) is { } session && UiCookieAuth.CsrfRefusal(http.Request, session) is { } refusal)
         {
@@ -196,7 +207,7 @@ public static class UiEndpoints
         http.Response.Cookies.Delete(UiCookieAuth.CookieName, new CookieOptions
         {
             HttpOnly = true,
-            Secure = http.Request.IsHttps,
+            Secure = UiTransport.IsTls(http, config.Current.GeneralSettings),
             SameSite = SameSiteMode.Strict,
             Path = "/",
         });
@@ -205,9 +216,12 @@ public static class UiEndpoints
 
     private static JsonObject Describe(UiSession session, GeneralSettings general) => new()
     {
-        ["role"] = session.IsAdmin ? "admin" : "key",
+        ["role"] = session.IsAdmin ? "admin" : session.UserId is not null ? "user" : "key",
+        ["user_id"] = session.UserId,
+        ["user_email"] = session.Email,
+        ["sso_provider"] = session.Provider,
         ["key_alias"] = session.KeyAlias,
-        ["key_hint"] = session.IsAdmin ? null : Secret.Redact(session.Key),
+        ["key_hint"] = session.IsAdmin || session.Key.Length == 0 ? null : Secret.Redact(session.Key),
         ["csrf_token"] = session.CsrfToken,
         ["expires_at"] = session.Expires.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
         ["ui_access_mode"] = general.UiAccessMode ?? "all",

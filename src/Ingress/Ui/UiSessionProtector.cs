@@ -23,23 +23,34 @@ public sealed class UiSessionProtector(IProxyConfigProvider config, TimeProvider
     public string Seal(UiSession session)
     {
         ArgumentNullException.ThrowIfNull(session);
-        var payload = Encoding.UTF8.GetBytes(new JsonObject
+        return Seal(new JsonObject
         {
             ["k"] = session.Key,
             ["a"] = session.IsAdmin,
             ["c"] = session.CsrfToken,
             ["e"] = session.Expires.ToUnixTimeSeconds(),
             ["n"] = session.KeyAlias,
-        }.ToJsonString());
+            ["u"] = session.UserId,
+            ["m"] = session.Email,
+            ["p"] = session.Provider,
+        }, Info);
+    }
+
+    /// <summary>Seals any JSON object under the key derived for <paramref name="purpose"/> (one purpose never opens another's).</summary>
+    public string Seal(JsonObject content, ReadOnlySpan<byte> purpose)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var payload = Encoding.UTF8.GetBytes(content.ToJsonString());
         var sealedBytes = new byte[NonceSize + TagSize + payload.Length];
         var nonce = sealedBytes.AsSpan(0, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(Key(), TagSize);
+        using var aes = new AesGcm(Key(purpose), TagSize);
         aes.Encrypt(nonce, payload, sealedBytes.AsSpan(NonceSize + TagSize), sealedBytes.AsSpan(NonceSize, TagSize));
         return Base64Url(sealedBytes);
     }
 
-    public UiSession? Open(string? cookie)
+    /// <summary>The JSON object sealed for <paramref name="purpose"/>, or null when the text was altered or sealed otherwise.</summary>
+    public JsonObject? Open(string? cookie, ReadOnlySpan<byte> purpose)
     {
         if (string.IsNullOrEmpty(cookie) || cookie.Length > 8192 || !TryBase64Url(cookie, out var sealedBytes) || sealedBytes.Length <= NonceSize + TagSize)
         {
@@ -49,7 +60,7 @@ public sealed class UiSessionProtector(IProxyConfigProvider config, TimeProvider
         var payload = new byte[sealedBytes.Length - NonceSize - TagSize];
         try
         {
-            using var aes = new AesGcm(Key(), TagSize);
+            using var aes = new AesGcm(Key(purpose), TagSize);
             aes.Decrypt(sealedBytes.AsSpan(0, NonceSize), sealedBytes.AsSpan(NonceSize + TagSize), sealedBytes.AsSpan(NonceSize, TagSize), payload);
         }
         catch (AuthenticationTagMismatchException)
@@ -59,10 +70,34 @@ public sealed class UiSessionProtector(IProxyConfigProvider config, TimeProvider
 
         try
         {
-            if (JsonNode.Parse(payload) is not JsonObject json ||
-                json["k"]?.GetValue<string>() is not { Length: > 0 } key ||
+            return JsonNode.Parse(payload) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public UiSession? Open(string? cookie)
+    {
+        if (Open(cookie, Info) is not { } json)
+        {
+            return null;
+        }
+
+        try
+        {
+            if (json["k"]?.GetValue<string>() is not { } key ||
                 json["c"]?.GetValue<string>() is not { Length: > 0 } csrf ||
                 json["e"]?.GetValue<long>() is not { } expiresSeconds)
+            {
+                return null;
+            }
+
+            var userId = json["u"]?.GetValue<string>();
+            var admin = json["a"]?.GetValue<bool>() ?? false;
+            // a session is a key, the master key, or an SSO user: never nothing
+            if (key.Length == 0 && userId is null && !admin)
             {
                 return null;
             }
@@ -70,7 +105,12 @@ public sealed class UiSessionProtector(IProxyConfigProvider config, TimeProvider
             var expires = DateTimeOffset.FromUnixTimeSeconds(expiresSeconds);
             return expires <= time.GetUtcNow()
                 ? null
-                : new UiSession(key, json["a"]?.GetValue<bool>() ?? false, csrf, expires, json["n"]?.GetValue<string>());
+                : new UiSession(key, admin, csrf, expires, json["n"]?.GetValue<string>())
+                {
+                    UserId = userId,
+                    Email = json["m"]?.GetValue<string>(),
+                    Provider = json["p"]?.GetValue<string>(),
+                };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
@@ -78,12 +118,11 @@ public sealed class UiSessionProtector(IProxyConfigProvider config, TimeProvider
         }
     }
 
-    private byte[] Key()
+    private byte[] Key(ReadOnlySpan<byte> purpose)
     {
         var master = config.Current.GeneralSettings.MasterKey?.Value;
-        return string.IsNullOrEmpty(master)
-            ? _processKey
-            : HKDF.DeriveKey(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(master), 32, salt: [], info: Info);
+        var secret = string.IsNullOrEmpty(master) ? _processKey : Encoding.UTF8.GetBytes(master);
+        return HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, salt: [], info: purpose.ToArray());
     }
 
     private static string Base64Url(byte[] bytes) =>

@@ -7,6 +7,8 @@ import { keysView } from "./keys.js";
 import { modelsView } from "./models.js";
 import { teamsView, usersView } from "./people.js";
 import { batchesView, queuesView, requestsView, spendView } from "./views.js";
+import { ssoSection, takeSsoError } from "./sso.js";
+import { myKeysView } from "./userView.js";
 
 const app = document.getElementById("app");
 
@@ -59,6 +61,7 @@ function signInView(message) {
     field("API key", key, "It is kept in an HttpOnly session cookie, never in the page."),
     status,
     h("button", { type: "submit", className: "primary" }, "Sign in"),
+    ssoSection(),
   );
   app.replaceChildren(h("main", { id: "main", className: "center" }, form));
   key.focus();
@@ -73,7 +76,7 @@ function shell(current) {
       "ul",
       {},
       visible.map((r) =>
-        h("li", {}, h("a", { href: r.path, "data-nav": "true", "aria-current": r === current ? "page" : undefined }, session.role !== "admin" && r.path === "/ui/keys" ? "My key" : r.label)),
+        h("li", {}, h("a", { href: r.path, "data-nav": "true", "aria-current": r === current ? "page" : undefined }, session.role !== "admin" && r.path === "/ui/keys" ? (session.role === "user" ? "My keys" : "My key") : r.label)),
       ),
     ),
   );
@@ -95,7 +98,9 @@ function shell(current) {
     },
     "Sign out",
   );
-  const who = session.role === "admin" ? "Signed in as admin (master key)" : `Signed in with key ${session.key_alias || session.key_hint || ""}`;
+  const who = session.user_id
+    ? `Signed in as ${session.user_email || session.user_id}${session.role === "admin" ? " (admin)" : ""}`
+    : session.role === "admin" ? "Signed in as admin (master key)" : `Signed in with key ${session.key_alias || session.key_hint || ""}`;
   const main = h("main", { id: "main", tabindex: "-1" }, h("p", { className: "loading" }, "Loading…"));
   app.replaceChildren(h("header", { className: "top" }, h("a", { href: "/ui/keys", "data-nav": "true", className: "brand" }, "Broker"), nav, h("div", { className: "who" }, h("span", {}, who), signOut)), main);
   return main;
@@ -104,7 +109,7 @@ function shell(current) {
 async function render() {
   cleanup();
   if (!session) {
-    signInView();
+    signInView(takeSsoError());
     return;
   }
   const route = routes.find((r) => location.pathname === r.path || location.pathname === r.path + "/") || routes[0];
@@ -118,7 +123,8 @@ async function render() {
   document.title = `${route.label} · Broker admin`;
   const main = shell(route);
   try {
-    const view = await route.view(session, render, (run) => cleanups.push(run));
+    const show = session.role === "user" && route.path === "/ui/keys" ? myKeysView : route.view;
+    const view = await show(session, render, (run) => cleanups.push(run));
     main.replaceChildren(view);
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {

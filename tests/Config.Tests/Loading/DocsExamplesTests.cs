@@ -46,7 +46,8 @@ public sealed partial class DocsExamplesTests
 
         // every variable is set; one naming an address holds a URL, as it would in a real environment
         var result = ProxyConfigLoader.LoadText(yaml, $"{page}#{index}", name =>
-            name.EndsWith("_API_BASE", StringComparison.Ordinal) || name.EndsWith("_URL", StringComparison.Ordinal)
+            name.EndsWith("_API_BASE", StringComparison.Ordinal) || name.EndsWith("_URL", StringComparison.Ordinal) ||
+            name.EndsWith("_ENDPOINT", StringComparison.Ordinal) || name.EndsWith("_ISSUER", StringComparison.Ordinal)
                 ? "http://127.0.0.1:9"
                 : "dummy-docs-value");
 
