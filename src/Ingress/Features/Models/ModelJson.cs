@@ -130,6 +130,16 @@ internal static class ModelJson
             p["max_parallel_requests"] = d.MaxParallelRequests;
         }
 
+        if (d.MaxRetries is not null)
+        {
+            p["max_retries"] = d.MaxRetries;
+        }
+
+        if (d.Tags.Count > 0)
+        {
+            p["tags"] = new JsonArray([.. d.Tags.Select(t => (JsonNode?)JsonValue.Create(t))]);
+        }
+
         foreach (var (key, value) in d.DefaultParams)
         {
             p[key] = IsSecretKey(key) ? "****" : JsonNode.Parse(value.GetRawText());
