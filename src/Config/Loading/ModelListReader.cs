@@ -247,6 +247,7 @@ internal static class ModelListReader
             BaseModel = info.String("base_model"),
             InputCostPerToken = info.Decimal("input_cost_per_token"),
             OutputCostPerToken = info.Decimal("output_cost_per_token"),
+            InputCostPerQuery = info.Decimal("input_cost_per_query"),
             MaxInputTokens = info.Int("max_input_tokens"),
             MaxOutputTokens = info.Int("max_output_tokens"),
             MaxTokens = info.Int("max_tokens"),

@@ -56,7 +56,7 @@ public static class ModelPricing
     public static decimal? PerQuery(ModelDeployment deployment)
     {
         ArgumentNullException.ThrowIfNull(deployment);
-        return ExtraDecimal(deployment.ModelInfo, "input_cost_per_query") ?? Param(deployment, "input_cost_per_query");
+        return deployment.ModelInfo.InputCostPerQuery ?? Param(deployment, "input_cost_per_query");
     }
 
     private static decimal? Param(ModelDeployment deployment, string name) =>

@@ -30,6 +30,7 @@ internal static class ModelJson
             ["base_model"] = d.ModelInfo.BaseModel,
             ["input_cost_per_token"] = d.ModelInfo.InputCostPerToken,
             ["output_cost_per_token"] = d.ModelInfo.OutputCostPerToken,
+            ["input_cost_per_query"] = d.ModelInfo.InputCostPerQuery,
             ["max_tokens"] = d.ModelInfo.MaxTokens,
             ["max_input_tokens"] = d.ModelInfo.MaxInputTokens,
             ["max_output_tokens"] = d.ModelInfo.MaxOutputTokens,
