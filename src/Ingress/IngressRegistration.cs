@@ -13,6 +13,7 @@ using Broker.Ingress.Features.Health;
 using Broker.Ingress.Features.Messages;
 using Broker.Ingress.Features.Models;
 using Broker.Ingress.Features.Queues;
+using Broker.Ingress.Features.Rerank;
 using Broker.Ingress.Features.Requests;
 using Broker.Ingress.Features.Responses;
 using Broker.Ingress.Features.Spend;
@@ -162,6 +163,7 @@ public static class IngressRegistration
                 .MapResponses()
                 .MapCompletions()
                 .MapEmbeddings()
+                .MapRerank()
                 .MapFiles()
                 .MapBatches()
                 .MapModels();

@@ -42,11 +42,8 @@ public static class WorkersRegistration
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHttpClient(ProviderHttp.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .RemoveAllLoggers()
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                MaxConnectionsPerServer = 1024,
-            });
+            .ConfigurePrimaryHttpMessageHandler(sp => ProviderConnections.CreateHandler(
+                sp.GetRequiredService<IProxyConfigProvider>().Current.LitellmSettings.ForceIpv4));
         builder.Services.AddSingleton<IDeadLetterHandler, WorkerDeadLetterAlerts>();
         builder.Services.AddSingleton<ProviderHttp>();
         builder.Services.AddProviderImplementations();

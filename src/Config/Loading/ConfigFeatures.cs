@@ -31,16 +31,13 @@ public static class ConfigFeatures
     public static FrozenDictionary<string, string> NotActiveReasons { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         // model_list entries
-        ["model_list[].litellm_params.max_retries"] = "router_settings.num_retries / retry_policy apply to every deployment",
         ["model_list[].model_info.max_output_tokens"] = "informational; requests are not capped by it",
-        ["model_list[].model_info.max_tokens"] = "informational; requests are not capped by it",
 
         // router_settings (model_group_alias, timeout, routing_strategy, cooldowns, redis_*, num_retries, retry_policy
         // and the fallbacks keys are active)
 
         // litellm_settings: the rest is active (request_timeout, num_retries, fallbacks, cache, callbacks,
         // max_budget and budget_duration for the proxy-wide budget, ...)
-        ["litellm_settings.force_ipv4"] = "the operating system's address order is used",
         ["litellm_settings.service_callbacks"] = "only otel is read from it (tracing)",
 
         // general_settings: the rest is active (keys, budgets, spend logs, alerting, JWT, IP and route rules, the

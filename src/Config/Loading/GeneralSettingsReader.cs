@@ -35,6 +35,7 @@ internal static class GeneralSettingsReader
             BackgroundHealthChecks = g.Bool("background_health_checks") ?? false,
             HealthCheckInterval = g.Duration("health_check_interval"),
             DisableHealthChecks = g.Bool("disable_health_checks") ?? false,
+            HealthCheckDetails = g.Bool("health_check_details") ?? true,
             Alerting = g.StringList("alerting") ?? [],
             AlertingThreshold = g.Duration("alerting_threshold"),
             AlertingArgs = ReadAlertingArgs(g),

@@ -86,6 +86,7 @@ internal static class ModelListReader
         var maxRetries = p.Int("max_retries");
         var maxParallel = p.Int("max_parallel_requests", 1);
         var mockResponse = p.String("mock_response");
+        var tags = p.StringList("tags") ?? [];
         var defaults = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         foreach (var (key, _, value) in p.Remaining())
         {
@@ -169,6 +170,7 @@ internal static class ModelListReader
             MaxRetries = maxRetries,
             MaxParallelRequests = maxParallel,
             MockResponse = mockResponse,
+            Tags = tags,
             DefaultParams = defaults,
             ModelInfo = info,
         };
@@ -245,6 +247,7 @@ internal static class ModelListReader
             BaseModel = info.String("base_model"),
             InputCostPerToken = info.Decimal("input_cost_per_token"),
             OutputCostPerToken = info.Decimal("output_cost_per_token"),
+            InputCostPerQuery = info.Decimal("input_cost_per_query"),
             MaxInputTokens = info.Int("max_input_tokens"),
             MaxOutputTokens = info.Int("max_output_tokens"),
             MaxTokens = info.Int("max_tokens"),

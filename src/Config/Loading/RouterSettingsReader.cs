@@ -25,6 +25,8 @@ internal static class RouterSettingsReader
             RoutingStrategy = canonical ?? RoutingStrategyNames.SimpleShuffle,
             LoadBalancing = ReadLoadBalancing(section),
             EnablePreCallChecks = section.Bool("enable_pre_call_checks") ?? false,
+            EnableTagFiltering = section.Bool("enable_tag_filtering") ?? false,
+            TagFilteringMatchAny = section.Bool("tag_filtering_match_any") ?? true,
             RetryPolicy = ReadRetryPolicy(section),
             AllowedFailsPolicy = ReadAllowedFailsPolicy(section),
             DisableCooldowns = section.Bool("disable_cooldowns") ?? false,

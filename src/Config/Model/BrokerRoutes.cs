@@ -20,6 +20,12 @@ public static class BrokerRoutes
     ];
 
     /// <summary>
+    /// Routes Broker serves itself unless a pass-through endpoint is configured at that exact path, which then takes it
+    /// (LiteLLM's own pass-through examples put Cohere's rerank at <c>/v1/rerank</c>): Broker maps them after pass-throughs.
+    /// </summary>
+    public static IReadOnlyList<string> Yielding { get; } = ["/rerank", "/v1/rerank"];
+
+    /// <summary>
     /// The Broker route family <paramref name="path"/> would take (with <paramref name="includeSubpath"/>: also one
     /// lying under it), or null. Compared as ASP.NET routing matches: case-insensitively.
     /// </summary>

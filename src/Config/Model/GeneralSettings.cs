@@ -55,6 +55,9 @@ public sealed record GeneralSettings
 
     public bool DisableHealthChecks { get; init; }
 
+    /// <summary>health_check_details: false shows only each deployment's model and error in <c>GET /health</c>.</summary>
+    public bool HealthCheckDetails { get; init; } = true;
+
     public IReadOnlyList<string> Alerting { get; init; } = [];
 
     public TimeSpan? AlertingThreshold { get; init; }

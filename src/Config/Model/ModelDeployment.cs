@@ -44,7 +44,11 @@ public sealed record ModelDeployment
 
     public TimeSpan? StreamTimeout { get; init; }
 
+    /// <summary>litellm_params.max_retries: retries of a request on this deployment, instead of router_settings.num_retries.</summary>
     public int? MaxRetries { get; init; }
+
+    /// <summary>litellm_params.tags: with router_settings.enable_tag_filtering, only requests carrying one of them come here (<c>default</c>: untagged ones).</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
 
     public int? MaxParallelRequests { get; init; }
 

@@ -21,6 +21,9 @@ public sealed record ModelInfo
 
     public decimal? OutputCostPerToken { get; init; }
 
+    /// <summary>input_cost_per_query: USD per rerank query (per Cohere search unit).</summary>
+    public decimal? InputCostPerQuery { get; init; }
+
     public int? MaxInputTokens { get; init; }
 
     public int? MaxOutputTokens { get; init; }

@@ -10,6 +10,12 @@ public sealed record RouterSettings
 
     public bool EnablePreCallChecks { get; init; }
 
+    /// <summary>enable_tag_filtering: a request goes only to deployments carrying one of its tags (see <see cref="ModelDeployment.Tags"/>).</summary>
+    public bool EnableTagFiltering { get; init; }
+
+    /// <summary>tag_filtering_match_any: true (default) = a deployment needs one of the request's tags; false = all of them.</summary>
+    public bool TagFilteringMatchAny { get; init; } = true;
+
     /// <summary>Retries within the group before fallbacks (default 3).</summary>
     public int NumRetries { get; init; } = 3;
 

@@ -49,6 +49,16 @@ public static class ModelPricing
         return highest;
     }
 
+    /// <summary>
+    /// <c>input_cost_per_query</c> (model_info, else litellm_params): the price of one rerank query (one Cohere search
+    /// unit), or null when not set.
+    /// </summary>
+    public static decimal? PerQuery(ModelDeployment deployment)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        return deployment.ModelInfo.InputCostPerQuery ?? Param(deployment, "input_cost_per_query");
+    }
+
     private static decimal? Param(ModelDeployment deployment, string name) =>
         deployment.DefaultParams.TryGetValue(name, out var value) ? ToDecimal(value) : null;
 

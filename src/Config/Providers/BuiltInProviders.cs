@@ -54,6 +54,14 @@ public static class BuiltInProviders
             "max_completion_tokens", "max_tokens", "stop", "stream", "stream_options", "temperature", "tool_choice", "tools", "top_p"),
     };
 
+    /// <summary>Voyage AI: its own rerank API (<c>top_k</c>, <c>data</c>); embeddings in OpenAI's shape at its default base.</summary>
+    public static ProviderDescriptor Voyage { get; } = new()
+    {
+        Name = "voyage",
+        ApiKeyVariables = ["VOYAGE_API_KEY"],
+        DefaultApiBase = "https://api.voyageai.com/v1",
+    };
+
     /// <summary>Every built-in provider.</summary>
     public static IReadOnlyList<ProviderDescriptor> All { get; } =
     [
@@ -91,8 +99,9 @@ public static class BuiltInProviders
         Other("watsonx"),
         Other("ai21", "AI21_API_KEY"),
         Compatible("lm_studio", "http://localhost:1234/v1"),
-        Other("voyage", "VOYAGE_API_KEY"),
-        Other("jina_ai", "JINA_AI_API_KEY"),
+        Voyage,
+        // Jina's embeddings and rerank speak the OpenAI-compatible shapes (rerank: Cohere's, at {api_base}/rerank)
+        Compatible("jina_ai", "https://api.jina.ai/v1", "JINA_AI_API_KEY"),
     ];
 
     /// <summary>A provider speaking OpenAI's API at <paramref name="defaultBase"/> (null: the deployment's api_base, else OpenAI's).</summary>

@@ -246,9 +246,7 @@ public sealed class AuthFilter(
             return AuthErrors.UserParamRequired();
         }
 
-        var tags = body?["metadata"] is JsonObject metadata && metadata["tags"] is JsonArray tagArray
-            ? tagArray.Where(t => t is JsonValue v && v.GetValueKind() == JsonValueKind.String).Select(t => t!.GetValue<string>()).ToList()
-            : [];
+        var tags = RequestTags.Of(body, key, team);
         var caller = new Caller
         {
             KeyHash = key?.TokenHash,

@@ -181,6 +181,41 @@ public sealed class InferenceClient(
         return new ChatCompletionOutcome(succeeded.Body, null, headers);
     }
 
+    /// <summary>A rerank (Cohere's shape) through the group's queue, with Broker's response headers.</summary>
+    public async Task<ChatCompletionOutcome> RerankAsync(ModelGroup group, string requestedModel, JsonObject request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(request);
+        var timeout = Timeout;
+        var started = timeProvider.GetTimestamp();
+        var requestId = NewId.NextGuid();
+        var command = new CreateRerank
+        {
+            RequestId = requestId,
+            ModelGroup = group.Name,
+            RequestedModel = requestedModel,
+            Body = request.ToJsonString(),
+            Deadline = timeProvider.GetUtcNow() + timeout,
+            Caller = CurrentCaller,
+        };
+        var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
+        Record("rerank", group, reply, started);
+        if (reply is not RerankSucceeded succeeded)
+        {
+            return Failed(reply, group, requestId, timeout);
+        }
+
+        var headers = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["x-litellm-model-id"] = succeeded.DeploymentId,
+            ["x-litellm-model-group"] = succeeded.ModelGroup,
+            ["x-litellm-call-id"] = succeeded.RequestId.ToString(),
+            ["x-broker-queue"] = succeeded.Queue,
+        };
+        AddCost(headers, succeeded.Cost);
+        return new ChatCompletionOutcome(succeeded.Body, null, headers);
+    }
+
     /// <summary>x-litellm-response-cost: the request's cost in USD, when the model's price is known.</summary>
     private static void AddCost(Dictionary<string, string> headers, decimal? cost)
     {
@@ -496,6 +531,10 @@ public sealed class InferenceClient(
                 metrics.Tokens(group.Name, ok.DeploymentId, ok.Usage.PromptTokens, ok.Usage.CompletionTokens);
                 break;
             case EmbeddingSucceeded ok:
+                metrics.RequestFinished(route, group.Name, ok.DeploymentId, 200, elapsed);
+                metrics.Tokens(group.Name, ok.DeploymentId, ok.Usage.PromptTokens, 0);
+                break;
+            case RerankSucceeded ok:
                 metrics.RequestFinished(route, group.Name, ok.DeploymentId, 200, elapsed);
                 metrics.Tokens(group.Name, ok.DeploymentId, ok.Usage.PromptTokens, 0);
                 break;

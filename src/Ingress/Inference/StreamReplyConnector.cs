@@ -31,6 +31,11 @@ public sealed class StreamReplyConnector(InstanceEndpoint instance, InferenceCli
             inference.Reply(context.Message.RequestId, context.Message);
             return Task.CompletedTask;
         }));
+        _handles.Add(instance.ConnectHandler<RerankSucceeded>(context =>
+        {
+            inference.Reply(context.Message.RequestId, context.Message);
+            return Task.CompletedTask;
+        }));
         _handles.Add(instance.ConnectHandler<InferenceFailed>(context =>
         {
             inference.Reply(context.Message.RequestId, context.Message);

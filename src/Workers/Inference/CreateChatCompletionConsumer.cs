@@ -95,7 +95,7 @@ public sealed class CreateChatCompletionConsumer(
 
         var (prepared, invalid, deploymentId) = await InferenceSteps.PrepareAsync(
             config.Current, router, message.ModelGroup, message.DeploymentId, message.RequestId, message.Deadline, message.Body, context.CancellationToken,
-            message.Retry?.AvoidDeploymentIds);
+            message.Retry?.AvoidDeploymentIds, message.Caller?.Tags);
         if (invalid is not null)
         {
             await FailOrHandOver(context, queue, deploymentId, invalid);

@@ -29,7 +29,8 @@ public sealed class CreateEmbeddingConsumer(
         }
 
         var (prepared, invalid, deploymentId) = await InferenceSteps.PrepareAsync(
-            config.Current, router, message.ModelGroup, message.DeploymentId, message.RequestId, message.Deadline, message.Body, context.CancellationToken);
+            config.Current, router, message.ModelGroup, message.DeploymentId, message.RequestId, message.Deadline, message.Body, context.CancellationToken,
+            callerTags: message.Caller?.Tags);
         if (invalid is not null)
         {
             await InferenceSteps.RespondFailed(context, message.RequestId, queue, deploymentId, invalid);

@@ -17,6 +17,7 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
         ArgumentNullException.ThrowIfNull(configurator);
         configurator.AddConsumer<CreateChatCompletionConsumer>().ExcludeFromConfigureEndpoints();
         configurator.AddConsumer<CreateEmbeddingConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<CreateRerankConsumer>().ExcludeFromConfigureEndpoints();
         configurator.AddSagaStateMachine<ChatCompletionRetryStateMachine, ChatCompletionRetryState>()
             .Repository(r => r.RegisterSagaRepository<ChatCompletionRetryState, RetrySagaStore,
                 MassTransit.Saga.SagaConsumeContextFactory<RetrySagaStore, ChatCompletionRetryState>, RetrySagaRepositoryContextFactory>())
@@ -33,6 +34,7 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
         e.ConcurrentMessageLimit = limit;
         e.ConfigureConsumer<CreateChatCompletionConsumer>(context);
         e.ConfigureConsumer<CreateEmbeddingConsumer>(context);
+        e.ConfigureConsumer<CreateRerankConsumer>(context);
         e.UseBrokerDeadLetters(context);
     }
 

@@ -28,7 +28,8 @@ public static class InferenceSteps
     /// <summary>Finds the group, parses the body, takes a slot on a deployment; or says why not.</summary>
     public static async Task<(PreparedRequest? Request, ProviderError? Error, string? DeploymentId)> PrepareAsync(
         ProxyConfig config, DeploymentRouter router, string groupName, string? pinnedDeploymentId, Guid requestId,
-        DateTimeOffset deadline, string body, CancellationToken cancellationToken, IReadOnlyCollection<string>? avoidDeploymentIds = null)
+        DateTimeOffset deadline, string body, CancellationToken cancellationToken, IReadOnlyCollection<string>? avoidDeploymentIds = null,
+        IReadOnlyList<string>? callerTags = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(router);
@@ -58,6 +59,17 @@ public static class InferenceSteps
             }
 
             group = fitting!;
+        }
+
+        if (pinnedDeploymentId is null)
+        {
+            var (tagged, untaggable) = TagRouting.Filter(group, config.RouterSettings, TagRouting.Of(parsed, callerTags));
+            if (untaggable is not null)
+            {
+                return (null, untaggable, null);
+            }
+
+            group = tagged!;
         }
 
         var route = await router.AcquireAsync(group, pinnedDeploymentId, requestId, deadline, cancellationToken, avoidDeploymentIds);

@@ -12,6 +12,24 @@ namespace Broker.Workers.Pricing;
 /// </summary>
 public static class CostCalculator
 {
+    /// <summary>
+    /// A rerank's cost: <c>input_cost_per_query</c> × search units when the deployment sets it, else its input tokens at
+    /// the per-token price; null when neither is known. A failed call costs 0.
+    /// </summary>
+    public static decimal? RerankCost(ModelDeployment deployment, TokenUsage usage, int searchUnits, bool failed = false, PriceTable? table = null)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        ArgumentNullException.ThrowIfNull(usage);
+        if (failed)
+        {
+            return 0m;
+        }
+
+        return ModelPricing.PerQuery(deployment) is { } perQuery
+            ? perQuery * Math.Max(1, searchUnits)
+            : Cost(deployment, usage with { CompletionTokens = 0 }, failed: false, table);
+    }
+
     /// <summary>The cost, or null when the model's price is unknown. A failed call costs 0.</summary>
     public static decimal? Cost(ModelDeployment deployment, TokenUsage usage, bool failed = false, PriceTable? table = null)
     {

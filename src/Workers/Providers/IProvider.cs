@@ -13,6 +13,9 @@ public interface IProvider : IChatProvider
     /// <summary>Embeddings, or null when the API has none here (implement <see cref="IEmbeddingProvider"/> to offer them).</summary>
     IEmbeddingProvider? Embeddings => this as IEmbeddingProvider;
 
+    /// <summary>Reranking, or null when the API has none here (implement <see cref="IRerankProvider"/> to offer it).</summary>
+    IRerankProvider? Rerank => this as IRerankProvider;
+
     /// <summary>One cheap real call for the health check: the given one-token chat completion, or the one-input embedding.</summary>
     Task<ProviderResult> ProbeAsync(ProviderCall call, bool embedding, CancellationToken cancellationToken)
     {

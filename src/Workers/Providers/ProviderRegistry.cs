@@ -6,6 +6,7 @@ using Broker.Workers.Providers.Cohere;
 using Broker.Workers.Providers.Gemini;
 using Broker.Workers.Providers.Mock;
 using Broker.Workers.Providers.OpenAi;
+using Broker.Workers.Providers.Voyage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -31,6 +32,7 @@ public static class ProviderRegistry
         Add<GeminiProvider>(BuiltInProviders.Gemini);
         Add<CohereProvider>(BuiltInProviders.Cohere);
         Add<BedrockProvider>(BuiltInProviders.Bedrock);
+        Add<VoyageProvider>(BuiltInProviders.Voyage);
     }
 
     /// <summary>Implementation types by provider name.</summary>

@@ -65,4 +65,7 @@ public sealed class ProviderResolver
 
     /// <summary>The embedding implementation for a deployment; null when its provider has none here.</summary>
     public IEmbeddingProvider? ResolveEmbeddings(ModelDeployment deployment, bool requestHasMock) => Find(deployment, requestHasMock)?.Embeddings;
+
+    /// <summary>The rerank implementation for a deployment; null when its provider has none here.</summary>
+    public IRerankProvider? ResolveRerank(ModelDeployment deployment, bool requestHasMock) => Find(deployment, requestHasMock)?.Rerank;
 }

@@ -50,7 +50,8 @@ public static class RetryPlanner
         }
 
         // 1. retry in the same group
-        var retries = fallbackOnly || group is null ? 0 : RetriesFor(error.ErrorClass, config.RouterSettings, options);
+        var failedDeployment = error.DeploymentId is { } failedId ? group?.Deployments.FirstOrDefault(d => d.Id == failedId) : null;
+        var retries = fallbackOnly || group is null ? 0 : RetriesFor(error.ErrorClass, config.RouterSettings, options, failedDeployment?.MaxRetries);
         if (failedState.RetriesInGroup < retries)
         {
             var avoid = error.DeploymentId is { } failed && !state.AvoidDeploymentIds.Contains(failed)
@@ -119,8 +120,12 @@ public static class RetryPlanner
         };
     }
 
-    /// <summary>Retries allowed in one group for a failure class.</summary>
-    public static int RetriesFor(ProviderErrorClass errorClass, RouterSettings settings, RetryRequestOptions options)
+    /// <summary>
+    /// Retries allowed in one group for a failure class. <paramref name="deploymentMaxRetries"/> is the failed
+    /// deployment's litellm_params.max_retries: for a class that is retried at all, it replaces num_retries (the
+    /// config's and the request's) and retry_policy's count.
+    /// </summary>
+    public static int RetriesFor(ProviderErrorClass errorClass, RouterSettings settings, RetryRequestOptions options, int? deploymentMaxRetries = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(options);
@@ -135,14 +140,14 @@ public static class RetryPlanner
             ProviderErrorClass.BadRequest => policy?.BadRequestErrorRetries,
             _ => null,
         };
-        if (fromPolicy is { } count)
+        var retried = fromPolicy is not null ||
+            errorClass is ProviderErrorClass.RateLimit or ProviderErrorClass.Timeout or ProviderErrorClass.InternalServerError;
+        if (!retried)
         {
-            return Math.Max(0, count);
+            return 0;
         }
 
-        return errorClass is ProviderErrorClass.RateLimit or ProviderErrorClass.Timeout or ProviderErrorClass.InternalServerError
-            ? Math.Max(0, options.NumRetries ?? settings.NumRetries)
-            : 0;
+        return Math.Max(0, deploymentMaxRetries ?? fromPolicy ?? options.NumRetries ?? settings.NumRetries);
     }
 
     /// <summary>The fallback groups for a failure of <paramref name="modelGroup"/>, in order, at most max_fallbacks.</summary>

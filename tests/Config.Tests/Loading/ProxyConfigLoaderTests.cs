@@ -420,8 +420,10 @@ public sealed class ProxyConfigLoaderTests
             model_list:
               - model_name: a
                 litellm_params: {model: gpt-4o, max_retries: 1, timeout: 10, mock_response: hi}
+                model_info: {max_output_tokens: 1}
               - model_name: b
                 litellm_params: {model: gpt-4o, max_retries: 2}
+                model_info: {max_output_tokens: 2}
             general_settings:
               master_key: sk-test-master-4321
               database_url: postgresql://localhost/x
@@ -429,7 +431,7 @@ public sealed class ProxyConfigLoaderTests
             """);
 
         var infos = result.Diagnostics.Where(d => d.Severity == ConfigSeverity.Info).Select(d => d.Path).ToList();
-        Assert.Equal(["model_list[0].litellm_params.max_retries", "general_settings.enable_oauth2_auth"], infos);
+        Assert.Equal(["model_list[0].model_info.max_output_tokens", "general_settings.enable_oauth2_auth"], infos);
         Assert.All(result.Diagnostics.Where(d => d.Severity == ConfigSeverity.Info), d => Assert.Equal("loaded; not active yet", d.Message));
     }
 

@@ -77,12 +77,13 @@ public static class HealthEndpoints
             var current = config.Current;
             if (current.GeneralSettings.BackgroundHealthChecks && await board.ReadAsync(cancellationToken) is { Count: > 0 } checks)
             {
-                return Report(checks.Select(c => (c.Healthy, Entry(c.Model, c.ModelGroup, c.DeploymentId, c.ApiBase, c.Error, c.CheckedAt))).ToList(), null);
+                return Report(checks.Select(c => (c.Healthy, Entry(c.Model, c.ModelGroup, c.DeploymentId, c.ApiBase, c.Error, c.CheckedAt))).ToList(), null,
+                    current.GeneralSettings.HealthCheckDetails);
             }
 
             if (current.GeneralSettings.DisableHealthChecks)
             {
-                return Report([], "Health checks are disabled (general_settings.disable_health_checks)");
+                return Report([], "Health checks are disabled (general_settings.disable_health_checks)", true);
             }
 
             // probing calls every provider (unbilled): the proxy admin's to ask for, not any key's
@@ -105,7 +106,7 @@ public static class HealthEndpoints
                 })
                 .ToList();
             var results = await Task.WhenAll(probes);
-            return Report(results, null);
+            return Report(results, null, current.GeneralSettings.HealthCheckDetails);
         }).AllowAnyKey();
         return group;
     }
@@ -131,8 +132,16 @@ public static class HealthEndpoints
         return entry;
     }
 
-    private static JsonTextResult Report(IReadOnlyList<(bool Healthy, JsonObject Entry)> results, string? message)
+    /// <summary>The /health body; without <paramref name="details"/> (health_check_details: false) each entry keeps only its model and error.</summary>
+    private static JsonTextResult Report(IReadOnlyList<(bool Healthy, JsonObject Entry)> results, string? message, bool details)
     {
+        if (!details)
+        {
+            results = [.. results.Select(r => (r.Healthy, new JsonObject(r.Entry
+                .Where(p => p.Key is "model" or "error")
+                .Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())))))];
+        }
+
         var healthy = new JsonArray(results.Where(r => r.Healthy).Select(r => (JsonNode)r.Entry).ToArray());
         var unhealthy = new JsonArray(results.Where(r => !r.Healthy).Select(r => (JsonNode)r.Entry).ToArray());
         var body = new JsonObject

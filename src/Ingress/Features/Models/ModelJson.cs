@@ -30,6 +30,7 @@ internal static class ModelJson
             ["base_model"] = d.ModelInfo.BaseModel,
             ["input_cost_per_token"] = d.ModelInfo.InputCostPerToken,
             ["output_cost_per_token"] = d.ModelInfo.OutputCostPerToken,
+            ["input_cost_per_query"] = d.ModelInfo.InputCostPerQuery,
             ["max_tokens"] = d.ModelInfo.MaxTokens,
             ["max_input_tokens"] = d.ModelInfo.MaxInputTokens,
             ["max_output_tokens"] = d.ModelInfo.MaxOutputTokens,
@@ -128,6 +129,16 @@ internal static class ModelJson
         if (d.MaxParallelRequests is not null)
         {
             p["max_parallel_requests"] = d.MaxParallelRequests;
+        }
+
+        if (d.MaxRetries is not null)
+        {
+            p["max_retries"] = d.MaxRetries;
+        }
+
+        if (d.Tags.Count > 0)
+        {
+            p["tags"] = new JsonArray([.. d.Tags.Select(t => (JsonNode?)JsonValue.Create(t))]);
         }
 
         foreach (var (key, value) in d.DefaultParams)

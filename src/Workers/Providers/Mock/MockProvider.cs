@@ -5,8 +5,34 @@ using Broker.Workers.Inference;
 namespace Broker.Workers.Providers.Mock;
 
 /// <summary>litellm_params.mock_response (or a request's own mock_response): answers without calling anyone.</summary>
-public sealed class MockProvider(TimeProvider timeProvider) : IProvider, IEmbeddingProvider
+public sealed class MockProvider(TimeProvider timeProvider) : IProvider, IEmbeddingProvider, IRerankProvider
 {
+    /// <summary>
+    /// A deterministic ranking: each document scores the share of the query's words it contains (ties: the earlier
+    /// document first), answered in Cohere's shape.
+    /// </summary>
+    public Task<ProviderResult> RerankAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var query = call.Request["query"] is JsonValue q && q.TryGetValue<string>(out var text) ? text : "";
+        var words = Words(query);
+        var results = new JsonArray();
+        var texts = RerankShapes.Texts(call.Request);
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var found = Words(texts[i]);
+            var score = words.Count == 0 ? 0 : Math.Round((double)words.Count(found.Contains) / words.Count, 4);
+            results.Add(new JsonObject { ["index"] = i, ["relevance_score"] = score });
+        }
+
+        var answer = new JsonObject { ["id"] = "rerank-" + Guid.NewGuid().ToString("N"), ["results"] = results };
+        return Task.FromResult(RerankShapes.ToCohere(answer, call.Request, "mock", RerankShapes.CountTokens(call.Request, cancellationToken)));
+    }
+
+    private static HashSet<string> Words(string text) =>
+        text.Split((char[])[' ', '\t', '\n', '.', ',', '?', '!', ';', ':'], StringSplitOptions.RemoveEmptyEntries)
+            .Select(w => w.ToUpperInvariant()).ToHashSet(StringComparer.Ordinal);
+
     public Task<ProviderResult> CompleteAsync(ProviderCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);

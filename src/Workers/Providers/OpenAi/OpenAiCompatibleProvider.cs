@@ -13,7 +13,7 @@ namespace Broker.Workers.Providers.OpenAi;
 /// <see cref="ProviderDescriptor.OpenAiCompatible"/>, and any api_base), plus Azure OpenAI (deployment URL,
 /// api-version, api-key header).
 /// </summary>
-public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IProvider, IEmbeddingProvider
+public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IProvider, IEmbeddingProvider, IRerankProvider
 {
     public const string DefaultAzureApiVersion = "2024-10-21";
 
@@ -36,6 +36,32 @@ public sealed class OpenAiCompatibleProvider(ProviderHttp http) : IProvider, IEm
         var (body, _, error) = await http.PostJsonAsync(
             deployment.Provider, Url(call, "embeddings"), call.Request, Headers(deployment), deployment.Timeout ?? DefaultTimeout, cancellationToken);
         return error is not null ? ProviderResult.Failure(error) : ProviderResult.Success(body!, ReadUsage(body!));
+    }
+
+    /// <summary>
+    /// <c>{api_base}/rerank</c> in the Cohere/Jina shape that vLLM, Jina and other OpenAI-compatible servers take; the
+    /// documents go as their texts and come back from the client's own request.
+    /// </summary>
+    public async Task<ProviderResult> RerankAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var deployment = call.Deployment;
+        var payload = new JsonObject
+        {
+            ["model"] = call.ProviderModel,
+            ["query"] = call.Request["query"]?.DeepClone(),
+            ["documents"] = new JsonArray([.. RerankShapes.Texts(call.Request).Select(t => (JsonNode?)JsonValue.Create(t))]),
+        };
+        if (RerankShapes.TopN(call.Request) is { } topN)
+        {
+            payload["top_n"] = topN;
+        }
+
+        var (body, _, error) = await http.PostJsonAsync(
+            deployment.Provider, Url(call, "rerank"), payload, Headers(deployment), deployment.Timeout ?? DefaultTimeout, cancellationToken);
+        return error is not null
+            ? ProviderResult.Failure(error)
+            : RerankShapes.ToCohere(body!, call.Request, deployment.Provider, RerankShapes.CountTokens(call.Request, cancellationToken));
     }
 
     public async Task<ProviderStream> StreamAsync(ProviderCall call, CancellationToken cancellationToken)

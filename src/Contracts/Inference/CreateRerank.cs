@@ -1,0 +1,24 @@
+using Broker.Contracts.Identity;
+
+namespace Broker.Contracts.Inference;
+
+/// <summary>
+/// Command sent by the Ingress to a model group's queue: rank documents against a query (Cohere's <c>/v1/rerank</c>
+/// shape, as LiteLLM's <c>/rerank</c> takes it).
+/// </summary>
+public sealed record CreateRerank
+{
+    public required Guid RequestId { get; init; }
+
+    public required string ModelGroup { get; init; }
+
+    public required string RequestedModel { get; init; }
+
+    /// <summary>The client's request body as JSON (model, query, documents, top_n, return_documents, ...).</summary>
+    public required string Body { get; init; }
+
+    public required DateTimeOffset Deadline { get; init; }
+
+    /// <summary>Who sent the request (key hash, user, team); null on an open gateway or with the master key.</summary>
+    public Caller? Caller { get; init; }
+}
