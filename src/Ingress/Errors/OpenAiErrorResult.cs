@@ -13,6 +13,13 @@ public sealed class OpenAiErrorResult(int statusCode, string message, string typ
     /// <summary>Seconds for a Retry-After header (rate limits).</summary>
     public double? RetryAfterSeconds { get; init; }
 
+    /// <summary>
+    /// The client is told the request failed, but it may have run (and been charged) or still run: a 504 (the Ingress
+    /// stopped waiting), a 502 <c>answer_lost</c>, a stream that was interrupted or stalled. An <c>Idempotency-Key</c>
+    /// keeps such an outcome instead of giving the key back, so a repeat never runs the request a second time.
+    /// </summary>
+    public bool MayHaveRun => OutcomeUnknown.MayHaveRun(StatusCode, Error.Error.Code);
+
     public static OpenAiErrorResult BadRequest(string message, string? param = null, string? code = null) =>
         new(StatusCodes.Status400BadRequest, message, "invalid_request_error", param, code);
 
@@ -37,6 +44,11 @@ public sealed class OpenAiErrorResult(int statusCode, string message, string typ
     {
         ArgumentNullException.ThrowIfNull(httpContext);
         httpContext.Response.StatusCode = StatusCode;
+        if (MayHaveRun)
+        {
+            OutcomeUnknown.Mark(httpContext);
+        }
+
         if (RetryAfterSeconds is { } seconds)
         {
             httpContext.Response.Headers.RetryAfter = Math.Ceiling(seconds).ToString(CultureInfo.InvariantCulture);

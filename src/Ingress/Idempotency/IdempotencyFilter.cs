@@ -29,6 +29,8 @@ public sealed class IdempotencyFilter(
 
     public const string ReplayedHeader = "idempotent-replayed";
 
+    private const string CallIdHeader = "x-litellm-call-id";
+
     /// <summary>Headers of the first answer that belong to its connection, not to the answer: never replayed.</summary>
     private static readonly HashSet<string> ConnectionHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -75,6 +77,12 @@ public sealed class IdempotencyFilter(
 
             if (claim.Answer is { } answer)
             {
+                if (answer.UnknownOutcomeOf is { } firstId)
+                {
+                    Log.OutcomeUnknownRefused(logger, http.Request.Path.Value ?? "/", firstId);
+                    return new HeaderResult(shape(OutcomeUnknownConflict(firstId)), firstId);
+                }
+
                 Log.Replayed(logger, http.Request.Path.Value ?? "/", answer.StatusCode);
                 return answer.TooLarge
                     ? shape(new OpenAiErrorResult(StatusCodes.Status409Conflict,
@@ -118,6 +126,16 @@ public sealed class IdempotencyFilter(
     {
         var status = http.Response.StatusCode;
         var isStream = http.Response.ContentType?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true;
+        if (OutcomeUnknown.Answered(http))
+        {
+            // told "failed", but it may have run or still run and be charged: the key stays taken, so a repeat never runs it twice
+            var callId = http.Response.Headers[CallIdHeader].ToString();
+            Log.KeptOutcomeUnknown(logger, http.Request.Path.Value ?? "/", status, callId);
+            await store.CompleteAsync(storeKey, token, fingerprint,
+                new IdempotentAnswer(status, new Dictionary<string, string>(), [], UnknownOutcomeOf: callId));
+            return;
+        }
+
         var retryable = status >= 500 || status is StatusCodes.Status408RequestTimeout or StatusCodes.Status429TooManyRequests ||
                         (isStream && !SseStreamResult.EndedCleanly(http));
         if (retryable)
@@ -184,6 +202,31 @@ public sealed class IdempotencyFilter(
         path.StartsWithSegments("/v1", out var rest) ? rest.Value ?? "/" : path.Value ?? "/";
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>The 409 for a repeat of a request whose outcome is unknown (<paramref name="firstId"/> its call id, or empty).</summary>
+    private static OpenAiErrorResult OutcomeUnknownConflict(string firstId)
+    {
+        var lookUp = firstId.Length > 0 ? $"GET /request/{firstId}" : "GET /request/{x-litellm-call-id of the first answer}";
+        return new OpenAiErrorResult(StatusCodes.Status409Conflict,
+            $"The request with this {KeyHeader} was answered with an error although it may have run, may still run and may be charged " +
+            $"(a timeout, an answer lost with the queue connection, or a stream that broke off), so it is not run again. Look it up with {lookUp}; " +
+            "use a new key to run it again.",
+            "invalid_request_error", KeyHeader, "idempotency_outcome_unknown");
+    }
+
+    /// <summary>An answer with the first request's <c>x-litellm-call-id</c> added.</summary>
+    private sealed class HeaderResult(IResult inner, string callId) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            if (callId.Length > 0)
+            {
+                httpContext.Response.Headers[CallIdHeader] = callId;
+            }
+
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
 
     /// <summary>The stored answer, as the first request's client received it, marked as replayed.</summary>
     private sealed class ReplayResult(IdempotentAnswer answer) : IResult

@@ -262,6 +262,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         ["h"] = new JsonObject(answer.Headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)JsonValue.Create(h.Value)))),
         ["b"] = Convert.ToBase64String(answer.Body),
         ["l"] = answer.TooLarge,
+        ["u"] = answer.UnknownOutcomeOf,
     });
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
@@ -288,7 +289,8 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
             var headers = (o["h"] as JsonObject ?? []).ToDictionary(h => h.Key, h => h.Value?.GetValue<string>() ?? "", StringComparer.OrdinalIgnoreCase);
             var body = Convert.FromBase64String(o["b"]?.GetValue<string>() ?? "");
             var tooLarge = o["l"] is JsonValue l && l.GetValue<bool>();
-            return new IdempotencyClaim(null, fingerprint, new IdempotentAnswer(status.GetValue<int>(), headers, body, tooLarge));
+            var unknownOutcomeOf = o["u"] is JsonValue u ? u.GetValue<string>() : null;
+            return new IdempotencyClaim(null, fingerprint, new IdempotentAnswer(status.GetValue<int>(), headers, body, tooLarge, unknownOutcomeOf));
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
         {

@@ -18,4 +18,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3805, Level = LogLevel.Warning, Message = "Idempotency-Key answers in memory reached Idempotency:MaxLocalBytes ({MaxBytes}): this answer is not kept (a repeat gets 409); configure Redis or a shorter Idempotency:TtlSeconds")]
     public static partial void LocalFull(ILogger logger, long maxBytes);
+
+    [LoggerMessage(EventId = 3806, Level = LogLevel.Warning, Message = "Idempotency-Key on {Path} kept after a {StatusCode} that may have run (request {RequestId}): a repeat gets 409 idempotency_outcome_unknown, never a second run")]
+    public static partial void KeptOutcomeUnknown(ILogger logger, string path, int statusCode, string requestId);
+
+    [LoggerMessage(EventId = 3807, Level = LogLevel.Information, Message = "Idempotency-Key repeat on {Path} refused with 409: the first request ({RequestId}) may have run")]
+    public static partial void OutcomeUnknownRefused(ILogger logger, string path, string requestId);
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Broker.Ingress.Auth;
+using Broker.Ingress.Errors;
 using Broker.Ingress.Inference;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -94,6 +95,11 @@ public static class SseStreamResult
 
                         return failed.Error;
                     case StreamFailed failed:
+                        if (failed.Error.MayHaveRun)
+                        {
+                            OutcomeUnknown.Mark(http);
+                        }
+
                         await WriteFramesAsync(http, format.Error(failed.Error), cancellationToken);
                         return Results.Empty;
                     case StreamKeepAlive:

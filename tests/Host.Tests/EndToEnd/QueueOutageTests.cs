@@ -37,12 +37,15 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit) : IClassFixture<Rab
             using var http = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(ingress)[0] + "/"), Timeout = TimeSpan.FromSeconds(90) };
             Assert.Equal(HttpStatusCode.OK, (await ChatAsync(http, stream: false)).Status);
 
-            // a request in flight when the connection drops: its answer cannot come back, so it ends at once (the
-            // provider holds it until then, so it is surely in flight at the cut)
+            // requests in flight when the connection drops (one plain, one streamed, each with an Idempotency-Key): their
+            // answers cannot come back, so they end at once (the provider holds them until then, so they are surely in
+            // flight at the cut)
             var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            upstream.HoldAnswer = (call, aborted) => call == 2 ? answered.Task.WaitAsync(aborted) : Task.CompletedTask;
-            var inFlight = ChatAsync(http, stream: false);
-            while (upstream.Requests.Count < 2)
+            upstream.HoldAnswer = (call, aborted) => call is 2 or 3 ? answered.Task.WaitAsync(aborted) : Task.CompletedTask;
+            string key = Guid.NewGuid().ToString(), streamKey = Guid.NewGuid().ToString();
+            var inFlight = ChatAsync(http, stream: false, key);
+            var inFlightStream = ChatAsync(http, stream: true, streamKey);
+            while (upstream.Requests.Count < 3)
             {
                 await Task.Delay(20);
             }
@@ -51,7 +54,13 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit) : IClassFixture<Rab
             var watch = Stopwatch.StartNew();
             var lost = await inFlight;
             var lostAfter = watch.Elapsed;
+            var lostStream = await inFlightStream;
             answered.SetResult();
+            // the stream's answer is lost before its first token: a 502 (or, after keep-alive comments, the same error as an event)
+            Assert.Contains(lostStream.Status, new[] { HttpStatusCode.BadGateway, HttpStatusCode.OK });
+            Assert.Contains("\"answer_lost\"", lostStream.Body.ToJsonString() + lostStream.Body["text"], StringComparison.Ordinal);
+            Assert.NotNull(lost.CallId);
+            Assert.NotNull(lostStream.CallId);
             // it was queued and its provider call runs on: not the safe-to-retry 503 queue_unavailable, but a 502 saying so
             Assert.Equal(HttpStatusCode.BadGateway, lost.Status);
             Assert.Equal("answer_lost", lost.Body["error"]!["code"]!.GetValue<string>());
@@ -86,6 +95,20 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit) : IClassFixture<Rab
 
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal(HttpStatusCode.OK, (await ChatAsync(http, stream: true)).Status);
+
+            // the lost requests may have run: a repeat under the same key is refused, naming the first request, and
+            // calls no provider (a retry must not pay twice)
+            var calls = upstream.Requests.Count;
+            foreach (var (repeatKey, stream, first) in new[] { (key, false, lost), (streamKey, true, lostStream) })
+            {
+                var repeat = await ChatAsync(http, stream, repeatKey);
+                Assert.Equal(HttpStatusCode.Conflict, repeat.Status);
+                Assert.Equal("idempotency_outcome_unknown", repeat.Body["error"]!["code"]!.GetValue<string>());
+                Assert.Equal(first.CallId, repeat.CallId);
+                Assert.Contains($"GET /request/{first.CallId}", repeat.Body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+            }
+
+            Assert.Equal(calls, upstream.Requests.Count);
         }
         finally
         {
@@ -157,15 +180,23 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         }
     }
 
-    private static async Task<(HttpStatusCode Status, JsonNode Body, TimeSpan? RetryAfter)> ChatAsync(HttpClient http, bool stream)
+    private static async Task<(HttpStatusCode Status, JsonNode Body, TimeSpan? RetryAfter, string? CallId)> ChatAsync(
+        HttpClient http, bool stream, string? idempotencyKey = null)
     {
         var body = stream
             ? """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"""
             : """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""";
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
-        using var response = await http.PostAsync("v1/chat/completions", content);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = content };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        using var response = await http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         var json = response.Content.Headers.ContentType?.MediaType == "application/json" ? JsonNode.Parse(text)! : new JsonObject { ["text"] = text };
-        return (response.StatusCode, json, response.Headers.RetryAfter?.Delta);
+        var callId = response.Headers.TryGetValues("x-litellm-call-id", out var ids) ? ids.First() : null;
+        return (response.StatusCode, json, response.Headers.RetryAfter?.Delta, callId);
     }
 }

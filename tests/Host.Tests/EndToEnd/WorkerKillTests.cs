@@ -84,7 +84,9 @@ public sealed class WorkerKillTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
         var quietTask = StreamAsync(setup.Broker.Http, quiet);
         await WaitUntilAsync(() => upstream.Requests.Count >= 1, TimeSpan.FromSeconds(30), () => "the first request did not reach the provider");
         var streaming = new List<StreamRead> { new("openai"), new("openai"), new("openai"), new("anthropic") };
-        var tasks = streaming.Select(s => StreamAsync(setup.Broker.Http, s)).ToList();
+        // each mid-stream client sends an Idempotency-Key: a repeat after the broken stream must not run the request again
+        var keys = streaming.ToDictionary(s => s, _ => Guid.NewGuid().ToString());
+        var tasks = streaming.Select(s => StreamAsync(setup.Broker.Http, s, keys[s])).ToList();
         await WaitUntilAsync(() => streaming.All(s => s.WordCount >= wordsBeforeKill), TimeSpan.FromSeconds(60),
             () => "streams did not start: " + string.Join(", ", streaming.Select(s => s.WordCount)) + "\n" + workerA.Log);
 
@@ -122,6 +124,17 @@ public sealed class WorkerKillTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
         }
 
         Assert.True(upstream.Requests.Count > streaming.Count + 1, "nothing was redelivered: the killed worker held no stream");
+
+        // the interrupted requests ran (and may be charged): a repeat under the same key is refused with 409, no provider call
+        var calls = upstream.Requests.Count;
+        foreach (var read in streaming)
+        {
+            var repeat = new StreamRead(read.Api);
+            await StreamAsync(setup.Broker.Http, repeat, keys[read]);
+            Assert.True(repeat.Status == HttpStatusCode.Conflict, $"repeat of an interrupted {read.Api} stream: {repeat.Status} {repeat.Error?.ToJsonString()}");
+        }
+
+        Assert.Equal(calls, upstream.Requests.Count);
     }
 
     private static async Task<(HttpStatusCode Status, string Text)> ChatAsync(HttpClient http, string prompt)
@@ -139,7 +152,7 @@ public sealed class WorkerKillTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
     }
 
     /// <summary>Reads one streamed request to its end (OpenAI chat or Anthropic messages), recording the text as it comes.</summary>
-    private static async Task StreamAsync(HttpClient http, StreamRead read)
+    private static async Task StreamAsync(HttpClient http, StreamRead read, string? idempotencyKey = null)
     {
         var anthropic = read.Api == "anthropic";
         using var request = new HttpRequestMessage(HttpMethod.Post, anthropic ? "v1/messages" : "v1/chat/completions")
@@ -148,6 +161,11 @@ public sealed class WorkerKillTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
                 ? """{"model":"chat","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}"""
                 : """{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
         };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         if (response.StatusCode != HttpStatusCode.OK)
         {
@@ -221,6 +239,9 @@ public sealed class WorkerKillTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
 
         public JsonNode? Error { get; private set; }
 
+        /// <summary>The HTTP status of a request answered with an error before any event.</summary>
+        public HttpStatusCode Status { get; private set; } = HttpStatusCode.OK;
+
         public int WordCount
         {
             get
@@ -282,6 +303,7 @@ public sealed class WorkerKillTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
         {
             lock (_gate)
             {
+                Status = status;
                 Error = new JsonObject { ["error"] = new JsonObject { ["type"] = $"http {(int)status}" } };
                 _raw.Append(body);
             }

@@ -178,6 +178,40 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         Assert.Equal(expectedCalls == 1 ? "true" : null, second.Header("idempotent-replayed"));
     }
 
+    [Theory]
+    [InlineData("v1/chat/completions", """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("v1/messages", """{"model":"gpt-4o","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"hi"}]}""")]
+    public async Task Stream_First504WhileProviderStillRuns_Repeat409WithoutSecondProviderCall(string path, string body)
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        // the provider is slower than stream_timeout: the Ingress answers 504 while the call still runs (and is billed)
+        upstream.Delay = TimeSpan.FromSeconds(4);
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, router: "  stream_timeout: 1"),
+            settings: new Dictionary<string, string?> { ["Ingress:SseKeepAliveSeconds"] = "0" });
+        var key = Guid.NewGuid().ToString();
+
+        var first = await PostAsync(broker.Http, path, body, key);
+        var second = await PostAsync(broker.Http, path, body, key);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, first.Status);
+        Assert.Equal(HttpStatusCode.Conflict, second.Status);
+        Assert.Single(upstream.Requests);
+        var callId = first.Header("x-litellm-call-id");
+        Assert.NotNull(callId);
+        Assert.Equal(callId, second.Header("x-litellm-call-id"));
+        var error = JsonNode.Parse(second.Body)!;
+        Assert.Contains($"GET /request/{callId}", error["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        if (path == "v1/messages")
+        {
+            Assert.Equal("error", error["type"]!.GetValue<string>());
+            Assert.Equal("invalid_request_error", error["error"]!["type"]!.GetValue<string>());
+        }
+        else
+        {
+            Assert.Equal("idempotency_outcome_unknown", error["error"]!["code"]!.GetValue<string>());
+        }
+    }
+
     [Fact]
     public async Task Chat_AnswerOverReplayLimit_Repeat409WithoutProviderCall()
     {

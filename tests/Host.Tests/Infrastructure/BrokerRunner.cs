@@ -100,10 +100,19 @@ public sealed class BrokerRunner : IAsyncDisposable
         return runner;
     }
 
-    /// <summary>Starts one more process (e.g. a second worker) beside the running ones.</summary>
+    /// <summary>
+    /// Starts one more process (e.g. a second worker) beside the running ones. It shares the runner's own settings (its
+    /// Redis key prefix, so keys such as Idempotency-Keys never meet another test's), <paramref name="settings"/> on top.
+    /// </summary>
     public async Task<IHost> AddHostAsync(BrokerRoles roles, Uri rabbitMq, int? concurrency = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var loaded = ProxyConfigLoader.LoadFile(_configPath, _ => null);
+        var merged = new Dictionary<string, string?>(_settings);
+        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
+        {
+            merged[name] = value;
+        }
+
         var host = BrokerApp.Build(new RunOptions
         {
             ConfigPath = _configPath,
@@ -113,7 +122,7 @@ public sealed class BrokerRunner : IAsyncDisposable
             Port = 0,
             RabbitMqUrl = rabbitMq,
             Concurrency = concurrency,
-            Settings = settings ?? new Dictionary<string, string?>(),
+            Settings = merged,
         }, loaded);
         _hosts.Add(host);
         await host.StartAsync();

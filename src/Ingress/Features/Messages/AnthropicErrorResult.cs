@@ -22,6 +22,9 @@ public sealed class AnthropicErrorResult(int statusCode, string type, string mes
     /// <summary>Seconds for a Retry-After header (rate limits).</summary>
     public double? RetryAfterSeconds { get; init; }
 
+    /// <summary>The request may have run although this says it failed (see <see cref="OpenAiErrorResult.MayHaveRun"/>).</summary>
+    public bool MayHaveRun { get; init; }
+
     public static AnthropicErrorResult BadRequest(string message) =>
         new(StatusCodes.Status400BadRequest, "invalid_request_error", message);
 
@@ -35,6 +38,7 @@ public sealed class AnthropicErrorResult(int statusCode, string type, string mes
         return new AnthropicErrorResult(error.StatusCode, TypeFor(error.StatusCode), error.Error.Error.Message)
         {
             RetryAfterSeconds = error.RetryAfterSeconds,
+            MayHaveRun = error.MayHaveRun,
         };
     }
 
@@ -62,6 +66,11 @@ public sealed class AnthropicErrorResult(int statusCode, string type, string mes
     {
         ArgumentNullException.ThrowIfNull(httpContext);
         httpContext.Response.StatusCode = StatusCode;
+        if (MayHaveRun)
+        {
+            OutcomeUnknown.Mark(httpContext);
+        }
+
         if (RetryAfterSeconds is { } seconds)
         {
             httpContext.Response.Headers.RetryAfter = Math.Ceiling(seconds).ToString(CultureInfo.InvariantCulture);
