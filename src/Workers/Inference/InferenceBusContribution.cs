@@ -71,6 +71,8 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
             // no outbox: the next step goes out before the new state is stored (send, then save), so no crash between
             // the two loses it; the attempt ticket drops the copy a redelivered report sends again
             e.ConfigureSaga<ChatCompletionRetryState>(context);
+            // a failed attempt's report the store kept refusing is answered with its own error, not left to the timeout
+            e.ConfigureError(x => x.UseFilter(new SagaStoreFailureAnswer(context)));
             e.UseBrokerDeadLetters(context);
         });
     }

@@ -24,4 +24,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2307, Level = LogLevel.Warning, Message = "Request {RequestId}: no step timeout for attempt {Attempt} (the broker's wait queues are unavailable)")]
     public static partial void NoStepTimeout(ILogger logger, Guid requestId, int attempt);
+
+    [LoggerMessage(EventId = 2309, Level = LogLevel.Warning, Message = "Request {RequestId}: the retry saga could not store its state ({Reason}); answered with attempt {Attempt}'s own error {StatusCode}, no retry or fallback tried")]
+    public static partial void AnsweredWithoutSaga(ILogger logger, Guid requestId, int attempt, int statusCode, string reason);
+
+    [LoggerMessage(EventId = 2310, Level = LogLevel.Error, Message = "Request {RequestId}: the retry saga could not store its state, nor answer the caller ({Reason}); its report is dead-lettered")]
+    public static partial void AnswerWithoutSagaFailed(ILogger logger, Guid requestId, string reason);
 }

@@ -82,6 +82,37 @@ public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsB
     }
 
     [Fact]
+    public async Task CompleteChat_PostgresDownWhenAttemptFails_AnsweredWithItsOwnErrorBeforeTheTimeout()
+    {
+        var primary = await Fake();
+        var backup = await Fake();
+        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
+        var server = new Uri(TestDatabase.ServerUrl);
+        await using var proxy = TcpProxy.Start(server.Host, server.Port > 0 ? server.Port : 5432);
+        await using var broker = await StartAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              num_retries: 0
+              fallbacks: [{primary: [backup]}]
+            """), [(BrokerRoles.Workers, []), (BrokerRoles.Ingress, [])], redisUrl: "", databasePort: proxy.Port);
+        Assert.All(Stores(broker), s => Assert.Equal(RetrySagaStoreKind.PostgreSql, s.Kind));
+        // PostgreSQL, where the saga keeps its state, goes away
+        proxy.Cut();
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await broker.Http.SendAsync(Chat("primary"));
+        var body = await response.Content.ReadAsStringAsync();
+
+        // answered with the attempt's own error and why no fallback was tried, after the store's short retries (about
+        // 8 s), not left waiting for the request's 30 s timeout
+        Assert.True((int)response.StatusCode >= 500, $"{(int)response.StatusCode} {body}");
+        Assert.Contains("primary exploded", body, StringComparison.Ordinal);
+        Assert.Contains("no retry or fallback was tried: PostgreSQL", body, StringComparison.Ordinal);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(25), $"answered after {watch.Elapsed}");
+        Assert.Empty(backup.Requests);
+    }
+
+    [Fact]
     public async Task Start_DistributedWithNeitherDatabaseNorRedis_RefusedNamingWhatToSet()
     {
         var upstream = await Fake();
@@ -96,13 +127,16 @@ public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsB
         Assert.Contains("REDIS_URL", refused.Message, StringComparison.Ordinal);
     }
 
-    private async Task<BrokerRunner> StartAsync(string yaml, IReadOnlyList<(BrokerRoles Roles, string[] Groups)> processes, string redisUrl)
+    private async Task<BrokerRunner> StartAsync(
+        string yaml, IReadOnlyList<(BrokerRoles Roles, string[] Groups)> processes, string redisUrl, int? databasePort = null)
     {
         var database = await TestDatabase.CreateAsync();
         _databases.Add(database);
         var (url, vhost) = await rabbit.CreateVirtualHostAsync();
         _virtualHosts.Add(vhost);
-        var withDatabase = yaml.Replace("general_settings:\n", $"general_settings:\n  database_url: \"{database.Url}\"\n", StringComparison.Ordinal);
+        // databasePort: reach the database through a proxy on that port (to cut it)
+        var databaseUrl = databasePort is { } port ? new UriBuilder(database.Url) { Port = port }.Uri.ToString() : database.Url;
+        var withDatabase = yaml.Replace("general_settings:\n", $"general_settings:\n  database_url: \"{databaseUrl}\"\n", StringComparison.Ordinal);
         return await BrokerRunner.StartAsync(withDatabase, null, url, processes,
             new Dictionary<string, string?> { ["REDIS_URL"] = redisUrl, ["Bus:ConsumerStopTimeoutSeconds"] = "1" });
     }
