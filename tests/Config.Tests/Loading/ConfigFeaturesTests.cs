@@ -81,7 +81,7 @@ public sealed class ConfigFeaturesTests
     public void Load_MissingEnvironmentVariableInSectionNotActiveYet_IsAWarningNotAnError()
     {
         var yaml = "model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\n" +
-            "general_settings:\n  key_management_system: os.environ/KMS_NAME_UNSET\n";
+            "general_settings:\n  proxy_batch_polling_interval: os.environ/POLLING_UNSET\n";
 
         var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
 
