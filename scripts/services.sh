@@ -147,17 +147,85 @@ install_missing() {
     || die "apt-get install ${missing[*]} failed"
 }
 
+# rabbit_diagnose : what a failed start leaves behind, printed so that a CI log names the cause
+rabbit_diagnose() {
+  local f
+  say "rabbitmq diagnostics: hostname '$(hostname)' / '$(hostname -s)' resolves to '$(getent hosts "$(hostname -s)" | head -n 1)'"
+  grep -s '^NODENAME=' /etc/rabbitmq/rabbitmq-env.conf >&2 || true
+  ps -eo pid,user,etime,args 2>/dev/null | grep -E '[b]eam|[e]pmd' | cut -c1-200 >&2 || true
+  for f in $(find /var/log/rabbitmq -name '*.log' -size +0 -mmin -15 2>/dev/null); do
+    say "--- last lines of $f"
+    tail -n 30 "$f" | cut -c1-300 >&2
+  done
+}
+
+# the node is named rabbit@<short hostname>: when that name does not resolve to a loopback address
+# (the Erlang CLI tools then cannot reach the node), pin it to localhost
+rabbit_pin_localhost() {
+  local envconf=/etc/rabbitmq/rabbitmq-env.conf why="$1"
+  grep -qs '^NODENAME=' "$envconf" && return 0
+  say "$why; setting NODENAME=rabbit@localhost in $envconf"
+  as_root mkdir -p /etc/rabbitmq
+  printf 'NODENAME=rabbit@localhost\n' | as_root tee -a "$envconf" >/dev/null
+}
+
+# rabbit_start_and_wait SECONDS : start the node detached, wait until it answers; status only
+rabbit_start_and_wait() {
+  local limit="$1" t0=$SECONDS
+  say "starting rabbitmq"
+  as_root rabbitmq-server -detached >&2 2>&1 9>&- || { say "rabbitmq-server -detached failed"; return 1; }
+  # the management api answers only once the node runs; either probe is proof (the HTTP one does not
+  # depend on the Erlang CLI reaching the node by name)
+  while ! mgmt_alive && ! rabbit_alive; do
+    (( SECONDS - t0 < limit )) || return 1
+    sleep 0.5
+  done
+  say "rabbitmq is up (waited $(( SECONDS - t0 ))s)"
+}
+
+rabbit_kill_all() {
+  as_root pkill -9 -u rabbitmq 2>/dev/null || true
+  epmd -kill >/dev/null 2>&1 || true
+  sleep 1
+}
+
+# rabbit_set_aside : move the localhost node's database aside (kept, not deleted), so that the next
+# start does not replay whatever kept the last one from booting
+rabbit_set_aside() {
+  local base=/var/lib/rabbitmq/mnesia aside
+  aside="/var/lib/rabbitmq/mnesia-aside-$(date +%Y%m%d%H%M%S)"
+  if compgen -G "$base/rabbit@localhost*" >/dev/null; then
+    say "moving the node database $base/rabbit@localhost aside to $aside"
+    as_root mkdir -p "$aside"
+    as_root mv "$base"/rabbit@localhost* "$aside"/ || true
+  fi
+}
+
+# rabbit_drop_test_vhosts : a node that was just started serves nobody yet, so the test vhosts that
+# killed test runs left behind (each with its quorum queues, which make every boot slower) can go
+rabbit_drop_test_vhosts() {
+  local names n count=0
+  names="$(curl -fsS -m 10 -u guest:guest "http://127.0.0.1:${MGMT_PORT}/api/vhosts?columns=name" 2>/dev/null \
+    | grep -o '"name":"broker-test-[^"]*"' | cut -d'"' -f4)" || return 0
+  for n in $names; do
+    curl -fsS -m 30 -o /dev/null -u guest:guest -X DELETE "http://127.0.0.1:${MGMT_PORT}/api/vhosts/$n" 2>/dev/null && count=$((count + 1))
+  done
+  (( count == 0 )) || say "removed $count test vhosts left behind by earlier runs"
+}
+
 start_rabbitmq() {
   if mgmt_alive; then
     say "rabbitmq (management api) already running"
     return 0
   fi
-  # the node is named rabbit@<short hostname>: when that name does not resolve, pin it to localhost
-  local envconf=/etc/rabbitmq/rabbitmq-env.conf
-  if ! getent hosts "$(hostname -s)" >/dev/null 2>&1 && ! grep -qs '^NODENAME=' "$envconf"; then
-    say "hostname '$(hostname -s)' does not resolve; setting NODENAME=rabbit@localhost in $envconf"
-    printf 'NODENAME=rabbit@localhost\n' | as_root tee -a "$envconf" >/dev/null
-  fi
+  local addr
+  addr="$(getent hosts "$(hostname -s)" 2>/dev/null | awk '{ print $1; exit }')"
+  case "$addr" in
+    '') rabbit_pin_localhost "hostname '$(hostname -s)' does not resolve" ;;
+    127.*|::1) ;;
+    *) rabbit_pin_localhost "hostname '$(hostname -s)' resolves to $addr, not to loopback" ;;
+  esac
+  local started=0
   if rabbit_alive; then
     say "rabbitmq running without the management api: enabling the plugin"
     as_root rabbitmq-plugins enable rabbitmq_management >&2 9>&-
@@ -165,11 +233,26 @@ start_rabbitmq() {
     # enabled offline, the plugin comes up together with the node
     as_root rabbitmq-plugins enable --offline rabbitmq_management >/dev/null 2>&1 \
       || die "could not enable rabbitmq_management"
-    say "starting rabbitmq"
-    as_root rabbitmq-server -detached >&2 2>&1 9>&- || die "rabbitmq-server -detached failed"
-    await "rabbitmq" rabbit_alive
+    started=1
+    if ! rabbit_start_and_wait "$TIMEOUT"; then
+      # one more try from a clean slate: whatever half-started goes, and the node is named
+      # rabbit@localhost (a name the CLI tools always reach)
+      say "rabbitmq did not answer within ${TIMEOUT}s; starting it once more from a clean slate"
+      rabbit_diagnose
+      rabbit_kill_all
+      if grep -qs '^NODENAME=rabbit@localhost' /etc/rabbitmq/rabbitmq-env.conf; then rabbit_set_aside; fi
+      rabbit_pin_localhost "retrying under a name that always resolves"
+      as_root rabbitmq-plugins enable --offline rabbitmq_management >/dev/null 2>&1 || true
+      rabbit_start_and_wait "$TIMEOUT" || { rabbit_diagnose; die "rabbitmq did not answer within ${TIMEOUT}s, twice"; }
+    fi
   fi
-  await "rabbitmq management api" mgmt_alive
+  local t0=$SECONDS
+  while ! mgmt_alive; do
+    (( SECONDS - t0 < TIMEOUT )) || { rabbit_diagnose; die "rabbitmq management api did not answer within ${TIMEOUT}s"; }
+    sleep 0.25
+  done
+  say "rabbitmq management api is up (waited $(( SECONDS - t0 ))s)"
+  if (( started )); then rabbit_drop_test_vhosts; fi
 }
 
 start_redis() {
