@@ -39,6 +39,7 @@ note() { printf 'test.sh: %s\n' "$*" >&2; }
 # (captured first: `eval "$(cmd)"` alone would hide a failure of cmd)
 if ! services_env="$(scripts/services.sh)"; then
   note "FAILED: scripts/services.sh could not start RabbitMQ/Redis/PostgreSQL (log above)"
+  echo "0 passed, 1 failed"
   exit 1
 fi
 eval "$services_env"
