@@ -14,7 +14,7 @@ using Microsoft.Extensions.Logging;
 namespace Broker.TestKit;
 
 /// <summary>The user a <see cref="FakeOidcServer"/> signs in on its next authorization request.</summary>
-public sealed record FakeOidcUser(string Subject, string? Email, string Name = "Test User", IReadOnlyList<string>? Roles = null, bool EmailVerified = true);
+public sealed record FakeOidcUser(string Subject, string? Email, string Name = "Test User", IReadOnlyList<string>? Roles = null, bool? EmailVerified = true);
 
 /// <summary>
 /// A real OpenID Connect provider on 127.0.0.1 for sign-in tests: discovery, <c>/authorize</c> (signs in
@@ -183,7 +183,10 @@ public sealed class FakeOidcServer : IAsyncDisposable
         if (grant.User.Email is not null)
         {
             payload["email"] = grant.User.Email;
-            payload["email_verified"] = grant.User.EmailVerified;
+            if (grant.User.EmailVerified is { } payloadVerified)
+            {
+                payload["email_verified"] = payloadVerified;
+            }
         }
 
         if (grant.User.Roles is { } roles)
@@ -225,7 +228,10 @@ public sealed class FakeOidcServer : IAsyncDisposable
         if (user.Email is not null)
         {
             info["email"] = user.Email;
-            info["email_verified"] = user.EmailVerified;
+            if (user.EmailVerified is { } infoVerified)
+            {
+                info["email_verified"] = infoVerified;
+            }
         }
 
         return Results.Text(info.ToJsonString(), "application/json");
@@ -238,7 +244,7 @@ public sealed class FakeOidcServer : IAsyncDisposable
     private IResult GitHubEmails(HttpContext http) => UserOf(http) is { } user
         ? Results.Text(new JsonArray(
             new JsonObject { ["email"] = "unverified-" + user.Email, ["primary"] = false, ["verified"] = false },
-            new JsonObject { ["email"] = user.Email, ["primary"] = true, ["verified"] = user.EmailVerified }).ToJsonString(), "application/json")
+            new JsonObject { ["email"] = user.Email, ["primary"] = true, ["verified"] = user.EmailVerified ?? false }).ToJsonString(), "application/json")
         : Results.Unauthorized();
 
     private FakeOidcUser? UserOf(HttpContext http)

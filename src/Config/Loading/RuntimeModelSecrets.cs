@@ -21,9 +21,13 @@ internal static partial class RuntimeModelSecrets
         "RABBITMQ_URL", "RABBITMQ_CLUSTER_NODES", "RABBITMQ_MANAGEMENT_URL",
         "SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_SENDER_EMAIL",
         "SLACK_WEBHOOK_URL", "UI_USERNAME", "UI_PASSWORD", "LITELLM_PROXY_API_KEY",
+        // the key managers' and SSO providers' own credentials
+        "HCP_VAULT_TOKEN", "HCP_VAULT_APPROLE_SECRET_ID", "HCP_VAULT_CLIENT_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLIENT_SECRET", "MICROSOFT_CLIENT_SECRET", "GITHUB_CLIENT_SECRET",
+        "GENERIC_CLIENT_SECRET",
     };
 
-    [GeneratedRegex(@"os\.environ/([A-Za-z0-9_.\-]+)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    [GeneratedRegex(@"os\.environ/\s*([A-Za-z0-9_.\-]+)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex EnvReference();
 
     /// <summary>One error per <c>os.environ/</c> reference of <paramref name="section"/> that would expose a secret of Broker's.</summary>

@@ -104,6 +104,13 @@ public sealed class CustomAuthClient(IHttpClientFactory httpClientFactory, ILogg
                 return (null, Denied(Text(body, "message") ?? Text(body, "reason")));
             }
 
+            // fail closed: only an explicit allow: true lets the key in (an empty object from a wrong URL does not)
+            if (!(body["allow"] is JsonValue allowed && allowed.GetValueKind() == JsonValueKind.True))
+            {
+                Log.CustomAuthUnavailable(logger, hook.Url.GetLeftPart(UriPartial.Path), "answered without \"allow\": true");
+                return (null, Unavailable("answered without \"allow\": true"));
+            }
+
             try
             {
                 return (ToKey(body, presentedKey), null);

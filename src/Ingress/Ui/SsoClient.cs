@@ -114,7 +114,9 @@ public sealed class SsoClient(IHttpClientFactory httpClients, TimeProvider time)
 
         var email = Text(claims, provider.EmailAttribute) ?? Text(info, provider.EmailAttribute);
         var verified = Value(claims, "email_verified") ?? Value(info, "email_verified");
-        if (verified is false || (verified is string v && string.Equals(v, "false", StringComparison.OrdinalIgnoreCase)))
+        // only an address the provider says it verified links to a user or names an admin: a missing claim (Entra ID
+        // never sends it) could be any address the signer typed into their own tenant
+        if (!(verified is true || (verified is string v && string.Equals(v, "true", StringComparison.OrdinalIgnoreCase))))
         {
             email = null;
         }

@@ -252,9 +252,11 @@ public sealed class RuntimeModelsTests(RabbitMqFixture rabbit) : IClassFixture<R
         using var databaseByName = await PostAsync(broker.Http, "model/new", Model("leak-2", "os.environ/DATABASE_URL"));
         using var masterByValue = await PostAsync(broker.Http, "model/new", Model("leak-3", "os.environ/INNOCENT_LOOKING_KEY"));
         using var insideHeader = await PostAsync(broker.Http, "model/new", Model("leak-4", "sk-x", "bearer os.environ/LITELLM_SALT_KEY"));
+        // the loader trims the name after the prefix, so a space there must not hide the reference
+        using var spaced = await PostAsync(broker.Http, "model/new", Model("leak-5", "os.environ/ LITELLM_MASTER_KEY"));
         using var fine = await PostAsync(broker.Http, "model/new", Model("fine-model", "os.environ/PLAIN_UPSTREAM_KEY"));
 
-        foreach (var (refused, variable) in new[] { (masterByName, "LITELLM_MASTER_KEY"), (databaseByName, "DATABASE_URL"), (masterByValue, "INNOCENT_LOOKING_KEY"), (insideHeader, "LITELLM_SALT_KEY") })
+        foreach (var (refused, variable) in new[] { (masterByName, "LITELLM_MASTER_KEY"), (databaseByName, "DATABASE_URL"), (masterByValue, "INNOCENT_LOOKING_KEY"), (insideHeader, "LITELLM_SALT_KEY"), (spaced, "LITELLM_MASTER_KEY") })
         {
             var text = await refused.Content.ReadAsStringAsync();
             Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, text);

@@ -126,6 +126,21 @@ public sealed class CustomAuthTests
     }
 
     [Fact]
+    public async Task Chat_HookAnswersWithoutAllowTrue_503FailClosedAndNothingSent()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var hook = await FakeAuthHook.StartAsync();
+        hook.Answer = _ => (200, new JsonObject { ["user_id"] = "u-1" });
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, hook.Url), Env);
+
+        var (status, body) = await ChatAsync(broker, "sk-anything");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("custom_auth_unavailable", body["error"]!["code"]!.GetValue<string>());
+        Assert.Empty(upstream.Requests);
+    }
+
+    [Fact]
     public async Task Chat_NoMasterKeyWithHook_GatewayIsNotOpen()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();

@@ -162,10 +162,12 @@ public sealed class SsoSignInTests : IAsyncLifetime
         Assert.Null(cookie);
     }
 
-    [Fact]
-    public async Task SsoSignIn_UnverifiedAdminEmail_NotAdmin()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(null)] // the claim absent, as Entra ID sends its tokens
+    public async Task SsoSignIn_UnverifiedAdminEmail_NotAdmin(bool? verified)
     {
-        _idp.NextUser = new FakeOidcUser("mallory-sub", "admin@example.com", "Mallory", EmailVerified: false);
+        _idp.NextUser = new FakeOidcUser("mallory-sub-" + (verified is null ? "absent" : "false"), "admin@example.com", "Mallory", EmailVerified: verified);
 
         var (_, cookie) = await SignInAsync(_broker, "google");
 
