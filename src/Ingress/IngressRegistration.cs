@@ -55,6 +55,7 @@ public static class IngressRegistration
         builder.Services.AddSingleton<GroupBalancer>();
         builder.Services.AddGuardrails();
         builder.Services.AddSingleton<QueueMonitor>();
+        builder.Services.AddSingleton<QueueBacklog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueMonitor>());
         builder.Services.AddHttpClient(nameof(QueueMonitor));
         builder.Services.AddHostedService<StreamReplyConnector>();

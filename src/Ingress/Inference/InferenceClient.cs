@@ -20,7 +20,7 @@ namespace Broker.Ingress.Inference;
 /// </summary>
 public sealed class InferenceClient(
     IBus bus, InstanceEndpoint instance, IProxyConfigProvider config, IngressOptions options, BrokerMetrics metrics, TimeProvider timeProvider,
-    DelayedSend queues, IHttpContextAccessor? httpContext = null, Features.Queues.QueueMonitor? queueMonitor = null)
+    DelayedSend queues, IHttpContextAccessor? httpContext = null, Features.Queues.QueueBacklog? backlog = null)
 {
     /// <summary>LiteLLM's default request timeout (600 s) when neither router_settings.timeout nor request_timeout is set.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(600);
@@ -32,8 +32,6 @@ public sealed class InferenceClient(
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<object>> _pending = new();
     private readonly ConcurrentDictionary<Guid, ChatCompletionStream> _streams = new();
     private readonly ConcurrentDictionary<Guid, (string Queue, long StartedTimestamp)> _started = new();
-    private readonly Lock _backlogLock = new();
-    private (long At, Task<IReadOnlyList<Features.Queues.QueueDepth>> Depths)? _backlog;
 
     /// <summary>The authenticated caller of the HTTP request being served (null for the master key, an open gateway or health probes).</summary>
     private Contracts.Identity.Caller? CurrentCaller => httpContext?.HttpContext?.GetCaller();
@@ -485,7 +483,7 @@ public sealed class InferenceClient(
 
     /// <summary>
     /// The first attempt's step is up, unanswered. While its group's queue holds messages waiting for workers that
-    /// consume it (a backlog, per the RabbitMQ management API), the attempt is most likely still waiting its turn, which
+    /// consume it (a backlog, per a passive declare of the queue), the attempt is most likely still waiting its turn, which
     /// must not cost it its place: the step starts over (and again, up to the request's deadline). Otherwise — nobody
     /// consumes the queue, nothing waits in it (so a worker has the attempt), or depths are unknown — the attempt is
     /// handed to the saga as timed out.
@@ -512,28 +510,8 @@ public sealed class InferenceClient(
         }
     }
 
-    /// <summary>Whether <paramref name="queue"/> has messages ready and consumers (depths read at most once a second for all requests).</summary>
-    private async Task<bool> BacklogAsync(string queue)
-    {
-        if (queueMonitor is null)
-        {
-            return false;
-        }
-
-        Task<IReadOnlyList<Features.Queues.QueueDepth>> depths;
-        lock (_backlogLock)
-        {
-            if (_backlog is not { } last || timeProvider.GetElapsedTime(last.At) > TimeSpan.FromSeconds(1))
-            {
-                _backlog = (timeProvider.GetTimestamp(), queueMonitor.RefreshAsync(CancellationToken.None));
-            }
-
-            depths = _backlog.Value.Depths;
-        }
-
-        var depth = (await depths).FirstOrDefault(d => d.Queue == queue);
-        return depth is { Consumers: > 0, MessagesReady: > 0 };
-    }
+    /// <summary>Whether <paramref name="queue"/> has messages ready and consumers, now (exact, over AMQP).</summary>
+    private Task<bool> BacklogAsync(string queue) => backlog?.HasBacklogAsync(queue) ?? Task.FromResult(false);
 
     private async Task ReportStepTimeoutAsync(CreateChatCompletion command, TimeSpan waited)
     {

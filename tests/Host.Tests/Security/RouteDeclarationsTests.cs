@@ -32,9 +32,10 @@ public sealed class RouteDeclarationsTests
         }
 
         var open = routes.Where(r => RouteAccess.Of(r) == RouteAccessLevel.Open).Select(r => r.RoutePattern.RawText!.TrimStart('/')).Order(StringComparer.Ordinal).ToList();
-        // the admin UI's files and its sign-in/sign-out (which check the key themselves) are open too
+        // the admin UI's files, its sign-in/sign-out (which check the key themselves) and the SSO flow (which checks the
+        // provider's state and id_token itself) are open too
         Assert.Equal(
-            ["health/liveliness", "health/liveness", "health/readiness", "metrics", "ui", "ui/api/session", "ui/api/session", "ui/api/session", "ui/api/{**rest}", "ui/{**path}", "{*path:nonfile}"],
+            ["health/liveliness", "health/liveness", "health/readiness", "metrics", "sso/callback", "sso/key/generate", "ui", "ui/api/session", "ui/api/session", "ui/api/session", "ui/api/{**rest}", "ui/{**path}", "{*path:nonfile}"],
             open);
     }
 
