@@ -106,7 +106,7 @@ public sealed partial class ConfigReloadTests
         var error = (await refused.Content.ReadFromJsonAsync<JsonObject>())!["error"]!;
         using var stillServed = await ChatAsync(broker.Http, "first");
         var readiness = await ReadinessAsync(broker.Http);
-        var metrics = await broker.Http.GetStringAsync("metrics");
+        var metrics = await MetricsMatchingAsync(broker.Http, StaleMetric(1));
 
         Assert.True(anonymous.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, anonymous.StatusCode.ToString());
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);

@@ -35,7 +35,7 @@ public sealed class RouteDeclarationsTests
         // the admin UI's files, its sign-in/sign-out (which check the key themselves) and the SSO flow (which checks the
         // provider's state and id_token itself) are open too
         Assert.Equal(
-            ["health/liveliness", "health/liveness", "health/readiness", "metrics", "sso/callback", "sso/key/generate", "ui", "ui/api/session", "ui/api/session", "ui/api/session", "ui/api/{**rest}", "ui/{**path}", "{*path:nonfile}"],
+            ["health/liveliness", "health/liveness", "health/readiness", "metrics", "sso/callback", "sso/key/generate", "ui", "ui/api/session", "ui/api/session", "ui/api/session", "ui/api/sso", "ui/api/{**rest}", "ui/{**path}", "{*path:nonfile}"],
             open);
     }
 
