@@ -38,6 +38,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Broker.ServiceDefaults.Options;
 
 namespace Broker.Ingress;
 
@@ -79,18 +80,8 @@ public static class IngressRegistration
         builder.Services.AddSingleton<BatchLineRunner>();
         builder.Services.AddSingleton<BatchDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BatchDispatcher>());
-        builder.Services.AddSingleton(sp =>
-        {
-            var options = new IngressOptions();
-            builder.Configuration.GetSection("Ingress").Bind(options);
-            return options;
-        });
-        builder.Services.AddSingleton(sp =>
-        {
-            var options = new IdempotencyOptions();
-            builder.Configuration.GetSection("Idempotency").Bind(options);
-            return options;
-        });
+        builder.AddValidatedOptions<IngressOptions>("Ingress");
+        builder.AddValidatedOptions<IdempotencyOptions>("Idempotency");
         builder.Services.AddSingleton<IdempotencyStore>();
         builder.Services.AddSingleton<RequestDrain>();
         // the drain happens before the rest of the host stops: give the host that much more time to stop
@@ -100,12 +91,7 @@ public static class IngressRegistration
             o.ShutdownTimeout += TimeSpan.FromSeconds(Math.Max(0, drain));
         });
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestDrain>());
-        builder.Services.AddSingleton(sp =>
-        {
-            var options = new AuthOptions();
-            builder.Configuration.GetSection("Auth").Bind(options);
-            return options;
-        });
+        builder.AddValidatedOptions<AuthOptions>("Auth");
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<IdentityRepository>();
         // keys, users and teams: PostgreSQL, or the embedded SQLite file (one behaviour, one contract test suite)

@@ -158,8 +158,27 @@ public static class BrokerCli
             Environment.SetEnvironmentVariable(name, value);
         }
 
-        using var app = BrokerApp.Build(options, loaded);
-        await app.RunAsync(cancellationToken);
+        IHost app;
+        try
+        {
+            app = BrokerApp.Build(options, loaded);
+        }
+        catch (Broker.ServiceDefaults.Options.InvalidHostSettingsException ex)
+        {
+            foreach (var problem in ex.Problems)
+            {
+                await stderr.WriteLineAsync("error: " + problem);
+            }
+
+            await stderr.WriteLineAsync($"error: {ex.Problems.Count} host setting(s) are invalid (appsettings.json or environment variables such as Ingress__DrainSeconds); see docs/operations.md#host-settings");
+            return 1;
+        }
+
+        using (app)
+        {
+            await app.RunAsync(cancellationToken);
+        }
+
         return 0;
     }
 

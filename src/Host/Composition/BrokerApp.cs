@@ -7,6 +7,7 @@ using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
 using Broker.ServiceDefaults.Logging;
 using Broker.ServiceDefaults.Observability;
+using Broker.ServiceDefaults.Options;
 using Broker.ServiceDefaults.Reload;
 using Broker.Workers;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -83,12 +84,14 @@ public static class BrokerApp
         if (web is not null)
         {
             var app = web.Build();
+            ValidatedOptions.Check(app.Services);
             app.MapIngress();
             host = app;
         }
         else
         {
             host = ((HostApplicationBuilder)builder).Build();
+            ValidatedOptions.Check(host.Services);
         }
 
         ReportStartup(host, options, loaded);

@@ -2,6 +2,7 @@ using Broker.Config;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Broker.ServiceDefaults.Options;
 
 namespace Broker.Ingress.Caching;
 
@@ -16,12 +17,7 @@ public static class CacheRegistration
     public static IHostApplicationBuilder AddResponseCache(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddSingleton(_ =>
-        {
-            var options = new CacheOptions();
-            builder.Configuration.GetSection("Cache").Bind(options);
-            return options;
-        });
+        builder.AddValidatedOptions<CacheOptions>("Cache");
         builder.Services.AddSingleton(sp => CacheSettings.From(sp.GetRequiredService<IProxyConfigProvider>().Current.LitellmSettings));
         builder.Services.AddSingleton(sp => new ResponseCache(
             sp.GetRequiredService<CacheSettings>(),

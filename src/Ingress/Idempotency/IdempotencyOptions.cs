@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Broker.Ingress.Idempotency;
 
 /// <summary>
@@ -7,24 +9,29 @@ namespace Broker.Ingress.Idempotency;
 public sealed class IdempotencyOptions
 {
     /// <summary>How long a finished request's answer is replayed for its key (default 24 h).</summary>
+    [Range(0d, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be more than 0")]
     public double TtlSeconds { get; set; } = 24 * 60 * 60;
 
     /// <summary>
     /// How long a key stays claimed by a request in flight without a sign of life; the Ingress running it renews the
     /// claim every third of this. An Ingress that dies leaves the key to the next retry after at most this long.
     /// </summary>
+    [Range(0d, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be more than 0")]
     public double ClaimSeconds { get; set; } = 30;
 
     /// <summary>How often a repeated request waiting for the first one asks the shared store (Redis) whether it finished.</summary>
+    [Range(0d, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be more than 0")]
     public double PollMilliseconds { get; set; } = 200;
 
     /// <summary>The largest answer kept for replay; a repeat of a larger one is answered 409 instead of calling the provider again.</summary>
+    [Range(1L, long.MaxValue, ErrorMessage = "{0} must be 1 or more")]
     public long MaxStoredBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>
     /// Without Redis: the most the answers kept in this process's memory may take; past it (after dropping expired ones),
     /// a repeat is answered 409 instead of replayed.
     /// </summary>
+    [Range(1L, long.MaxValue, ErrorMessage = "{0} must be 1 or more")]
     public long MaxLocalBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>The longest key accepted (Stripe's limit); a longer one is a 400.</summary>

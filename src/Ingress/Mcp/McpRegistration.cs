@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Configuration;
+using Broker.ServiceDefaults.Options;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ModelContextProtocol.Protocol;
@@ -11,12 +11,7 @@ public static class McpRegistration
     public static IHostApplicationBuilder AddMcpGateway(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddSingleton(sp =>
-        {
-            var options = new McpOptions();
-            builder.Configuration.GetSection("Mcp").Bind(options);
-            return options;
-        });
+        builder.AddValidatedOptions<McpOptions>("Mcp");
         builder.Services.AddHttpClient(nameof(McpUpstream));
         builder.Services.AddSingleton<McpGateway>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<McpGateway>());

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Broker.Ingress.PassThrough;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace Broker.Ingress.PassThrough;
 public sealed class PassThroughOptions
 {
     /// <summary>The longest a connection to a target may take to open; then the call is answered 502.</summary>
+    [Range(0d, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be more than 0")]
     public double ConnectTimeoutSeconds { get; set; } = 10;
 
     /// <summary>
@@ -14,5 +17,6 @@ public sealed class PassThroughOptions
     /// is answered 504 (or, once the answer has started, cut). Unset: <c>router_settings.timeout</c>, else
     /// <c>litellm_settings.request_timeout</c>, else 600 s.
     /// </summary>
+    [Range(0d, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be more than 0")]
     public double? ActivityTimeoutSeconds { get; set; }
 }

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Configuration;
+using Broker.ServiceDefaults.Options;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -11,12 +11,7 @@ public static class PassThroughRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddHttpForwarder();
-        builder.Services.AddSingleton(_ =>
-        {
-            var options = new PassThroughOptions();
-            builder.Configuration.GetSection("PassThrough").Bind(options);
-            return options;
-        });
+        builder.AddValidatedOptions<PassThroughOptions>("PassThrough");
         builder.Services.AddSingleton<PassThroughForwarder>();
         return builder;
     }

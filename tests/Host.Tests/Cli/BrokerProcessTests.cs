@@ -93,4 +93,56 @@ public sealed class BrokerProcessTests
             }
         }
     }
+
+    [Fact]
+    public async Task Broker_OutOfRangeHostSettings_RefusesToStartNamingEach()
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "broker.dll"), "--config", "config.yaml", "--port", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"])
+        {
+            WorkingDirectory = RepoRoot(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment.Remove("RABBITMQ_URL");
+        start.Environment.Remove("LITELLM_MASTER_KEY");
+        var store = Path.Combine(Path.GetTempPath(), $"broker-process-{Guid.NewGuid():N}.db");
+        start.Environment["Database__EmbeddedPath"] = store;
+        start.Environment["Ingress__DrainSeconds"] = "-1";
+        start.Environment["Idempotency__TtlSeconds"] = "0";
+        start.Environment["Cache__LocalMaxEntries"] = "0";
+        using var process = Process.Start(start)!;
+        var log = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await process.WaitForExitAsync(exited.Token);
+            process.WaitForExit();
+
+            var text = log.ToString();
+            Assert.Equal(1, process.ExitCode);
+            // all three at once, each in its section, and no stack trace
+            Assert.Contains("error: Ingress: DrainSeconds must be 0 or more", text, StringComparison.Ordinal);
+            Assert.Contains("error: Idempotency: TtlSeconds must be more than 0", text, StringComparison.Ordinal);
+            Assert.Contains("error: Cache: LocalMaxEntries must be 1 or more", text, StringComparison.Ordinal);
+            Assert.Contains("error: 3 host setting(s) are invalid", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("is listening", text, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+            {
+                File.Delete(store + suffix);
+            }
+        }
+    }
 }
