@@ -24,4 +24,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3807, Level = LogLevel.Information, Message = "Idempotency-Key repeat on {Path} refused with 409: the first request ({RequestId}) may have run")]
     public static partial void OutcomeUnknownRefused(ILogger logger, string path, string requestId);
+
+    [LoggerMessage(EventId = 3808, Level = LogLevel.Warning, Message = "Idempotency-Key repeat on {Path} refused with 409: the first request ({RequestId}) was in flight on an Ingress whose lease expired (it died); it may have run")]
+    public static partial void HolderLostRefused(ILogger logger, string path, string requestId);
 }
