@@ -231,8 +231,9 @@ public sealed class IdempotencyFilter(
     {
         var lookUp = firstId.Length > 0 ? $"GET /request/{firstId}" : "GET /request/{x-litellm-call-id}";
         return new OpenAiErrorResult(StatusCodes.Status409Conflict,
-            $"The request with this {KeyHeader} was still running on a Broker instance that stopped (its lease expired), so it may have " +
-            $"run and may be charged, and its answer is lost. It is not run again. Look it up with {lookUp}; use a new key to run it again.",
+            $"The request with this {KeyHeader} was still running on a Broker instance that stopped or lost its connection to Redis (its lease " +
+            $"expired), so it may have run and may be charged, and its answer is lost. It is not run again. Look it up with {lookUp}; " +
+            "use a new key to run it again.",
             "invalid_request_error", KeyHeader, "idempotency_outcome_unknown");
     }
 

@@ -183,13 +183,16 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
                 {
-                    // a large answer may take longer than a routing command: the claim lapses and a repeat runs again
                     Log.NotStored(logger, ex.GetType().Name + ": " + ex.Message);
                     if (ex is RedisConnectionException)
                     {
                         redis.ReportFailure(ex);
+                        return;
                     }
 
+                    // a large answer may take longer than a command may: keep at least that the request finished, so its
+                    // repeats are told the answer was not kept rather than that its outcome is unknown once the lease expires
+                    await CompleteNotKeptAsync(db, key, token, fingerprint, answer);
                     return;
                 }
             }
@@ -212,6 +215,21 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         finally
         {
             Signal(key);
+        }
+    }
+
+    private async Task CompleteNotKeptAsync(IDatabase db, string key, string token, string fingerprint, IdempotentAnswer answer)
+    {
+        var notKept = answer.UnknownOutcomeOf is null ? answer with { Headers = new Dictionary<string, string>(), Body = [], TooLarge = true } : answer;
+        try
+        {
+            await db.ScriptEvaluateAsync(CompleteScript, [RedisKey(key), LeaseKey(key), CallKey(key)],
+                [token, AnswerValue(fingerprint, notKept), Milliseconds(AnswerTtl)]);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // the claim stays without its lease: repeats get 409 idempotency_outcome_unknown, never a second run
+            redis.ReportFailure(ex);
         }
     }
 

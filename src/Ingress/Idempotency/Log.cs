@@ -13,7 +13,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 3803, Level = LogLevel.Warning, Message = "Idempotency-Key reused with a different request on {Path}: refused with 422")]
     public static partial void KeyReused(ILogger logger, string path);
 
-    [LoggerMessage(EventId = 3804, Level = LogLevel.Warning, Message = "Idempotency-Key answer not stored in Redis ({Reason}): a repeat after the claim lapses runs again")]
+    [LoggerMessage(EventId = 3804, Level = LogLevel.Warning, Message = "Idempotency-Key answer not stored in Redis ({Reason}): its repeats get 409, never a second run")]
     public static partial void NotStored(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 3805, Level = LogLevel.Warning, Message = "Idempotency-Key answers in memory reached Idempotency:MaxLocalBytes ({MaxBytes}): this answer is not kept (a repeat gets 409); configure Redis or a shorter Idempotency:TtlSeconds")]

@@ -336,8 +336,16 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
                 await Task.Delay(50);
             }
 
+            // a repeat on ingress B while A lives and renews its lease waits for the first request
+            var joined = PostAsync(broker.Http, "v1/chat/completions", Body, key);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.False(joined.IsCompleted, "a repeat while the first request runs on a live Ingress waits for it");
+
             await ingressA.Kill();
             await Assert.ThrowsAnyAsync<HttpRequestException>(() => first);
+            var killedAt = Stopwatch.StartNew();
+            var joinedAnswer = await joined;
+            var joinedAfter = killedAt.Elapsed;
             // past the lease of the dead Ingress
             await Task.Delay(TimeSpan.FromSeconds(LeaseSeconds + 1));
             var repeat = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
@@ -346,7 +354,9 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
             await Task.Delay(TimeSpan.FromSeconds(1));
             var again = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
 
-            foreach (var answer in new[] { repeat, again })
+            // the waiting repeat is refused once the dead Ingress's lease has expired
+            Assert.True(joinedAfter < TimeSpan.FromSeconds(LeaseSeconds + 2), $"the waiting repeat ended {joinedAfter} after the kill");
+            foreach (var answer in new[] { joinedAnswer, repeat, again })
             {
                 Assert.True(answer.Status == HttpStatusCode.Conflict, $"{answer.Status} {answer.Body}");
                 var error = JsonNode.Parse(answer.Body)!["error"]!;
@@ -357,7 +367,7 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
                 Assert.Contains($"GET /request/{callId}", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
             }
 
-            Assert.Equal(repeat.Header("x-litellm-call-id"), again.Header("x-litellm-call-id"));
+            Assert.Single(new[] { joinedAnswer, repeat, again }.Select(x => x.Header("x-litellm-call-id")).Distinct());
             Assert.Single(upstream.Requests);
         }
         finally
