@@ -293,6 +293,43 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
 
     [Fact]
     [Trait("Category", "Integration")]
+    public async Task Chat_FirstRunsLongerThanLease_RepeatOnOtherIngressGetsItsAnswer()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        // the provider takes three leases: only the live Ingress's renewals keep the repeat waiting
+        upstream.Delay = TimeSpan.FromSeconds(3);
+        var redis = Environment.GetEnvironmentVariable("REDIS_URL");
+        Assert.False(string.IsNullOrEmpty(redis), "REDIS_URL is not set: run eval \"$(scripts/services.sh)\" first");
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        try
+        {
+            await using var broker = await BrokerRunner.StartAsync(Yaml(upstream), null, url,
+                [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, []), (BrokerRoles.Ingress, [])],
+                new Dictionary<string, string?> { ["REDIS_URL"] = redis, ["Idempotency:ClaimSeconds"] = "1" });
+            using var a = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(broker.Hosts[2])[0] + "/"), Timeout = TimeSpan.FromSeconds(60) };
+            using var b = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(broker.Hosts[3])[0] + "/"), Timeout = TimeSpan.FromSeconds(60) };
+            var key = Guid.NewGuid().ToString();
+            const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"longer than the lease"}]}""";
+
+            var first = PostAsync(a, "v1/chat/completions", Body, key);
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            var repeat = await PostAsync(b, "v1/chat/completions", Body, key);
+            var firstAnswer = await first;
+
+            Assert.Equal(HttpStatusCode.OK, firstAnswer.Status);
+            Assert.True(repeat.Status == HttpStatusCode.OK, $"{repeat.Status} {repeat.Body}");
+            Assert.Equal("true", repeat.Header("idempotent-replayed"));
+            Assert.Equal(firstAnswer.Header("x-litellm-call-id"), repeat.Header("x-litellm-call-id"));
+            Assert.Single(upstream.Requests);
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
     public async Task Chat_FirstIngressKilledAtProvider_RepeatOnOtherIngressNotRunAgain()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
