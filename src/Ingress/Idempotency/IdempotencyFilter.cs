@@ -5,6 +5,7 @@ using Broker.Config;
 using Broker.Ingress.Auth;
 using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
+using Broker.Ingress.Inference;
 using Broker.Ingress.Streaming;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -75,6 +76,12 @@ public sealed class IdempotencyFilter(
                 return await RunAsync(context, next, storeKey, token, fingerprint, body.Json);
             }
 
+            if (claim.LostCallId is { } lostId)
+            {
+                Log.HolderLostRefused(logger, http.Request.Path.Value ?? "/", lostId);
+                return new HeaderResult(shape(HolderLostConflict(lostId)), lostId);
+            }
+
             if (claim.Answer is { } answer)
             {
                 if (answer.UnknownOutcomeOf is { } firstId)
@@ -110,6 +117,8 @@ public sealed class IdempotencyFilter(
             http.RequestAborted = CancellationToken.None;
         }
 
+        // each call sent for this request is on record with the claim before it goes out (see IdempotencyStore)
+        InferenceSendHook.Set(http, requestId => store.RecordCallAsync(storeKey, token, requestId.ToString()));
         var renewal = new CancellationTokenSource();
         var renewing = RenewAsync(storeKey, token, renewal.Token);
         http.Response.OnCompleted(async () =>
@@ -210,6 +219,20 @@ public sealed class IdempotencyFilter(
         return new OpenAiErrorResult(StatusCodes.Status409Conflict,
             $"The request with this {KeyHeader} was answered with an error although it may have run, may still run and may be charged " +
             $"(a timeout, an answer lost with the queue connection, or a stream that broke off), so it is not run again. Look it up with {lookUp}; " +
+            "use a new key to run it again.",
+            "invalid_request_error", KeyHeader, "idempotency_outcome_unknown");
+    }
+
+    /// <summary>
+    /// The 409 for a repeat of a request whose Ingress died while it ran (its lease expired): it may have run and been
+    /// charged, and its answer can no longer arrive (<paramref name="firstId"/> its call id, or empty).
+    /// </summary>
+    private static OpenAiErrorResult HolderLostConflict(string firstId)
+    {
+        var lookUp = firstId.Length > 0 ? $"GET /request/{firstId}" : "GET /request/{x-litellm-call-id}";
+        return new OpenAiErrorResult(StatusCodes.Status409Conflict,
+            $"The request with this {KeyHeader} was still running on a Broker instance that stopped or lost its connection to Redis (its lease " +
+            $"expired), so it may have run and may be charged, and its answer is lost. It is not run again. Look it up with {lookUp}; " +
             "use a new key to run it again.",
             "invalid_request_error", KeyHeader, "idempotency_outcome_unknown");
     }

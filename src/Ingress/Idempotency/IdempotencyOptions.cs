@@ -13,8 +13,10 @@ public sealed class IdempotencyOptions
     public double TtlSeconds { get; set; } = 24 * 60 * 60;
 
     /// <summary>
-    /// How long a key stays claimed by a request in flight without a sign of life; the Ingress running it renews the
-    /// claim every third of this. An Ingress that dies leaves the key to the next retry after at most this long.
+    /// The lease of a request in flight: how long its claim counts as alive without a sign of life; the Ingress running
+    /// it renews the lease every third of this. When an Ingress dies with the request in flight, its repeats wait at
+    /// most this long and are then refused with 409 <c>idempotency_outcome_unknown</c> (it may have run), never run again.
+    /// Without Redis (claims in one process's memory) it is how long an unrenewed claim lasts.
     /// </summary>
     [Range(0d, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be more than 0")]
     public double ClaimSeconds { get; set; } = 30;

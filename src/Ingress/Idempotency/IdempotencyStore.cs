@@ -9,28 +9,59 @@ namespace Broker.Ingress.Idempotency;
 
 /// <summary>
 /// Where <c>Idempotency-Key</c>s live: in Redis when one is configured and answering, shared by every Ingress instance
-/// (the claim is one <c>SET NX</c>, so of two instances racing on a key exactly one runs the request), else in this
-/// process's memory. A key holds either a claim (a request in flight, renewed while it runs, lapsing when its Ingress
-/// dies) or the finished answer, for <see cref="IdempotencyOptions.TtlSeconds"/>. Claims are compared by their whole
-/// value, so a request whose claim lapsed and was taken over never overwrites or deletes the newer holder's.
+/// (the claim is one script, so of two instances racing on a key exactly one runs the request), else in this
+/// process's memory. A key holds either a claim (a request in flight) or the finished answer, for
+/// <see cref="IdempotencyOptions.TtlSeconds"/>. In Redis a claim comes with a lease
+/// (<c>&lt;prefix&gt;:idempotency-lease:{key}</c>, <see cref="IdempotencyOptions.ClaimSeconds"/>) that its Ingress
+/// renews while the request runs, and with the call id it sent (<c>&lt;prefix&gt;:idempotency-call:{key}</c>): a
+/// claim whose lease expired belongs to an Ingress that died with the request in flight, so its repeats are refused
+/// (the request may have run and been charged), never run a second time. Claims are compared by their whole value,
+/// so a request never overwrites or deletes another holder's key.
 /// </summary>
 public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions options, TimeProvider time, ILogger<IdempotencyStore> logger)
 {
-    /// <summary>KEYS[1] the key; ARGV[1] the claim it must still hold, ARGV[2] the new ttl in ms.</summary>
+    /// <summary>
+    /// KEYS[1] the key, KEYS[2] its lease, KEYS[3] its call id; ARGV[1] the claim, ARGV[2] the key's ttl in ms, ARGV[3]
+    /// the lease's. Returns {1} when claimed, else {0, the key's value, whether the lease lives, the call id}.
+    /// </summary>
+    private const string ClaimScript = """
+        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+          redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+          redis.call('DEL', KEYS[3])
+          return {1}
+        end
+        return {0, redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2]), redis.call('GET', KEYS[3])}
+        """;
+
+    /// <summary>KEYS[1] the key, KEYS[2] its lease; ARGV[1] the claim it must still hold, ARGV[2] the lease's ttl in ms, ARGV[3] the key's.</summary>
     private const string RenewScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+          redis.call('PEXPIRE', KEYS[1], ARGV[3])
+          return 1
+        end
         return 0
         """;
 
-    /// <summary>KEYS[1] the key; ARGV[1] the claim it must still hold, ARGV[2] the answer, ARGV[3] its ttl in ms.</summary>
+    /// <summary>KEYS[1] the key, KEYS[2] its call id; ARGV[1] the claim it must still hold, ARGV[2] the call id, ARGV[3] its ttl in ms.</summary>
+    private const string RecordCallScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) return 1 end
+        return 0
+        """;
+
+    /// <summary>KEYS[1] the key, KEYS[2] its lease, KEYS[3] its call id; ARGV[1] the claim it must still hold, ARGV[2] the answer, ARGV[3] its ttl in ms.</summary>
     private const string CompleteScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+          redis.call('DEL', KEYS[2], KEYS[3])
+          return 1
+        end
         return 0
         """;
 
-    /// <summary>KEYS[1] the key; ARGV[1] the claim it must still hold.</summary>
+    /// <summary>KEYS[1] the key, KEYS[2] its lease, KEYS[3] its call id; ARGV[1] the claim it must still hold.</summary>
     private const string ReleaseScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) end
         return 0
         """;
 
@@ -43,29 +74,31 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
 
     private TimeSpan AnswerTtl => TimeSpan.FromSeconds(Math.Max(1, options.TtlSeconds));
 
+    /// <summary>How long a claim's key lives: as long as an answer would, and never shorter than its lease.</summary>
+    private TimeSpan KeyTtl => AnswerTtl > ClaimTtl ? AnswerTtl : ClaimTtl;
+
     /// <summary>Claims <paramref name="key"/> for a request with <paramref name="fingerprint"/>, or says who holds it.</summary>
     public async Task<IdempotencyClaim> ClaimAsync(string key, string fingerprint, CancellationToken cancellationToken)
     {
-        var claim = Serialize(new JsonObject { ["f"] = fingerprint, ["o"] = Guid.NewGuid().ToString("N") });
+        // "lease": the claim has a lease (an Ingress of this version holds it); a claim without one lapses by itself
+        var claim = Serialize(new JsonObject { ["f"] = fingerprint, ["o"] = Guid.NewGuid().ToString("N"), ["lease"] = true });
         if (redis.Available() is { } db)
         {
             try
             {
-                for (var tries = 0; tries < 3; tries++)
+                cancellationToken.ThrowIfCancellationRequested();
+                var result = (RedisResult[])(await db.ScriptEvaluateAsync(ClaimScript, [RedisKey(key), LeaseKey(key), CallKey(key)],
+                    [claim, Milliseconds(KeyTtl), Milliseconds(ClaimTtl)]))!;
+                if ((long)result[0] == 1)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (await db.StringSetAsync(RedisKey(key), claim, ClaimTtl, When.NotExists))
-                    {
-                        return new IdempotencyClaim(claim, fingerprint, null);
-                    }
+                    return await LegacyHolderAsync(db, key, claim) ?? new IdempotencyClaim(claim, fingerprint, null);
+                }
 
-                    var held = await db.StringGetAsync(RedisKey(key));
-                    if (held.HasValue && Parse(held.ToString()) is { } found)
-                    {
-                        return found;
-                    }
-
-                    // it lapsed or was released between the two commands: claim again
+                // a value this version cannot read falls through to this process's memory, as when Redis is away
+                if (Parse(result[1].ToString()) is { } found)
+                {
+                    var lost = found.Answer is null && Leased(result[1].ToString()) && (long)result[2] == 0;
+                    return lost ? found with { LostCallId = result[3].IsNull ? "" : result[3].ToString() } : found;
                 }
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -92,14 +125,18 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         }
     }
 
-    /// <summary>Keeps a claim alive while its request runs; false when it is no longer this request's.</summary>
+    /// <summary>
+    /// Keeps a claim alive while its request runs (its lease in Redis, its entry in memory); false when it is no longer
+    /// this request's.
+    /// </summary>
     public async Task<bool> RenewAsync(string key, string token)
     {
         if (redis.Available() is { } db)
         {
             try
             {
-                return (long)await db.ScriptEvaluateAsync(RenewScript, [RedisKey(key)], [token, (long)ClaimTtl.TotalMilliseconds]) == 1;
+                return (long)await db.ScriptEvaluateAsync(RenewScript, [RedisKey(key), LeaseKey(key)],
+                    [token, Milliseconds(ClaimTtl), Milliseconds(KeyTtl)]) == 1;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
@@ -108,6 +145,26 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         }
 
         return Replace(key, token, new LocalEntry(token, time.GetTimestamp() + Ticks(ClaimTtl)));
+    }
+
+    /// <summary>
+    /// Records the call id the request holding <paramref name="token"/> is about to send to a queue, before it is sent:
+    /// if this Ingress dies while the call runs, its repeats name that call (<c>GET /request/{id}</c>).
+    /// </summary>
+    public async Task RecordCallAsync(string key, string token, string callId)
+    {
+        if (redis.Available() is { } db)
+        {
+            try
+            {
+                await db.ScriptEvaluateAsync(RecordCallScript, [RedisKey(key), CallKey(key)], [token, callId, Milliseconds(KeyTtl)]);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                // the repeat of a request whose Ingress died is still refused, only without naming the call
+                redis.ReportFailure(ex);
+            }
+        }
     }
 
     /// <summary>Stores the answer of the request holding <paramref name="token"/>; its repeats get it from now on.</summary>
@@ -121,18 +178,21 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
             {
                 try
                 {
-                    await db.ScriptEvaluateAsync(CompleteScript, [RedisKey(key)], [token, value, (long)AnswerTtl.TotalMilliseconds]);
+                    await db.ScriptEvaluateAsync(CompleteScript, [RedisKey(key), LeaseKey(key), CallKey(key)], [token, value, Milliseconds(AnswerTtl)]);
                     return;
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
                 {
-                    // a large answer may take longer than a routing command: the claim lapses and a repeat runs again
                     Log.NotStored(logger, ex.GetType().Name + ": " + ex.Message);
                     if (ex is RedisConnectionException)
                     {
                         redis.ReportFailure(ex);
+                        return;
                     }
 
+                    // a large answer may take longer than a command may: keep at least that the request finished, so its
+                    // repeats are told the answer was not kept rather than that its outcome is unknown once the lease expires
+                    await CompleteNotKeptAsync(db, key, token, fingerprint, answer);
                     return;
                 }
             }
@@ -158,6 +218,21 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         }
     }
 
+    private async Task CompleteNotKeptAsync(IDatabase db, string key, string token, string fingerprint, IdempotentAnswer answer)
+    {
+        var notKept = answer.UnknownOutcomeOf is null ? answer with { Headers = new Dictionary<string, string>(), Body = [], TooLarge = true } : answer;
+        try
+        {
+            await db.ScriptEvaluateAsync(CompleteScript, [RedisKey(key), LeaseKey(key), CallKey(key)],
+                [token, AnswerValue(fingerprint, notKept), Milliseconds(AnswerTtl)]);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // the claim stays without its lease: repeats get 409 idempotency_outcome_unknown, never a second run
+            redis.ReportFailure(ex);
+        }
+    }
+
     /// <summary>Gives the key up (the request failed in a way a retry may fix): the next request with it runs.</summary>
     public async Task ReleaseAsync(string key, string token)
     {
@@ -167,7 +242,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
             {
                 try
                 {
-                    await db.ScriptEvaluateAsync(ReleaseScript, [RedisKey(key)], [token]);
+                    await ReleaseAsync(db, key, token);
                     return;
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -267,7 +342,53 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
-    private RedisKey RedisKey(string key) => $"{redis.Options.KeyPrefix}:idempotency:{key}";
+    private static long Milliseconds(TimeSpan span) => (long)span.TotalMilliseconds;
+
+    /// <summary>
+    /// <c>&lt;prefix&gt;:idempotency:{key}</c>: the claim or the answer. The key is a hash tag, so the claim, its lease and
+    /// its call id sit on one Redis Cluster slot and one script can touch them all.
+    /// </summary>
+    private RedisKey RedisKey(string key) => $"{redis.Options.KeyPrefix}:idempotency:{{{key}}}";
+
+    private RedisKey LeaseKey(string key) => $"{redis.Options.KeyPrefix}:idempotency-lease:{{{key}}}";
+
+    private RedisKey CallKey(string key) => $"{redis.Options.KeyPrefix}:idempotency-call:{{{key}}}";
+
+    /// <summary>Where an Ingress older than the lease kept a key (claim or answer), without the hash tag.</summary>
+    private RedisKey LegacyKey(string key) => $"{redis.Options.KeyPrefix}:idempotency:{key}";
+
+    private async Task ReleaseAsync(IDatabase db, string key, string token) =>
+        await db.ScriptEvaluateAsync(ReleaseScript, [RedisKey(key), LeaseKey(key), CallKey(key)], [token]);
+
+    /// <summary>
+    /// During an upgrade: a key claimed or answered by an older Ingress under the old name wins over the claim just
+    /// taken, which is given back. Null when there is none. (Can go once every Ingress runs this version and
+    /// <see cref="IdempotencyOptions.TtlSeconds"/> has passed since.)
+    /// </summary>
+    private async Task<IdempotencyClaim?> LegacyHolderAsync(IDatabase db, string key, string claim)
+    {
+        var legacy = await db.StringGetAsync(LegacyKey(key));
+        if (!legacy.HasValue || Parse(legacy.ToString()) is not { } found)
+        {
+            return null;
+        }
+
+        await ReleaseAsync(db, key, claim);
+        return found;
+    }
+
+    /// <summary>Whether a stored claim was taken with a lease (<c>"lease": true</c>).</summary>
+    private static bool Leased(string value)
+    {
+        try
+        {
+            return JsonNode.Parse(value) is JsonObject o && o["lease"] is JsonValue l && l.TryGetValue<bool>(out var leased) && leased;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 
     private static string Serialize(JsonObject value) => value.ToJsonString();
 

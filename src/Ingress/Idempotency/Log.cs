@@ -13,7 +13,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 3803, Level = LogLevel.Warning, Message = "Idempotency-Key reused with a different request on {Path}: refused with 422")]
     public static partial void KeyReused(ILogger logger, string path);
 
-    [LoggerMessage(EventId = 3804, Level = LogLevel.Warning, Message = "Idempotency-Key answer not stored in Redis ({Reason}): a repeat after the claim lapses runs again")]
+    [LoggerMessage(EventId = 3804, Level = LogLevel.Warning, Message = "Idempotency-Key answer not stored in Redis ({Reason}): its repeats get 409, never a second run")]
     public static partial void NotStored(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 3805, Level = LogLevel.Warning, Message = "Idempotency-Key answers in memory reached Idempotency:MaxLocalBytes ({MaxBytes}): this answer is not kept (a repeat gets 409); configure Redis or a shorter Idempotency:TtlSeconds")]
@@ -24,4 +24,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3807, Level = LogLevel.Information, Message = "Idempotency-Key repeat on {Path} refused with 409: the first request ({RequestId}) may have run")]
     public static partial void OutcomeUnknownRefused(ILogger logger, string path, string requestId);
+
+    [LoggerMessage(EventId = 3808, Level = LogLevel.Warning, Message = "Idempotency-Key repeat on {Path} refused with 409: the first request ({RequestId}) was in flight on an Ingress whose lease expired (it died); it may have run")]
+    public static partial void HolderLostRefused(ILogger logger, string path, string requestId);
 }

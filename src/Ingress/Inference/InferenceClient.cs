@@ -415,6 +415,8 @@ public sealed class InferenceClient(
             sendTimeout.CancelAfter(QueueSendTimeout);
         }
 
+        // before the send, so that whatever happens to this process from here on, the call it may have made is on record
+        await InferenceSendHook.SendingAsync(httpContext?.HttpContext, requestId);
         try
         {
             // the queue's address (on RabbitMQ with quorum queues, declared once per process first); cached once resolved

@@ -1,5 +1,8 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Broker.Host.Composition;
@@ -285,6 +288,161 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         finally
         {
             await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Chat_FirstRunsLongerThanLease_RepeatOnOtherIngressGetsItsAnswer()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        // the provider takes three leases: only the live Ingress's renewals keep the repeat waiting
+        upstream.Delay = TimeSpan.FromSeconds(3);
+        var redis = Environment.GetEnvironmentVariable("REDIS_URL");
+        Assert.False(string.IsNullOrEmpty(redis), "REDIS_URL is not set: run eval \"$(scripts/services.sh)\" first");
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        try
+        {
+            await using var broker = await BrokerRunner.StartAsync(Yaml(upstream), null, url,
+                [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, []), (BrokerRoles.Ingress, [])],
+                new Dictionary<string, string?> { ["REDIS_URL"] = redis, ["Idempotency:ClaimSeconds"] = "1" });
+            using var a = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(broker.Hosts[2])[0] + "/"), Timeout = TimeSpan.FromSeconds(60) };
+            using var b = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(broker.Hosts[3])[0] + "/"), Timeout = TimeSpan.FromSeconds(60) };
+            var key = Guid.NewGuid().ToString();
+            const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"longer than the lease"}]}""";
+
+            var first = PostAsync(a, "v1/chat/completions", Body, key);
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            var repeat = await PostAsync(b, "v1/chat/completions", Body, key);
+            var firstAnswer = await first;
+
+            Assert.Equal(HttpStatusCode.OK, firstAnswer.Status);
+            Assert.True(repeat.Status == HttpStatusCode.OK, $"{repeat.Status} {repeat.Body}");
+            Assert.Equal("true", repeat.Header("idempotent-replayed"));
+            Assert.Equal(firstAnswer.Header("x-litellm-call-id"), repeat.Header("x-litellm-call-id"));
+            Assert.Single(upstream.Requests);
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Chat_FirstIngressKilledAtProvider_RepeatOnOtherIngressNotRunAgain()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        // the provider holds the first call until the Ingress that sent it is dead
+        var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        upstream.HoldAnswer = (call, aborted) => call == 1 ? killed.Task.WaitAsync(aborted) : Task.CompletedTask;
+        var redis = Environment.GetEnvironmentVariable("REDIS_URL");
+        Assert.False(string.IsNullOrEmpty(redis), "REDIS_URL is not set: run eval \"$(scripts/services.sh)\" first");
+        const int LeaseSeconds = 3;
+        var prefix = $"broker-test-{Guid.NewGuid():N}";
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        var store = Path.Combine(Path.GetTempPath(), $"broker-idem-kill-{Guid.NewGuid():N}.db");
+        try
+        {
+            // workers, billing and ingress B in this process; ingress A a `broker --role ingress` process of its own
+            await using var broker = await BrokerRunner.StartAsync(Yaml(upstream), null, url,
+                [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])],
+                new Dictionary<string, string?>
+                {
+                    ["REDIS_URL"] = redis, ["Redis:KeyPrefix"] = prefix, ["Idempotency:ClaimSeconds"] = LeaseSeconds.ToString(CultureInfo.InvariantCulture),
+                });
+            var port = FreePort();
+            await using var ingressA = BrokerProcess.Start(broker.ConfigPath, url,
+                ["--role", "ingress", "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture)],
+                new Dictionary<string, string>
+                {
+                    ["REDIS_URL"] = redis!, ["Redis__KeyPrefix"] = prefix, ["Redis__CommandTimeoutMs"] = "2000",
+                    ["Idempotency__ClaimSeconds"] = LeaseSeconds.ToString(CultureInfo.InvariantCulture), ["Database__EmbeddedPath"] = store,
+                });
+            using var a = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(60) };
+            await WaitReadyAsync(a, ingressA);
+            var key = Guid.NewGuid().ToString();
+            const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"killed ingress"}]}""";
+
+            var first = PostAsync(a, "v1/chat/completions", Body, key);
+            var waited = Stopwatch.StartNew();
+            while (upstream.Requests.Count == 0)
+            {
+                Assert.False(first.IsCompleted, "the first request ended before it reached the provider\n" + ingressA.Log);
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the first request did not reach the provider\n" + ingressA.Log);
+                await Task.Delay(50);
+            }
+
+            // a repeat on ingress B while A lives and renews its lease waits for the first request
+            var joined = PostAsync(broker.Http, "v1/chat/completions", Body, key);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.False(joined.IsCompleted, "a repeat while the first request runs on a live Ingress waits for it");
+
+            await ingressA.Kill();
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => first);
+            var killedAt = Stopwatch.StartNew();
+            var joinedAnswer = await joined;
+            var joinedAfter = killedAt.Elapsed;
+            // past the lease of the dead Ingress
+            await Task.Delay(TimeSpan.FromSeconds(LeaseSeconds + 1));
+            var repeat = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
+            // the provider call finishes now; its answer has nobody to go to, and it is not kept for the key either
+            killed.SetResult();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var again = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
+
+            // the waiting repeat is refused once the dead Ingress's lease has expired
+            Assert.True(joinedAfter < TimeSpan.FromSeconds(LeaseSeconds + 2), $"the waiting repeat ended {joinedAfter} after the kill");
+            foreach (var answer in new[] { joinedAnswer, repeat, again })
+            {
+                Assert.True(answer.Status == HttpStatusCode.Conflict, $"{answer.Status} {answer.Body}");
+                var error = JsonNode.Parse(answer.Body)!["error"]!;
+                Assert.Equal("idempotency_outcome_unknown", error["code"]!.GetValue<string>());
+                Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+                var callId = answer.Header("x-litellm-call-id");
+                Assert.True(Guid.TryParse(callId, out _), $"the 409 names the first call: {callId}");
+                Assert.Contains($"GET /request/{callId}", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+            }
+
+            Assert.Single(new[] { joinedAnswer, repeat, again }.Select(x => x.Header("x-litellm-call-id")).Distinct());
+            Assert.Single(upstream.Requests);
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+            File.Delete(store);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Waits until a <c>broker</c> process answers <c>/health/readiness</c> with 200.</summary>
+    private static async Task WaitReadyAsync(HttpClient http, BrokerProcess process)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var ready = await http.GetAsync("health/readiness");
+                if (ready.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+
+            Assert.False(process.HasExited, "broker exited early:\n" + process.Log);
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "broker not ready within 60 s:\n" + process.Log);
+            await Task.Delay(200);
         }
     }
 
