@@ -3,7 +3,7 @@ using Broker.Billing.Persistence;
 using Broker.Config.Loading;
 using Broker.Config.Model;
 
-namespace Broker.Host.Tests.Billing;
+namespace Broker.Billing.Tests.Budgets;
 
 public sealed class BudgetAlertsTests
 {
