@@ -70,13 +70,15 @@ public sealed class BusRecoveryTests(RabbitMqFixture rabbit, ITestOutputHelper o
     }
 
     /// <summary>
-    /// The connection drops while a worker is in the middle of streamed and plain answers (its consumers publishing
-    /// chunks and reports): RabbitMQ.Client tells the channels of the lost connection one after the other, each once its
-    /// own deliveries are done, so a consumer that did not end held every later channel (the retry saga's queue,
-    /// the instance queue) in a dead state for good. Every queue must have its consumer back within 5 s of RabbitMQ.
+    /// RabbitMQ hangs (nothing comes back, publishes stay unconfirmed), then drops every connection, while a worker is in
+    /// the middle of streamed and plain answers and Billing of usage events: their consumers wait for confirms of
+    /// publishes that cannot be cancelled. RabbitMQ.Client tells the channels of a lost connection one after the other,
+    /// each once its own deliveries are done, so such a consumer held every later channel (the retry saga's queue,
+    /// Billing's other queues) in a dead state for good: they never consumed again. Every queue must have its
+    /// consumer back within 5 s of RabbitMQ.
     /// </summary>
     [Fact]
-    public async Task Outage_ConsumersBusyWhenConnectionDrops_EveryQueueConsumedAgainWithin5Seconds()
+    public async Task Outage_ConsumersWaitingForConfirmsWhenConnectionDrops_EveryQueueConsumedAgainWithin5Seconds()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
         // long streams: every answer is still being streamed (chunks published one by one) when the connection drops
@@ -123,8 +125,10 @@ public sealed class BusRecoveryTests(RabbitMqFixture rabbit, ITestOutputHelper o
             }
 
             await Task.Delay(1000);
+            proxy.Stall();
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
             proxy.Cut();
-            await Task.Delay(TimeSpan.FromSeconds(4));
+            await Task.Delay(TimeSpan.FromSeconds(3));
             proxy.Restore();
             var back = Stopwatch.StartNew();
             TimeSpan? consumed = null;
