@@ -84,17 +84,26 @@ public sealed class BusRecoveryTests(RabbitMqFixture rabbit, ITestOutputHelper o
         // long streams: every answer is still being streamed (chunks published one by one) when the connection drops
         upstream.ReplyText = string.Join(' ', Enumerable.Repeat("word", 400));
         upstream.ChunkDelay = TimeSpan.FromMilliseconds(10);
+        // with a database Billing writes spend and publishes the new totals of each batch
+        await using var db = await TestDatabase.CreateAsync();
         var (url, vhost) = await rabbit.CreateVirtualHostAsync();
         await using var proxy = TcpProxy.Start(url.Host, url.Port);
         try
         {
             var proxied = new UriBuilder(url) { Port = proxy.Port }.Uri;
-            await using var broker = await BrokerRunner.StartAsync(QueueTypeTests.Config(upstream), null, proxied,
-                [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])]);
+            await using var broker = await BrokerRunner.StartAsync($$"""
+                model_list:
+                  - model_name: gpt-4o
+                    litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: k }
+                general_settings:
+                  database_url: "{{db.Url}}"
+                  proxy_batch_write_at: 0.2
+                """, null, proxied, [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])]);
             Assert.Equal(HttpStatusCode.OK, await QueueTypeTests.ChatAsync(broker.Http));
             var queues = await ConsumedQueuesAsync(url);
             Assert.Contains("model-group.gpt-4o", queues);
             Assert.Contains("chat-completion-retries", queues);
+            Assert.Contains("billing.usage-recorded", queues);
 
             using var http = new HttpClient { BaseAddress = broker.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
             using var load = new CancellationTokenSource();
