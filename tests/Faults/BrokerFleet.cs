@@ -123,6 +123,24 @@ public sealed partial class BrokerFleet(string brokerDll, string configPath, str
         }
     }
 
+    /// <summary>
+    /// "" when every worker queue has a consumer in each running worker and Billing's usage queue has one, else the
+    /// queues that lack some ("queue n/wanted"); RabbitMQ unreachable counts as every queue lacking them.
+    /// </summary>
+    public async Task<string> MissingConsumersAsync()
+    {
+        try
+        {
+            var workers = await ConsumersAsync(WorkerQueues, Workers.Count(w => w.Process is { HasExited: false }));
+            var billing = await ConsumersAsync(["billing.usage-recorded"], 1);
+            return string.Join(", ", new[] { workers, billing }.Where(m => m.Length > 0));
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or RabbitMQ.Client.Exceptions.RabbitMQClientException or OperationInterruptedException)
+        {
+            return "RabbitMQ unreachable";
+        }
+    }
+
     private static readonly string[] WorkerQueues = ["model-group.chat", "model-group.flaky", "model-group.flaky-backup", "chat-completion-retries"];
 
     /// <summary>"" when every queue has at least <paramref name="wanted"/> consumers, else the queues that have fewer ("queue n/wanted").</summary>

@@ -155,6 +155,15 @@ public sealed class FaultReport(
             (options.Strict ? broken : known).Add("recovery > 5 s");
         }
 
+        if (phase is { Name: "rabbitmq-stop" } && phase.ConsumersBackAt is null)
+        {
+            broken.Add($"consumers not back within {options.RecoveryTimeout.TotalSeconds:0} s ({phase.ConsumersMissing})");
+        }
+        else if (phase?.ConsumersBackAt - phase?.Ended > TimeSpan.FromSeconds(5))
+        {
+            (options.Strict ? broken : known).Add("consumers back > 5 s");
+        }
+
         if (phase?.NotServingAgain is { } why)
         {
             broken.Add("not serving again: " + why);
@@ -168,6 +177,15 @@ public sealed class FaultReport(
         }
 
         details.AppendLine($"== {name}{(phase is null ? "" : ": " + phase.Note)}");
+        if (phase is { ConsumersBackAt: { } back })
+        {
+            details.AppendLine(CultureInfo.InvariantCulture, $"   every worker and Billing queue consumed again {(back - phase.Ended).TotalSeconds:0.0} s after the fault ended");
+        }
+        else if (phase?.ConsumersMissing is { } missing)
+        {
+            details.AppendLine($"   still without their consumers {options.RecoveryTimeout.TotalSeconds:0} s after the fault ended: {missing}");
+        }
+
         foreach (var model in phaseRecords.GroupBy(r => (r.Model, r.Stream)).OrderBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.Stream))
         {
             var n = model.Select(r => calls.TryGetValue(r.Tag, out var c) ? c : 0).ToList();

@@ -119,6 +119,12 @@ public sealed class PhaseInfo
 
     public DateTimeOffset? RecoveredAt { get; set; }
 
+    /// <summary>rabbitmq-stop: when every worker and Billing queue had its consumers again (null: not within the recovery timeout).</summary>
+    public DateTimeOffset? ConsumersBackAt { get; set; }
+
+    /// <summary>rabbitmq-stop: the queues still lacking consumers when the recovery timeout passed.</summary>
+    public string? ConsumersMissing { get; set; }
+
     public string Note { get; set; } = "";
 
     /// <summary>Why the fleet did not serve again after this fault (the remaining faults were skipped), or null.</summary>
@@ -333,6 +339,8 @@ public sealed class FaultSuite(FaultOptions options, string root) : IAsyncDispos
         }
 
         Say($"{fault}: injected; fault over after {(phase.Ended - phase.Injected).TotalSeconds:0.0} s; waiting for recovery");
+        // after a RabbitMQ outage every role must consume again (issue #15: within 5 s), not only some of them
+        var consumersBack = fault == "rabbitmq-stop" ? WaitConsumersAsync(fleet, phase, cancel) : Task.CompletedTask;
         var recoveryWait = System.Diagnostics.Stopwatch.StartNew();
         while (recoveryWait.Elapsed < options.RecoveryTimeout)
         {
@@ -348,6 +356,7 @@ public sealed class FaultSuite(FaultOptions options, string root) : IAsyncDispos
         }
 
         await Task.Delay(options.Settle, cancel);
+        await consumersBack;
         foreach (var slot in fleet.All)
         {
             try
@@ -384,6 +393,25 @@ public sealed class FaultSuite(FaultOptions options, string root) : IAsyncDispos
         }
 
         return true;
+    }
+
+    /// <summary>Polls the queues' consumers from the end of the fault until every role consumes again or the recovery timeout passes.</summary>
+    private async Task WaitConsumersAsync(BrokerFleet fleet, PhaseInfo phase, CancellationToken cancel)
+    {
+        var missing = "";
+        while (DateTimeOffset.UtcNow - phase.Ended < options.RecoveryTimeout)
+        {
+            missing = await fleet.MissingConsumersAsync();
+            if (missing.Length == 0)
+            {
+                phase.ConsumersBackAt = DateTimeOffset.UtcNow;
+                return;
+            }
+
+            await Task.Delay(200, cancel);
+        }
+
+        phase.ConsumersMissing = missing;
     }
 
     private async Task WaitAllReadyAsync()

@@ -6,7 +6,9 @@ namespace Broker.TestKit;
 
 /// <summary>
 /// A TCP forwarder on 127.0.0.1 in front of a real service, to inject a network fault into one client only:
-/// <see cref="Cut"/> drops every open connection and refuses new ones until <see cref="Restore"/>.
+/// <see cref="Cut"/> drops every open connection and refuses new ones until <see cref="Restore"/>; <see cref="Stall"/>
+/// holds back what the service sends (answers, acknowledgements) while the connections stay open, as a service that
+/// hangs before it goes away.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -17,6 +19,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly int _targetPort;
     private readonly Task _accepting;
     private volatile bool _cut;
+    private volatile bool _stalled;
 
     private TcpProxy(string targetHost, int targetPort)
     {
@@ -43,7 +46,14 @@ public sealed class TcpProxy : IAsyncDisposable
         _pairs.Clear();
     }
 
-    public void Restore() => _cut = false;
+    public void Restore()
+    {
+        _stalled = false;
+        _cut = false;
+    }
+
+    /// <summary>Stops forwarding what the service sends until <see cref="Cut"/> or <see cref="Restore"/>; what the client sends still goes through.</summary>
+    public void Stall() => _stalled = true;
 
     private async Task AcceptAsync()
     {
@@ -77,7 +87,7 @@ public sealed class TcpProxy : IAsyncDisposable
             await upstream.ConnectAsync(_targetHost, _targetPort, _stop.Token);
             _pairs[client] = upstream;
             var a = client.GetStream().CopyToAsync(upstream.GetStream(), _stop.Token);
-            var b = upstream.GetStream().CopyToAsync(client.GetStream(), _stop.Token);
+            var b = PumpAsync(upstream.GetStream(), client.GetStream(), _stop.Token);
             await Task.WhenAny(a, b);
         }
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
@@ -89,6 +99,22 @@ public sealed class TcpProxy : IAsyncDisposable
             _pairs.TryRemove(client, out _);
             client.Close();
             upstream.Close();
+        }
+    }
+
+    /// <summary>Copies the service's bytes to the client, holding them while stalled.</summary>
+    private async Task PumpAsync(Stream from, Stream to, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[81920];
+        int read;
+        while ((read = await from.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            while (_stalled && !_cut)
+            {
+                await Task.Delay(10, cancellationToken);
+            }
+
+            await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
         }
     }
 

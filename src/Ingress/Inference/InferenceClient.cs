@@ -417,6 +417,7 @@ public sealed class InferenceClient(
 
         // before the send, so that whatever happens to this process from here on, the call it may have made is on record
         await InferenceSendHook.SendingAsync(httpContext?.HttpContext, requestId);
+        var handedOver = false;
         try
         {
             // the queue's address (on RabbitMQ with quorum queues, declared once per process first); cached once resolved
@@ -429,6 +430,9 @@ public sealed class InferenceClient(
             var endpoint = await cached;
             await endpoint.Send(command, context =>
             {
+                // the transport builds the message once it has a channel, right before it publishes: from here on a
+                // failure or a timeout (a publish RabbitMQ did not confirm) does not mean the command was not queued
+                handedOver = true;
                 context.RequestId = requestId;
                 context.ResponseAddress = instance.Address;
                 // a command nobody picked up before the caller gave up is dropped by the broker, not run late
@@ -437,12 +441,13 @@ public sealed class InferenceClient(
         }
         catch (OperationCanceledException) when (sendTimeout.IsCancellationRequested)
         {
-            throw QueueUnavailableException.SendTimedOut(queue, QueueSendTimeout.TotalSeconds);
+            throw handedOver ? QueueUnavailableException.Unconfirmed(queue) : QueueUnavailableException.SendTimedOut(queue, QueueSendTimeout.TotalSeconds);
         }
         catch (Exception ex) when (bounded && ex is not OperationCanceledException)
         {
-            // the transport refused the send (connection closed, channel error): a 503, not a 500
-            throw QueueUnavailableException.SendFailed(queue, ex);
+            // the transport refused the send (connection closed, channel error): a 503, not a 500; but once the command
+            // was being published, RabbitMQ may hold it although it never confirmed it: it may run, so not "safe to retry"
+            throw handedOver ? QueueUnavailableException.Unconfirmed(queue, ex) : QueueUnavailableException.SendFailed(queue, ex);
         }
     }
 

@@ -43,6 +43,18 @@ public sealed class QueueUnavailableException : Exception
         MayHaveRun = true,
     };
 
+    /// <summary>
+    /// The command was being published when the connection failed or the send timed out, and RabbitMQ never confirmed
+    /// it: it may be in the queue and run (and be charged), so this is <c>answer_lost</c>, not the safe-to-retry
+    /// <c>queue_unavailable</c>.
+    /// </summary>
+    public static QueueUnavailableException Unconfirmed(string queue, Exception? cause = null)
+    {
+        var message = $"The message queue did not confirm that it took the request (queue {queue}{(cause is null ? "" : ": " + cause.GetType().Name)}); " +
+            "it may still run and be charged. Look it up with GET /request/{x-litellm-call-id} before sending it again.";
+        return cause is null ? new(message) { MayHaveRun = true } : new(message, cause) { MayHaveRun = true };
+    }
+
     /// <summary>True when the request reached the queue (its answer was lost): it may have run.</summary>
     public bool MayHaveRun { get; private init; }
 

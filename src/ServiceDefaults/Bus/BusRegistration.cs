@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Broker.ServiceDefaults.Bus;
 
@@ -57,7 +58,11 @@ public static class BusRegistration
                 {
                     ConfigureHost(cfg, url, options.ClusterNodes);
                     ReconnectBackoff.Shorten(cfg);
+                    LostChannelWait.Shorten(cfg);
                     cfg.ConnectEndpointConfigurationObserver(queues);
+                    // a consumer still running when the connection dropped must not keep the other endpoints from reconnecting
+                    cfg.ConnectEndpointConfigurationObserver(new LostConnectionRelease.Installer(new LostConnectionRelease(
+                        context.GetService<TimeProvider>() ?? TimeProvider.System, context.GetRequiredService<ILogger<LostConnectionRelease>>())));
                     // <queue>_error and <queue>_skipped copy their queue's arguments: they stay plain classic queues, so
                     // the forwards and tools that declare them without arguments (replay-errors, Billing's set-aside) agree
                     cfg.SendTopology.ConfigureErrorSettings = PlainQueue;

@@ -15,4 +15,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5404, Level = LogLevel.Warning, Message = "RabbitMQ not reachable at start-up, queue types not checked: {Reason}")]
     public static partial void QueueCheckSkipped(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 5405, Level = LogLevel.Warning, Message = "RabbitMQ connection lost while a message of {Queue} was being consumed: its delivery ends without waiting more than {GraceSeconds} s for the consumer (the message is back in its queue), so that every endpoint reconnects")]
+    public static partial void DeliveryReleased(ILogger logger, string queue, double graceSeconds);
+
+    [LoggerMessage(EventId = 5406, Level = LogLevel.Debug, Message = "A consumer released after its RabbitMQ connection closed ended with an error")]
+    public static partial void ReleasedConsumerFailed(ILogger logger, Exception exception);
 }

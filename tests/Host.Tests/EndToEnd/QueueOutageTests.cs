@@ -116,6 +116,56 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         }
     }
 
+    /// <summary>
+    /// RabbitMQ takes the command but its confirm never reaches the Ingress (the connection hangs): the command is in
+    /// the queue and runs, so the client must not be told 503 <c>queue_unavailable</c> ("not queued, safe to retry"):
+    /// a retry would pay twice. It gets 502 <c>answer_lost</c>.
+    /// </summary>
+    [Fact]
+    public async Task Request_ConfirmNeverArrives_502AnswerLostAndTheCommandRuns()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        await using var proxy = TcpProxy.Start(url.Host, url.Port);
+        try
+        {
+            await using var broker = await BrokerRunner.StartAsync($$"""
+                model_list:
+                  - model_name: gpt-4o
+                    litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: k }
+                router_settings:
+                  timeout: 60
+                """, null, url, [(BrokerRoles.Workers | BrokerRoles.Billing, [])]);
+            var proxied = new UriBuilder(url) { Port = proxy.Port }.Uri;
+            var ingress = await broker.AddHostAsync(BrokerRoles.Ingress, proxied,
+                settings: new Dictionary<string, string?> { ["Ingress:QueueSendTimeoutSeconds"] = "2" });
+            using var http = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(ingress)[0] + "/"), Timeout = TimeSpan.FromSeconds(90) };
+            Assert.Equal(HttpStatusCode.OK, (await ChatAsync(http, stream: false)).Status);
+            var calls = upstream.Requests.Count;
+
+            // what the Ingress sends still reaches RabbitMQ; nothing comes back (no confirm, no answer) for a while
+            proxy.Stall();
+            var unconfirmed = await ChatAsync(http, stream: false);
+            var ran = Stopwatch.StartNew();
+            while (upstream.Requests.Count == calls && ran.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(50);
+            }
+
+            proxy.Restore();
+
+            Assert.Equal(calls + 1, upstream.Requests.Count);
+            Assert.Equal(HttpStatusCode.BadGateway, unconfirmed.Status);
+            Assert.Equal("answer_lost", unconfirmed.Body["error"]!["code"]!.GetValue<string>());
+            Assert.Contains("may still run", unconfirmed.Body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Null(unconfirmed.RetryAfter);
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
     [Fact]
     public async Task Readiness_IngressCutOffFromRabbitMq_503UntilTheBusIsBack()
     {
