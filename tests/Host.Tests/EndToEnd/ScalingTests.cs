@@ -49,7 +49,7 @@ public sealed class ScalingTests(RabbitMqFixture rabbit)
     public async Task Drain_TwoWorkersInsteadOfOne_FinishesAboutTwiceAsFast()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
-        upstream.Delay = TimeSpan.FromMilliseconds(250);
+        upstream.Delay = TimeSpan.FromMilliseconds(500);
 
         var (url, vhost) = await rabbit.CreateVirtualHostAsync();
         TimeSpan one, two;
@@ -79,9 +79,10 @@ public sealed class ScalingTests(RabbitMqFixture rabbit)
             await rabbit.DeleteVirtualHostAsync(vhost);
         }
 
-        // ideal: 24 jobs x 250 ms / 2 at once = 3 s with one worker, 1.5 s with two
+        // ideal: 24 jobs x 500 ms / 2 at once = 6 s with one worker, 3 s with two; the in-flight counts above prove the
+        // second worker takes its share, the ratio leaves room for a machine busy with other tests
         var speedup = one / two;
-        Assert.True(speedup >= 1.5, $"one worker {one.TotalSeconds:0.00} s, two workers {two.TotalSeconds:0.00} s: speed-up {speedup:0.00}");
+        Assert.True(speedup >= 1.4, $"one worker {one.TotalSeconds:0.00} s, two workers {two.TotalSeconds:0.00} s: speed-up {speedup:0.00}");
     }
 
     [Fact]
