@@ -27,14 +27,12 @@ public sealed class BrokerProcessTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    [Fact]
-    public async Task Broker_ShippedConfig_AnswersCurlStyleRequest()
+    /// <summary>The real <c>broker</c> with the repo's config.yaml on <paramref name="port"/>, its output collected.</summary>
+    private static (Process Process, StringBuilder Log, string Store) StartBroker(int port, Dictionary<string, string> environment)
     {
-        var root = RepoRoot();
-        var port = FreePort();
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "broker.dll"), "--config", "config.yaml", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"])
         {
-            WorkingDirectory = root,
+            WorkingDirectory = RepoRoot(),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
@@ -43,12 +41,26 @@ public sealed class BrokerProcessTests
         // the embedded state store goes to a file of this test's own, not ./broker.db in the repository
         var store = Path.Combine(Path.GetTempPath(), $"broker-process-{Guid.NewGuid():N}.db");
         start.Environment["Database__EmbeddedPath"] = store;
-        using var process = Process.Start(start)!;
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = Process.Start(start)!;
         var log = new StringBuilder();
         process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
         process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        return (process, log, store);
+    }
+
+    [Fact]
+    public async Task Broker_ShippedConfig_AnswersCurlStyleRequest()
+    {
+        var port = FreePort();
+        var (process, log, store) = StartBroker(port, []);
+        using var _ = process;
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
@@ -97,25 +109,13 @@ public sealed class BrokerProcessTests
     [Fact]
     public async Task Broker_OutOfRangeHostSettings_RefusesToStartNamingEach()
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "broker.dll"), "--config", "config.yaml", "--port", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"])
+        var (process, log, store) = StartBroker(FreePort(), new()
         {
-            WorkingDirectory = RepoRoot(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment.Remove("RABBITMQ_URL");
-        start.Environment.Remove("LITELLM_MASTER_KEY");
-        var store = Path.Combine(Path.GetTempPath(), $"broker-process-{Guid.NewGuid():N}.db");
-        start.Environment["Database__EmbeddedPath"] = store;
-        start.Environment["Ingress__DrainSeconds"] = "-1";
-        start.Environment["Idempotency__TtlSeconds"] = "0";
-        start.Environment["Cache__LocalMaxEntries"] = "0";
-        using var process = Process.Start(start)!;
-        var log = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+            ["Ingress__DrainSeconds"] = "-1",
+            ["Idempotency__TtlSeconds"] = "0",
+            ["Cache__LocalMaxEntries"] = "0",
+        });
+        using var _ = process;
         try
         {
             using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -24,17 +24,8 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         await using var proxy = TcpProxy.Start(url.Host, url.Port);
         try
         {
-            await using var broker = await BrokerRunner.StartAsync($$"""
-                model_list:
-                  - model_name: gpt-4o
-                    litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: k }
-                router_settings:
-                  timeout: 60
-                """, null, url, [(BrokerRoles.Workers | BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])]);
-            var proxied = new UriBuilder(url) { Port = proxy.Port }.Uri;
-            var ingress = await broker.AddHostAsync(BrokerRoles.Ingress, proxied,
-                settings: new Dictionary<string, string?> { ["Ingress:QueueSendTimeoutSeconds"] = "2" });
-            using var http = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(ingress)[0] + "/"), Timeout = TimeSpan.FromSeconds(90) };
+            await using var broker = await BrokerRunner.StartAsync(Yaml(upstream), null, url, [(BrokerRoles.Workers | BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])]);
+            using var http = await ProxiedIngressAsync(broker, url, proxy);
             Assert.Equal(HttpStatusCode.OK, (await ChatAsync(http, stream: false)).Status);
 
             // requests in flight when the connection drops (one plain, one streamed, each with an Idempotency-Key): their
@@ -129,17 +120,8 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         await using var proxy = TcpProxy.Start(url.Host, url.Port);
         try
         {
-            await using var broker = await BrokerRunner.StartAsync($$"""
-                model_list:
-                  - model_name: gpt-4o
-                    litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: k }
-                router_settings:
-                  timeout: 60
-                """, null, url, [(BrokerRoles.Workers | BrokerRoles.Billing, [])]);
-            var proxied = new UriBuilder(url) { Port = proxy.Port }.Uri;
-            var ingress = await broker.AddHostAsync(BrokerRoles.Ingress, proxied,
-                settings: new Dictionary<string, string?> { ["Ingress:QueueSendTimeoutSeconds"] = "2" });
-            using var http = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(ingress)[0] + "/"), Timeout = TimeSpan.FromSeconds(90) };
+            await using var broker = await BrokerRunner.StartAsync(Yaml(upstream), null, url, [(BrokerRoles.Workers | BrokerRoles.Billing, [])]);
+            using var http = await ProxiedIngressAsync(broker, url, proxy);
             Assert.Equal(HttpStatusCode.OK, (await ChatAsync(http, stream: false)).Status);
             var calls = upstream.Requests.Count;
 
@@ -248,5 +230,22 @@ public sealed class QueueOutageTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         var json = response.Content.Headers.ContentType?.MediaType == "application/json" ? JsonNode.Parse(text)! : new JsonObject { ["text"] = text };
         var callId = response.Headers.TryGetValues("x-litellm-call-id", out var ids) ? ids.First() : null;
         return (response.StatusCode, json, response.Headers.RetryAfter?.Delta, callId);
+    }
+
+    private static string Yaml(FakeUpstream upstream) => $$"""
+        model_list:
+          - model_name: gpt-4o
+            litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: k }
+        router_settings:
+          timeout: 60
+        """;
+
+    /// <summary>One more Ingress whose RabbitMQ connection goes through <paramref name="proxy"/> (2 s send timeout); a client for it.</summary>
+    private static async Task<HttpClient> ProxiedIngressAsync(BrokerRunner broker, Uri rabbitMq, TcpProxy proxy)
+    {
+        var proxied = new UriBuilder(rabbitMq) { Port = proxy.Port }.Uri;
+        var ingress = await broker.AddHostAsync(BrokerRoles.Ingress, proxied,
+            settings: new Dictionary<string, string?> { ["Ingress:QueueSendTimeoutSeconds"] = "2" });
+        return new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(ingress)[0] + "/"), Timeout = TimeSpan.FromSeconds(90) };
     }
 }
