@@ -27,10 +27,10 @@ public sealed class BrokerProcessTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>The real <c>broker</c> with the repo's config.yaml on <paramref name="port"/>, its output collected.</summary>
-    private static (Process Process, StringBuilder Log, string Store) StartBroker(int port, Dictionary<string, string> environment)
+    /// <summary>The real <c>broker</c> with the repo's config.yaml (or <paramref name="config"/>) on <paramref name="port"/>, its output collected.</summary>
+    private static (Process Process, StringBuilder Log, string Store) StartBroker(int port, Dictionary<string, string> environment, string config = "config.yaml")
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "broker.dll"), "--config", "config.yaml", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "broker.dll"), "--config", config, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"])
         {
             WorkingDirectory = RepoRoot(),
             RedirectStandardOutput = true,
@@ -143,6 +143,80 @@ public sealed class BrokerProcessTests
             {
                 File.Delete(store + suffix);
             }
+        }
+    }
+
+    [Fact]
+    public async Task Broker_Sighup_RereadsEditedConfigAndKeepsServing()
+    {
+        var config = Path.Combine(Path.GetTempPath(), $"broker-sighup-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(config, MockGroups("first"));
+        var port = FreePort();
+        // no file watcher and no periodic check: only the signal can make it re-read the file
+        var (process, log, store) = StartBroker(port, new() { ["Config__WatchFile"] = "false", ["Config__ReloadCheckSeconds"] = "0" }, config);
+        using var _ = process;
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
+            var ready = Stopwatch.StartNew();
+            while (!await ModelsContainAsync(http, "first"))
+            {
+                Assert.False(process.HasExited, "broker exited early:\n" + log);
+                Assert.True(ready.Elapsed < TimeSpan.FromSeconds(60), "broker not ready within 60 s:\n" + log);
+                await Task.Delay(200);
+            }
+
+            await File.WriteAllTextAsync(config, MockGroups("first", "second"));
+            await Task.Delay(500);
+            Assert.False(await ModelsContainAsync(http, "second"), "the edit was read without a signal");
+            using (var hangup = Process.Start("kill", ["-HUP", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await hangup.WaitForExitAsync();
+                Assert.Equal(0, hangup.ExitCode);
+            }
+
+            var reloaded = Stopwatch.StartNew();
+            while (!await ModelsContainAsync(http, "second"))
+            {
+                Assert.False(process.HasExited, "SIGHUP ended the broker:\n" + log);
+                Assert.True(reloaded.Elapsed < TimeSpan.FromSeconds(15), "second group not served 15 s after SIGHUP:\n" + log);
+                await Task.Delay(200);
+            }
+
+            using var content = new StringContent("""{"model":"second","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json");
+            var answer = await http.PostAsync("v1/chat/completions", content);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            Assert.False(process.HasExited);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+
+            foreach (var path in new[] { config, store, store + "-wal", store + "-shm" })
+            {
+                File.Delete(path);
+            }
+        }
+    }
+
+    private static string MockGroups(params string[] names) =>
+        "model_list:\n" + string.Concat(names.Select(n =>
+            $"  - model_name: {n}\n    litellm_params: {{ model: openai/{n}, mock_response: \"Hello from {n}.\" }}\n"));
+
+    private static async Task<bool> ModelsContainAsync(HttpClient http, string model)
+    {
+        try
+        {
+            var models = JsonNode.Parse(await http.GetStringAsync("v1/models"))!["data"]!.AsArray();
+            return models.Any(m => m!["id"]!.GetValue<string>() == model);
+        }
+        catch (HttpRequestException)
+        {
+            return false;
         }
     }
 }
