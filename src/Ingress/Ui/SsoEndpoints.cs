@@ -174,6 +174,12 @@ public static class SsoEndpoints
 
             var identity = await client.SignInAsync(provider, code, flow["r"]!.GetValue<string>(), flow["v"]?.GetValue<string>(),
                 flow["n"]!.GetValue<string>(), http.RequestAborted);
+            if (general.Sso.Providers.Count > 1)
+            {
+                // each provider hands out its own ids: with several, one provider's id must never land on a user (or match
+                // a PROXY_ADMIN_ID) that another provider's id named, so the id is scoped by the provider's name
+                identity = identity with { UserId = provider.Name + ":" + identity.UserId };
+            }
             if (general.Sso.AllowedEmailDomains.Count > 0 &&
                 (identity.Email is not { } email || !general.Sso.AllowedEmailDomains.Any(d => email.EndsWith("@" + d, StringComparison.OrdinalIgnoreCase))))
             {

@@ -206,6 +206,46 @@ public sealed class SsoSignInTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SsoSignIn_TwoProvidersSameId_EachItsOwnUserNeitherAdminById()
+    {
+        await using var other = await FakeOidcServer.StartAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync($$"""
+            model_list:
+              - model_name: chat
+                litellm_params: { model: openai/x, mock_response: "hello" }
+            general_settings:
+              master_key: {{MasterKey}}
+              oauth2_providers:
+                - name: google
+                  client_id: {{_idp.ClientId}}
+                  client_secret: os.environ/SSO_TEST_CLIENT_SECRET
+                  issuer: {{_idp.Issuer}}
+                - name: corp
+                  client_id: {{other.ClientId}}
+                  client_secret: os.environ/SSO_OTHER_CLIENT_SECRET
+                  issuer: {{other.Issuer}}
+            """,
+            new Dictionary<string, string>
+            {
+                ["SSO_TEST_CLIENT_SECRET"] = _idp.ClientSecret, ["SSO_OTHER_CLIENT_SECRET"] = other.ClientSecret,
+                ["PROXY_ADMIN_ID"] = "google:admin-sub",
+            });
+        _idp.NextUser = new FakeOidcUser("admin-sub", "ada@example.com", "Ada");
+        other.NextUser = new FakeOidcUser("admin-sub", "mallory@example.org", "Mallory");
+
+        var (_, adminCookie) = await SignInAsync(broker, "google");
+        var (_, otherCookie) = await SignInAsync(broker, "corp");
+
+        var admin = await GetJsonAsync(broker, "ui/api/session", adminCookie!);
+        var intruder = await GetJsonAsync(broker, "ui/api/session", otherCookie!);
+        Assert.Equal("google:admin-sub", admin["user_id"]!.GetValue<string>());
+        Assert.Equal("admin", admin["role"]!.GetValue<string>());
+        // the same id from the other provider is another user, and not the admin the id names
+        Assert.Equal("corp:admin-sub", intruder["user_id"]!.GetValue<string>());
+        Assert.NotEqual("admin", intruder["role"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task SsoProviders_Configured_ListedWithLoginUrl()
     {
         var providers = await GetJsonAsync(_broker, "ui/api/sso", null);
