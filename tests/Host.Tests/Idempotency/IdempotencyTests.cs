@@ -296,8 +296,9 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
     public async Task Chat_FirstRunsLongerThanLease_RepeatOnOtherIngressGetsItsAnswer()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
-        // the provider takes three leases: only the live Ingress's renewals keep the repeat waiting
-        upstream.Delay = TimeSpan.FromSeconds(3);
+        // the provider takes well over two leases (3 s, renewed every second): only the live Ingress's renewals keep the
+        // repeat waiting; a lease short enough to lapse on a machine busy with other tests would prove nothing more
+        upstream.Delay = TimeSpan.FromSeconds(8);
         var redis = Environment.GetEnvironmentVariable("REDIS_URL");
         Assert.False(string.IsNullOrEmpty(redis), "REDIS_URL is not set: run eval \"$(scripts/services.sh)\" first");
         var (url, vhost) = await rabbit.CreateVirtualHostAsync();
@@ -305,7 +306,7 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         {
             await using var broker = await BrokerRunner.StartAsync(Yaml(upstream), null, url,
                 [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, []), (BrokerRoles.Ingress, [])],
-                new Dictionary<string, string?> { ["REDIS_URL"] = redis, ["Idempotency:ClaimSeconds"] = "1" });
+                new Dictionary<string, string?> { ["REDIS_URL"] = redis, ["Idempotency:ClaimSeconds"] = "3" });
             using var a = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(broker.Hosts[2])[0] + "/"), Timeout = TimeSpan.FromSeconds(60) };
             using var b = new HttpClient { BaseAddress = new Uri(BrokerApp.Addresses(broker.Hosts[3])[0] + "/"), Timeout = TimeSpan.FromSeconds(60) };
             var key = Guid.NewGuid().ToString();
