@@ -48,11 +48,13 @@ public sealed class ConfigReloader : BackgroundService
         _options = options;
         _time = time;
         _logger = logger;
+        Path = System.IO.Path.GetFullPath(_provider.FileConfig.SourcePath);
         var meter = meters.Create(BrokerMetrics.MeterName);
-        meter.CreateObservableGauge("broker_config_stale", () => _stale is null ? 0 : 1,
+        // Labelled by the file: the gauge stays this reloader's own even where several hosts share one process and
+        // one meter name (an unlabelled gauge would be one series whose value any of them could report).
+        meter.CreateObservableGauge("broker_config_stale", () => new Measurement<int>(_stale is null ? 0 : 1, new KeyValuePair<string, object?>("config", Path)),
             description: "1 while config.yaml on disk is invalid and the version loaded before it is in force");
         _reloads = meter.CreateCounter<long>("broker_config_reloads", description: "Reloads of config.yaml by outcome (reloaded, unchanged, invalid)");
-        Path = System.IO.Path.GetFullPath(_provider.FileConfig.SourcePath);
         _hash = HashOf(ReadOrNull(Path));
     }
 
