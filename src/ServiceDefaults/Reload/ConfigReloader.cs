@@ -130,6 +130,11 @@ public sealed class ConfigReloader : BackgroundService
 
         try
         {
+            if (HangupSignal.StopIgnoring())
+            {
+                Log.HangupWasIgnored(_logger);
+            }
+
             _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
             {
                 // SIGHUP asks for a reload; it must not end the process

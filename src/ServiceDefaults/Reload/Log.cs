@@ -27,4 +27,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5608, Level = LogLevel.Warning, Message = "Config file watching is not available here ({Reason}); the periodic check still reloads")]
     public static partial void NoWatch(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 5609, Level = LogLevel.Information, Message = "SIGHUP was ignored when this process started (nohup?); it now reloads config.yaml like POST /config/reload")]
+    public static partial void HangupWasIgnored(ILogger logger);
 }

@@ -28,9 +28,12 @@ public sealed class BrokerProcessTests
     }
 
     /// <summary>The real <c>broker</c> with the repo's config.yaml (or <paramref name="config"/>) on <paramref name="port"/>, its output collected.</summary>
-    private static (Process Process, StringBuilder Log, string Store) StartBroker(int port, Dictionary<string, string> environment, string config = "config.yaml")
+    private static (Process Process, StringBuilder Log, string Store) StartBroker(int port, Dictionary<string, string> environment, string config = "config.yaml",
+        bool underNohup = false)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "broker.dll"), "--config", config, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"])
+        string[] command = ["dotnet", Path.Combine(AppContext.BaseDirectory, "broker.dll"), "--config", config, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"];
+        // nohup execs the command (same pid) with SIGHUP ignored, as an operator's `nohup broker ... &` does
+        var start = new ProcessStartInfo(underNohup ? "nohup" : command[0], underNohup ? command : command[1..])
         {
             WorkingDirectory = RepoRoot(),
             RedirectStandardOutput = true,
@@ -146,14 +149,16 @@ public sealed class BrokerProcessTests
         }
     }
 
-    [Fact]
-    public async Task Broker_Sighup_RereadsEditedConfigAndKeepsServing()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Broker_Sighup_RereadsEditedConfigAndKeepsServing(bool startedUnderNohup)
     {
         var config = Path.Combine(Path.GetTempPath(), $"broker-sighup-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(config, MockGroups("first"));
         var port = FreePort();
         // no file watcher and no periodic check: only the signal can make it re-read the file
-        var (process, log, store) = StartBroker(port, new() { ["Config__WatchFile"] = "false", ["Config__ReloadCheckSeconds"] = "0" }, config);
+        var (process, log, store) = StartBroker(port, new() { ["Config__WatchFile"] = "false", ["Config__ReloadCheckSeconds"] = "0" }, config, startedUnderNohup);
         using var _ = process;
         try
         {
@@ -187,6 +192,13 @@ public sealed class BrokerProcessTests
             var answer = await http.PostAsync("v1/chat/completions", content);
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
             Assert.False(process.HasExited);
+            if (startedUnderNohup)
+            {
+                lock (log)
+                {
+                    Assert.Contains("SIGHUP was ignored when this process started", log.ToString(), StringComparison.Ordinal);
+                }
+            }
         }
         finally
         {
