@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Broker.Config.Loading;
 using Broker.Host.Cli;
 using Broker.Host.Secrets;
 using Broker.Host.Tests.Infrastructure;
@@ -157,6 +158,117 @@ public sealed class KeyManagerTests
         }
         finally
         {
+            File.Delete(keyFile);
+        }
+    }
+
+    [Fact]
+    public async Task Start_GoogleKmsEncryptedValue_ProviderGetsThePlaintextDecryptedWithTheNamedKey()
+    {
+        const string key = "projects/broker-test/locations/global/keyRings/broker/cryptoKeys/litellm";
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var google = await FakeSecretManager.StartAsync();
+        var keyFile = google.WriteGoogleServiceAccountFile(Path.Combine(Path.GetTempPath(), $"broker-sa-{Guid.NewGuid():N}.json"));
+        try
+        {
+            await using var broker = await BrokerRunner.StartEmbeddedAsync(
+                Yaml(upstream.BaseUrl, $"""
+                      key_management_system: google_kms
+                      key_management_settings:
+                        endpoint: {google.BaseUrl}
+                    """),
+                new Dictionary<string, string>
+                {
+                    ["GOOGLE_KMS_RESOURCE_NAME"] = key,
+                    ["GOOGLE_APPLICATION_CREDENTIALS"] = keyFile,
+                    ["UPSTREAM_KEY"] = FakeSecretManager.Encrypt("sk-google-kms-9999"),
+                });
+
+            Assert.Equal("Bearer sk-google-kms-9999", await ProviderKeyAsync(broker, upstream));
+            var decrypt = Assert.Single(google.Requests, r => r.Path.EndsWith(":decrypt", StringComparison.Ordinal));
+            Assert.Equal($"/v1/{key}:decrypt", decrypt.Path);
+            Assert.Equal("Bearer " + google.GoogleToken, decrypt.Headers["authorization"]);
+        }
+        finally
+        {
+            File.Delete(keyFile);
+        }
+    }
+
+    [Fact]
+    public async Task Load_UseGoogleKmsWithAPlainBase64Value_UsesItAsItIsAndWarnsWithoutTheValue()
+    {
+        // a hex API key is valid base64: LiteLLM tries it, KMS refuses it as ciphertext, and the value is used as it is
+        const string hex = "0123456789abcdef0123456789abcdef";
+        await using var google = await FakeSecretManager.StartAsync();
+        var keyFile = google.WriteGoogleServiceAccountFile(Path.Combine(Path.GetTempPath(), $"broker-sa-{Guid.NewGuid():N}.json"));
+        var path = Path.Combine(Path.GetTempPath(), $"broker-kms-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, Yaml("http://127.0.0.1:9", $"""
+              use_google_kms: true
+              key_management_settings:
+                endpoint: {google.BaseUrl}
+            """).Replace("os.environ/UPSTREAM_KEY", "os.environ/HEX_KEY", StringComparison.Ordinal) + "\n" + """
+              master_key: os.environ/MASTER_KEY
+            """);
+        var env = new Dictionary<string, string>
+        {
+            ["GOOGLE_KMS_RESOURCE_NAME"] = "projects/p/locations/global/keyRings/r/cryptoKeys/k",
+            ["GOOGLE_APPLICATION_CREDENTIALS"] = keyFile,
+            ["HEX_KEY"] = hex,
+            ["MASTER_KEY"] = FakeSecretManager.Encrypt("sk-master-from-kms"),
+        };
+        try
+        {
+            var loaded = await SecretConfigLoader.LoadFileAsync(path, n => env.GetValueOrDefault(n), CancellationToken.None);
+
+            Assert.True(loaded.IsUsable, string.Join("\n", loaded.Diagnostics));
+            Assert.Equal(hex, loaded.GetEnvironmentVariable!("HEX_KEY"));
+            Assert.Equal("sk-master-from-kms", loaded.Config!.GeneralSettings.MasterKey?.Value);
+            var warning = Assert.Single(loaded.Diagnostics, d => d.Severity == ConfigSeverity.Warning && d.Message.Contains("HEX_KEY", StringComparison.Ordinal));
+            Assert.Contains("google_kms", warning.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(hex, string.Join("\n", loaded.Diagnostics), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+            File.Delete(keyFile);
+        }
+    }
+
+    [Fact]
+    public async Task CheckConfig_GoogleKmsHostedKeyIsNotCiphertext_ErrorNamesTheVariableNotTheValue()
+    {
+        const string hex = "0123456789abcdef0123456789abcdef";
+        await using var google = await FakeSecretManager.StartAsync();
+        var keyFile = google.WriteGoogleServiceAccountFile(Path.Combine(Path.GetTempPath(), $"broker-sa-{Guid.NewGuid():N}.json"));
+        var path = Path.Combine(Path.GetTempPath(), $"broker-kms-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, Yaml("http://127.0.0.1:9", $"""
+              key_management_system: google_kms
+              key_management_settings:
+                endpoint: {google.BaseUrl}
+                hosted_keys: ["UPSTREAM_KEY"]
+            """));
+        var env = new Dictionary<string, string>
+        {
+            ["GOOGLE_KMS_RESOURCE_NAME"] = "projects/p/locations/global/keyRings/r/cryptoKeys/k",
+            ["GOOGLE_APPLICATION_CREDENTIALS"] = keyFile,
+            ["UPSTREAM_KEY"] = hex,
+        };
+        try
+        {
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            var code = await BrokerCli.InvokeAsync(["check-config", "--config", path], stdout, stderr, n => env.GetValueOrDefault(n));
+
+            Assert.Equal(1, code);
+            var output = stdout.ToString() + stderr;
+            Assert.Contains("cannot read UPSTREAM_KEY (os.environ/UPSTREAM_KEY) from google_kms", output, StringComparison.Ordinal);
+            Assert.Contains("Cloud KMS answered 400", output, StringComparison.Ordinal);
+            Assert.DoesNotContain(hex, output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
             File.Delete(keyFile);
         }
     }
