@@ -80,6 +80,7 @@ public static partial class SecretConfigLoader
         KeyManagementSystems.AwsKms => new AwsKmsSource(env, settings.Endpoint),
         KeyManagementSystems.GoogleSecretManager => new GoogleSecretManagerSource(http, env, settings.Endpoint, time),
         KeyManagementSystems.GoogleKms => new GoogleKmsSource(http, env, settings.Endpoint, settings.HostedKeys, time),
+        KeyManagementSystems.AzureKeyVault => new AzureKeyVaultSource(env, settings.Endpoint),
         _ => throw new SecretManagerException($"{settings.System} is not read by Broker yet"),
     };
 

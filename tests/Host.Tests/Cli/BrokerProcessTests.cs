@@ -20,7 +20,7 @@ public sealed class BrokerProcessTests
         return dir?.FullName ?? throw new InvalidOperationException("Broker.sln not found above " + AppContext.BaseDirectory);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -28,9 +28,13 @@ public sealed class BrokerProcessTests
     }
 
     /// <summary>The real <c>broker</c> with the repo's config.yaml (or <paramref name="config"/>) on <paramref name="port"/>, its output collected.</summary>
-    private static (Process Process, StringBuilder Log, string Store) StartBroker(int port, Dictionary<string, string> environment, string config = "config.yaml")
+    internal static (Process Process, StringBuilder Log, string Store) StartBroker(int port, Dictionary<string, string> environment, string config = "config.yaml") =>
+        StartBroker(["--config", config, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"], environment);
+
+    /// <summary>The real <c>broker</c> with <paramref name="arguments"/> (run from the repository's root), its output collected.</summary>
+    internal static (Process Process, StringBuilder Log, string Store) StartBroker(IEnumerable<string> arguments, Dictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "broker.dll"), "--config", config, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "broker.dll"), .. arguments])
         {
             WorkingDirectory = RepoRoot(),
             RedirectStandardOutput = true,
