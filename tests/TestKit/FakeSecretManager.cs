@@ -12,8 +12,9 @@ namespace Broker.TestKit;
 /// <summary>
 /// A real HTTP server on 127.0.0.1 speaking three key managers' APIs: HashiCorp Vault KV v2
 /// (<c>GET /v1/{mount}/data/{path}</c> with <c>X-Vault-Token</c>, AppRole login), AWS Secrets Manager
-/// (<c>X-Amz-Target: secretsmanager.GetSecretValue</c>, SigV4 required) and AWS KMS (<c>TrentService.Decrypt</c>:
-/// a ciphertext is the bytes <c>kms:</c> + plaintext, see <see cref="Encrypt"/>).
+/// (<c>X-Amz-Target: secretsmanager.GetSecretValue</c>, SigV4 required), AWS KMS (<c>TrentService.Decrypt</c>:
+/// a ciphertext is the bytes <c>kms:</c> + plaintext, see <see cref="Encrypt"/>), and Google's token endpoint, Secret
+/// Manager (<c>versions/latest:access</c>) and Cloud KMS (<c>POST /v1/{key}:decrypt</c>, same ciphertext).
 /// </summary>
 public sealed class FakeSecretManager : IAsyncDisposable
 {
@@ -100,6 +101,10 @@ public sealed class FakeSecretManager : IAsyncDisposable
 
             await http.Response.WriteAsJsonAsync(new JsonObject { ["access_token"] = GoogleToken, ["expires_in"] = 3600, ["token_type"] = "Bearer" });
         }
+        else if (path.StartsWith("/v1/projects/", StringComparison.Ordinal) && path.EndsWith(":decrypt", StringComparison.Ordinal) && HttpMethods.IsPost(http.Request.Method))
+        {
+            await GoogleDecryptAsync(http, body);
+        }
         else if (path.StartsWith("/v1/projects/", StringComparison.Ordinal) && path.EndsWith("/versions/latest:access", StringComparison.Ordinal))
         {
             if (http.Request.Headers.Authorization.ToString() != "Bearer " + GoogleToken)
@@ -152,6 +157,36 @@ public sealed class FakeSecretManager : IAsyncDisposable
         {
             http.Response.StatusCode = 404;
         }
+    }
+
+    /// <summary>Cloud KMS <c>cryptoKeys.decrypt</c>: the ciphertext is <see cref="Encrypt"/>'s, under the access token this fake handed out.</summary>
+    private async Task GoogleDecryptAsync(HttpContext http, string body)
+    {
+        if (http.Request.Headers.Authorization.ToString() != "Bearer " + GoogleToken)
+        {
+            http.Response.StatusCode = 401;
+            await http.Response.WriteAsJsonAsync(new JsonObject { ["error"] = new JsonObject { ["code"] = 401, ["status"] = "UNAUTHENTICATED" } });
+            return;
+        }
+
+        var ciphertext = JsonNode.Parse(body)?["ciphertext"]?.GetValue<string>() ?? "";
+        var blob = Encoding.UTF8.GetString(Convert.FromBase64String(ciphertext));
+        if (!blob.StartsWith("kms:", StringComparison.Ordinal))
+        {
+            http.Response.StatusCode = 400;
+            await http.Response.WriteAsJsonAsync(new JsonObject
+            {
+                ["error"] = new JsonObject { ["code"] = 400, ["message"] = "Decryption failed: the ciphertext is invalid.", ["status"] = "INVALID_ARGUMENT" },
+            });
+            return;
+        }
+
+        await http.Response.WriteAsJsonAsync(new JsonObject
+        {
+            ["plaintext"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(blob["kms:".Length..])),
+            ["usedPrimary"] = true,
+            ["protectionLevel"] = "SOFTWARE",
+        });
     }
 
     private async Task AwsAsync(HttpContext http, string target, string body)

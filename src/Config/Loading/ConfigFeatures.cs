@@ -42,7 +42,6 @@ public static class ConfigFeatures
 
         // general_settings: the rest is active (keys, budgets, spend logs, alerting, JWT, IP and route rules, the
         // database settings, health checks)
-        ["general_settings.use_google_kms"] = "google_kms is not read yet: secrets come from os.environ/ only",
         ["general_settings.proxy_batch_polling_interval"] = "batches are dispatched as their lines finish",
         ["general_settings.enable_oauth2_auth"] = "SSO sign-in is on whenever a provider is configured (oauth2_providers or a *_CLIENT_ID variable)",
     }.ToFrozenDictionary(StringComparer.Ordinal);

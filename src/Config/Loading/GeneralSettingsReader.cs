@@ -20,6 +20,7 @@ internal static class GeneralSettingsReader
             DatabaseConnectionTimeout = g.Duration("database_connection_timeout"),
             EnableJwtAuth = g.Bool("enable_jwt_auth") ?? false,
             UseGoogleKms = g.Bool("use_google_kms") ?? false,
+            UseAzureKeyVault = g.Bool("use_azure_key_vault") ?? false,
             DisableMasterKeyReturn = g.Bool("disable_master_key_return") ?? false,
             AllowedIps = g.StringList("allowed_ips") ?? [],
             AllowedRoutes = g.StringList("allowed_routes") ?? [],
@@ -58,7 +59,7 @@ internal static class GeneralSettingsReader
             KeyGenerationSettings = g.ObjectMap("key_generation_settings") ?? new Dictionary<string, object?>(),
             MaxRequestSizeMb = g.Double("max_request_size_mb", 0) ?? 10,
         };
-        var keyManagement = KeyManagementReader.Read(g, settings.UseGoogleKms);
+        var keyManagement = KeyManagementReader.Read(g, settings.UseGoogleKms, settings.UseAzureKeyVault);
         var (customAuth, customAuthHook) = CustomAuthReader.Read(g);
         var sso = SsoSettingsReader.Read(g, settings.Oauth2Providers);
         return settings with

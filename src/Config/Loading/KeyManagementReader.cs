@@ -7,14 +7,19 @@ internal static class KeyManagementReader
 {
     private static readonly string[] AccessModes = ["read_only", "write_only", "read_and_write"];
 
-    public static KeyManagementSettings? Read(MapReader g, bool useGoogleKms)
+    public static KeyManagementSettings? Read(MapReader g, bool useGoogleKms, bool useAzureKeyVault)
     {
         var context = g.Convert.Context;
         var systemNode = g.Take("key_management_system");
         var system = systemNode is null ? null : g.Convert.String(systemNode, g.ChildPath("key_management_system"));
+        // LiteLLM's older flags name a manager too (key_management_system wins when both are given)
         if (system is null && useGoogleKms)
         {
             system = KeyManagementSystems.GoogleKms;
+        }
+        else if (system is null && useAzureKeyVault)
+        {
+            system = KeyManagementSystems.AzureKeyVault;
         }
 
         var map = g.Map("key_management_settings");

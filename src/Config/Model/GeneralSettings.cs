@@ -19,7 +19,11 @@ public sealed record GeneralSettings
     /// <summary>key_management_system with key_management_settings; null when no manager is named.</summary>
     public KeyManagementSettings? KeyManagement { get; init; }
 
+    /// <summary>use_google_kms (LiteLLM's older form of key_management_system: google_kms).</summary>
     public bool UseGoogleKms { get; init; }
+
+    /// <summary>use_azure_key_vault (LiteLLM's older form of key_management_system: azure_key_vault).</summary>
+    public bool UseAzureKeyVault { get; init; }
 
     public bool DisableMasterKeyReturn { get; init; }
 

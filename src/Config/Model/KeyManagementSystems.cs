@@ -21,6 +21,6 @@ public static class KeyManagementSystems
     /// <summary>The managers Broker reads from; the other known names load with a "not active yet" note.</summary>
     public static FrozenSet<string> Active { get; } = new[]
     {
-        AwsSecretManager, AwsKms, HashicorpVault, GoogleSecretManager,
+        AwsSecretManager, AwsKms, HashicorpVault, GoogleSecretManager, AzureKeyVault, GoogleKms,
     }.ToFrozenSet(StringComparer.Ordinal);
 }

@@ -69,7 +69,8 @@ public static partial class SecretConfigLoader
         var loaded = ProxyConfigLoader.LoadFile(path, cache.Lookup);
         var info = new ConfigDiagnostic(ConfigSeverity.Info, path, line, 1, "general_settings.key_management_system",
             $"{cache.Held} of {names.Count} secret(s) read from {settings.System} (kept {settings.RefreshInterval}); the others come from the environment");
-        return loaded with { Diagnostics = [.. loaded.Diagnostics, info], GetEnvironmentVariable = cache.Lookup };
+        var notes = source.Notes.Select(n => new ConfigDiagnostic(ConfigSeverity.Warning, path, line, 1, "general_settings.key_management_system", $"{settings.System}: {n}"));
+        return loaded with { Diagnostics = [.. loaded.Diagnostics, .. notes, info], GetEnvironmentVariable = cache.Lookup };
     }
 
     private static ISecretSource Create(KeyManagementSettings settings, Func<string, string?> env, HttpClient http, TimeProvider time) => settings.System switch
@@ -78,6 +79,8 @@ public static partial class SecretConfigLoader
         KeyManagementSystems.AwsSecretManager => new AwsSecretsManagerSource(http, env, settings.Endpoint, settings.PrimarySecretName, time),
         KeyManagementSystems.AwsKms => new AwsKmsSource(env, settings.Endpoint),
         KeyManagementSystems.GoogleSecretManager => new GoogleSecretManagerSource(http, env, settings.Endpoint, time),
+        KeyManagementSystems.GoogleKms => new GoogleKmsSource(http, env, settings.Endpoint, settings.HostedKeys, time),
+        KeyManagementSystems.AzureKeyVault => new AzureKeyVaultSource(env, settings.Endpoint),
         _ => throw new SecretManagerException($"{settings.System} is not read by Broker yet"),
     };
 

@@ -81,11 +81,25 @@ public sealed class KeyManagementAndCustomAuthTests
     [Fact]
     public void Load_ManagerBrokerDoesNotReadYet_NotActiveNote()
     {
-        var result = Load("  key_management_system: azure_key_vault\n");
+        var result = Load("  key_management_system: cyberark\n");
 
         Assert.True(result.IsUsable);
         Assert.Contains(result.Diagnostics, d => d.Path == "general_settings.key_management_system" &&
             d.Message.Contains(ConfigFeatures.NotActiveMessage, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("key_management_system: azure_key_vault", "azure_key_vault")]
+    [InlineData("key_management_system: google_kms", "google_kms")]
+    [InlineData("use_google_kms: true", "google_kms")]
+    [InlineData("use_azure_key_vault: true", "azure_key_vault")]
+    public void Load_AzureKeyVaultOrGoogleKms_ActiveWithoutANote(string line, string system)
+    {
+        var result = Load($"  {line}\n");
+
+        Assert.True(result.IsUsable);
+        Assert.Equal(system, result.Config!.GeneralSettings.KeyManagement!.System);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Message.Contains(ConfigFeatures.NotActiveMessage, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class BrokerProcessTests
         return dir?.FullName ?? throw new InvalidOperationException("Broker.sln not found above " + AppContext.BaseDirectory);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -28,11 +28,18 @@ public sealed class BrokerProcessTests
     }
 
     /// <summary>The real <c>broker</c> with the repo's config.yaml (or <paramref name="config"/>) on <paramref name="port"/>, its output collected.</summary>
-    private static (Process Process, StringBuilder Log, string Store) StartBroker(int port, Dictionary<string, string> environment, string config = "config.yaml",
+    internal static (Process Process, StringBuilder Log, string Store) StartBroker(int port, Dictionary<string, string> environment, string config = "config.yaml",
+        bool underNohup = false) =>
+        StartBroker(["--config", config, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"], environment, underNohup);
+
+    /// <summary>
+    /// The real <c>broker</c> with <paramref name="arguments"/> (run from the repository's root), its output collected;
+    /// with <paramref name="underNohup"/> nohup execs it (same pid) with SIGHUP ignored, as an operator's <c>nohup broker … &amp;</c> does.
+    /// </summary>
+    internal static (Process Process, StringBuilder Log, string Store) StartBroker(IEnumerable<string> arguments, Dictionary<string, string> environment,
         bool underNohup = false)
     {
-        string[] command = ["dotnet", Path.Combine(AppContext.BaseDirectory, "broker.dll"), "--config", config, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1"];
-        // nohup execs the command (same pid) with SIGHUP ignored, as an operator's `nohup broker ... &` does
+        string[] command = ["dotnet", Path.Combine(AppContext.BaseDirectory, "broker.dll"), .. arguments];
         var start = new ProcessStartInfo(underNohup ? "nohup" : command[0], underNohup ? command : command[1..])
         {
             WorkingDirectory = RepoRoot(),

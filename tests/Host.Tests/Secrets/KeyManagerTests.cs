@@ -1,7 +1,11 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
+using Broker.Config.Loading;
 using Broker.Host.Cli;
 using Broker.Host.Secrets;
+using Broker.Host.Tests.Cli;
 using Broker.Host.Tests.Infrastructure;
 using Broker.TestKit;
 using Microsoft.Extensions.Time.Testing;
@@ -158,6 +162,301 @@ public sealed class KeyManagerTests
         finally
         {
             File.Delete(keyFile);
+        }
+    }
+
+    [Fact]
+    public async Task Start_GoogleKmsEncryptedValue_ProviderGetsThePlaintextDecryptedWithTheNamedKey()
+    {
+        const string key = "projects/broker-test/locations/global/keyRings/broker/cryptoKeys/litellm";
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var google = await FakeSecretManager.StartAsync();
+        var keyFile = google.WriteGoogleServiceAccountFile(Path.Combine(Path.GetTempPath(), $"broker-sa-{Guid.NewGuid():N}.json"));
+        try
+        {
+            await using var broker = await BrokerRunner.StartEmbeddedAsync(
+                Yaml(upstream.BaseUrl, $"""
+                      key_management_system: google_kms
+                      key_management_settings:
+                        endpoint: {google.BaseUrl}
+                    """),
+                new Dictionary<string, string>
+                {
+                    ["GOOGLE_KMS_RESOURCE_NAME"] = key,
+                    ["GOOGLE_APPLICATION_CREDENTIALS"] = keyFile,
+                    ["UPSTREAM_KEY"] = FakeSecretManager.Encrypt("sk-google-kms-9999"),
+                });
+
+            Assert.Equal("Bearer sk-google-kms-9999", await ProviderKeyAsync(broker, upstream));
+            var decrypt = Assert.Single(google.Requests, r => r.Path.EndsWith(":decrypt", StringComparison.Ordinal));
+            Assert.Equal($"/v1/{key}:decrypt", decrypt.Path);
+            Assert.Equal("Bearer " + google.GoogleToken, decrypt.Headers["authorization"]);
+        }
+        finally
+        {
+            File.Delete(keyFile);
+        }
+    }
+
+    [Fact]
+    public async Task Load_UseGoogleKmsWithAPlainBase64Value_UsesItAsItIsAndWarnsWithoutTheValue()
+    {
+        // a hex API key is valid base64: LiteLLM tries it, KMS refuses it as ciphertext, and the value is used as it is
+        const string hex = "0123456789abcdef0123456789abcdef";
+        await using var google = await FakeSecretManager.StartAsync();
+        var keyFile = google.WriteGoogleServiceAccountFile(Path.Combine(Path.GetTempPath(), $"broker-sa-{Guid.NewGuid():N}.json"));
+        var path = Path.Combine(Path.GetTempPath(), $"broker-kms-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, Yaml("http://127.0.0.1:9", $"""
+              use_google_kms: true
+              key_management_settings:
+                endpoint: {google.BaseUrl}
+            """).Replace("os.environ/UPSTREAM_KEY", "os.environ/HEX_KEY", StringComparison.Ordinal) + "\n" + """
+              master_key: os.environ/MASTER_KEY
+            """);
+        var env = new Dictionary<string, string>
+        {
+            ["GOOGLE_KMS_RESOURCE_NAME"] = "projects/p/locations/global/keyRings/r/cryptoKeys/k",
+            ["GOOGLE_APPLICATION_CREDENTIALS"] = keyFile,
+            ["HEX_KEY"] = hex,
+            ["MASTER_KEY"] = FakeSecretManager.Encrypt("sk-master-from-kms"),
+        };
+        try
+        {
+            var loaded = await SecretConfigLoader.LoadFileAsync(path, n => env.GetValueOrDefault(n), CancellationToken.None);
+
+            Assert.True(loaded.IsUsable, string.Join("\n", loaded.Diagnostics));
+            Assert.Equal(hex, loaded.GetEnvironmentVariable!("HEX_KEY"));
+            Assert.Equal("sk-master-from-kms", loaded.Config!.GeneralSettings.MasterKey?.Value);
+            var warning = Assert.Single(loaded.Diagnostics, d => d.Severity == ConfigSeverity.Warning && d.Message.Contains("HEX_KEY", StringComparison.Ordinal));
+            Assert.Contains("google_kms", warning.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(hex, string.Join("\n", loaded.Diagnostics), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+            File.Delete(keyFile);
+        }
+    }
+
+    [Fact]
+    public async Task CheckConfig_GoogleKmsHostedKeyIsNotCiphertext_ErrorNamesTheVariableNotTheValue()
+    {
+        const string hex = "0123456789abcdef0123456789abcdef";
+        await using var google = await FakeSecretManager.StartAsync();
+        var keyFile = google.WriteGoogleServiceAccountFile(Path.Combine(Path.GetTempPath(), $"broker-sa-{Guid.NewGuid():N}.json"));
+        var path = Path.Combine(Path.GetTempPath(), $"broker-kms-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, Yaml("http://127.0.0.1:9", $"""
+              key_management_system: google_kms
+              key_management_settings:
+                endpoint: {google.BaseUrl}
+                hosted_keys: ["UPSTREAM_KEY"]
+            """));
+        var env = new Dictionary<string, string>
+        {
+            ["GOOGLE_KMS_RESOURCE_NAME"] = "projects/p/locations/global/keyRings/r/cryptoKeys/k",
+            ["GOOGLE_APPLICATION_CREDENTIALS"] = keyFile,
+            ["UPSTREAM_KEY"] = hex,
+        };
+        try
+        {
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            var code = await BrokerCli.InvokeAsync(["check-config", "--config", path], stdout, stderr, n => env.GetValueOrDefault(n));
+
+            Assert.Equal(1, code);
+            var output = stdout.ToString() + stderr;
+            Assert.Contains("cannot read UPSTREAM_KEY (os.environ/UPSTREAM_KEY) from google_kms", output, StringComparison.Ordinal);
+            Assert.Contains("Cloud KMS answered 400", output, StringComparison.Ordinal);
+            Assert.DoesNotContain(hex, output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+            File.Delete(keyFile);
+        }
+    }
+
+    [Fact]
+    public async Task Load_AzureKeyVaultNameWithUnderscore_ComesFromTheEnvironmentWithAWarning()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"broker-kv-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, Yaml("http://127.0.0.1:9", "  key_management_system: azure_key_vault"));
+        var env = new Dictionary<string, string>
+        {
+            // never asked: the name cannot be a Key Vault secret's, so nothing is sent to this address
+            ["AZURE_KEY_VAULT_URI"] = "https://127.0.0.1:9/",
+            ["AZURE_CLIENT_ID"] = FakeAzureKeyVault.ClientId,
+            ["AZURE_CLIENT_SECRET"] = FakeAzureKeyVault.ClientSecret,
+            ["AZURE_TENANT_ID"] = FakeAzureKeyVault.TenantId,
+            ["UPSTREAM_KEY"] = "sk-from-env",
+        };
+        try
+        {
+            var loaded = await SecretConfigLoader.LoadFileAsync(path, n => env.GetValueOrDefault(n), CancellationToken.None);
+
+            Assert.True(loaded.IsUsable, string.Join("\n", loaded.Diagnostics));
+            Assert.Equal("sk-from-env", loaded.GetEnvironmentVariable!("UPSTREAM_KEY"));
+            var warning = Assert.Single(loaded.Diagnostics, d => d.Severity == ConfigSeverity.Warning);
+            Assert.Contains("azure_key_vault: UPSTREAM_KEY (os.environ/UPSTREAM_KEY) cannot be a Key Vault secret name", warning.Message, StringComparison.Ordinal);
+            Assert.Contains("os.environ/UPSTREAM-KEY", warning.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task CheckConfig_AzureKeyVaultUnreachable_ErrorNamesTheManagerAndTheVariable()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"broker-kv-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, Yaml("http://127.0.0.1:9", "  key_management_system: azure_key_vault")
+            .Replace("os.environ/UPSTREAM_KEY", "os.environ/UPSTREAM-KEY", StringComparison.Ordinal));
+        var env = new Dictionary<string, string>
+        {
+            ["AZURE_KEY_VAULT_URI"] = "https://127.0.0.1:9/",
+            ["AZURE_CLIENT_ID"] = FakeAzureKeyVault.ClientId,
+            ["AZURE_CLIENT_SECRET"] = FakeAzureKeyVault.ClientSecret,
+            ["AZURE_TENANT_ID"] = FakeAzureKeyVault.TenantId,
+        };
+        try
+        {
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            var code = await BrokerCli.InvokeAsync(["check-config", "--config", path], stdout, stderr, n => env.GetValueOrDefault(n));
+
+            Assert.Equal(1, code);
+            var output = stdout.ToString() + stderr;
+            Assert.Contains("cannot read UPSTREAM-KEY (os.environ/UPSTREAM-KEY) from azure_key_vault", output, StringComparison.Ordinal);
+            Assert.Contains("unreachable", output, StringComparison.Ordinal);
+            Assert.DoesNotContain(FakeAzureKeyVault.ClientSecret, output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task BrokerProcess_AzureKeyVaultBehindAnHttpsProxy_ProviderGetsTheVaultsSecret()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var azure = await FakeAzureKeyVault.StartAsync();
+        azure.Secrets["UPSTREAM-KEY"] = "sk-from-key-vault-1212";
+        var ca = azure.WriteCaPem(Path.Combine(Path.GetTempPath(), $"broker-ca-{Guid.NewGuid():N}.pem"));
+        var config = Path.Combine(Path.GetTempPath(), $"broker-kv-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(config, Yaml(upstream.BaseUrl, "  key_management_system: azure_key_vault")
+            .Replace("os.environ/UPSTREAM_KEY", "os.environ/UPSTREAM-KEY", StringComparison.Ordinal));
+        var port = BrokerProcessTests.FreePort();
+        var (process, log, store) = BrokerProcessTests.StartBroker(port, AzureEnv(azure, ca, FakeAzureKeyVault.ClientSecret), config);
+        using var _ = process;
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
+            await WaitReadyAsync(http, process, log);
+
+            var response = await http.PostAsJsonAsync("v1/chat/completions",
+                new { model = "gpt-4o", messages = new[] { new { role = "user", content = "hi" } } });
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("Bearer sk-from-key-vault-1212", Assert.Single(upstream.Requests).Headers.GetValueOrDefault("authorization"));
+            Assert.Contains($"{FakeAzureKeyVault.VaultHost}:443", azure.Tunnels);
+            Assert.Contains("login.microsoftonline.com:443", azure.Tunnels);
+            Assert.Contains(azure.Requests, r => r.Path == $"/{FakeAzureKeyVault.TenantId}/oauth2/v2.0/token");
+            Assert.Contains(azure.Requests, r => r.Path == "/secrets/UPSTREAM-KEY"
+                && r.Headers.GetValueOrDefault("authorization") == "Bearer " + azure.AccessToken);
+        }
+        finally
+        {
+            await StopAsync(process);
+            foreach (var file in new[] { ca, config, store, store + "-wal", store + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task BrokerProcess_AzureCredentialsRefused_CheckConfigNamesTheManagerAndTheVariableNotTheSecret()
+    {
+        await using var azure = await FakeAzureKeyVault.StartAsync();
+        azure.Secrets["UPSTREAM-KEY"] = "sk-never-read";
+        var ca = azure.WriteCaPem(Path.Combine(Path.GetTempPath(), $"broker-ca-{Guid.NewGuid():N}.pem"));
+        var config = Path.Combine(Path.GetTempPath(), $"broker-kv-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(config, Yaml("http://127.0.0.1:9", "  key_management_system: azure_key_vault")
+            .Replace("os.environ/UPSTREAM_KEY", "os.environ/UPSTREAM-KEY", StringComparison.Ordinal));
+        var (process, log, store) = BrokerProcessTests.StartBroker(["check-config", "--config", config], AzureEnv(azure, ca, "wrong-client-secret"));
+        using var _ = process;
+        try
+        {
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            await process.WaitForExitAsync(exited.Token);
+            process.WaitForExit();
+
+            var text = log.ToString();
+            Assert.Equal(1, process.ExitCode);
+            Assert.Contains("cannot read UPSTREAM-KEY (os.environ/UPSTREAM-KEY) from azure_key_vault", text, StringComparison.Ordinal);
+            Assert.Contains("could not get a token", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("wrong-client-secret", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("sk-never-read", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await StopAsync(process);
+            foreach (var file in new[] { ca, config, store })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    /// <summary>
+    /// What an operator behind a TLS-inspecting proxy sets: HTTPS_PROXY, the proxy's CA as the trusted roots
+    /// (SSL_CERT_FILE, read by OpenSSL for .NET on Linux), NO_PROXY for local services; and Azure's usual variables.
+    /// </summary>
+    private static Dictionary<string, string> AzureEnv(FakeAzureKeyVault azure, string caFile, string clientSecret) => new()
+    {
+        ["HTTPS_PROXY"] = azure.ProxyUrl,
+        ["NO_PROXY"] = "127.0.0.1,localhost",
+        ["SSL_CERT_FILE"] = caFile,
+        ["AZURE_KEY_VAULT_URI"] = FakeAzureKeyVault.VaultUri,
+        ["AZURE_CLIENT_ID"] = FakeAzureKeyVault.ClientId,
+        ["AZURE_CLIENT_SECRET"] = clientSecret,
+        ["AZURE_TENANT_ID"] = FakeAzureKeyVault.TenantId,
+    };
+
+    private static async Task WaitReadyAsync(HttpClient http, Process process, StringBuilder log)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                if ((await http.GetAsync("health/readiness")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            lock (log)
+            {
+                Assert.False(process.HasExited, "broker exited early:\n" + log);
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(90), "broker not ready within 90 s:\n" + log);
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task StopAsync(Process process)
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
         }
     }
 
