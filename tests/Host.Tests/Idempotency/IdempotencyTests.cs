@@ -8,6 +8,7 @@ using System.Text.Json.Nodes;
 using Broker.Host.Composition;
 using Broker.Host.Tests.Infrastructure;
 using Broker.TestKit;
+using StackExchange.Redis;
 
 namespace Broker.Host.Tests.Idempotency;
 
@@ -373,6 +374,18 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         Assert.Equal(joinedAnswer.Body, repeat.Body);
         Assert.True(joinedAfter < TimeSpan.FromSeconds(5), $"the waiting repeat answered {joinedAfter} after the provider did");
         Assert.Single(upstream.Requests);
+
+        // the worker kept that answer for the key's TTL (24 h); a request without a key has nothing kept
+        using var unkeyed = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
+        unkeyed.Headers.Authorization = new AuthenticationHeaderValue("Bearer", MasterKey);
+        using var plain = await killed.B.SendAsync(unkeyed);
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Environment.GetEnvironmentVariable("REDIS_URL")!);
+        var db = redis.GetDatabase();
+        var kept = await db.KeyTimeToLiveAsync($"{killed.Prefix}:answer:{{{repeat.Header("x-litellm-call-id")}}}");
+        Assert.NotNull(kept);
+        Assert.InRange(kept.Value, TimeSpan.FromHours(23), TimeSpan.FromHours(24));
+        Assert.False(await db.KeyExistsAsync($"{killed.Prefix}:answer:{{{plain.Headers.GetValues("x-litellm-call-id").First()}}}"));
     }
 
     [Fact]
@@ -427,8 +440,10 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         private readonly string _store;
         private readonly BrokerRunner _broker;
 
-        private KilledIngressSetup(RabbitMqFixture rabbit, string vhost, string store, BrokerRunner broker, BrokerProcess ingressA, HttpClient a)
+        private KilledIngressSetup(
+            RabbitMqFixture rabbit, string vhost, string store, BrokerRunner broker, BrokerProcess ingressA, HttpClient a, string prefix)
         {
+            Prefix = prefix;
             _rabbit = rabbit;
             _vhost = vhost;
             _store = store;
@@ -438,6 +453,9 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         }
 
         public BrokerProcess IngressA { get; }
+
+        /// <summary>The Redis key prefix both Ingresses and the workers use.</summary>
+        public string Prefix { get; }
 
         public HttpClient A { get; }
 
@@ -470,7 +488,7 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
                     });
                 var a = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(60) };
                 await WaitReadyAsync(a, ingressA);
-                return new KilledIngressSetup(rabbit, vhost, store, broker, ingressA, a);
+                return new KilledIngressSetup(rabbit, vhost, store, broker, ingressA, a, prefix);
             }
             catch
             {
