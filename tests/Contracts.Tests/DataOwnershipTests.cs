@@ -47,6 +47,26 @@ public sealed partial class DataOwnershipTests
         Assert.DoesNotContain("broker_spend_counted", TablesUsedBy(root, "Ingress", MigratedTables(root)));
     }
 
+    [Fact]
+    public void KeptAnswers_OwnedByWorkers_IngressOnlyReadsThem()
+    {
+        var root = RepositoryRoot();
+        var text = File.ReadAllText(Path.Combine(root, "docs", "architecture.md"));
+        var redis = text[text.IndexOf("## Who owns which data", StringComparison.Ordinal)..];
+
+        // the answers kept for Idempotency-Key repeats: the Workers write them, an Ingress only reads them (KeptAnswers)
+        Assert.Matches(KeptAnswersRow(), redis);
+        Assert.NotEmpty(KeepCalls(root, "Workers"));
+        Assert.Empty(KeepCalls(root, "Ingress"));
+        Assert.Empty(KeepCalls(root, "Billing"));
+    }
+
+    /// <summary>Files of <paramref name="role"/> that write kept answers (<c>KeptAnswers.KeepAsync</c>).</summary>
+    private static List<string> KeepCalls(string root, string role) =>
+        Directory.EnumerateFiles(Path.Combine(root, "src", role), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !IsBuildOutput(f) && KeepCall().IsMatch(File.ReadAllText(f)))
+            .ToList();
+
     private static HashSet<string> MigratedTables(string root) =>
         Directory.EnumerateFiles(Path.Combine(root, "src", "ServiceDefaults", "Database"), "*.sql", SearchOption.AllDirectories)
             .SelectMany(f => CreateTable().Matches(File.ReadAllText(f)).Select(m => m.Groups[1].Value))
@@ -101,4 +121,10 @@ public sealed partial class DataOwnershipTests
 
     [GeneratedRegex(@"\b(Ingress|Workers|Billing|ServiceDefaults):")]
     private static partial Regex RoleMention();
+
+    [GeneratedRegex(@"^\| `answer:\*`[^|\n]*\| Workers \| Ingress: reads[^|\n]*\|\s*$", RegexOptions.Multiline)]
+    private static partial Regex KeptAnswersRow();
+
+    [GeneratedRegex(@"answers\.KeepAsync\(")]
+    private static partial Regex KeepCall();
 }

@@ -27,4 +27,11 @@ public sealed record CreateEmbedding
 
     /// <summary>The pre_call guardrail decisions the Ingress made before queuing; the workers copy them into <see cref="Usage.UsageRecorded"/>.</summary>
     public IReadOnlyList<Usage.GuardrailOutcome>? Guardrails { get; init; }
+
+    /// <summary>
+    /// Set by the Ingress on a request sent with an <c>Idempotency-Key</c> (the key's TTL, in seconds): the worker that
+    /// produces the final answer also keeps it for that long where any Ingress can read it (<c>KeptAnswers</c>), so a
+    /// repeat of the request still gets it when the Ingress that sent it died or lost it. Null: not kept.
+    /// </summary>
+    public int? KeepAnswerSeconds { get; init; }
 }

@@ -21,4 +21,11 @@ public sealed record CreateRerank
 
     /// <summary>Who sent the request (key hash, user, team); null on an open gateway or with the master key.</summary>
     public Caller? Caller { get; init; }
+
+    /// <summary>
+    /// Set by the Ingress on a request sent with an <c>Idempotency-Key</c> (the key's TTL, in seconds): the worker that
+    /// produces the final answer also keeps it for that long where any Ingress can read it (<c>KeptAnswers</c>), so a
+    /// repeat of the request still gets it when the Ingress that sent it died or lost it. Null: not kept.
+    /// </summary>
+    public int? KeepAnswerSeconds { get; init; }
 }

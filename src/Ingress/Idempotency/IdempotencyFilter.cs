@@ -7,6 +7,7 @@ using Broker.Ingress.Errors;
 using Broker.Ingress.Http;
 using Broker.Ingress.Inference;
 using Broker.Ingress.Streaming;
+using Broker.ServiceDefaults.Redis;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -19,10 +20,14 @@ namespace Broker.Ingress.Idempotency;
 /// a repeat after it finished gets its answer (status, headers, body or the whole event stream) with
 /// <c>idempotent-replayed: true</c>, never a second provider call or charge. The same key with another body or route is
 /// a 422. An answer that a retry may fix (5xx, 408, 429, a stream that broke off or that the client left) gives the key
-/// back instead. Runs after the access check, so a refused request claims nothing.
+/// back instead. A request the client was told failed although it may have run (504, 502 <c>answer_lost</c>), or whose
+/// Ingress died with it in flight (its lease expired), is never run again either: its repeat follows its call and gets
+/// the answer the workers kept for it (<see cref="KeptAnswers"/>, waiting while the call may still answer), else a 409.
+/// Runs after the access check, so a refused request claims nothing.
 /// </summary>
 public sealed class IdempotencyFilter(
-    IdempotencyStore store, IProxyConfigProvider config, IdempotencyOptions options, TimeProvider time, ILogger<IdempotencyFilter> logger) : IEndpointFilter
+    IdempotencyStore store, KeptAnswers answers, IProxyConfigProvider config, IdempotencyOptions options, TimeProvider time,
+    ILogger<IdempotencyFilter> logger) : IEndpointFilter
 {
     public const string KeyHeader = "Idempotency-Key";
 
@@ -31,6 +36,9 @@ public sealed class IdempotencyFilter(
     public const string ReplayedHeader = "idempotent-replayed";
 
     private const string CallIdHeader = "x-litellm-call-id";
+
+    /// <summary>How long after its deadline a call may still have its answer kept (a worker finishing right at it).</summary>
+    private static readonly TimeSpan AnswerGrace = TimeSpan.FromSeconds(5);
 
     /// <summary>Headers of the first answer that belong to its connection, not to the answer: never replayed.</summary>
     private static readonly HashSet<string> ConnectionHeaders = new(StringComparer.OrdinalIgnoreCase)
@@ -49,7 +57,7 @@ public sealed class IdempotencyFilter(
             return await next(context);
         }
 
-        var shape = http.GetEndpoint()?.Metadata.GetMetadata<IdempotentRoute>()?.ErrorShape ?? (static e => e);
+        var shape = ShapeOf(http);
         if (key.Length == 0 || key.Length > IdempotencyOptions.MaxKeyLength)
         {
             return shape(OpenAiErrorResult.BadRequest(
@@ -60,6 +68,7 @@ public sealed class IdempotencyFilter(
         var fingerprint = Hash(http.Request.Method + " " + RoutePath(http.Request.Path) + "\n" + body.Text);
         var storeKey = Hash(ScopeOf(http) + "\n" + key);
         var cancellationToken = http.RequestAborted;
+        var streamed = body.Json?["stream"] is JsonValue s && s.TryGetValue<bool>(out var isStream) && isStream;
         while (true)
         {
             var claim = await store.ClaimAsync(storeKey, fingerprint, cancellationToken);
@@ -73,7 +82,30 @@ public sealed class IdempotencyFilter(
 
             if (claim.Token is { } token)
             {
-                return await RunAsync(context, next, storeKey, token, fingerprint, body.Json);
+                return await RunAsync(context, next, storeKey, token, fingerprint, streamed, follow: null);
+            }
+
+            // the request may have run, but the client was never given its answer (its Ingress died, or gave up on it):
+            // a repeat follows its call and answers with what the workers kept for it (not for streams: they are not kept)
+            if ((claim.LostCallId ?? claim.Answer?.UnknownOutcomeOf) is { Length: > 0 } callId && Guid.TryParse(callId, out var call) &&
+                !streamed && claim.HeldValue is { } held && answers.Available)
+            {
+                // a call whose deadline was not recorded (an older Ingress sent it) is looked up once, not waited for
+                var deadline = (claim.LostCallId is not null ? claim.CallDeadline : claim.Answer!.CallDeadline) ?? time.GetUtcNow();
+                var kept = await answers.FindAsync(call, cancellationToken);
+                if (kept is not null || time.GetUtcNow() < deadline + AnswerGrace)
+                {
+                    if (await store.TakeOverAsync(storeKey, held, fingerprint, callId, deadline) is { } taken)
+                    {
+                        Log.Following(logger, http.Request.Path.Value ?? "/", callId, kept is not null);
+                        return await RunAsync(context, next, storeKey, taken, fingerprint, streamed,
+                            new Follow(call, deadline, kept, Lost: claim.LostCallId is not null));
+                    }
+
+                    // another repeat took it over meanwhile: wait for it like for any request in flight
+                    await store.WaitForChangeAsync(storeKey, cancellationToken);
+                    continue;
+                }
             }
 
             if (claim.LostCallId is { } lostId)
@@ -104,12 +136,12 @@ public sealed class IdempotencyFilter(
     }
 
     private async ValueTask<object?> RunAsync(
-        EndpointFilterInvocationContext context, EndpointFilterDelegate next, string storeKey, string token, string fingerprint, JsonObject? body)
+        EndpointFilterInvocationContext context, EndpointFilterDelegate next, string storeKey, string token, string fingerprint, bool streamed,
+        Follow? follow)
     {
         var http = context.HttpContext;
         var capture = new CapturingStream(http.Response.Body, options.MaxStoredBytes);
         http.Response.Body = capture;
-        var streamed = body?["stream"] is JsonValue s && s.TryGetValue<bool>(out var isStream) && isStream;
         if (!streamed)
         {
             // a repeat is coming: a client that leaves does not cancel a non-streamed request, whose answer is kept for it
@@ -117,8 +149,14 @@ public sealed class IdempotencyFilter(
             http.RequestAborted = CancellationToken.None;
         }
 
-        // each call sent for this request is on record with the claim before it goes out (see IdempotencyStore)
-        InferenceSendHook.Set(http, requestId => store.RecordCallAsync(storeKey, token, requestId.ToString()));
+        // each call sent for this request is on record with the claim before it goes out (see IdempotencyStore), and the
+        // workers keep its answer for the key's TTL, so a repeat still gets it if this Ingress dies or loses it
+        var sent = new SentCall { Deadline = follow?.Deadline };
+        InferenceSendHook.Set(http, (requestId, deadline) =>
+        {
+            sent.Deadline = deadline;
+            return store.RecordCallAsync(storeKey, token, requestId.ToString(), deadline);
+        }, (int)Math.Min(int.MaxValue, Math.Ceiling(options.TtlSeconds)));
         var renewal = new CancellationTokenSource();
         var renewing = RenewAsync(storeKey, token, renewal.Token);
         http.Response.OnCompleted(async () =>
@@ -126,12 +164,51 @@ public sealed class IdempotencyFilter(
             await renewal.CancelAsync();
             await renewing;
             renewal.Dispose();
-            await FinishAsync(http, capture, storeKey, token, fingerprint);
+            await FinishAsync(http, capture, storeKey, token, fingerprint, sent);
         });
+        if (follow is null)
+        {
+            return await next(context);
+        }
+
+        // a repeat following the call of a request whose answer never reached its client: that answer, once kept
+        var callId = follow.CallId.ToString();
+        var reply = follow.Kept ?? await WaitForKeptAsync(follow, http.RequestAborted);
+        if (reply is null)
+        {
+            Log.FollowedNoAnswer(logger, http.Request.Path.Value ?? "/", callId);
+            OutcomeUnknown.Mark(http);
+            var shape = ShapeOf(http);
+            return new HeaderResult(shape(follow.Lost ? HolderLostConflict(callId) : OutcomeUnknownConflict(callId)), callId);
+        }
+
+        // the route renders it as it would have rendered it for the first request (its call id, its status), sending nothing
+        InferenceSendHook.Adopt(http, reply);
+        http.Response.Headers[ReplayedHeader] = "true";
         return await next(context);
     }
 
-    private async Task FinishAsync(HttpContext http, CapturingStream capture, string storeKey, string token, string fingerprint)
+    /// <summary>Polls the kept answers for the followed call until it is there, or its deadline (and a grace) has passed.</summary>
+    private async Task<object?> WaitForKeptAsync(Follow follow, CancellationToken cancellationToken)
+    {
+        var poll = TimeSpan.FromMilliseconds(Math.Max(10, options.PollMilliseconds));
+        while (true)
+        {
+            if (await answers.FindAsync(follow.CallId, cancellationToken) is { } kept)
+            {
+                return kept;
+            }
+
+            if (time.GetUtcNow() >= follow.Deadline + AnswerGrace)
+            {
+                return null;
+            }
+
+            await Task.Delay(poll, time, cancellationToken);
+        }
+    }
+
+    private async Task FinishAsync(HttpContext http, CapturingStream capture, string storeKey, string token, string fingerprint, SentCall sent)
     {
         var status = http.Response.StatusCode;
         var isStream = http.Response.ContentType?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true;
@@ -141,7 +218,7 @@ public sealed class IdempotencyFilter(
             var callId = http.Response.Headers[CallIdHeader].ToString();
             Log.KeptOutcomeUnknown(logger, http.Request.Path.Value ?? "/", status, callId);
             await store.CompleteAsync(storeKey, token, fingerprint,
-                new IdempotentAnswer(status, new Dictionary<string, string>(), [], UnknownOutcomeOf: callId));
+                new IdempotentAnswer(status, new Dictionary<string, string>(), [], UnknownOutcomeOf: callId, CallDeadline: sent.Deadline));
             return;
         }
 
@@ -206,6 +283,10 @@ public sealed class IdempotencyFilter(
         var caller => "jwt:" + caller.Caller?.UserId + "|" + caller.Caller?.TeamId,
     };
 
+    /// <summary>The route's error shape (OpenAI's, or Anthropic's on /v1/messages).</summary>
+    private static Func<OpenAiErrorResult, IResult> ShapeOf(HttpContext http) =>
+        http.GetEndpoint()?.Metadata.GetMetadata<IdempotentRoute>()?.ErrorShape ?? (static e => e);
+
     /// <summary><c>/v1/chat/completions</c> and <c>/chat/completions</c> are one route.</summary>
     private static string RoutePath(PathString path) =>
         path.StartsWithSegments("/v1", out var rest) ? rest.Value ?? "/" : path.Value ?? "/";
@@ -235,6 +316,18 @@ public sealed class IdempotencyFilter(
             $"expired), so it may have run and may be charged, and its answer is lost. It is not run again. Look it up with {lookUp}; " +
             "use a new key to run it again.",
             "invalid_request_error", KeyHeader, "idempotency_outcome_unknown");
+    }
+
+    /// <summary>
+    /// A repeat following the call of a request whose answer never reached its client: the call, until when it may still
+    /// answer, its answer when already kept, and whether its Ingress died (<see cref="Lost"/>) or gave up on it.
+    /// </summary>
+    private sealed record Follow(Guid CallId, DateTimeOffset Deadline, object? Kept, bool Lost);
+
+    /// <summary>The deadline of the last call this request sent (or followed): kept with an outcome-unknown answer.</summary>
+    private sealed class SentCall
+    {
+        public DateTimeOffset? Deadline { get; set; }
     }
 
     /// <summary>An answer with the first request's <c>x-litellm-call-id</c> added.</summary>

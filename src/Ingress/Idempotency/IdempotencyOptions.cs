@@ -15,7 +15,8 @@ public sealed class IdempotencyOptions
     /// <summary>
     /// The lease of a request in flight: how long its claim counts as alive without a sign of life; the Ingress running
     /// it renews the lease every third of this. When an Ingress dies with the request in flight, its repeats wait at
-    /// most this long and are then refused with 409 <c>idempotency_outcome_unknown</c> (it may have run), never run again.
+    /// most this long, then follow its call (its answer as the workers kept it, or 409 <c>idempotency_outcome_unknown</c>
+    /// when none came by its deadline), never run it again.
     /// Without Redis (claims in one process's memory) it is how long an unrenewed claim lasts.
     /// </summary>
     [Range(0d, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "{0} must be more than 0")]

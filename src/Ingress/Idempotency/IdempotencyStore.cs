@@ -13,24 +13,43 @@ namespace Broker.Ingress.Idempotency;
 /// process's memory. A key holds either a claim (a request in flight) or the finished answer, for
 /// <see cref="IdempotencyOptions.TtlSeconds"/>. In Redis a claim comes with a lease
 /// (<c>&lt;prefix&gt;:idempotency-lease:{key}</c>, <see cref="IdempotencyOptions.ClaimSeconds"/>) that its Ingress
-/// renews while the request runs, and with the call id it sent (<c>&lt;prefix&gt;:idempotency-call:{key}</c>): a
-/// claim whose lease expired belongs to an Ingress that died with the request in flight, so its repeats are refused
-/// (the request may have run and been charged), never run a second time. Claims are compared by their whole value,
+/// renews while the request runs, and with the call id it sent (<c>&lt;prefix&gt;:idempotency-call:{key}</c>) and that
+/// call's deadline (<c>&lt;prefix&gt;:idempotency-deadline:{key}</c>): a claim whose lease expired belongs to an Ingress
+/// that died with the request in flight. Its repeats never run it a second time: one of them takes the claim over
+/// (<see cref="TakeOverAsync"/>) and answers with the call's answer as the workers kept it, or, when none comes by the
+/// call's deadline, with 409 (the request may have run and been charged). Claims are compared by their whole value,
 /// so a request never overwrites or deletes another holder's key.
 /// </summary>
 public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions options, TimeProvider time, ILogger<IdempotencyStore> logger)
 {
     /// <summary>
-    /// KEYS[1] the key, KEYS[2] its lease, KEYS[3] its call id; ARGV[1] the claim, ARGV[2] the key's ttl in ms, ARGV[3]
-    /// the lease's. Returns {1} when claimed, else {0, the key's value, whether the lease lives, the call id}.
+    /// KEYS[1] the key, KEYS[2] its lease, KEYS[3] its call id, KEYS[4] the call's deadline; ARGV[1] the claim, ARGV[2]
+    /// the key's ttl in ms, ARGV[3] the lease's. Returns {1} when claimed, else {0, the key's value, whether the lease
+    /// lives, the call id, the call's deadline}.
     /// </summary>
     private const string ClaimScript = """
         if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
           redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
-          redis.call('DEL', KEYS[3])
+          redis.call('DEL', KEYS[3], KEYS[4])
           return {1}
         end
-        return {0, redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2]), redis.call('GET', KEYS[3])}
+        return {0, redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2]), redis.call('GET', KEYS[3]), redis.call('GET', KEYS[4])}
+        """;
+
+    /// <summary>
+    /// KEYS[1] the key, KEYS[2] its lease, KEYS[3] its call id, KEYS[4] the call's deadline; ARGV[1] the value it must
+    /// still hold (a dead holder's claim, or an outcome-unknown answer), ARGV[2] the new claim, ARGV[3] the key's ttl in
+    /// ms, ARGV[4] the lease's, ARGV[5] the call id, ARGV[6] its deadline (unix ms). Taken only while no lease lives.
+    /// </summary>
+    private const string TakeOverScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('EXISTS', KEYS[2]) == 0 then
+          redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+          redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
+          redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[3])
+          redis.call('SET', KEYS[4], ARGV[6], 'PX', ARGV[3])
+          return 1
+        end
+        return 0
         """;
 
     /// <summary>KEYS[1] the key, KEYS[2] its lease; ARGV[1] the claim it must still hold, ARGV[2] the lease's ttl in ms, ARGV[3] the key's.</summary>
@@ -43,25 +62,32 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         return 0
         """;
 
-    /// <summary>KEYS[1] the key, KEYS[2] its call id; ARGV[1] the claim it must still hold, ARGV[2] the call id, ARGV[3] its ttl in ms.</summary>
+    /// <summary>
+    /// KEYS[1] the key, KEYS[2] its call id, KEYS[3] the call's deadline; ARGV[1] the claim it must still hold, ARGV[2] the
+    /// call id, ARGV[3] their ttl in ms, ARGV[4] the deadline (unix ms).
+    /// </summary>
     private const string RecordCallScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) return 1 end
-        return 0
-        """;
-
-    /// <summary>KEYS[1] the key, KEYS[2] its lease, KEYS[3] its call id; ARGV[1] the claim it must still hold, ARGV[2] the answer, ARGV[3] its ttl in ms.</summary>
-    private const string CompleteScript = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then
-          redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-          redis.call('DEL', KEYS[2], KEYS[3])
+          redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+          redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[3])
           return 1
         end
         return 0
         """;
 
-    /// <summary>KEYS[1] the key, KEYS[2] its lease, KEYS[3] its call id; ARGV[1] the claim it must still hold.</summary>
+    /// <summary>KEYS[1] the key, KEYS[2] its lease, KEYS[3] its call id, KEYS[4] its deadline; ARGV[1] the claim it must still hold, ARGV[2] the answer, ARGV[3] its ttl in ms.</summary>
+    private const string CompleteScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+          redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+          return 1
+        end
+        return 0
+        """;
+
+    /// <summary>KEYS[1] the key, KEYS[2] its lease, KEYS[3] its call id, KEYS[4] its deadline; ARGV[1] the claim it must still hold.</summary>
     private const string ReleaseScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) end
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4]) end
         return 0
         """;
 
@@ -87,7 +113,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
             try
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var result = (RedisResult[])(await db.ScriptEvaluateAsync(ClaimScript, [RedisKey(key), LeaseKey(key), CallKey(key)],
+                var result = (RedisResult[])(await db.ScriptEvaluateAsync(ClaimScript, [RedisKey(key), LeaseKey(key), CallKey(key), DeadlineKey(key)],
                     [claim, Milliseconds(KeyTtl), Milliseconds(ClaimTtl)]))!;
                 if ((long)result[0] == 1)
                 {
@@ -98,7 +124,10 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
                 if (Parse(result[1].ToString()) is { } found)
                 {
                     var lost = found.Answer is null && Leased(result[1].ToString()) && (long)result[2] == 0;
-                    return lost ? found with { LostCallId = result[3].IsNull ? "" : result[3].ToString() } : found;
+                    found = found with { HeldValue = result[1].ToString() };
+                    return lost
+                        ? found with { LostCallId = result[3].IsNull ? "" : result[3].ToString(), CallDeadline = UnixMs(result[4].IsNull ? null : result[4].ToString()) }
+                        : found;
                 }
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -148,22 +177,51 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
     }
 
     /// <summary>
-    /// Records the call id the request holding <paramref name="token"/> is about to send to a queue, before it is sent:
-    /// if this Ingress dies while the call runs, its repeats name that call (<c>GET /request/{id}</c>).
+    /// Records the call id the request holding <paramref name="token"/> is about to send to a queue, and the call's
+    /// deadline, before it is sent: if this Ingress dies while the call runs, its repeats name that call
+    /// (<c>GET /request/{id}</c>) and wait for its kept answer until that deadline.
     /// </summary>
-    public async Task RecordCallAsync(string key, string token, string callId)
+    public async Task RecordCallAsync(string key, string token, string callId, DateTimeOffset deadline)
     {
         if (redis.Available() is { } db)
         {
             try
             {
-                await db.ScriptEvaluateAsync(RecordCallScript, [RedisKey(key), CallKey(key)], [token, callId, Milliseconds(KeyTtl)]);
+                await db.ScriptEvaluateAsync(RecordCallScript, [RedisKey(key), CallKey(key), DeadlineKey(key)],
+                    [token, callId, Milliseconds(KeyTtl), deadline.ToUnixTimeMilliseconds()]);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 // the repeat of a request whose Ingress died is still refused, only without naming the call
                 redis.ReportFailure(ex);
             }
+        }
+    }
+
+    /// <summary>
+    /// Takes over a key whose request may have run but whose answer its Ingress never gave (<paramref name="heldValue"/>:
+    /// the claim of an Ingress whose lease expired, or an outcome-unknown answer), to answer it with that request's call
+    /// (<paramref name="callId"/>, still answerable until <paramref name="deadline"/>): the claim returned is this
+    /// request's, renewed and completed like any other. Null when the key changed meanwhile, or without Redis (a key held
+    /// in this process's memory has no other Ingress to outlive).
+    /// </summary>
+    public async Task<string?> TakeOverAsync(string key, string heldValue, string fingerprint, string callId, DateTimeOffset deadline)
+    {
+        if (redis.Available() is not { } db)
+        {
+            return null;
+        }
+
+        var claim = Serialize(new JsonObject { ["f"] = fingerprint, ["o"] = Guid.NewGuid().ToString("N"), ["lease"] = true });
+        try
+        {
+            return (long)await db.ScriptEvaluateAsync(TakeOverScript, [RedisKey(key), LeaseKey(key), CallKey(key), DeadlineKey(key)],
+                [heldValue, claim, Milliseconds(KeyTtl), Milliseconds(ClaimTtl), callId, deadline.ToUnixTimeMilliseconds()]) == 1 ? claim : null;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            redis.ReportFailure(ex);
+            return null;
         }
     }
 
@@ -178,7 +236,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
             {
                 try
                 {
-                    await db.ScriptEvaluateAsync(CompleteScript, [RedisKey(key), LeaseKey(key), CallKey(key)], [token, value, Milliseconds(AnswerTtl)]);
+                    await db.ScriptEvaluateAsync(CompleteScript, [RedisKey(key), LeaseKey(key), CallKey(key), DeadlineKey(key)], [token, value, Milliseconds(AnswerTtl)]);
                     return;
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -223,7 +281,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         var notKept = answer.UnknownOutcomeOf is null ? answer with { Headers = new Dictionary<string, string>(), Body = [], TooLarge = true } : answer;
         try
         {
-            await db.ScriptEvaluateAsync(CompleteScript, [RedisKey(key), LeaseKey(key), CallKey(key)],
+            await db.ScriptEvaluateAsync(CompleteScript, [RedisKey(key), LeaseKey(key), CallKey(key), DeadlineKey(key)],
                 [token, AnswerValue(fingerprint, notKept), Milliseconds(AnswerTtl)]);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -338,6 +396,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         ["b"] = Convert.ToBase64String(answer.Body),
         ["l"] = answer.TooLarge,
         ["u"] = answer.UnknownOutcomeOf,
+        ["d"] = answer.CallDeadline?.ToUnixTimeMilliseconds(),
     });
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
@@ -354,11 +413,18 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
 
     private RedisKey CallKey(string key) => $"{redis.Options.KeyPrefix}:idempotency-call:{{{key}}}";
 
+    private RedisKey DeadlineKey(string key) => $"{redis.Options.KeyPrefix}:idempotency-deadline:{{{key}}}";
+
+    private static DateTimeOffset? UnixMs(string? value) =>
+        long.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
+
     /// <summary>Where an Ingress older than the lease kept a key (claim or answer), without the hash tag.</summary>
     private RedisKey LegacyKey(string key) => $"{redis.Options.KeyPrefix}:idempotency:{key}";
 
     private async Task ReleaseAsync(IDatabase db, string key, string token) =>
-        await db.ScriptEvaluateAsync(ReleaseScript, [RedisKey(key), LeaseKey(key), CallKey(key)], [token]);
+        await db.ScriptEvaluateAsync(ReleaseScript, [RedisKey(key), LeaseKey(key), CallKey(key), DeadlineKey(key)], [token]);
 
     /// <summary>
     /// During an upgrade: a key claimed or answered by an older Ingress under the old name wins over the claim just
@@ -411,7 +477,8 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
             var body = Convert.FromBase64String(o["b"]?.GetValue<string>() ?? "");
             var tooLarge = o["l"] is JsonValue l && l.GetValue<bool>();
             var unknownOutcomeOf = o["u"] is JsonValue u ? u.GetValue<string>() : null;
-            return new IdempotencyClaim(null, fingerprint, new IdempotentAnswer(status.GetValue<int>(), headers, body, tooLarge, unknownOutcomeOf));
+            DateTimeOffset? callDeadline = o["d"] is JsonValue d ? DateTimeOffset.FromUnixTimeMilliseconds(d.GetValue<long>()) : null;
+            return new IdempotencyClaim(null, fingerprint, new IdempotentAnswer(status.GetValue<int>(), headers, body, tooLarge, unknownOutcomeOf, callDeadline));
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
         {

@@ -27,4 +27,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3808, Level = LogLevel.Warning, Message = "Idempotency-Key repeat on {Path} refused with 409: the first request ({RequestId}) was in flight on an Ingress whose lease expired (it died); it may have run")]
     public static partial void HolderLostRefused(ILogger logger, string path, string requestId);
+
+    [LoggerMessage(EventId = 3809, Level = LogLevel.Information, Message = "Idempotency-Key repeat on {Path} follows the first request ({RequestId}), whose answer never reached its client (kept already: {Kept}): it gets that answer, never a second run")]
+    public static partial void Following(ILogger logger, string path, string requestId, bool kept);
+
+    [LoggerMessage(EventId = 3810, Level = LogLevel.Warning, Message = "Idempotency-Key repeat on {Path} refused with 409: no answer of the first request ({RequestId}) was kept by its deadline; it may have run")]
+    public static partial void FollowedNoAnswer(ILogger logger, string path, string requestId);
 }

@@ -76,7 +76,7 @@ public sealed class InferenceClient(
             Format = format,
             Caller = CurrentCaller,
             Guardrails = global::Broker.Ingress.Guardrails.GuardrailRun.PreCallOutcomes(httpContext?.HttpContext),
-            StepDueAt = FirstStepDueAt(group, deploymentId, stream: false, now, now + timeout),
+            StepDueAt = FirstStepDueAt(group, deploymentId, stream: false, now, now + timeout),            KeepAnswerSeconds = InferenceSendHook.KeepAnswerSecondsOf(httpContext?.HttpContext),
         };
         using var stepTimeout = ArmStepTimeout(command, () => _pending.ContainsKey(requestId));
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
@@ -161,7 +161,7 @@ public sealed class InferenceClient(
             Body = request.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
             Caller = CurrentCaller,
-            Guardrails = global::Broker.Ingress.Guardrails.GuardrailRun.PreCallOutcomes(httpContext?.HttpContext),
+            Guardrails = global::Broker.Ingress.Guardrails.GuardrailRun.PreCallOutcomes(httpContext?.HttpContext),            KeepAnswerSeconds = InferenceSendHook.KeepAnswerSecondsOf(httpContext?.HttpContext),
         };
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         Record("embeddings", group, reply, started);
@@ -196,7 +196,7 @@ public sealed class InferenceClient(
             RequestedModel = requestedModel,
             Body = request.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
-            Caller = CurrentCaller,
+            Caller = CurrentCaller,            KeepAnswerSeconds = InferenceSendHook.KeepAnswerSecondsOf(httpContext?.HttpContext),
         };
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         Record("rerank", group, reply, started);
@@ -373,6 +373,12 @@ public sealed class InferenceClient(
         string queue, T command, Guid requestId, TimeSpan timeout, CancellationToken cancellationToken, bool boundedSend = true)
         where T : class
     {
+        if (InferenceSendHook.TakeAdopted(httpContext?.HttpContext) is { } adopted)
+        {
+            // a repeat of a request whose Ingress died or lost its answer: that request's kept answer, nothing sent
+            return adopted;
+        }
+
         var waiting = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[requestId] = waiting;
         _started[requestId] = (queue, timeProvider.GetTimestamp());
@@ -416,7 +422,7 @@ public sealed class InferenceClient(
         }
 
         // before the send, so that whatever happens to this process from here on, the call it may have made is on record
-        await InferenceSendHook.SendingAsync(httpContext?.HttpContext, requestId);
+        await InferenceSendHook.SendingAsync(httpContext?.HttpContext, requestId, timeProvider.GetUtcNow() + timeout);
         var handedOver = false;
         try
         {
@@ -555,7 +561,7 @@ public sealed class InferenceClient(
             new Dictionary<string, string>
             {
                 ["x-broker-queue"] = failed.Queue ?? group.QueueName,
-                ["x-litellm-call-id"] = requestId.ToString(),
+                ["x-litellm-call-id"] = failed.RequestId.ToString(),
             }),
         _ => new ChatCompletionOutcome((string?)null, OpenAiErrorResult.Timeout(timeout), new Dictionary<string, string>
         {

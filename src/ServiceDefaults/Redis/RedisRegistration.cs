@@ -31,6 +31,7 @@ public static class RedisRegistration
         });
         builder.Services.TryAddSingleton<BrokerRedis>();
         builder.Services.TryAddSingleton<ICooldownView, RedisCooldownView>();
+        builder.Services.TryAddSingleton<KeptAnswers>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisConnector>());
         if (!builder.Services.Any(d => d.ServiceType == typeof(RedisHealthCheck)))
         {

@@ -9,6 +9,7 @@ using Broker.Workers.Providers.Anthropic;
 using Broker.Workers.Retries;
 using Broker.Workers.Routing;
 using MassTransit;
+using Broker.ServiceDefaults.Redis;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Workers.Inference;
@@ -27,6 +28,7 @@ public sealed class CreateChatCompletionConsumer(
     DelayedSend delayedSend,
     RetrySagaStore retries,
     TimeProvider timeProvider,
+    KeptAnswers answers,
     ILogger<CreateChatCompletionConsumer> logger) : IConsumer<CreateChatCompletion>
 {
     /// <summary>A command this little early is waited for in the consumer rather than sent back to a wait queue.</summary>
@@ -185,7 +187,7 @@ public sealed class CreateChatCompletionConsumer(
             }
 
             Log.Completed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, elapsedMs);
-            await InferenceSteps.Reply(context, new ChatCompletionSucceeded
+            await InferenceSteps.Reply(context, message.RequestId, new ChatCompletionSucceeded
             {
                 RequestId = message.RequestId,
                 Body = result.Completion!.ToJsonString(),
@@ -197,7 +199,7 @@ public sealed class CreateChatCompletionConsumer(
                 Cost = cost,
                 AttemptedRetries = message.Retry?.AttemptedRetries ?? 0,
                 AttemptedFallbacks = message.Retry?.AttemptedFallbacks ?? 0,
-            });
+            }, answers, message.KeepAnswerSeconds);
             await ReportSuccess(context, group.Name, deployment.Id);
         }
 
@@ -331,7 +333,7 @@ public sealed class CreateChatCompletionConsumer(
             return true;
         }
 
-        await InferenceSteps.RespondFailed(context, context.Message.RequestId, queue, deploymentId, Explained(error));
+        await InferenceSteps.RespondFailed(context, context.Message.RequestId, queue, deploymentId, Explained(error), answers, context.Message.KeepAnswerSeconds);
         return false;
     }
 

@@ -4,6 +4,7 @@ using Broker.Workers.Pricing;
 using Broker.Workers.Providers;
 using Broker.Workers.Routing;
 using MassTransit;
+using Broker.ServiceDefaults.Redis;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Workers.Inference;
@@ -14,6 +15,7 @@ public sealed class CreateEmbeddingConsumer(
     DeploymentRouter router,
     ProviderResolver providers,
     TimeProvider timeProvider,
+    KeptAnswers answers,
     ILogger<CreateEmbeddingConsumer> logger) : IConsumer<CreateEmbedding>
 {
     public async Task Consume(ConsumeContext<CreateEmbedding> context)
@@ -33,7 +35,7 @@ public sealed class CreateEmbeddingConsumer(
             callerTags: message.Caller?.Tags);
         if (invalid is not null)
         {
-            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deploymentId, invalid);
+            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deploymentId, invalid, answers, context.Message.KeepAnswerSeconds);
             return;
         }
 
@@ -50,7 +52,7 @@ public sealed class CreateEmbeddingConsumer(
         var provider = providers.ResolveEmbeddings(deployment, request.ContainsKey("mock_response"));
         if (provider is null)
         {
-            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, InferenceSteps.Unsupported(deployment, "embeddings"));
+            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, InferenceSteps.Unsupported(deployment, "embeddings"), answers, context.Message.KeepAnswerSeconds);
             return;
         }
 
@@ -83,12 +85,12 @@ public sealed class CreateEmbeddingConsumer(
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
-            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, error);
+            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, error, answers, context.Message.KeepAnswerSeconds);
         }
         else
         {
             EmbeddingEncoding.Apply(result.Completion!, requestedFormat);
-            await InferenceSteps.Reply(context, new EmbeddingSucceeded
+            await InferenceSteps.Reply(context, message.RequestId, new EmbeddingSucceeded
             {
                 RequestId = message.RequestId,
                 Body = result.Completion!.ToJsonString(),
@@ -98,7 +100,7 @@ public sealed class CreateEmbeddingConsumer(
                 Queue = queue,
                 Usage = result.Usage,
                 Cost = cost,
-            });
+            }, answers, message.KeepAnswerSeconds);
         }
 
         if (message.HealthCheck)

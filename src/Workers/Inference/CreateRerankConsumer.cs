@@ -4,6 +4,7 @@ using Broker.Workers.Pricing;
 using Broker.Workers.Providers;
 using Broker.Workers.Routing;
 using MassTransit;
+using Broker.ServiceDefaults.Redis;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Workers.Inference;
@@ -17,6 +18,7 @@ public sealed class CreateRerankConsumer(
     DeploymentRouter router,
     ProviderResolver providers,
     TimeProvider timeProvider,
+    KeptAnswers answers,
     ILogger<CreateRerankConsumer> logger) : IConsumer<CreateRerank>
 {
     public async Task Consume(ConsumeContext<CreateRerank> context)
@@ -35,7 +37,7 @@ public sealed class CreateRerankConsumer(
             callerTags: message.Caller?.Tags);
         if (invalid is not null)
         {
-            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deploymentId, invalid);
+            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deploymentId, invalid, answers, context.Message.KeepAnswerSeconds);
             return;
         }
 
@@ -51,7 +53,7 @@ public sealed class CreateRerankConsumer(
         var provider = providers.ResolveRerank(deployment, body.ContainsKey("mock_response"));
         if (provider is null)
         {
-            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, InferenceSteps.Unsupported(deployment, "rerank"));
+            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, InferenceSteps.Unsupported(deployment, "rerank"), answers, context.Message.KeepAnswerSeconds);
             return;
         }
 
@@ -84,11 +86,11 @@ public sealed class CreateRerankConsumer(
         if (result.Error is { } error)
         {
             Log.Failed(logger, message.RequestId, group.Name, deployment.Id, deployment.Provider, error.Class.ToString(), error.StatusCode, error.Message);
-            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, error);
+            await InferenceSteps.RespondFailed(context, message.RequestId, queue, deployment.Id, error, answers, context.Message.KeepAnswerSeconds);
         }
         else
         {
-            await InferenceSteps.Reply(context, new RerankSucceeded
+            await InferenceSteps.Reply(context, message.RequestId, new RerankSucceeded
             {
                 RequestId = message.RequestId,
                 Body = result.Completion!.ToJsonString(),
@@ -98,7 +100,7 @@ public sealed class CreateRerankConsumer(
                 Queue = queue,
                 Usage = usage,
                 Cost = cost,
-            });
+            }, answers, message.KeepAnswerSeconds);
         }
 
         await AttemptReport.PublishAsync(context, message.RequestId, null, group.Name, deployment.Id, result.Error, latencyMs, false, message.Caller,

@@ -6,6 +6,7 @@ using Broker.Contracts.Identity;
 using Broker.Contracts.Inference;
 using Broker.Contracts.Usage;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Redis;
 using Broker.ServiceDefaults.Observability;
 using Broker.ServiceDefaults.Tokens;
 using Broker.Workers.Providers;
@@ -196,23 +197,31 @@ public static class InferenceSteps
                 "unknown_provider");
     }
 
-    public static Task RespondFailed(ConsumeContext context, Guid requestId, string queue, string? deploymentId, ProviderError error)
+    public static Task RespondFailed(
+        ConsumeContext context, Guid requestId, string queue, string? deploymentId, ProviderError error, KeptAnswers answers, int? keepAnswerSeconds)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return Reply(context, ToFailed(requestId, queue, deploymentId, error));
+        return Reply(context, requestId, ToFailed(requestId, queue, deploymentId, error), answers, keepAnswerSeconds);
     }
 
     /// <summary>
     /// Answers the command's sender at its ResponseAddress, whether or not that Ingress instance still exists (see
-    /// <see cref="InstanceEndpoint"/>); a command without one is not answered.
+    /// <see cref="InstanceEndpoint"/>); a command without one is not answered. A request sent with an
+    /// <c>Idempotency-Key</c> (<paramref name="keepAnswerSeconds"/> set) has its answer kept first (<see cref="KeptAnswers"/>),
+    /// so a repeat still gets it if that Ingress dies or loses the reply.
     /// </summary>
-    public static Task Reply<T>(ConsumeContext context, T reply)
+    public static async Task Reply<T>(ConsumeContext context, Guid requestId, T reply, KeptAnswers answers, int? keepAnswerSeconds)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.ResponseAddress is { } address
-            ? InstanceEndpoint.SendAsync(context, address, reply, s => s.RequestId = context.RequestId)
-            : Task.CompletedTask;
+        ArgumentNullException.ThrowIfNull(answers);
+        if (context.ResponseAddress is not { } address)
+        {
+            return;
+        }
+
+        await answers.KeepAsync(requestId, reply, keepAnswerSeconds);
+        await InstanceEndpoint.SendAsync(context, address, reply, s => s.RequestId = context.RequestId);
     }
 
     /// <summary>A provider error as the caller sees it.</summary>

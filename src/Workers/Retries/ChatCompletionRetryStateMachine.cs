@@ -3,6 +3,7 @@ using Broker.Contracts.Inference;
 using Broker.Workers.Inference;
 using Broker.Workers.Providers;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Redis;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -39,12 +40,14 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
     private readonly DelayedSend _delayedSend;
     private readonly RetrySagaStore _store;
     private readonly TimeProvider _timeProvider;
+    private readonly KeptAnswers _answers;
     private readonly ILogger<ChatCompletionRetryStateMachine> _logger;
 
     public ChatCompletionRetryStateMachine(
-        IProxyConfigProvider config, DelayedSend delayedSend, RetrySagaStore store, TimeProvider timeProvider,
+        IProxyConfigProvider config, DelayedSend delayedSend, RetrySagaStore store, TimeProvider timeProvider, KeptAnswers answers,
         ILogger<ChatCompletionRetryStateMachine> logger)
     {
+        _answers = answers;
         _config = config;
         _delayedSend = delayedSend;
         _store = store;
@@ -251,6 +254,8 @@ public sealed class ChatCompletionRetryStateMachine : MassTransitStateMachine<Ch
             saga.Command = null;
             var failed = decision.FinalError!;
             Log.Exhausted(_logger, requestId, decision.Next.OriginalModelGroup, decision.Next.History.Count, string.Join("; ", saga.Attempts));
+            // kept first for a request with an Idempotency-Key, so its repeat gets it even if its Ingress is gone
+            await _answers.KeepAsync(requestId, failed, command.KeepAnswerSeconds);
             await InstanceEndpoint.SendAsync(context, responseAddress, failed, s => s.RequestId = requestId, context.CancellationToken);
             await PublishFailedUsageAsync(context, saga, command, error, now);
             return;

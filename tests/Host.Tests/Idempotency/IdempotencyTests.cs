@@ -8,6 +8,7 @@ using System.Text.Json.Nodes;
 using Broker.Host.Composition;
 using Broker.Host.Tests.Infrastructure;
 using Broker.TestKit;
+using StackExchange.Redis;
 
 namespace Broker.Host.Tests.Idempotency;
 
@@ -19,7 +20,7 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
 {
     private const string MasterKey = "sk-idem-master-0001";
 
-    private static string Yaml(FakeUpstream upstream, string extra = "", string router = "") => $$"""
+    private static string Yaml(FakeUpstream upstream, string extra = "", string router = "", int timeout = 30) => $$"""
         model_list:
           - model_name: gpt-4o
             litellm_params: { model: openai/gpt-4o, api_base: "{{upstream.BaseUrl}}/v1", api_key: sk-up }
@@ -27,7 +28,7 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
           - model_name: embed
             litellm_params: { model: openai/text-embedding-3-small, api_base: "{{upstream.BaseUrl}}/v1", api_key: sk-up }
         router_settings:
-          timeout: 30
+          timeout: {{timeout}}
         {{router}}
         general_settings:
           master_key: {{MasterKey}}
@@ -331,87 +332,195 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
 
     [Fact]
     [Trait("Category", "Integration")]
-    public async Task Chat_FirstIngressKilledAtProvider_RepeatOnOtherIngressNotRunAgain()
+    public async Task Chat_FirstIngressKilledAtProvider_RepeatOnOtherIngressGetsFirstAnswer()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
-        // the provider holds the first call until the Ingress that sent it is dead
-        var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        upstream.HoldAnswer = (call, aborted) => call == 1 ? killed.Task.WaitAsync(aborted) : Task.CompletedTask;
-        var redis = Environment.GetEnvironmentVariable("REDIS_URL");
-        Assert.False(string.IsNullOrEmpty(redis), "REDIS_URL is not set: run eval \"$(scripts/services.sh)\" first");
-        const int LeaseSeconds = 3;
-        var prefix = $"broker-test-{Guid.NewGuid():N}";
-        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
-        var store = Path.Combine(Path.GetTempPath(), $"broker-idem-kill-{Guid.NewGuid():N}.db");
-        try
-        {
-            // workers, billing and ingress B in this process; ingress A a `broker --role ingress` process of its own
-            await using var broker = await BrokerRunner.StartAsync(Yaml(upstream), null, url,
-                [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])],
-                new Dictionary<string, string?>
-                {
-                    ["REDIS_URL"] = redis, ["Redis:KeyPrefix"] = prefix, ["Idempotency:ClaimSeconds"] = LeaseSeconds.ToString(CultureInfo.InvariantCulture),
-                });
-            var port = FreePort();
-            await using var ingressA = BrokerProcess.Start(broker.ConfigPath, url,
-                ["--role", "ingress", "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture)],
-                new Dictionary<string, string>
-                {
-                    ["REDIS_URL"] = redis!, ["Redis__KeyPrefix"] = prefix, ["Redis__CommandTimeoutMs"] = "2000",
-                    ["Idempotency__ClaimSeconds"] = LeaseSeconds.ToString(CultureInfo.InvariantCulture), ["Database__EmbeddedPath"] = store,
-                });
-            using var a = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(60) };
-            await WaitReadyAsync(a, ingressA);
-            var key = Guid.NewGuid().ToString();
-            const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"killed ingress"}]}""";
+        // the provider holds the first call until the test lets it answer, well after the Ingress that sent it is dead
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        upstream.HoldAnswer = (call, aborted) => call == 1 ? release.Task.WaitAsync(aborted) : Task.CompletedTask;
+        await using var killed = await KilledIngressSetup.StartAsync(rabbit, upstream, Yaml(upstream));
+        var key = Guid.NewGuid().ToString();
+        const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"killed ingress"}]}""";
 
-            var first = PostAsync(a, "v1/chat/completions", Body, key);
+        var first = PostAsync(killed.A, "v1/chat/completions", Body, key);
+        await killed.WaitAtProviderAsync(upstream, first);
+
+        // a repeat on ingress B while A lives and renews its lease waits for the first request
+        var joined = PostAsync(killed.B, "v1/chat/completions", Body, key);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(joined.IsCompleted, "a repeat while the first request runs on a live Ingress waits for it");
+
+        await killed.IngressA.Kill();
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => first);
+        // past the lease of the dead Ingress the waiting repeat follows the first call, which is still at the provider
+        await Task.Delay(TimeSpan.FromSeconds(KilledIngressSetup.LeaseSeconds + 2));
+        Assert.False(joined.IsCompleted, "the repeat waits for the first call's answer while that call may still answer");
+        var releasedAt = Stopwatch.StartNew();
+        release.SetResult();
+        var joinedAnswer = await joined;
+        var joinedAfter = releasedAt.Elapsed;
+        var repeat = await PostAsync(killed.B, "v1/chat/completions", Body, key);
+
+        // the answer of the one provider call (kept by the worker, its Ingress gone) is what every repeat gets
+        foreach (var answer in new[] { joinedAnswer, repeat })
+        {
+            Assert.True(answer.Status == HttpStatusCode.OK, $"{answer.Status} {answer.Body}");
+            Assert.Equal("true", answer.Header("idempotent-replayed"));
+            Assert.True(Guid.TryParse(answer.Header("x-litellm-call-id"), out _), $"the answer names the first call: {answer.Header("x-litellm-call-id")}");
+            Assert.Equal("chat.completion", JsonNode.Parse(answer.Body)!["object"]!.GetValue<string>());
+        }
+
+        Assert.Equal(joinedAnswer.Header("x-litellm-call-id"), repeat.Header("x-litellm-call-id"));
+        Assert.Equal(joinedAnswer.Body, repeat.Body);
+        Assert.True(joinedAfter < TimeSpan.FromSeconds(5), $"the waiting repeat answered {joinedAfter} after the provider did");
+        Assert.Single(upstream.Requests);
+
+        // the worker kept that answer for the key's TTL (24 h); a request without a key has nothing kept
+        using var unkeyed = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
+        unkeyed.Headers.Authorization = new AuthenticationHeaderValue("Bearer", MasterKey);
+        using var plain = await killed.B.SendAsync(unkeyed);
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Environment.GetEnvironmentVariable("REDIS_URL")!);
+        var db = redis.GetDatabase();
+        var kept = await db.KeyTimeToLiveAsync($"{killed.Prefix}:answer:{{{repeat.Header("x-litellm-call-id")}}}");
+        Assert.NotNull(kept);
+        Assert.InRange(kept.Value, TimeSpan.FromHours(23), TimeSpan.FromHours(24));
+        Assert.False(await db.KeyExistsAsync($"{killed.Prefix}:answer:{{{plain.Headers.GetValues("x-litellm-call-id").First()}}}"));
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Chat_FirstIngressKilledProviderNeverAnswers_Repeat409AfterCallDeadline()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        // the provider never answers the first call: the worker gives it up at its deadline (8 s), and nothing is kept
+        upstream.HoldAnswer = (call, aborted) => call == 1 ? Task.Delay(Timeout.Infinite, aborted) : Task.CompletedTask;
+        const int TimeoutSeconds = 8;
+        await using var killed = await KilledIngressSetup.StartAsync(rabbit, upstream, Yaml(upstream, timeout: TimeoutSeconds));
+        var key = Guid.NewGuid().ToString();
+        const string Body = """{"model":"gpt-4o","messages":[{"role":"user","content":"killed ingress, no answer"}]}""";
+
+        var sent = Stopwatch.StartNew();
+        var first = PostAsync(killed.A, "v1/chat/completions", Body, key);
+        await killed.WaitAtProviderAsync(upstream, first);
+        await killed.IngressA.Kill();
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => first);
+        await Task.Delay(TimeSpan.FromSeconds(KilledIngressSetup.LeaseSeconds + 1));
+        var repeat = await PostAsync(killed.B, "v1/chat/completions", Body, key);
+        var repeatAfter = sent.Elapsed;
+        var again = await PostAsync(killed.B, "v1/chat/completions", Body, key);
+
+        // the repeat waited while the first call could still answer (its deadline), then was refused; so is the next
+        Assert.True(repeatAfter > TimeSpan.FromSeconds(TimeoutSeconds), $"the repeat was refused {repeatAfter} after the first was sent");
+        foreach (var answer in new[] { repeat, again })
+        {
+            Assert.True(answer.Status == HttpStatusCode.Conflict, $"{answer.Status} {answer.Body}");
+            var error = JsonNode.Parse(answer.Body)!["error"]!;
+            Assert.Equal("idempotency_outcome_unknown", error["code"]!.GetValue<string>());
+            Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+            var callId = answer.Header("x-litellm-call-id");
+            Assert.True(Guid.TryParse(callId, out _), $"the 409 names the first call: {callId}");
+            Assert.Contains($"GET /request/{callId}", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(repeat.Header("x-litellm-call-id"), again.Header("x-litellm-call-id"));
+        Assert.Single(upstream.Requests);
+    }
+
+    /// <summary>
+    /// Workers, Billing and ingress B in this process; ingress A a <c>broker --role ingress</c> process of its own, which
+    /// a test kills with SIGKILL. Both Ingresses share one Redis key prefix and a 3 s lease.
+    /// </summary>
+    private sealed class KilledIngressSetup : IAsyncDisposable
+    {
+        public const int LeaseSeconds = 3;
+
+        private readonly RabbitMqFixture _rabbit;
+        private readonly string _vhost;
+        private readonly string _store;
+        private readonly BrokerRunner _broker;
+
+        private KilledIngressSetup(
+            RabbitMqFixture rabbit, string vhost, string store, BrokerRunner broker, BrokerProcess ingressA, HttpClient a, string prefix)
+        {
+            Prefix = prefix;
+            _rabbit = rabbit;
+            _vhost = vhost;
+            _store = store;
+            _broker = broker;
+            IngressA = ingressA;
+            A = a;
+        }
+
+        public BrokerProcess IngressA { get; }
+
+        /// <summary>The Redis key prefix both Ingresses and the workers use.</summary>
+        public string Prefix { get; }
+
+        public HttpClient A { get; }
+
+        public HttpClient B => _broker.Http;
+
+        public static async Task<KilledIngressSetup> StartAsync(RabbitMqFixture rabbit, FakeUpstream upstream, string yaml)
+        {
+            var redis = Environment.GetEnvironmentVariable("REDIS_URL");
+            Assert.False(string.IsNullOrEmpty(redis), "REDIS_URL is not set: run eval \"$(scripts/services.sh)\" first");
+            var prefix = $"broker-test-{Guid.NewGuid():N}";
+            var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+            var store = Path.Combine(Path.GetTempPath(), $"broker-idem-kill-{Guid.NewGuid():N}.db");
+            BrokerRunner? broker = null;
+            try
+            {
+                broker = await BrokerRunner.StartAsync(yaml, null, url,
+                    [(BrokerRoles.Workers, []), (BrokerRoles.Billing, []), (BrokerRoles.Ingress, [])],
+                    new Dictionary<string, string?>
+                    {
+                        ["REDIS_URL"] = redis, ["Redis:KeyPrefix"] = prefix, ["Idempotency:ClaimSeconds"] = LeaseSeconds.ToString(CultureInfo.InvariantCulture),
+                    });
+                broker.Http.Timeout = TimeSpan.FromSeconds(90);
+                var port = FreePort();
+                var ingressA = BrokerProcess.Start(broker.ConfigPath, url,
+                    ["--role", "ingress", "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture)],
+                    new Dictionary<string, string>
+                    {
+                        ["REDIS_URL"] = redis!, ["Redis__KeyPrefix"] = prefix, ["Redis__CommandTimeoutMs"] = "2000",
+                        ["Idempotency__ClaimSeconds"] = LeaseSeconds.ToString(CultureInfo.InvariantCulture), ["Database__EmbeddedPath"] = store,
+                    });
+                var a = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(60) };
+                await WaitReadyAsync(a, ingressA);
+                return new KilledIngressSetup(rabbit, vhost, store, broker, ingressA, a, prefix);
+            }
+            catch
+            {
+                if (broker is not null)
+                {
+                    await broker.DisposeAsync();
+                }
+
+                await rabbit.DeleteVirtualHostAsync(vhost);
+                throw;
+            }
+        }
+
+        /// <summary>Waits until the first request (sent through A) has reached the provider.</summary>
+        public async Task WaitAtProviderAsync(FakeUpstream upstream, Task first)
+        {
             var waited = Stopwatch.StartNew();
             while (upstream.Requests.Count == 0)
             {
-                Assert.False(first.IsCompleted, "the first request ended before it reached the provider\n" + ingressA.Log);
-                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the first request did not reach the provider\n" + ingressA.Log);
+                Assert.False(first.IsCompleted, "the first request ended before it reached the provider\n" + IngressA.Log);
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the first request did not reach the provider\n" + IngressA.Log);
                 await Task.Delay(50);
             }
-
-            // a repeat on ingress B while A lives and renews its lease waits for the first request
-            var joined = PostAsync(broker.Http, "v1/chat/completions", Body, key);
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            Assert.False(joined.IsCompleted, "a repeat while the first request runs on a live Ingress waits for it");
-
-            await ingressA.Kill();
-            await Assert.ThrowsAnyAsync<HttpRequestException>(() => first);
-            var killedAt = Stopwatch.StartNew();
-            var joinedAnswer = await joined;
-            var joinedAfter = killedAt.Elapsed;
-            // past the lease of the dead Ingress
-            await Task.Delay(TimeSpan.FromSeconds(LeaseSeconds + 1));
-            var repeat = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
-            // the provider call finishes now; its answer has nobody to go to, and it is not kept for the key either
-            killed.SetResult();
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            var again = await PostAsync(broker.Http, "v1/chat/completions", Body, key);
-
-            // the waiting repeat is refused once the dead Ingress's lease has expired
-            Assert.True(joinedAfter < TimeSpan.FromSeconds(LeaseSeconds + 2), $"the waiting repeat ended {joinedAfter} after the kill");
-            foreach (var answer in new[] { joinedAnswer, repeat, again })
-            {
-                Assert.True(answer.Status == HttpStatusCode.Conflict, $"{answer.Status} {answer.Body}");
-                var error = JsonNode.Parse(answer.Body)!["error"]!;
-                Assert.Equal("idempotency_outcome_unknown", error["code"]!.GetValue<string>());
-                Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
-                var callId = answer.Header("x-litellm-call-id");
-                Assert.True(Guid.TryParse(callId, out _), $"the 409 names the first call: {callId}");
-                Assert.Contains($"GET /request/{callId}", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
-            }
-
-            Assert.Single(new[] { joinedAnswer, repeat, again }.Select(x => x.Header("x-litellm-call-id")).Distinct());
-            Assert.Single(upstream.Requests);
         }
-        finally
+
+        public async ValueTask DisposeAsync()
         {
-            await rabbit.DeleteVirtualHostAsync(vhost);
-            File.Delete(store);
+            A.Dispose();
+            await IngressA.DisposeAsync();
+            await _broker.DisposeAsync();
+            await _rabbit.DeleteVirtualHostAsync(_vhost);
+            File.Delete(_store);
         }
     }
 
