@@ -18,7 +18,7 @@ namespace Broker.Host.Tests.Guardrails;
 /// travel in their own event (<see cref="GuardrailsDecided"/>) and Billing keeps them beside the row: the row shows pre,
 /// during and post_call decisions with their latency, whichever event arrived first, and a redelivered event adds nothing.
 /// </summary>
-public sealed class GuardrailLateDecisionsTests : IAsyncLifetime
+public sealed class GuardrailLateDecisionsTests(RabbitMqFixture rabbit) : IAsyncLifetime, IClassFixture<RabbitMqFixture>
 {
     private FakeUpstream _upstream = null!;
     private FakeGuardrailServer _guards = null!;
@@ -82,6 +82,25 @@ public sealed class GuardrailLateDecisionsTests : IAsyncLifetime
         await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(db.Url));
 
         await AssertEveryPhaseAsync(broker.Http);
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task SpendLogs_DuringAndPostCallGuardrailsRan_RowHasEveryPhaseDistributed()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var (url, vhost) = await rabbit.CreateVirtualHostAsync();
+        try
+        {
+            // Ingress, workers and Billing as separate hosts over RabbitMQ: the decisions cross the broker like the usage
+            await using var broker = await BrokerRunner.StartDistributedAsync(Yaml(db.Url), url);
+
+            await AssertEveryPhaseAsync(broker.Http);
+        }
+        finally
+        {
+            await rabbit.DeleteVirtualHostAsync(vhost);
+        }
     }
 
     [Fact]
