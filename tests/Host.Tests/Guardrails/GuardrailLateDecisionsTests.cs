@@ -49,7 +49,7 @@ public sealed class GuardrailLateDecisionsTests(RabbitMqFixture rabbit) : IAsync
         await _guards.DisposeAsync();
     }
 
-    private string Yaml(string? databaseUrl) => $$"""
+    private string Yaml(string? databaseUrl, string extra = "") => $$"""
         model_list:
           - model_name: gpt-4o
             litellm_params: {model: openai/gpt-4o, api_base: "{{_upstream.BaseUrl}}/v1", api_key: sk-openai-test-key-1234}
@@ -64,6 +64,7 @@ public sealed class GuardrailLateDecisionsTests(RabbitMqFixture rabbit) : IAsync
             litellm_params: {guardrail: generic_guardrail_api, mode: during_call, api_base: "{{_guards.BaseUrl}}"}
           - guardrail_name: webhook-post
             litellm_params: {guardrail: generic_guardrail_api, mode: post_call, api_base: "{{_guards.BaseUrl}}"}
+        {{extra}}
         """;
 
     [Fact]
@@ -101,6 +102,29 @@ public sealed class GuardrailLateDecisionsTests(RabbitMqFixture rabbit) : IAsync
         {
             await rabbit.DeleteVirtualHostAsync(vhost);
         }
+    }
+
+    [Fact]
+    public async Task SpendLogs_CacheHitUnderGuardrails_HitsRowHasEveryPhaseSqlite()
+    {
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(null, "litellm_settings: {cache: true, cache_params: {type: local}}"));
+        var key = await GenerateKeyAsync(broker.Http, new JsonObject { ["key_alias"] = "cached" });
+
+        var (first, _, _) = await PostAsync(broker.Http, "v1/chat/completions", key, Chat("say hello", stream: false));
+        var (second, body, response) = await PostAsync(broker.Http, "v1/chat/completions", key, Chat("say hello", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, first);
+        Assert.Equal(HttpStatusCode.OK, second);
+        Assert.Equal("true", response.Headers.GetValues("x-litellm-cache-hit").Single());
+        Assert.Equal("ECHO: SAY HELLO", body!["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        JsonNode? hit = null;
+        Assert.True(await EventuallyAsync(async () =>
+        {
+            hit = await SpendRowAsync(broker.Http, Guid.Parse(response.Headers.GetValues("x-litellm-call-id").Single()));
+            return hit?["metadata"]?["guardrails"] is JsonArray { Count: 3 };
+        }, TimeSpan.FromSeconds(30)), $"the cache hit's row never showed its three decisions: {hit?.ToJsonString()}");
+        Assert.Equal("True", hit!["cache_hit"]!.GetValue<string>());
+        Assert.Equal("secrets:pre_call:allowed,webhook-during:during_call:allowed,webhook-post:post_call:masked", Decisions(hit));
     }
 
     [Fact]
