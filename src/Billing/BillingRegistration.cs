@@ -48,6 +48,7 @@ public static class BillingRegistration
         public void AddConsumers(IBusRegistrationConfigurator configurator)
         {
             configurator.AddConsumer<UsageRecordedConsumer, UsageRecordedConsumerDefinition>();
+            configurator.AddConsumer<GuardrailsDecidedConsumer, GuardrailsDecidedConsumerDefinition>();
             configurator.AddConsumer<InferenceAttemptedConsumer, InferenceAttemptedConsumerDefinition>();
             configurator.AddConsumer<GetRequestHistoryConsumer, GetRequestHistoryConsumerDefinition>();
         }

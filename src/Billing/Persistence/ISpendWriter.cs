@@ -11,4 +11,11 @@ namespace Broker.Billing.Persistence;
 public interface ISpendWriter
 {
     Task<SpendWriteResult> WriteAsync(IReadOnlyList<UsageRecorded> events, bool disableSpendLogs, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Keeps the guardrail decisions made after each request was queued (<c>broker_spend_guardrails</c>, read beside its spend
+    /// log row), whether or not the row is written yet; a request's decisions already kept (a redelivered event) are not
+    /// kept again. Returns how many requests' decisions were new.
+    /// </summary>
+    Task<int> AddGuardrailsAsync(IReadOnlyList<GuardrailsDecided> events, CancellationToken cancellationToken);
 }

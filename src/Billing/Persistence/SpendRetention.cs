@@ -7,7 +7,8 @@ namespace Broker.Billing.Persistence;
 /// maximum_spend_logs_retention_period: deletes spend log rows that ended before a cutoff, at most one chunk per
 /// statement (PostgreSQL <c>DELETE ... WHERE ctid IN (SELECT ctid ... LIMIT n)</c>, SQLite the same on <c>rowid</c>, each
 /// chunk its own short write transaction), so memory, WAL per transaction and lock time stay bounded however many rows
-/// are due. The ids kept for disable_spend_logs and the attempt history (broker_request_attempts) are pruned the same way.
+/// are due. The ids kept for disable_spend_logs, the late guardrail decisions (broker_spend_guardrails) and the attempt history
+/// (broker_request_attempts) are pruned the same way.
 /// </summary>
 public sealed class SpendRetention(BrokerDatabase database)
 {
@@ -18,6 +19,7 @@ public sealed class SpendRetention(BrokerDatabase database)
     [
         ("broker_spend_logs", "end_time"),
         ("broker_spend_counted", "counted_at"),
+        ("broker_spend_guardrails", "decided_at"),
         ("broker_request_attempts", "started_at"),
     ];
 

@@ -151,6 +151,27 @@ public sealed class SpendWriter(BrokerDatabase database) : ISpendWriter
         await importer.CompleteAsync(cancellationToken);
     }
 
+    public async Task<int> AddGuardrailsAsync(IReadOnlyList<GuardrailsDecided> events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var kept = events.Where(e => e.Guardrails.Count > 0).ToList();
+        if (kept.Count == 0)
+        {
+            return 0;
+        }
+
+        // one row per request, whether its spend row is there yet or not: the two are read together (no race to merge them)
+        await using var command = database.DataSource.CreateCommand("""
+            INSERT INTO broker_spend_guardrails (request_id, guardrails, decided_at)
+            SELECT * FROM unnest(@request_id, @guardrails::jsonb[], @decided_at)
+            ON CONFLICT (request_id) DO NOTHING
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid[]>("request_id", [.. kept.Select(e => e.RequestId)]));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("guardrails", [.. kept.Select(e => PgText.CleanJson(GuardrailsJson(e.Guardrails))!)]));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("decided_at", [.. kept.Select(e => e.DecidedAt.ToUniversalTime())]));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>What a request adds to spend: nothing for a cache hit or a failure, else its cost (0 when the price is unknown).</summary>
     public static decimal CostOf(UsageRecorded usage)
     {
@@ -288,8 +309,11 @@ public sealed class SpendWriter(BrokerDatabase database) : ISpendWriter
     }
 
     /// <summary>The request's guardrail decisions as the <c>guardrails</c> column keeps them (null when none ran).</summary>
-    internal static string? GuardrailsJson(UsageRecorded e) =>
-        e.Guardrails is not { Count: > 0 } outcomes
+    internal static string? GuardrailsJson(UsageRecorded e) => GuardrailsJson(e.Guardrails);
+
+    /// <summary>Guardrail decisions as the <c>guardrails</c> columns keep them: [{guardrail, mode, decision, latency_ms}] (null when none).</summary>
+    internal static string? GuardrailsJson(IReadOnlyList<GuardrailOutcome>? guardrails) =>
+        guardrails is not { Count: > 0 } outcomes
             ? null
             : new System.Text.Json.Nodes.JsonArray([.. outcomes.Select(o => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
             {

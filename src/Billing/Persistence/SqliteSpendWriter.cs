@@ -70,6 +70,36 @@ public sealed class SqliteSpendWriter(BrokerDatabase database, TimeProvider time
         return new SpendWriteResult(events.Count, inserted, totals);
     }
 
+    public async Task<int> AddGuardrailsAsync(IReadOnlyList<GuardrailsDecided> events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var kept = events.Where(e => e.Guardrails.Count > 0).ToList();
+        if (kept.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var connection = await database.OpenSqliteAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var inserted = 0;
+        foreach (var e in kept)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                INSERT INTO broker_spend_guardrails (request_id, guardrails, decided_at) VALUES ($request_id, $guardrails, $decided_at)
+                ON CONFLICT (request_id) DO NOTHING
+                """;
+            command.Parameters.AddWithValue("$request_id", e.RequestId.ToString());
+            command.Parameters.AddWithValue("$guardrails", PgText.CleanJson(SpendWriter.GuardrailsJson(e.Guardrails)));
+            command.Parameters.AddWithValue("$decided_at", SqliteValues.Time(e.DecidedAt));
+            inserted += await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return inserted;
+    }
+
     private static async Task<int> InsertAsync(
         SqliteConnection connection, SqliteTransaction transaction, UsageRecorded e, bool disableSpendLogs, string now, CancellationToken cancellationToken)
     {

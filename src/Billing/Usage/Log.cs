@@ -21,4 +21,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "Usage event {RequestId} (message {MessageId}) could not be written and was moved to {ErrorQueue}; its spend is not counted until `broker replay-errors` brings it back: {Reason}")]
     public static partial void SpendEventDeadLettered(ILogger logger, Guid requestId, string? messageId, string errorQueue, string reason);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Debug, Message = "Guardrail decisions of {Count} request(s) after queuing: {Inserted} new")]
+    public static partial void GuardrailsKept(ILogger logger, int count, int inserted);
 }

@@ -50,6 +50,9 @@ public sealed record UsageRecorded
     /// <summary>The request's cost in USD (0 for a cache hit or a failure); null when the price is unknown.</summary>
     public decimal? Cost { get; init; }
 
-    /// <summary>The guardrails that ran on the request before it was queued (or that refused it), with their decisions and latency.</summary>
+    /// <summary>
+    /// The guardrails that ran on the request before it was queued (or that refused it), with their decisions and latency; the
+    /// during_call and post_call ones come later, in <see cref="GuardrailsDecided"/>.
+    /// </summary>
     public IReadOnlyList<GuardrailOutcome>? Guardrails { get; init; }
 }

@@ -41,7 +41,8 @@ public sealed class CachedInference(InferenceClient inference, ResponseCache cac
         if (await cache.LookupAsync(plan, cancellationToken) is { } hit)
         {
             var outcome = new ChatCompletionOutcome(hit.Body, null, HitHeaders(plan, group, started, out var requestId));
-            cache.RecordHit(plan, requestId, outcome.Completion?["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds, http.GetCaller());
+            cache.RecordHit(plan, requestId, outcome.Completion?["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds, http.GetCaller(),
+                Guardrails.GuardrailRun.PreCallOutcomes(http));
             return outcome;
         }
 
@@ -64,7 +65,8 @@ public sealed class CachedInference(InferenceClient inference, ResponseCache cac
         if (await cache.LookupAsync(plan, cancellationToken) is { } hit)
         {
             var outcome = new ChatCompletionOutcome(hit.Body, null, HitHeaders(plan, group, started, out var requestId));
-            cache.RecordHit(plan, requestId, outcome.Completion?["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds, http.GetCaller());
+            cache.RecordHit(plan, requestId, outcome.Completion?["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds, http.GetCaller(),
+                Guardrails.GuardrailRun.PreCallOutcomes(http));
             return outcome;
         }
 
@@ -103,7 +105,8 @@ public sealed class CachedInference(InferenceClient inference, ResponseCache cac
                 Chunks = CompletionChunks.From(completion),
                 IsLast = true,
             });
-            cache.RecordHit(plan, requestId, completion["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds, http.GetCaller());
+            cache.RecordHit(plan, requestId, completion["usage"] as JsonObject, timeProvider.GetElapsedTime(started).TotalMilliseconds, http.GetCaller(),
+                Guardrails.GuardrailRun.PreCallOutcomes(http));
             return (stream, static f => f);
         }
 

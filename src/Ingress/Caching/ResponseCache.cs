@@ -141,8 +141,13 @@ public sealed class ResponseCache
         _ = SaveAsync(store, plan, new CacheEntry(body, _timeProvider.GetUtcNow()));
     }
 
-    /// <summary>Publishes the usage of an answer served from the cache (spend 0, <c>CacheHit</c>), without holding up the answer.</summary>
-    public void RecordHit(CachePlan plan, Guid requestId, JsonObject? usage, double latencyMs, Contracts.Identity.Caller? caller = null)
+    /// <summary>
+    /// Publishes the usage of an answer served from the cache (spend 0, <c>CacheHit</c>), with the request's pre_call
+    /// guardrail decisions, without holding up the answer.
+    /// </summary>
+    public void RecordHit(
+        CachePlan plan, Guid requestId, JsonObject? usage, double latencyMs, Contracts.Identity.Caller? caller = null,
+        IReadOnlyList<GuardrailOutcome>? guardrails = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
         var message = new UsageRecorded
@@ -158,6 +163,7 @@ public sealed class ResponseCache
             CompletedAt = _timeProvider.GetUtcNow(),
             CacheHit = true,
             Caller = caller,
+            Guardrails = guardrails,
         };
         _ = PublishAsync(message);
     }

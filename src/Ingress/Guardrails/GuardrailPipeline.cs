@@ -142,6 +142,41 @@ public sealed class GuardrailPipeline(
     }
 
     /// <summary>
+    /// Publishes the during_call and post_call decisions of <paramref name="run"/> for the spend log row of
+    /// <paramref name="requestId"/>, after waiting (at most 30 s) for during_call guardrails still running; never holds up
+    /// the answer, and a bus that cannot take the event costs the row those decisions only (they are in the metrics).
+    /// </summary>
+    internal async Task PublishDecidedAsync(GuardrailRun run, Guid requestId)
+    {
+        if (bus is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (run.During is { } during)
+            {
+                // a failed provider or a client that left ends the request before the during_call guardrails decided
+                await during.WaitAsync(TimeSpan.FromSeconds(30), time);
+            }
+
+            var outcomes = run.Outcomes().Where(o => o.Mode != "pre_call").ToList();
+            if (outcomes.Count == 0)
+            {
+                return;
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), time);
+            await bus.Publish(new Contracts.Usage.GuardrailsDecided { RequestId = requestId, Guardrails = outcomes, DecidedAt = time.GetUtcNow() }, timeout.Token);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.DecisionsNotPublished(logger, requestId, ex.GetType().Name + ": " + ex.Message);
+        }
+    }
+
+    /// <summary>
     /// The guardrails that apply to every request of the caller whatever its body says (default_on, the key's and the team's),
     /// for routes that cannot run them (batch lines run later, outside the request): such a route refuses instead.
     /// </summary>

@@ -18,6 +18,7 @@ public sealed class GuardrailRun
 
     private readonly GuardrailPipeline? _pipeline;
     private readonly ConcurrentQueue<GuardrailDecision> _decisions = new();
+    private int _finished;
 
     internal GuardrailRun(GuardrailPipeline? pipeline, IReadOnlyList<GuardrailDefinition> selected, Caller? caller)
     {
@@ -62,7 +63,7 @@ public sealed class GuardrailRun
 
     /// <summary>
     /// The pre_call decisions of the request being served (the latest run started on it), for the command that queues it;
-    /// null when no guardrail ran. during_call ones may still run then, post_call ones come later: they are in the metrics.
+    /// null when no guardrail ran. during_call ones may still run then and post_call ones come later: <see cref="Finish"/> publishes them.
     /// </summary>
     public static IReadOnlyList<Contracts.Usage.GuardrailOutcome>? PreCallOutcomes(Microsoft.AspNetCore.Http.HttpContext? http) =>
         http?.Items.TryGetValue(typeof(GuardrailRun), out var value) == true && value is GuardrailRun run && run.Outcomes("pre_call") is { Count: > 0 } outcomes
@@ -78,7 +79,7 @@ public sealed class GuardrailRun
     };
 
     /// <summary>Waits for the during_call guardrails; the first refusal among them, or null.</summary>
-    public async Task<OpenAiErrorResult?> WaitDuringAsync()
+    internal async Task<OpenAiErrorResult?> WaitDuringAsync()
     {
         if (During is null)
         {
@@ -98,27 +99,51 @@ public sealed class GuardrailRun
 
     /// <summary>
     /// A non-streamed answer: waits for the during_call guardrails, puts the request's placeholders back, then runs the
-    /// post_call guardrails (which may rewrite it in place). A refusal is returned instead of the answer.
+    /// post_call guardrails (which may rewrite it in place). A refusal is returned instead of the answer. The decisions
+    /// made here go to the spend log row of <paramref name="requestId"/> (<see cref="Finish"/>), refused or not.
     /// </summary>
-    public async Task<OpenAiErrorResult?> CheckAnswerAsync(JsonObject? answer, GuardrailShape shape, CancellationToken cancellationToken)
+    public async Task<OpenAiErrorResult?> CheckAnswerAsync(JsonObject? answer, GuardrailShape shape, Guid? requestId, CancellationToken cancellationToken)
     {
-        if (await WaitDuringAsync() is { } refused)
+        try
         {
-            return refused;
+            if (await WaitDuringAsync() is { } refused)
+            {
+                return refused;
+            }
+
+            if (answer is null || _pipeline is null)
+            {
+                return null;
+            }
+
+            var slots = TextSlots.OfAnswer(answer, shape);
+            if (Session.HasPlaceholders)
+            {
+                slots.Write(slots.Texts().Select(Session.Unmask).ToList());
+            }
+
+            return await PostCallAsync(slots.Texts(), texts => slots.Write(texts), cancellationToken);
+        }
+        finally
+        {
+            Finish(requestId);
+        }
+    }
+
+    /// <summary>
+    /// The request's answer was checked (or will not be: the provider failed, the client left): the during_call and
+    /// post_call decisions are published for the spend log row of <paramref name="requestId"/>
+    /// (<see cref="Contracts.Usage.GuardrailsDecided"/>), once the during_call guardrails still running have decided.
+    /// Only the first call publishes; without such decisions nothing is published.
+    /// </summary>
+    public void Finish(Guid? requestId)
+    {
+        if (_pipeline is null || requestId is not { } id || (During is null && !HasPostCall) || Interlocked.Exchange(ref _finished, 1) == 1)
+        {
+            return;
         }
 
-        if (answer is null || _pipeline is null)
-        {
-            return null;
-        }
-
-        var slots = TextSlots.OfAnswer(answer, shape);
-        if (Session.HasPlaceholders)
-        {
-            slots.Write(slots.Texts().Select(Session.Unmask).ToList());
-        }
-
-        return await PostCallAsync(slots.Texts(), texts => slots.Write(texts), cancellationToken);
+        _ = _pipeline.PublishDecidedAsync(this, id);
     }
 
     /// <summary>The gate a streamed answer goes through, or null when nothing has to look at it.</summary>

@@ -74,6 +74,8 @@ internal sealed class GuardrailStreamGate(GuardrailRun run, GuardrailShape shape
         return (null, Release(_holdAll ? answer : run.Session.Unmask(_pending.ToString())));
     }
 
+    public void Ended(Guid requestId) => run.Finish(requestId);
+
     /// <summary>The held chunks, the first text-bearing one carrying <paramref name="text"/> and the others no text.</summary>
     private List<JsonObject> Release(string text)
     {

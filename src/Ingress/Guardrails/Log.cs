@@ -12,4 +12,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1803, Level = LogLevel.Warning, Message = "The spend log row of refused request {RequestId} was not published: {Reason}")]
     public static partial void RefusalNotPublished(ILogger logger, Guid requestId, string reason);
+
+    [LoggerMessage(EventId = 1804, Level = LogLevel.Warning, Message = "The during_call and post_call guardrail decisions of request {RequestId} were not published, its spend log row lacks them: {Reason}")]
+    public static partial void DecisionsNotPublished(ILogger logger, Guid requestId, string reason);
 }

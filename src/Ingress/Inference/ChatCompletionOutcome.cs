@@ -26,4 +26,7 @@ public sealed class ChatCompletionOutcome(string? body, OpenAiErrorResult? error
     public OpenAiErrorResult? Error { get; } = error;
 
     public IReadOnlyDictionary<string, string> Headers { get; } = headers;
+
+    /// <summary>The request's id (<c>x-litellm-call-id</c>), the key of its spend log row; null when none was given.</summary>
+    public Guid? RequestId => Headers.TryGetValue("x-litellm-call-id", out var id) && Guid.TryParse(id, out var parsed) ? parsed : null;
 }

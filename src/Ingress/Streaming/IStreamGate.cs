@@ -17,4 +17,7 @@ public interface IStreamGate
 
     /// <summary>Before the last event: an error to send instead of it, or the held-back chunks to write first.</summary>
     Task<(OpenAiErrorResult? Error, IReadOnlyList<JsonObject> Held)> BeforeEndAsync(CancellationToken cancellationToken);
+
+    /// <summary>The stream of request <paramref name="requestId"/> is over, however it ended (answered, refused, failed, client gone).</summary>
+    void Ended(Guid requestId);
 }

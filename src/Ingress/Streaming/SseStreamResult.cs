@@ -45,6 +45,9 @@ public static class SseStreamResult
             }
             finally
             {
+                // the guardrails' late decisions go to the stream's spend log row, however the stream ended
+                gate?.Ended(stream.RequestId);
+
                 // what the stream used counts against the caller's tpm limits (see AuthFilter)
                 if (stream.Usage is var (input, output))
                 {

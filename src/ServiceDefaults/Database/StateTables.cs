@@ -15,6 +15,7 @@ public static class StateTables
         "broker_keys",
         "broker_spend_logs",
         "broker_spend_counted",
+        "broker_spend_guardrails",
         "broker_spend_totals",
         "broker_request_attempts",
         "broker_files",

@@ -162,6 +162,23 @@ public sealed class BudgetAndRetentionTests
         Assert.Equal(2L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_request_attempts"));
     }
 
+    [Fact]
+    public async Task DeleteOlderThan_ExpiredLateGuardrailDecisions_DeletedLikeSpendLogsRecentOnesKept()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var database = await SpendWriterTests.MigratedAsync(db);
+        await db.ExecuteAsync("""
+            INSERT INTO broker_spend_guardrails (request_id, guardrails, decided_at)
+            SELECT gen_random_uuid(), '[{"guardrail":"g","mode":"post_call","decision":"allowed","latency_ms":1}]', t
+            FROM (SELECT now() - interval '40 days' AS t FROM generate_series(1, 3)
+                  UNION ALL SELECT now() - interval '1 day' FROM generate_series(1, 2)) x
+            """);
+
+        await new SpendRetention(database).DeleteOlderThanAsync(DateTimeOffset.UtcNow.AddDays(-30), 1000, CancellationToken.None);
+
+        Assert.Equal(2L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_guardrails"));
+    }
+
     [Theory]
     [InlineData("30s", 30)]
     [InlineData("15m", 900)]

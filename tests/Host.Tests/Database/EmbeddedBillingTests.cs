@@ -10,7 +10,7 @@ namespace Broker.Host.Tests.Database;
 public sealed class EmbeddedBillingTests
 {
     [Fact]
-    public async Task Retention_NoDatabaseUrl_ExpiredSpendLogsAndAttemptsDeletedRecentKept()
+    public async Task Retention_NoDatabaseUrl_ExpiredSpendLogsAttemptsAndDecisionsDeletedRecentKept()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
         var file = Path.Combine(Path.GetTempPath(), $"broker-test-{Guid.NewGuid():N}", "broker.db");
@@ -36,12 +36,14 @@ public sealed class EmbeddedBillingTests
                        ($new1, 'm', 'd', 'openai', 1, 1, 2, '0.01', $recent, $recent, 1, 'success');
                 INSERT INTO broker_request_attempts (attempt_id, request_id, attempt, original_model_group, model_group, status_code, started_at, latency_ms)
                 VALUES ($old1, $old1, 1, 'm', 'm', 200, $old, 1), ($new1, $new1, 1, 'm', 'm', 200, $recent, 1);
+                INSERT INTO broker_spend_guardrails (request_id, guardrails, decided_at)
+                VALUES ($old1, '[]', $old), ($new1, '[]', $recent);
                 """,
                 ("$old1", Guid.NewGuid().ToString()), ("$old2", Guid.NewGuid().ToString()), ("$new1", Guid.NewGuid().ToString()),
                 ("$old", SqliteValues.Time(now.AddDays(-40))), ("$recent", SqliteValues.Time(now.AddDays(-1))));
 
             var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
-            while ((await CountAsync(file, "broker_spend_logs"), await CountAsync(file, "broker_request_attempts")) != (1, 1))
+            while ((await CountAsync(file, "broker_spend_logs"), await CountAsync(file, "broker_request_attempts"), await CountAsync(file, "broker_spend_guardrails")) != (1, 1, 1))
             {
                 Assert.True(DateTimeOffset.UtcNow < deadline, "retention never deleted the expired rows from the SQLite file");
                 await Task.Delay(200);
@@ -50,6 +52,7 @@ public sealed class EmbeddedBillingTests
             await Task.Delay(500);
             Assert.Equal(1L, await CountAsync(file, "broker_spend_logs"));
             Assert.Equal(1L, await CountAsync(file, "broker_request_attempts"));
+            Assert.Equal(1L, await CountAsync(file, "broker_spend_guardrails"));
         }
         finally
         {

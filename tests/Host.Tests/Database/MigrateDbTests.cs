@@ -16,6 +16,13 @@ public sealed class MigrateDbTests
 {
     private const string RuntimeModels = "  store_model_in_db: true";
 
+    // a post_call guardrail the chat asks for: its decision is kept beside the spend row (broker_spend_guardrails)
+    private const string AnswerGuardrail = """
+        guardrails:
+          - guardrail_name: answer-secrets
+            litellm_params: {guardrail: hide_secrets, mode: post_call}
+        """;
+
     [Fact]
     public async Task MigrateDb_SqliteFileOfABroker_PostgresBrokerAcceptsTheKeyAndShowsItsSpendFilesBatchesAndHistory()
     {
@@ -28,7 +35,7 @@ public sealed class MigrateDbTests
         {
             string key, requestId, batchId, inputId, outputId;
             decimal spend;
-            await using (var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, databaseUrl: null, RuntimeModels), settings: settings))
+            await using (var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, databaseUrl: null, RuntimeModels, AnswerGuardrail), settings: settings))
             {
                 var (modelStatus, _, _) = await PostAsync(broker.Http, "model/new", MasterKey, new
                 {
@@ -42,7 +49,12 @@ public sealed class MigrateDbTests
                 {
                     key_alias = "moved", user_id = "u-moved", team_id = team!["team_id"]!.GetValue<string>(), max_budget = 10, models = new[] { "gpt-4o" },
                 });
-                var (status, body, response) = await ChatAsync(broker.Http, key);
+                var (status, body, response) = await PostAsync(broker.Http, "v1/chat/completions", key, new JsonObject
+                {
+                    ["model"] = "gpt-4o",
+                    ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }),
+                    ["guardrails"] = new JsonArray("answer-secrets"),
+                });
                 Assert.True(status == HttpStatusCode.OK, $"chat: {status} {body}");
                 requestId = response.Headers.GetValues("x-litellm-call-id").Single();
                 var client = new Batches.BatchTestClient(broker, key);
@@ -52,6 +64,8 @@ public sealed class MigrateDbTests
                 Assert.Equal("completed", batch["status"]!.GetValue<string>());
                 outputId = batch["output_file_id"]!.GetValue<string>();
                 Assert.True(await EventuallyAsync(async () => (await SpendLogsAsync(broker.Http, key)).Count == 3, TimeSpan.FromSeconds(30)), "spend logs never showed");
+                Assert.True(await EventuallyAsync(async () => PostCallDecisions(await SpendLogsAsync(broker.Http, key), requestId) == "answer-secrets:allowed",
+                    TimeSpan.FromSeconds(30)), "the post_call decision never showed");
                 Assert.True(await EventuallyAsync(async () => (await GetAsync(broker.Http, "request/" + requestId, MasterKey)).Status == HttpStatusCode.OK,
                     TimeSpan.FromSeconds(30)), "the attempt history never showed");
                 spend = (await GetAsync(broker.Http, "key/info?key=" + key, MasterKey)).Body!["info"]!["spend"]!.GetValue<decimal>();
@@ -69,7 +83,7 @@ public sealed class MigrateDbTests
             }
 
             Assert.True(spend > 0);
-            await using (var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, RuntimeModels), settings: settings))
+            await using (var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, RuntimeModels, AnswerGuardrail), settings: settings))
             {
                 var (movedStatus, movedBody, _) = await ChatAsync(broker.Http, MasterKey, "moved-model");
                 Assert.True(movedStatus == HttpStatusCode.OK, $"the migrated runtime model on PostgreSQL: {movedStatus} {movedBody}");
@@ -87,6 +101,7 @@ public sealed class MigrateDbTests
                     info["info"]!["spend"]!.GetValue<decimal>()));
                 Assert.True(status == HttpStatusCode.OK, $"the migrated key on PostgreSQL: {status} {body}");
                 Assert.Contains(logs, row => row!["request_id"]!.GetValue<string>() == requestId);
+                Assert.Equal("answer-secrets:allowed", PostCallDecisions(logs, requestId));
                 Assert.True(logs.Count >= 3);
                 Assert.True(historyStatus == HttpStatusCode.OK, $"history: {historyStatus} {history}");
                 Assert.Equal("completed", batch["status"]!.GetValue<string>());
@@ -197,6 +212,13 @@ public sealed class MigrateDbTests
 
         return counts;
     }
+
+    /// <summary>The post_call decisions in the spend row of <paramref name="requestId"/>, as <c>guardrail:decision</c>.</summary>
+    private static string PostCallDecisions(JsonArray logs, string requestId) =>
+        string.Join(",", logs.Where(r => r!["request_id"]!.GetValue<string>() == requestId)
+            .SelectMany(r => r!["metadata"]!["guardrails"]?.AsArray() ?? [])
+            .Where(d => d!["mode"]!.GetValue<string>() == "post_call")
+            .Select(d => $"{d!["guardrail"]!.GetValue<string>()}:{d["decision"]!.GetValue<string>()}"));
 
     private static async Task<JsonArray> SpendLogsAsync(HttpClient http, string key)
     {

@@ -287,6 +287,29 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(2L, await CountAsync("broker_request_attempts"));
     }
 
+    [Fact]
+    public async Task AddGuardrails_BeforeTheRowAfterItAndRedelivered_KeptOncePerRequest()
+    {
+        var usage = Billing.SpendWriterTests.Usage(0.01m);
+        GuardrailsDecided Decided(Guid requestId) => new()
+        {
+            RequestId = requestId,
+            Guardrails = [new GuardrailOutcome { Guardrail = "g", Mode = "post_call", Decision = "blocked", LatencyMs = 2.5 }],
+            DecidedAt = DateTimeOffset.UtcNow,
+        };
+
+        var early = await Spend.AddGuardrailsAsync([Decided(usage.RequestId)], CancellationToken.None);
+        await Spend.WriteAsync([usage], disableSpendLogs: false, CancellationToken.None);
+        var redelivered = await Spend.AddGuardrailsAsync([Decided(usage.RequestId), Decided(usage.RequestId)], CancellationToken.None);
+        var other = Guid.NewGuid();
+        var twiceInOneBatch = await Spend.AddGuardrailsAsync([Decided(other), Decided(other)], CancellationToken.None);
+        var none = await Spend.AddGuardrailsAsync([Decided(Guid.NewGuid()) with { Guardrails = [] }], CancellationToken.None);
+
+        Assert.Equal((1, 0, 1, 0), (early, redelivered, twiceInOneBatch, none));
+        Assert.Equal(2L, await CountAsync("broker_spend_guardrails"));
+        Assert.Equal(1L, await CountAsync("broker_spend_logs"));
+    }
+
     private static InferenceAttempted Attempt(DateTimeOffset startedAt) => new()
     {
         RequestId = Guid.NewGuid(), AttemptId = Guid.NewGuid(), Attempt = 1, OriginalModelGroup = "m", ModelGroup = "m", DeploymentId = "d",

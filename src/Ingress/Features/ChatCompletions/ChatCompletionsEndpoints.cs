@@ -64,6 +64,8 @@ public static class ChatCompletionsEndpoints
         var outcome = await cached.CompleteAsync(http, CacheCallType.Chat, group, model, body, body, guard.BodyChanged ? null : text, cancellationToken);
         if (outcome.Error is { } error)
         {
+            // the provider failed: the during_call decisions still go to the request's spend log row
+            guard.Finish(outcome.RequestId);
             foreach (var (name, value) in outcome.Headers)
             {
                 http.Response.Headers[name] = value;
@@ -78,7 +80,7 @@ public static class ChatCompletionsEndpoints
         }
 
         // during_call guardrails must have passed; post_call ones see (and may rewrite) the answer
-        if (await guard.CheckAnswerAsync(outcome.Completion, GuardrailShape.OpenAiChat, cancellationToken) is { } answerRefused)
+        if (await guard.CheckAnswerAsync(outcome.Completion, GuardrailShape.OpenAiChat, outcome.RequestId, cancellationToken) is { } answerRefused)
         {
             return answerRefused;
         }

@@ -80,6 +80,8 @@ public static class CompletionsEndpoints
         var headers = outcomes[0].Headers;
         if (outcomes.FirstOrDefault(o => o.Error is not null) is { } failed)
         {
+            // every prompt's during_call decisions still go to its spend log row
+            FinishAll(guards, outcomes);
             foreach (var (name, value) in failed.Headers)
             {
                 http.Response.Headers[name] = value;
@@ -91,13 +93,23 @@ public static class CompletionsEndpoints
         // during_call guardrails must have passed; post_call ones see (and may rewrite) each prompt's answer
         for (var i = 0; i < outcomes.Length; i++)
         {
-            if (await guards[i].CheckAnswerAsync(outcomes[i].Completion, GuardrailShape.OpenAiChat, cancellationToken) is { } answerRefused)
+            if (await guards[i].CheckAnswerAsync(outcomes[i].Completion, GuardrailShape.OpenAiChat, outcomes[i].RequestId, cancellationToken) is { } answerRefused)
             {
+                // the prompts after it are not checked: their during_call decisions still go to their rows
+                FinishAll(guards, outcomes);
                 return answerRefused;
             }
         }
 
         var completion = TextCompletionObject.FromChatCompletions(outcomes.Select(o => o.Completion!).ToList(), id, createdAt);
         return new JsonTextResult(completion.ToJsonString(), headers);
+    }
+
+    private static void FinishAll(List<GuardrailRun> guards, ChatCompletionOutcome[] outcomes)
+    {
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            guards[i].Finish(outcomes[i].RequestId);
+        }
     }
 }

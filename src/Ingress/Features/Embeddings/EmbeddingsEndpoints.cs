@@ -55,6 +55,8 @@ public static class EmbeddingsEndpoints
         var outcome = await inference.EmbedAsync(http, group, model, body, cancellationToken);
         if (outcome.Error is { } error)
         {
+            // the provider failed: the during_call decisions still go to the request's spend log row
+            guard.Finish(outcome.RequestId);
             foreach (var (name, value) in outcome.Headers)
             {
                 http.Response.Headers[name] = value;
@@ -64,7 +66,7 @@ public static class EmbeddingsEndpoints
         }
 
         // during_call guardrails must have passed before the vectors are given out
-        if (await guard.WaitDuringAsync() is { } duringRefused)
+        if (await guard.CheckAnswerAsync(null, GuardrailShape.Embeddings, outcome.RequestId, cancellationToken) is { } duringRefused)
         {
             return duringRefused;
         }

@@ -62,6 +62,8 @@ public static class MessagesEndpoints
         };
         if (outcome.Error is { } error)
         {
+            // the provider failed: the during_call decisions still go to the request's spend log row
+            guard.Finish(outcome.RequestId);
             foreach (var (name, value) in headers)
             {
                 http.Response.Headers[name] = value;
@@ -73,7 +75,7 @@ public static class MessagesEndpoints
         // the answer names the model the client asked for, as on the translated path
         var message = outcome.Completion!;
         message["model"] = model;
-        if (await guard.CheckAnswerAsync(message, GuardrailShape.Anthropic, cancellationToken) is { } answerRefused)
+        if (await guard.CheckAnswerAsync(message, GuardrailShape.Anthropic, outcome.RequestId, cancellationToken) is { } answerRefused)
         {
             return AnthropicErrorResult.From(answerRefused);
         }
@@ -130,6 +132,8 @@ public static class MessagesEndpoints
         };
         if (outcome.Error is { } error)
         {
+            // the provider failed: the during_call decisions still go to the request's spend log row
+            guard.Finish(outcome.RequestId);
             foreach (var (name, value) in headers)
             {
                 http.Response.Headers[name] = value;
@@ -138,7 +142,7 @@ public static class MessagesEndpoints
             return AnthropicErrorResult.From(error);
         }
 
-        if (await guard.CheckAnswerAsync(outcome.Completion, GuardrailShape.OpenAiChat, cancellationToken) is { } answerRefused)
+        if (await guard.CheckAnswerAsync(outcome.Completion, GuardrailShape.OpenAiChat, outcome.RequestId, cancellationToken) is { } answerRefused)
         {
             return AnthropicErrorResult.From(answerRefused);
         }

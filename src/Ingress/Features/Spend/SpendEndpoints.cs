@@ -174,7 +174,7 @@ public static class SpendEndpoints
         await using var command = database.DataSource.CreateCommand($"""
             SELECT request_id, key_hash, cost, total_tokens, prompt_tokens, completion_tokens, start_time, end_time, ttft_ms,
                    model_group, deployment_id, provider, user_id, team_id, end_user, tags, cache_hit, status, key_alias, latency_ms,
-                   guardrails
+                   guardrails, (SELECT g.guardrails FROM broker_spend_guardrails g WHERE g.request_id = broker_spend_logs.request_id)
             FROM broker_spend_logs {where} ORDER BY end_time DESC LIMIT {MaxRows}
             """);
         AddParameters(command, parameters);
@@ -188,7 +188,8 @@ public static class SpendEndpoints
                 reader.IsDBNull(8) ? null : reader.GetDouble(8), reader.GetString(9), reader.GetString(10), reader.GetString(11),
                 reader.IsDBNull(12) ? null : reader.GetString(12), reader.IsDBNull(13) ? null : reader.GetString(13),
                 reader.IsDBNull(14) ? null : reader.GetString(14), reader.GetFieldValue<string[]>(15), reader.GetBoolean(16), reader.GetString(17),
-                reader.IsDBNull(18) ? null : reader.GetString(18), reader.GetDouble(19), reader.IsDBNull(20) ? null : reader.GetString(20)));
+                reader.IsDBNull(18) ? null : reader.GetString(18), reader.GetDouble(19), reader.IsDBNull(20) ? null : reader.GetString(20),
+                reader.IsDBNull(21) ? null : reader.GetString(21)));
         }
 
         return Rows(rows);
@@ -226,8 +227,8 @@ public static class SpendEndpoints
                 {
                     ["user_api_key_alias"] = row.KeyAlias,
                     ["latency_ms"] = row.LatencyMs,
-                    // the guardrails that ran before the request was queued (or refused it): name, mode, decision, latency_ms
-                    ["guardrails"] = row.Guardrails is null ? null : JsonNode.Parse(row.Guardrails),
+                    // every guardrail that ran on the request (pre_call, during_call, post_call): name, mode, decision, latency_ms
+                    ["guardrails"] = row.AllGuardrails(),
                 },
             });
         }

@@ -19,7 +19,7 @@ public static class SqliteSpendLogs
         command.CommandText = $"""
             SELECT request_id, key_hash, cost, total_tokens, prompt_tokens, completion_tokens, start_time, end_time, ttft_ms,
                    model_group, deployment_id, provider, user_id, team_id, end_user, tags, cache_hit, status, key_alias, latency_ms,
-                   guardrails
+                   guardrails, (SELECT g.guardrails FROM broker_spend_guardrails g WHERE g.request_id = broker_spend_logs.request_id)
             FROM broker_spend_logs {where} ORDER BY end_time DESC LIMIT {maxRows}
             """;
         AddParameters(command, parameters);
@@ -33,7 +33,7 @@ public static class SqliteSpendLogs
                 reader.IsDBNull(8) ? null : reader.GetDouble(8), reader.GetString(9), reader.GetString(10), reader.GetString(11),
                 SqliteValues.Text(reader, 12), SqliteValues.Text(reader, 13), SqliteValues.Text(reader, 14),
                 SqliteValues.ParseArray(reader.GetString(15)), reader.GetInt64(16) != 0, reader.GetString(17), SqliteValues.Text(reader, 18),
-                reader.GetDouble(19), SqliteValues.Text(reader, 20)));
+                reader.GetDouble(19), SqliteValues.Text(reader, 20), SqliteValues.Text(reader, 21)));
         }
 
         return rows;
