@@ -29,7 +29,9 @@ public sealed class BrokerRedis(RedisOptions options, TimeProvider timeProvider,
 
         var config = ConfigurationOptions.Parse(options.Configuration);
         config.AbortOnConnectFail = false;
-        config.ConnectTimeout = 1000;
+        // a refused connection fails at once; the handshake (several round trips) gets time on a loaded machine, where
+        // 1 s was seen to mark a reachable Redis down at start
+        config.ConnectTimeout = 5000;
         config.ConnectRetry = 1;
         config.AsyncTimeout = (int)Math.Max(10, options.CommandTimeout.TotalMilliseconds);
         config.SyncTimeout = config.AsyncTimeout;
