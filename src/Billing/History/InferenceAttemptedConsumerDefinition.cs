@@ -21,8 +21,8 @@ public sealed class InferenceAttemptedConsumerDefinition : ConsumerDefinition<In
     {
         ArgumentNullException.ThrowIfNull(endpointConfigurator);
         ArgumentNullException.ThrowIfNull(consumerConfigurator);
-        endpointConfigurator.PrefetchCount = MessageLimit * 2;
-        endpointConfigurator.ConcurrentMessageLimit = MessageLimit * 2;
+        var batchSize = BatchEndpointLimits.For(endpointConfigurator, MessageLimit);
+        BatchEndpointLimits.Apply(endpointConfigurator, batchSize);
         endpointConfigurator.UseMessageRetry(r =>
         {
             r.Handle<Exception>(DatabaseErrors.IsTransient);
@@ -35,7 +35,7 @@ public sealed class InferenceAttemptedConsumerDefinition : ConsumerDefinition<In
             r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
         });
         consumerConfigurator.Options<BatchOptions>(o => o
-            .SetMessageLimit(MessageLimit)
+            .SetMessageLimit(batchSize)
             .SetTimeLimit(TimeSpan.FromMilliseconds(500))
             .SetConcurrencyLimit(1));
     }

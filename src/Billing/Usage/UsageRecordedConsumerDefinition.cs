@@ -34,8 +34,8 @@ public sealed class UsageRecordedConsumerDefinition : ConsumerDefinition<UsageRe
     {
         ArgumentNullException.ThrowIfNull(endpointConfigurator);
         ArgumentNullException.ThrowIfNull(consumerConfigurator);
-        endpointConfigurator.PrefetchCount = MessageLimit * 2;
-        endpointConfigurator.ConcurrentMessageLimit = MessageLimit * 2;
+        var batchSize = BatchEndpointLimits.For(endpointConfigurator, MessageLimit);
+        BatchEndpointLimits.Apply(endpointConfigurator, batchSize);
         // the database is down or the schema not there yet: keep the batch and try again, for as long as an outage lasts
         endpointConfigurator.UseMessageRetry(r =>
         {
@@ -50,7 +50,7 @@ public sealed class UsageRecordedConsumerDefinition : ConsumerDefinition<UsageRe
             r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
         });
         consumerConfigurator.Options<BatchOptions>(o => o
-            .SetMessageLimit(MessageLimit)
+            .SetMessageLimit(batchSize)
             .SetTimeLimit(_timeLimit)
             .SetConcurrencyLimit(1));
     }
