@@ -444,6 +444,46 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
 
     [Fact]
     [Trait("Category", "Integration")]
+    public async Task ChatStream_FirstIngressKilledThenProviderBreaksStream_RepeatGetsSameFailedStream()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.ReplyText = "one two three four five six seven eight";
+        upstream.ChunkDelay = TimeSpan.FromMilliseconds(300);
+        // the provider drops its connection after four words, once the Ingress that sent the request is dead
+        upstream.BreakStreamAfterChunks = 4;
+        await using var killed = await KilledIngressSetup.StartAsync(rabbit, upstream, Yaml(upstream));
+        var key = Guid.NewGuid().ToString();
+        const string Body = """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"killed, then broken"}]}""";
+
+        using var firstRequest = Request("v1/chat/completions", Body, key);
+        using var firstResponse = await killed.A.SendAsync(firstRequest, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, firstResponse.StatusCode);
+        var firstCallId = firstResponse.Headers.GetValues("x-litellm-call-id").Single();
+        var reader = new StreamReader(await firstResponse.Content.ReadAsStreamAsync());
+        string? line;
+        do
+        {
+            line = await reader.ReadLineAsync();
+            Assert.True(line is not null, "the first stream ended before its first word");
+        }
+        while (!line.Contains("one ", StringComparison.Ordinal));
+
+        await killed.IngressA.Kill();
+        await Task.Delay(TimeSpan.FromSeconds(KilledIngressSetup.LeaseSeconds + 1));
+        var repeat = await PostAsync(killed.B, "v1/chat/completions", Body, key);
+
+        // what the first client would have got: the four words, then the provider's error as an event, then the end
+        Assert.True(repeat.Status == HttpStatusCode.OK, $"{repeat.Status} {repeat.Body}");
+        Assert.Equal("true", repeat.Header("idempotent-replayed"));
+        Assert.Equal(firstCallId, repeat.Header("x-litellm-call-id"));
+        Assert.Equal("one two three four ", StreamedText(repeat.Body));
+        Assert.Contains("data: {\"error\":", repeat.Body, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", repeat.Body, StringComparison.Ordinal);
+        Assert.Single(upstream.Requests);
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
     public async Task ChatStream_FirstIngressKilledAtProvider_RepeatWaitsAndReplaysStream()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
