@@ -86,9 +86,9 @@ public sealed class IdempotencyFilter(
             }
 
             // the request may have run, but the client was never given its answer (its Ingress died, or gave up on it):
-            // a repeat follows its call and answers with what the workers kept for it (not for streams: they are not kept)
+            // a repeat follows its call and answers with what the workers kept for it (a stream replayed whole)
             if ((claim.LostCallId ?? claim.Answer?.UnknownOutcomeOf) is { Length: > 0 } callId && Guid.TryParse(callId, out var call) &&
-                !streamed && claim.HeldValue is { } held && answers.Available)
+                claim.HeldValue is { } held && answers.Available)
             {
                 // a call whose deadline was not recorded (an older Ingress sent it) is looked up once, not waited for
                 var deadline = (claim.LostCallId is not null ? claim.CallDeadline : claim.Answer!.CallDeadline) ?? time.GetUtcNow();
@@ -142,10 +142,11 @@ public sealed class IdempotencyFilter(
         var http = context.HttpContext;
         var capture = new CapturingStream(http.Response.Body, options.MaxStoredBytes);
         http.Response.Body = capture;
-        if (!streamed)
+        if (!streamed || follow is not null)
         {
             // a repeat is coming: a client that leaves does not cancel a non-streamed request, whose answer is kept for it
-            // (the request still ends at its own timeout); a stream the client leaves is cancelled and gives the key back
+            // (the request still ends at its own timeout); a stream the client leaves is cancelled and gives the key back,
+            // except a followed one, whose call ran already: its replay is kept whole for the next repeat
             http.RequestAborted = CancellationToken.None;
         }
 

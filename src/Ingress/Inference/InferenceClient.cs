@@ -234,6 +234,13 @@ public sealed class InferenceClient(
     {
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(request);
+        if (InferenceSendHook.TakeAdopted(httpContext?.HttpContext) is { } adopted)
+        {
+            // a repeat of a streamed request whose Ingress died or lost the stream: that stream as its worker kept it,
+            // nothing sent; the route renders it as it renders a live one
+            return Replayed(group, adopted);
+        }
+
         var requestId = NewId.NextGuid();
         var stream = new ChatCompletionStream(requestId, group.Name, group.QueueName, EndStreamAsync)
         {
@@ -255,6 +262,7 @@ public sealed class InferenceClient(
             Caller = CurrentCaller,
             Guardrails = global::Broker.Ingress.Guardrails.GuardrailRun.PreCallOutcomes(httpContext?.HttpContext),
             StepDueAt = FirstStepDueAt(group, null, stream: true, now, now + timeout),
+            KeepAnswerSeconds = InferenceSendHook.KeepAnswerSecondsOf(httpContext?.HttpContext),
         };
         // the stream's first batch (or its end) disarms it; dropped with the stream
         stream.StepTimeout = ArmStepTimeout(command, () => stream.FirstChunkTimestamp == 0 && !stream.Finished && _streams.ContainsKey(requestId));
@@ -274,6 +282,31 @@ public sealed class InferenceClient(
             stream.Fail(unavailable.Reply(requestId, group.QueueName));
         }
 
+        return stream;
+    }
+
+    /// <summary>
+    /// A stream made of another request's kept answer (<see cref="InferenceSendHook.Adopt"/>): its whole stream in one
+    /// batch (<see cref="ChatCompletionChunksStreamed"/>), or the failure it was answered with before it streamed.
+    /// </summary>
+    private ChatCompletionStream Replayed(ModelGroup group, object kept)
+    {
+        var (requestId, batch) = kept switch
+        {
+            ChatCompletionChunksStreamed whole => (whole.RequestId, whole with { Sequence = 0, AttemptId = null, WorkerAddress = null, IsLast = true }),
+            InferenceFailed failed => (failed.RequestId, new ChatCompletionChunksStreamed
+            {
+                RequestId = failed.RequestId, Sequence = 0, Chunks = [], IsLast = true, Error = failed,
+            }),
+            _ => throw new InvalidOperationException($"A kept {kept.GetType().Name} is not the answer of a streamed request"),
+        };
+        // counted when it ran, not again: nothing to end or cancel
+        var stream = new ChatCompletionStream(requestId, group.Name, batch.Queue ?? group.QueueName, static _ => ValueTask.CompletedTask)
+        {
+            StartedTimestamp = timeProvider.GetTimestamp(),
+            Clock = timeProvider,
+        };
+        stream.Deliver(batch);
         return stream;
     }
 

@@ -12,8 +12,10 @@ namespace Broker.ServiceDefaults.Redis;
 /// replies. Workers own the family and write it; an Ingress only reads it, to answer a repeat of a request whose own
 /// Ingress died or lost the reply (the first request's answer, never a second provider call). The value is the reply
 /// message itself (<see cref="ChatCompletionSucceeded"/>, <see cref="EmbeddingSucceeded"/>, <see cref="RerankSucceeded"/>
-/// or <see cref="InferenceFailed"/>), so the reading Ingress renders it exactly as the first would have. Without Redis
-/// nothing is kept.
+/// or <see cref="InferenceFailed"/>), so the reading Ingress renders it exactly as the first would have. A streamed
+/// request's answer is its whole stream as one last <see cref="ChatCompletionChunksStreamed"/> batch (every chunk in
+/// order, the usage, and the error a failed stream ended with), kept once the stream ended, before its last batch is
+/// sent. Without Redis nothing is kept.
 /// </summary>
 public sealed class KeptAnswers(BrokerRedis redis, ILogger<KeptAnswers> logger)
 {
@@ -22,6 +24,7 @@ public sealed class KeptAnswers(BrokerRedis redis, ILogger<KeptAnswers> logger)
     private static readonly Dictionary<string, Type> Types = new[]
     {
         typeof(ChatCompletionSucceeded), typeof(EmbeddingSucceeded), typeof(RerankSucceeded), typeof(InferenceFailed),
+        typeof(ChatCompletionChunksStreamed),
     }.ToDictionary(t => t.Name, StringComparer.Ordinal);
 
     /// <summary>Whether answers can be looked up now (Redis configured and answering).</summary>

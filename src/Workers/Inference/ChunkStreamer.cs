@@ -2,13 +2,16 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Broker.Contracts.Inference;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Redis;
 using Broker.Workers.Providers;
 
 namespace Broker.Workers.Inference;
 
 /// <summary>
 /// Forwards a provider's chunks to the Ingress instance that holds the client: each chunk is sent as soon as
-/// it arrives; chunks that arrive while a send is in flight go together in the next batch.
+/// it arrives; chunks that arrive while a send is in flight go together in the next batch. A request sent with an
+/// <c>Idempotency-Key</c> (<see cref="KeepAnswerSeconds"/>) has its whole stream kept (<see cref="KeptAnswers"/>) once it
+/// ended, before the last batch goes out, so a repeat whose Ingress died or lost the stream gets it replayed.
 /// </summary>
 public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Uri workerAddress, string modelGroup, string deploymentId, string queue)
 {
@@ -30,6 +33,16 @@ public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Ur
 
     /// <summary>The request's messages, to count the prompt's tokens when the provider reports no usage.</summary>
     public JsonArray? PromptMessages { get; init; }
+
+    /// <summary>Where the stream is kept for a repeat of the request (with <see cref="KeepAnswerSeconds"/>); null: not kept.</summary>
+    public KeptAnswers? Answers { get; init; }
+
+    /// <summary>How long the whole stream is kept (the command's <c>KeepAnswerSeconds</c>); null: not kept.</summary>
+    public int? KeepAnswerSeconds { get; init; }
+
+    // every chunk sent so far, in order, when the stream is kept
+    private readonly List<string> _sent = [];
+    private bool _kept;
 
     private readonly System.Text.StringBuilder _text = new();
     private bool _providerReportedUsage;
@@ -124,7 +137,7 @@ public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Ur
     public Task FailAsync(ProviderError error, CancellationToken cancellationToken) =>
         SendAsync([], isLast: true, error, cancellationToken);
 
-    private Task SendAsync(IReadOnlyList<string> chunks, bool isLast, ProviderError? error, CancellationToken cancellationToken)
+    private async Task SendAsync(IReadOnlyList<string> chunks, bool isLast, ProviderError? error, CancellationToken cancellationToken)
     {
         var sequence = _sequence++;
         var batch = new ChatCompletionChunksStreamed
@@ -155,7 +168,30 @@ public sealed class ChunkStreamer(InstanceTarget destination, Guid requestId, Ur
             },
         };
 
+        if (Answers is not null && KeepAnswerSeconds is > 0)
+        {
+            _sent.AddRange(chunks);
+            if (isLast && !_kept)
+            {
+                // the stream as its client gets it, in one batch, kept before its end goes out (a repeat of the request
+                // replays it when this batch never reaches the client)
+                _kept = true;
+                await Answers.KeepAsync(requestId, batch with
+                {
+                    Sequence = 0,
+                    AttemptId = null,
+                    Chunks = _sent,
+                    WorkerAddress = null,
+                    DeploymentId = deploymentId,
+                    ModelGroup = modelGroup,
+                    Queue = queue,
+                    AttemptedRetries = AttemptedRetries,
+                    AttemptedFallbacks = AttemptedFallbacks,
+                }, KeepAnswerSeconds);
+            }
+        }
+
         // the reply queue belongs to one Ingress instance and lives as long as it does: no need for disk
-        return destination.SendAsync(batch, context => context.Durable = false, cancellationToken);
+        await destination.SendAsync(batch, context => context.Durable = false, cancellationToken);
     }
 }

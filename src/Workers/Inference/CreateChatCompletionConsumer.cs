@@ -234,6 +234,8 @@ public sealed class CreateChatCompletionConsumer(
             AttemptedRetries = message.Retry?.AttemptedRetries ?? 0,
             AttemptedFallbacks = message.Retry?.AttemptedFallbacks ?? 0,
             PromptMessages = call.Request["messages"] as JsonArray,
+            Answers = answers,
+            KeepAnswerSeconds = message.KeepAnswerSeconds,
         };
         cancellations.Add(message.RequestId, attemptId, linked);
         ProviderError? error;

@@ -388,6 +388,133 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         Assert.False(await db.KeyExistsAsync($"{killed.Prefix}:answer:{{{plain.Headers.GetValues("x-litellm-call-id").First()}}}"));
     }
 
+    [Theory]
+    [Trait("Category", "Integration")]
+    [InlineData("v1/chat/completions", """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"killed mid-stream"}]}""")]
+    [InlineData("v1/messages", """{"model":"gpt-4o","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"killed mid-stream"}]}""")]
+    public async Task Stream_FirstIngressKilledMidStream_RepeatOnOtherIngressReplaysFirstStream(string path, string body)
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.ReplyText = "one two three four five six seven eight";
+        upstream.ChunkDelay = TimeSpan.FromMilliseconds(300);
+        await using var killed = await KilledIngressSetup.StartAsync(rabbit, upstream, Yaml(upstream));
+        var key = Guid.NewGuid().ToString();
+
+        // the first stream, through ingress A, has sent its first words when A is killed
+        using var firstRequest = Request(path, body, key);
+        using var firstResponse = await killed.A.SendAsync(firstRequest, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, firstResponse.StatusCode);
+        var firstCallId = firstResponse.Headers.GetValues("x-litellm-call-id").Single();
+        var reader = new StreamReader(await firstResponse.Content.ReadAsStreamAsync());
+        var seen = new StringBuilder();
+        while (!seen.ToString().Contains("one ", StringComparison.Ordinal))
+        {
+            seen.AppendLine(await reader.ReadLineAsync() ?? throw new InvalidOperationException("the first stream ended early: " + seen));
+        }
+
+        await killed.IngressA.Kill();
+        Assert.False(seen.ToString().Contains("eight", StringComparison.Ordinal), "the first stream was killed mid-stream");
+
+        // past the dead Ingress's lease, the repeat on B replays the stream its worker kept: the same call, every word
+        await Task.Delay(TimeSpan.FromSeconds(KilledIngressSetup.LeaseSeconds + 1));
+        var repeat = await PostAsync(killed.B, path, body, key);
+        var again = await PostAsync(killed.B, path, body, key);
+
+        foreach (var answer in new[] { repeat, again })
+        {
+            Assert.True(answer.Status == HttpStatusCode.OK, $"{answer.Status} {answer.Body}");
+            Assert.StartsWith("text/event-stream", answer.Header("Content-Type"), StringComparison.Ordinal);
+            Assert.Equal("true", answer.Header("idempotent-replayed"));
+            Assert.Equal(firstCallId, answer.Header("x-litellm-call-id"));
+            Assert.Equal(upstream.ReplyText, StreamedText(answer.Body));
+            if (path == "v1/messages")
+            {
+                Assert.Contains("event: message_stop", answer.Body, StringComparison.Ordinal);
+                Assert.DoesNotContain("[DONE]", answer.Body, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.EndsWith("data: [DONE]\n\n", answer.Body, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Equal(repeat.Body, again.Body);
+        Assert.Single(upstream.Requests);
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task ChatStream_FirstIngressKilledThenProviderBreaksStream_RepeatGetsSameFailedStream()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        upstream.ReplyText = "one two three four five six seven eight";
+        upstream.ChunkDelay = TimeSpan.FromMilliseconds(300);
+        // the provider drops its connection after four words, once the Ingress that sent the request is dead
+        upstream.BreakStreamAfterChunks = 4;
+        await using var killed = await KilledIngressSetup.StartAsync(rabbit, upstream, Yaml(upstream));
+        var key = Guid.NewGuid().ToString();
+        const string Body = """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"killed, then broken"}]}""";
+
+        using var firstRequest = Request("v1/chat/completions", Body, key);
+        using var firstResponse = await killed.A.SendAsync(firstRequest, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, firstResponse.StatusCode);
+        var firstCallId = firstResponse.Headers.GetValues("x-litellm-call-id").Single();
+        var reader = new StreamReader(await firstResponse.Content.ReadAsStreamAsync());
+        string? line;
+        do
+        {
+            line = await reader.ReadLineAsync();
+            Assert.True(line is not null, "the first stream ended before its first word");
+        }
+        while (!line.Contains("one ", StringComparison.Ordinal));
+
+        await killed.IngressA.Kill();
+        await Task.Delay(TimeSpan.FromSeconds(KilledIngressSetup.LeaseSeconds + 1));
+        var repeat = await PostAsync(killed.B, "v1/chat/completions", Body, key);
+
+        // what the first client would have got: the four words, then the provider's error as an event, then the end
+        Assert.True(repeat.Status == HttpStatusCode.OK, $"{repeat.Status} {repeat.Body}");
+        Assert.Equal("true", repeat.Header("idempotent-replayed"));
+        Assert.Equal(firstCallId, repeat.Header("x-litellm-call-id"));
+        Assert.Equal("one two three four ", StreamedText(repeat.Body));
+        Assert.Contains("data: {\"error\":", repeat.Body, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", repeat.Body, StringComparison.Ordinal);
+        Assert.Single(upstream.Requests);
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task ChatStream_FirstIngressKilledAtProvider_RepeatWaitsAndReplaysStream()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        // the provider holds the first call until the test lets it stream, well after the Ingress that sent it is dead
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        upstream.HoldAnswer = (call, aborted) => call == 1 ? release.Task.WaitAsync(aborted) : Task.CompletedTask;
+        await using var killed = await KilledIngressSetup.StartAsync(rabbit, upstream, Yaml(upstream));
+        var key = Guid.NewGuid().ToString();
+        const string Body = """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"killed before the stream"}]}""";
+
+        var first = PostAsync(killed.A, "v1/chat/completions", Body, key);
+        await killed.WaitAtProviderAsync(upstream, first);
+        await killed.IngressA.Kill();
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => first);
+        await Task.Delay(TimeSpan.FromSeconds(KilledIngressSetup.LeaseSeconds + 1));
+
+        // the repeat follows the first call, which has not answered yet: it waits for its stream, then replays it
+        var repeat = PostAsync(killed.B, "v1/chat/completions", Body, key);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(repeat.IsCompleted, "the repeat waits for the first call's stream while that call may still answer");
+        release.SetResult();
+        var answer = await repeat;
+
+        Assert.True(answer.Status == HttpStatusCode.OK, $"{answer.Status} {answer.Body}");
+        Assert.Equal("true", answer.Header("idempotent-replayed"));
+        Assert.True(Guid.TryParse(answer.Header("x-litellm-call-id"), out _), $"the answer names the first call: {answer.Header("x-litellm-call-id")}");
+        Assert.Equal(upstream.ReplyText, StreamedText(answer.Body));
+        Assert.EndsWith("data: [DONE]\n\n", answer.Body, StringComparison.Ordinal);
+        Assert.Single(upstream.Requests);
+    }
+
     [Fact]
     [Trait("Category", "Integration")]
     public async Task Chat_FirstIngressKilledProviderNeverAnswers_Repeat409AfterCallDeadline()
@@ -572,6 +699,27 @@ public sealed class IdempotencyTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         var headers = response.Headers.Concat(response.Content.Headers)
             .ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase);
         return new Answer(response.StatusCode, headers, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The text an SSE answer streams: OpenAI chunks' <c>delta.content</c>, or Anthropic <c>text_delta</c>s.</summary>
+    private static string StreamedText(string sse)
+    {
+        var text = new StringBuilder();
+        foreach (var line in sse.Split('\n'))
+        {
+            if (!line.StartsWith("data: {", StringComparison.Ordinal) || JsonNode.Parse(line["data: ".Length..]) is not JsonObject data)
+            {
+                continue;
+            }
+
+            var piece = data["choices"] is JsonArray { Count: > 0 } choices ? choices[0]?["delta"]?["content"] : data["delta"]?["text"];
+            if (piece is JsonValue value && value.TryGetValue<string>(out var s))
+            {
+                text.Append(s);
+            }
+        }
+
+        return text.ToString();
     }
 
     private sealed record Answer(HttpStatusCode Status, Dictionary<string, string> Headers, string Body)
