@@ -1,4 +1,3 @@
-using Broker.ServiceDefaults.Database;
 using MassTransit;
 
 namespace Broker.Billing.History;
@@ -19,24 +18,6 @@ public sealed class InferenceAttemptedConsumerDefinition : ConsumerDefinition<In
         IConsumerConfigurator<InferenceAttemptedConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
-        ArgumentNullException.ThrowIfNull(endpointConfigurator);
-        ArgumentNullException.ThrowIfNull(consumerConfigurator);
-        var batchSize = BatchEndpointLimits.For(endpointConfigurator, MessageLimit);
-        BatchEndpointLimits.Apply(endpointConfigurator, batchSize);
-        endpointConfigurator.UseMessageRetry(r =>
-        {
-            r.Handle<Exception>(DatabaseErrors.IsTransient);
-            r.Exponential(720, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(300));
-        });
-        endpointConfigurator.UseMessageRetry(r =>
-        {
-            r.Ignore<OperationCanceledException>();
-            r.Ignore<Exception>(DatabaseErrors.IsTransient);
-            r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
-        });
-        consumerConfigurator.Options<BatchOptions>(o => o
-            .SetMessageLimit(batchSize)
-            .SetTimeLimit(TimeSpan.FromMilliseconds(500))
-            .SetConcurrencyLimit(1));
+        BatchEndpointLimits.Configure(endpointConfigurator, consumerConfigurator, MessageLimit, TimeSpan.FromMilliseconds(500));
     }
 }

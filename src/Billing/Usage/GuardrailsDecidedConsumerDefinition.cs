@@ -1,4 +1,3 @@
-using Broker.ServiceDefaults.Database;
 using MassTransit;
 
 namespace Broker.Billing.Usage;
@@ -20,24 +19,6 @@ public sealed class GuardrailsDecidedConsumerDefinition : ConsumerDefinition<Gua
         IConsumerConfigurator<GuardrailsDecidedConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
-        ArgumentNullException.ThrowIfNull(endpointConfigurator);
-        ArgumentNullException.ThrowIfNull(consumerConfigurator);
-        var batchSize = BatchEndpointLimits.For(endpointConfigurator, MessageLimit);
-        BatchEndpointLimits.Apply(endpointConfigurator, batchSize);
-        endpointConfigurator.UseMessageRetry(r =>
-        {
-            r.Handle<Exception>(DatabaseErrors.IsTransient);
-            r.Exponential(UsageRecordedConsumerDefinition.TransientRetryLimit, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(300));
-        });
-        endpointConfigurator.UseMessageRetry(r =>
-        {
-            r.Ignore<OperationCanceledException>();
-            r.Ignore<Exception>(DatabaseErrors.IsTransient);
-            r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
-        });
-        consumerConfigurator.Options<BatchOptions>(o => o
-            .SetMessageLimit(batchSize)
-            .SetTimeLimit(TimeSpan.FromMilliseconds(500))
-            .SetConcurrencyLimit(1));
+        BatchEndpointLimits.Configure(endpointConfigurator, consumerConfigurator, MessageLimit, TimeSpan.FromMilliseconds(500));
     }
 }

@@ -17,7 +17,7 @@ public sealed class UsageRecordedConsumerDefinition : ConsumerDefinition<UsageRe
 {
     public const string QueueName = "billing.usage-recorded";
     public const int MessageLimit = 500;
-    public const int TransientRetryLimit = 720;
+    public const int TransientRetryLimit = BatchEndpointLimits.TransientRetryLimit;
     private readonly TimeSpan _timeLimit;
 
     public UsageRecordedConsumerDefinition(IProxyConfigProvider config)
@@ -32,26 +32,6 @@ public sealed class UsageRecordedConsumerDefinition : ConsumerDefinition<UsageRe
         IConsumerConfigurator<UsageRecordedConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
-        ArgumentNullException.ThrowIfNull(endpointConfigurator);
-        ArgumentNullException.ThrowIfNull(consumerConfigurator);
-        var batchSize = BatchEndpointLimits.For(endpointConfigurator, MessageLimit);
-        BatchEndpointLimits.Apply(endpointConfigurator, batchSize);
-        // the database is down or the schema not there yet: keep the batch and try again, for as long as an outage lasts
-        endpointConfigurator.UseMessageRetry(r =>
-        {
-            r.Handle<Exception>(DatabaseErrors.IsTransient);
-            r.Exponential(TransientRetryLimit, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(300));
-        });
-        // anything else (a bug, a message that cannot be read): a few tries, then the error queue, never a blocked queue
-        endpointConfigurator.UseMessageRetry(r =>
-        {
-            r.Ignore<OperationCanceledException>();
-            r.Ignore<Exception>(DatabaseErrors.IsTransient);
-            r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
-        });
-        consumerConfigurator.Options<BatchOptions>(o => o
-            .SetMessageLimit(batchSize)
-            .SetTimeLimit(_timeLimit)
-            .SetConcurrencyLimit(1));
+        BatchEndpointLimits.Configure(endpointConfigurator, consumerConfigurator, MessageLimit, _timeLimit);
     }
 }
