@@ -113,7 +113,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
             try
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var result = (RedisResult[])(await db.ScriptEvaluateAsync(ClaimScript, [RedisKey(key), LeaseKey(key), CallKey(key), DeadlineKey(key)],
+                var result = (RedisResult[])(await db.ScriptEvaluateAsync(ClaimScript, ClaimKeys(key),
                     [claim, Milliseconds(KeyTtl), Milliseconds(ClaimTtl)]))!;
                 if ((long)result[0] == 1)
                 {
@@ -215,7 +215,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         var claim = Serialize(new JsonObject { ["f"] = fingerprint, ["o"] = Guid.NewGuid().ToString("N"), ["lease"] = true });
         try
         {
-            return (long)await db.ScriptEvaluateAsync(TakeOverScript, [RedisKey(key), LeaseKey(key), CallKey(key), DeadlineKey(key)],
+            return (long)await db.ScriptEvaluateAsync(TakeOverScript, ClaimKeys(key),
                 [heldValue, claim, Milliseconds(KeyTtl), Milliseconds(ClaimTtl), callId, deadline.ToUnixTimeMilliseconds()]) == 1 ? claim : null;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -236,7 +236,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
             {
                 try
                 {
-                    await db.ScriptEvaluateAsync(CompleteScript, [RedisKey(key), LeaseKey(key), CallKey(key), DeadlineKey(key)], [token, value, Milliseconds(AnswerTtl)]);
+                    await db.ScriptEvaluateAsync(CompleteScript, ClaimKeys(key), [token, value, Milliseconds(AnswerTtl)]);
                     return;
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -281,7 +281,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
         var notKept = answer.UnknownOutcomeOf is null ? answer with { Headers = new Dictionary<string, string>(), Body = [], TooLarge = true } : answer;
         try
         {
-            await db.ScriptEvaluateAsync(CompleteScript, [RedisKey(key), LeaseKey(key), CallKey(key), DeadlineKey(key)],
+            await db.ScriptEvaluateAsync(CompleteScript, ClaimKeys(key),
                 [token, AnswerValue(fingerprint, notKept), Milliseconds(AnswerTtl)]);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -415,6 +415,9 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
 
     private RedisKey DeadlineKey(string key) => $"{redis.Options.KeyPrefix}:idempotency-deadline:{{{key}}}";
 
+    /// <summary>The key, its lease, its call id and the call's deadline: the KEYS of the claim, take-over, complete and release scripts.</summary>
+    private RedisKey[] ClaimKeys(string key) => [RedisKey(key), LeaseKey(key), CallKey(key), DeadlineKey(key)];
+
     private static DateTimeOffset? UnixMs(string? value) =>
         long.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var ms)
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
@@ -424,7 +427,7 @@ public sealed class IdempotencyStore(BrokerRedis redis, IdempotencyOptions optio
     private RedisKey LegacyKey(string key) => $"{redis.Options.KeyPrefix}:idempotency:{key}";
 
     private async Task ReleaseAsync(IDatabase db, string key, string token) =>
-        await db.ScriptEvaluateAsync(ReleaseScript, [RedisKey(key), LeaseKey(key), CallKey(key), DeadlineKey(key)], [token]);
+        await db.ScriptEvaluateAsync(ReleaseScript, ClaimKeys(key), [token]);
 
     /// <summary>
     /// During an upgrade: a key claimed or answered by an older Ingress under the old name wins over the claim just

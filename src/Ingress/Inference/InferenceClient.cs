@@ -76,7 +76,8 @@ public sealed class InferenceClient(
             Format = format,
             Caller = CurrentCaller,
             Guardrails = global::Broker.Ingress.Guardrails.GuardrailRun.PreCallOutcomes(httpContext?.HttpContext),
-            StepDueAt = FirstStepDueAt(group, deploymentId, stream: false, now, now + timeout),            KeepAnswerSeconds = InferenceSendHook.KeepAnswerSecondsOf(httpContext?.HttpContext),
+            StepDueAt = FirstStepDueAt(group, deploymentId, stream: false, now, now + timeout),
+            KeepAnswerSeconds = InferenceSendHook.KeepAnswerSecondsOf(httpContext?.HttpContext),
         };
         using var stepTimeout = ArmStepTimeout(command, () => _pending.ContainsKey(requestId));
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
@@ -161,7 +162,8 @@ public sealed class InferenceClient(
             Body = request.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
             Caller = CurrentCaller,
-            Guardrails = global::Broker.Ingress.Guardrails.GuardrailRun.PreCallOutcomes(httpContext?.HttpContext),            KeepAnswerSeconds = InferenceSendHook.KeepAnswerSecondsOf(httpContext?.HttpContext),
+            Guardrails = global::Broker.Ingress.Guardrails.GuardrailRun.PreCallOutcomes(httpContext?.HttpContext),
+            KeepAnswerSeconds = InferenceSendHook.KeepAnswerSecondsOf(httpContext?.HttpContext),
         };
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         Record("embeddings", group, reply, started);
@@ -196,7 +198,8 @@ public sealed class InferenceClient(
             RequestedModel = requestedModel,
             Body = request.ToJsonString(),
             Deadline = timeProvider.GetUtcNow() + timeout,
-            Caller = CurrentCaller,            KeepAnswerSeconds = InferenceSendHook.KeepAnswerSecondsOf(httpContext?.HttpContext),
+            Caller = CurrentCaller,
+            KeepAnswerSeconds = InferenceSendHook.KeepAnswerSecondsOf(httpContext?.HttpContext),
         };
         var reply = await SendAndWaitAsync(group.QueueName, command, requestId, timeout, cancellationToken);
         Record("rerank", group, reply, started);

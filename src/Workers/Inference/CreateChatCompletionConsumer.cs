@@ -3,13 +3,13 @@ using Broker.Config;
 using Broker.Config.Model;
 using Broker.Contracts.Inference;
 using Broker.ServiceDefaults.Bus;
+using Broker.ServiceDefaults.Redis;
 using Broker.Workers.Pricing;
 using Broker.Workers.Providers;
 using Broker.Workers.Providers.Anthropic;
 using Broker.Workers.Retries;
 using Broker.Workers.Routing;
 using MassTransit;
-using Broker.ServiceDefaults.Redis;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Workers.Inference;

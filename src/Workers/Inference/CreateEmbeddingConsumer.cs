@@ -1,10 +1,10 @@
 using Broker.Config;
 using Broker.Contracts.Inference;
+using Broker.ServiceDefaults.Redis;
 using Broker.Workers.Pricing;
 using Broker.Workers.Providers;
 using Broker.Workers.Routing;
 using MassTransit;
-using Broker.ServiceDefaults.Redis;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Workers.Inference;
