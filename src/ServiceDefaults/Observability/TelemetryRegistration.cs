@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using MassTransit.Logging;
 using MassTransit.Monitoring;
 using Microsoft.AspNetCore.Builder;
@@ -33,6 +34,13 @@ public static class TelemetryRegistration
             .WithMetrics(m => m
                 .AddMeter(BrokerMetrics.MeterName, InstrumentationOptions.MeterName)
                 .AddPrometheusExporter());
+        // A meter made by another host's IMeterFactory (several hosts share one process in tests, or an app embedding
+        // Broker) is not this host's: reading it would merge its series into ours and drop ours when that host stops.
+        builder.Services.ConfigureOpenTelemetryMeterProvider((services, metrics) =>
+        {
+            var own = services.GetRequiredService<IMeterFactory>();
+            metrics.AddView(instrument => instrument.Meter.Scope is IMeterFactory scope && !ReferenceEquals(scope, own) ? MetricStreamConfiguration.Drop : null);
+        });
         if (tracing is not null)
         {
             otel.WithTracing(t =>

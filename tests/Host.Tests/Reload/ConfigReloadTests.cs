@@ -133,6 +133,27 @@ public sealed partial class ConfigReloadTests
     }
 
     [Fact]
+    public async Task Metrics_TwoBrokersInOneProcessOneStops_OtherReportsOnlyItsOwnSeries()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var earlier = await BrokerRunner.StartEmbeddedAsync(Yaml(("first", upstream, null)), settings: RouteOnly);
+        await using var later = await BrokerRunner.StartEmbeddedAsync(Yaml(("first", upstream, null)), settings: RouteOnly);
+        var earlierPath = Regex.Escape(Path.GetFullPath(earlier.ConfigPath));
+
+        var beside = await MetricsMatchingAsync(later.Http, StaleMetric(later.ConfigPath, 0));
+        await earlier.DisposeAsync();
+        using (await ChatAsync(later.Http, "first"))
+        {
+        }
+
+        var after = await MetricsMatchingAsync(later.Http, StaleMetric(later.ConfigPath, 0));
+
+        Assert.Matches(StaleMetric(later.ConfigPath, 0), beside);
+        Assert.DoesNotMatch($"config=\"{earlierPath}\"", beside);
+        Assert.Matches(StaleMetric(later.ConfigPath, 0), after);
+    }
+
+    [Fact]
     public async Task ReloadCommand_RunningGateway_ReloadsOrPrintsEveryError()
     {
         await using var first = await FakeUpstream.StartOpenAiAsync();
