@@ -213,10 +213,40 @@ rabbit_drop_test_vhosts() {
   (( count == 0 )) || say "removed $count test vhosts left behind by earlier runs"
 }
 
+# rabbit_queues_work : a quorum queue can be declared in a scratch vhost and a message goes through it.
+# A node can pass every probe above while its quorum-queue (Ra) system is dead (seen after test vhosts
+# were deleted while the boot was still recovering their queues): it then refuses every quorum queue
+# with INTERNAL_ERROR, and every bus in the tests fails to start.
+rabbit_queues_work() {
+  local api="http://127.0.0.1:${MGMT_PORT}/api" vh=broker-services-check ok=1
+  local -a c=(curl -fsS -m 20 -u guest:guest -H 'content-type: application/json')
+  "${c[@]}" -o /dev/null -X PUT "$api/vhosts/$vh" 2>/dev/null || return 1
+  "${c[@]}" -o /dev/null -X PUT "$api/permissions/$vh/guest" -d '{"configure":".*","write":".*","read":".*"}' 2>/dev/null || ok=0
+  (( ok )) && { "${c[@]}" -o /dev/null -X PUT "$api/queues/$vh/check" \
+    -d '{"durable":true,"auto_delete":false,"arguments":{"x-queue-type":"quorum"}}' 2>/dev/null || ok=0; }
+  (( ok )) && { "${c[@]}" -X POST "$api/exchanges/$vh/amq.default/publish" \
+    -d '{"properties":{},"routing_key":"check","payload":"ping","payload_encoding":"string"}' 2>/dev/null \
+    | grep -q '"routed":true' || ok=0; }
+  (( ok )) && { "${c[@]}" -X POST "$api/queues/$vh/check/get" \
+    -d '{"count":1,"ackmode":"ack_requeue_false","encoding":"auto"}' 2>/dev/null | grep -q '"payload":"ping"' || ok=0; }
+  "${c[@]}" -o /dev/null -X DELETE "$api/vhosts/$vh" 2>/dev/null || true
+  (( ok ))
+}
+
+# rabbit_stop_node : stop the shared node, by force when it does not stop within a minute
+rabbit_stop_node() {
+  as_root timeout 60 rabbitmqctl stop >&2 2>&1 || say "rabbitmqctl stop failed; killing the node"
+  rabbit_kill_all
+}
+
 start_rabbitmq() {
   if mgmt_alive; then
-    say "rabbitmq (management api) already running"
-    return 0
+    if rabbit_queues_work; then
+      say "rabbitmq (management api) already running"
+      return 0
+    fi
+    say "rabbitmq runs but cannot declare and use a quorum queue (its Ra system is down); restarting it"
+    rabbit_stop_node
   fi
   local addr
   addr="$(getent hosts "$(hostname -s)" 2>/dev/null | awk '{ print $1; exit }')"
@@ -253,6 +283,19 @@ start_rabbitmq() {
   done
   say "rabbitmq management api is up (waited $(( SECONDS - t0 ))s)"
   if (( started )); then rabbit_drop_test_vhosts; fi
+  if ! rabbit_queues_work; then
+    # the test vhosts are gone now, so a second boot has no queues of theirs to recover
+    say "rabbitmq cannot declare and use a quorum queue after its start; restarting it once more"
+    rabbit_diagnose
+    rabbit_stop_node
+    rabbit_start_and_wait "$TIMEOUT" || { rabbit_diagnose; die "rabbitmq did not answer within ${TIMEOUT}s after a restart"; }
+    t0=$SECONDS
+    until mgmt_alive && rabbit_queues_work; do
+      (( SECONDS - t0 < TIMEOUT )) || { rabbit_diagnose; die "rabbitmq refuses quorum queues even after a restart"; }
+      sleep 1
+    done
+  fi
+  say "rabbitmq declares and serves a quorum queue"
 }
 
 start_redis() {
