@@ -218,8 +218,11 @@ public sealed class IdempotencyFilter(
             // told "failed", but it may have run or still run and be charged: the key stays taken, so a repeat never runs it twice
             var callId = http.Response.Headers[CallIdHeader].ToString();
             Log.KeptOutcomeUnknown(logger, http.Request.Path.Value ?? "/", status, callId);
+            // a call this Ingress stopped (a stream broken off by a redelivery) answers no more: a repeat looks for what
+            // was kept before the stop, within the grace, instead of waiting to the call's own deadline
+            var deadline = OutcomeUnknown.Stopped(http) ? time.GetUtcNow() : sent.Deadline;
             await store.CompleteAsync(storeKey, token, fingerprint,
-                new IdempotentAnswer(status, new Dictionary<string, string>(), [], UnknownOutcomeOf: callId, CallDeadline: sent.Deadline));
+                new IdempotentAnswer(status, new Dictionary<string, string>(), [], UnknownOutcomeOf: callId, CallDeadline: deadline));
             return;
         }
 

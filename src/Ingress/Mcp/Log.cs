@@ -24,4 +24,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1907, Level = LogLevel.Warning, Message = "The usage of an MCP tool call could not be published: {Reason}")]
     public static partial void UsageNotPublished(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1908, Level = LogLevel.Warning, Message = "MCP server {McpServer} could not list its prompts or resources ({Reason}); left out of the list")]
+    public static partial void ListFailed(ILogger logger, string mcpServer, string reason);
 }

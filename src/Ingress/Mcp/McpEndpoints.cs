@@ -15,7 +15,8 @@ using ModelContextProtocol.Server;
 namespace Broker.Ingress.Mcp;
 
 /// <summary>
-/// The MCP gateway's routes: <c>/mcp</c> (Streamable HTTP, JSON-RPC, served by the ModelContextProtocol SDK, stateless)
+/// The MCP gateway's routes: <c>/mcp</c> (Streamable HTTP, JSON-RPC, served by the ModelContextProtocol SDK, stateless:
+/// tools, prompts, resources and resource templates)
 /// and LiteLLM's REST pair <c>GET /mcp-rest/tools/list</c>, <c>POST /mcp-rest/tools/call</c>. All need a Broker key.
 /// </summary>
 public static class McpEndpoints
@@ -46,16 +47,38 @@ public static class McpEndpoints
         {
             var request = context.Params ?? throw new McpProtocolException("params: required", McpErrorCode.InvalidParams);
             var arguments = request.Arguments?.ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal);
-            var outcome = await gateway.CallToolAsync(access, request.Name, null, arguments, ct);
-            return outcome.Result ?? throw new McpProtocolException(outcome.Error!, outcome.Status switch
-            {
-                StatusCodes.Status404NotFound => McpErrorCode.InvalidParams,
-                StatusCodes.Status403Forbidden => McpErrorCode.InvalidRequest,
-                _ => McpErrorCode.InternalError,
-            });
+            return Unwrap(await gateway.CallToolAsync(access, request.Name, null, arguments, ct));
+        };
+        options.Handlers.ListPromptsHandler = async (context, ct) => new ListPromptsResult { Prompts = [.. await gateway.ListPromptsAsync(access, ct)] };
+        options.Handlers.GetPromptHandler = async (context, ct) =>
+        {
+            var request = context.Params ?? throw new McpProtocolException("params: required", McpErrorCode.InvalidParams);
+            var arguments = request.Arguments?.ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal);
+            return Unwrap(await gateway.GetPromptAsync(access, request.Name, arguments, ct));
+        };
+        options.Handlers.ListResourcesHandler = async (context, ct) => new ListResourcesResult { Resources = [.. await gateway.ListResourcesAsync(access, ct)] };
+        options.Handlers.ListResourceTemplatesHandler = async (context, ct) =>
+            new ListResourceTemplatesResult { ResourceTemplates = [.. await gateway.ListResourceTemplatesAsync(access, ct)] };
+        options.Handlers.ReadResourceHandler = async (context, ct) =>
+        {
+            var request = context.Params ?? throw new McpProtocolException("params: required", McpErrorCode.InvalidParams);
+            var outcome = await gateway.ReadResourceAsync(access, request.Uri, ct);
+            return outcome.Status == StatusCodes.Status404NotFound
+                ? throw new McpProtocolException(outcome.Error!, McpErrorCode.ResourceNotFound)
+                : Unwrap(outcome);
         };
         return Task.CompletedTask;
     }
+
+    /// <summary>The result, or the failure as a JSON-RPC error (unknown name: invalid params; refused: invalid request).</summary>
+    private static T Unwrap<T>(McpOutcome<T> outcome)
+        where T : Result =>
+        outcome.Result ?? throw new McpProtocolException(outcome.Error!, outcome.Status switch
+        {
+            StatusCodes.Status404NotFound => McpErrorCode.InvalidParams,
+            StatusCodes.Status403Forbidden => McpErrorCode.InvalidRequest,
+            _ => McpErrorCode.InternalError,
+        });
 
     /// <summary>Refuses every call: the handlers used when no caller was configured (fail closed).</summary>
     internal static ValueTask<TResult> Refuse<TParams, TResult>(RequestContext<TParams> context, CancellationToken cancellationToken) =>

@@ -10,15 +10,17 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
+using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
 namespace Broker.Ingress.Mcp;
 
 /// <summary>
 /// The MCP gateway: keeps every configured upstream server connected (stdio servers as child processes, stopped with
-/// the host), lists their tools as one set named <c>{prefix}-{tool}</c>, and routes each call to its server after the
-/// caller's permission check. Each call is logged, counted (<c>broker_mcp_tool_calls</c>,
-/// <c>broker_mcp_tool_call_duration_seconds</c>) and recorded as a spend-log row (cost 0).
+/// the host), lists their tools (and prompts, resources and resource templates) as one set named <c>{prefix}-{name}</c>,
+/// and routes each call (a prompt by its name, a resource read by its URI) to its server after the caller's permission
+/// check. Each call is logged, counted (<c>broker_mcp_tool_calls</c>, <c>broker_mcp_tool_call_duration_seconds</c>; a
+/// prompt as <c>prompts/get:{name}</c>, a read as <c>resources/read</c>) and recorded as a spend-log row (cost 0).
 /// </summary>
 public sealed class McpGateway : IHostedService, IAsyncDisposable
 {
@@ -99,27 +101,107 @@ public sealed class McpGateway : IHostedService, IAsyncDisposable
     /// Calls <paramref name="name"/>: a prefixed name (<c>everything-echo</c>), or the upstream name with
     /// <paramref name="server"/> naming the server. Refused (403) when the caller may not use that server.
     /// </summary>
-    public async Task<McpCallOutcome> CallToolAsync(
+    public async Task<McpOutcome<CallToolResult>> CallToolAsync(
         McpAccess access, string name, string? server, IReadOnlyDictionary<string, JsonElement>? arguments, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(access);
         ArgumentNullException.ThrowIfNull(name);
-        var target = Target(name, server);
-        if (target is not { } found)
+        if (Target(name, server) is not { } found)
         {
             var what = server is null
                 ? $"Unknown MCP tool '{name}': expected <server>{McpSettings.Separator}<tool> with a configured server name or alias"
                 : $"Unknown MCP server '{server}'";
             Count(server ?? "unknown", name, "unknown_tool", TimeSpan.Zero);
-            return new McpCallOutcome(null, StatusCodes.Status404NotFound, what, "mcp_tool_not_found");
+            return new(null, StatusCodes.Status404NotFound, what, "mcp_tool_not_found");
         }
 
-        var (settings, tool) = found;
+        return await InvokeAsync(access, found.Server, found.Tool, name, (client, ct) => client.CallToolAsync(new CallToolRequestParams
+        {
+            Name = found.Tool,
+            Arguments = arguments?.ToDictionary(a => a.Key, a => a.Value),
+        }, ct), cancellationToken);
+    }
+
+    /// <summary>
+    /// The prompts of every server <paramref name="access"/> allows that offers prompts, named <c>{prefix}-{prompt}</c>
+    /// like the tools. A server that is down or fails to list them is left out.
+    /// </summary>
+    public Task<IReadOnlyList<Prompt>> ListPromptsAsync(McpAccess access, CancellationToken cancellationToken) =>
+        CollectAsync(access, static c => c.ServerCapabilities.Prompts is not null, static async (settings, client, ct) =>
+            (await client.ListPromptsAsync(cancellationToken: ct)).Select(p => Prefixed(settings, p.ProtocolPrompt)), cancellationToken);
+
+    /// <summary>Gets the prompt <paramref name="name"/> (prefixed) from its server, after the caller's permission check.</summary>
+    public async Task<McpOutcome<GetPromptResult>> GetPromptAsync(
+        McpAccess access, string name, IReadOnlyDictionary<string, JsonElement>? arguments, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(access);
+        ArgumentNullException.ThrowIfNull(name);
+        if (Settings.Resolve(name) is not { } found)
+        {
+            Count("unknown", PromptLabel(name), "unknown_prompt", TimeSpan.Zero);
+            return new(null, StatusCodes.Status404NotFound,
+                $"Unknown MCP prompt '{name}': expected <server>{McpSettings.Separator}<prompt> with a configured server name or alias", "mcp_prompt_not_found");
+        }
+
+        return await InvokeAsync(access, found.Server, PromptLabel(found.Tool), name, (client, ct) => client.GetPromptAsync(new GetPromptRequestParams
+        {
+            Name = found.Tool,
+            Arguments = arguments?.ToDictionary(a => a.Key, a => a.Value),
+        }, ct), cancellationToken);
+    }
+
+    /// <summary>
+    /// The resources of every server <paramref name="access"/> allows that offers resources: their URIs as the server
+    /// gave them (a read is routed by URI), their names prefixed like the tools.
+    /// </summary>
+    public Task<IReadOnlyList<Resource>> ListResourcesAsync(McpAccess access, CancellationToken cancellationToken) =>
+        CollectAsync(access, static c => c.ServerCapabilities.Resources is not null, static async (settings, client, ct) =>
+            (await client.ListResourcesAsync(cancellationToken: ct)).Select(r => Prefixed(settings, r.ProtocolResource)), cancellationToken);
+
+    /// <summary>The resource templates of every server <paramref name="access"/> allows, their names prefixed.</summary>
+    public Task<IReadOnlyList<ResourceTemplate>> ListResourceTemplatesAsync(McpAccess access, CancellationToken cancellationToken) =>
+        CollectAsync(access, static c => c.ServerCapabilities.Resources is not null, static async (settings, client, ct) =>
+            (await client.ListResourceTemplatesAsync(cancellationToken: ct)).Select(t => Prefixed(settings, t.ProtocolResourceTemplate)), cancellationToken);
+
+    /// <summary>
+    /// Reads <paramref name="uri"/> from the server that lists it (else the one whose resource template matches it), among
+    /// the servers <paramref name="access"/> allows: a resource of any other server is not found (fail closed).
+    /// </summary>
+    public async Task<McpOutcome<ReadResourceResult>> ReadResourceAsync(McpAccess access, string uri, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(access);
+        ArgumentNullException.ThrowIfNull(uri);
+        var owners = await CollectAsync(access, static c => c.ServerCapabilities.Resources is not null, async (settings, client, ct) =>
+        {
+            var listed = (await client.ListResourcesAsync(cancellationToken: ct)).Any(r => r.Uri == uri);
+            var templated = listed || (await client.ListResourceTemplatesAsync(cancellationToken: ct))
+                .Any(t => McpUriTemplate.Matches(t.UriTemplate, uri));
+            return listed || templated ? [(settings, listed)] : Enumerable.Empty<(McpServerSettings, bool)>();
+        }, cancellationToken);
+        if (owners.OrderByDescending(o => o.Item2).Select(o => o.Item1).FirstOrDefault() is not { } owner)
+        {
+            Count("unknown", ResourceLabel, "unknown_resource", TimeSpan.Zero);
+            return new(null, StatusCodes.Status404NotFound, $"Unknown MCP resource '{uri}': no MCP server this key may use offers it", "mcp_resource_not_found");
+        }
+
+        return await InvokeAsync(access, owner, ResourceLabel, uri,
+            (client, ct) => client.ReadResourceAsync(new ReadResourceRequestParams { Uri = uri }, ct), cancellationToken);
+    }
+
+    /// <summary>
+    /// One call to <paramref name="settings"/>'s server after the caller's permission check (403 when refused), bounded by
+    /// the call timeout, logged, counted and recorded as a spend-log row under <paramref name="label"/>.
+    /// </summary>
+    private async Task<McpOutcome<T>> InvokeAsync<T>(
+        McpAccess access, McpServerSettings settings, string label, string name, Func<McpClient, CancellationToken, ValueTask<T>> call,
+        CancellationToken cancellationToken)
+        where T : Result
+    {
         if (!access.Allows(settings))
         {
             Log.CallRefused(_logger, name, access.Caller, $"this key may not use MCP server {settings.Name}");
-            Count(settings.Name, tool, "refused", TimeSpan.Zero);
-            return new McpCallOutcome(null, StatusCodes.Status403Forbidden,
+            Count(settings.Name, label, "refused", TimeSpan.Zero);
+            return new(null, StatusCodes.Status403Forbidden,
                 $"This key may not use MCP server '{settings.Prefix}' (see mcp_servers on /key/generate)", "mcp_server_not_allowed");
         }
 
@@ -130,39 +212,72 @@ public sealed class McpGateway : IHostedService, IAsyncDisposable
             : await upstream.ConnectionAsync(TimeSpan.FromSeconds(_options.ConnectWaitSeconds), onlyFirstStart: false, cancellationToken);
         if (connection is null)
         {
-            return Finish(access, settings, tool, started, new McpCallOutcome(null, StatusCodes.Status503ServiceUnavailable,
+            return Finish(access, settings, label, started, new McpOutcome<T>(null, StatusCodes.Status503ServiceUnavailable,
                 $"MCP server '{settings.Prefix}' is not available (starting or restarting); try again", "mcp_server_unavailable"));
         }
 
-        McpCallOutcome outcome;
+        McpOutcome<T> outcome;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(_options.CallTimeoutSeconds));
-            var result = await connection.Client.CallToolAsync(new CallToolRequestParams
-            {
-                Name = tool,
-                Arguments = arguments?.ToDictionary(a => a.Key, a => a.Value),
-            }, timeout.Token);
-            outcome = McpCallOutcome.Ok(result);
+            outcome = McpOutcome.Ok(await call(connection.Client, timeout.Token));
         }
         catch (McpProtocolException ex)
         {
-            outcome = new McpCallOutcome(null, StatusCodes.Status400BadRequest, $"MCP server '{settings.Prefix}' refused the call: {ex.Message}", "mcp_call_refused");
+            outcome = new(null, StatusCodes.Status400BadRequest, $"MCP server '{settings.Prefix}' refused the call: {ex.Message}", "mcp_call_refused");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            outcome = new McpCallOutcome(null, StatusCodes.Status504GatewayTimeout,
-                $"MCP tool '{name}' did not answer within {_options.CallTimeoutSeconds} s", "mcp_call_timeout");
+            outcome = new(null, StatusCodes.Status504GatewayTimeout,
+                $"MCP call '{name}' did not answer within {_options.CallTimeoutSeconds} s", "mcp_call_timeout");
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
-            outcome = new McpCallOutcome(null, StatusCodes.Status502BadGateway,
+            outcome = new(null, StatusCodes.Status502BadGateway,
                 $"MCP server '{settings.Prefix}' failed during the call ({ex.GetType().Name}); it is restarted", "mcp_server_failed");
         }
 
-        return Finish(access, settings, tool, started, outcome);
+        return Finish(access, settings, label, started, outcome);
     }
+
+    /// <summary>
+    /// What <paramref name="list"/> gives for every server <paramref name="access"/> allows and that <paramref name="supports"/>
+    /// the feature; a server still starting for the first time is waited for briefly, one that is down or fails to answer
+    /// within the call timeout is left out.
+    /// </summary>
+    private async Task<IReadOnlyList<T>> CollectAsync<T>(
+        McpAccess access, Func<McpClient, bool> supports, Func<McpServerSettings, McpClient, CancellationToken, Task<IEnumerable<T>>> list,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(access);
+        var upstreams = _upstreams.Where(u => access.Allows(u.Settings)).ToList();
+        var wait = TimeSpan.FromSeconds(_options.ConnectWaitSeconds);
+        var lists = await Task.WhenAll(upstreams.Select(async upstream =>
+        {
+            if (await upstream.ConnectionAsync(wait, onlyFirstStart: true, cancellationToken) is not { } connection || !supports(connection.Client))
+            {
+                return [];
+            }
+
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(_options.CallTimeoutSeconds));
+                return (await list(upstream.Settings, connection.Client, timeout.Token)).ToList();
+            }
+            catch (Exception ex) when (ex is McpException or OperationCanceledException or IOException && !cancellationToken.IsCancellationRequested)
+            {
+                Log.ListFailed(_logger, upstream.Settings.Name, ex.GetType().Name + ": " + ex.Message);
+                return [];
+            }
+        }));
+        return [.. lists.SelectMany(l => l)];
+    }
+
+    private const string ResourceLabel = "resources/read";
+
+    private static string PromptLabel(string prompt) => "prompts/get:" + prompt;
 
     private (McpServerSettings Server, string Tool)? Target(string name, string? server)
     {
@@ -181,6 +296,41 @@ public sealed class McpGateway : IHostedService, IAsyncDisposable
         return prefixed is { } p && p.Server == settings ? p : (settings, name);
     }
 
+    private static Prompt Prefixed(McpServerSettings server, Prompt prompt) => new()
+    {
+        Name = server.Prefix + McpSettings.Separator + prompt.Name,
+        Title = prompt.Title,
+        Description = prompt.Description,
+        Arguments = prompt.Arguments,
+        Icons = prompt.Icons,
+        Meta = prompt.Meta,
+    };
+
+    private static Resource Prefixed(McpServerSettings server, Resource resource) => new()
+    {
+        Uri = resource.Uri,
+        Name = server.Prefix + McpSettings.Separator + resource.Name,
+        Title = resource.Title,
+        Description = resource.Description,
+        MimeType = resource.MimeType,
+        Size = resource.Size,
+        Annotations = resource.Annotations,
+        Icons = resource.Icons,
+        Meta = resource.Meta,
+    };
+
+    private static ResourceTemplate Prefixed(McpServerSettings server, ResourceTemplate template) => new()
+    {
+        UriTemplate = template.UriTemplate,
+        Name = server.Prefix + McpSettings.Separator + template.Name,
+        Title = template.Title,
+        Description = template.Description,
+        MimeType = template.MimeType,
+        Annotations = template.Annotations,
+        Icons = template.Icons,
+        Meta = template.Meta,
+    };
+
     private static Tool Prefixed(McpServerSettings server, Tool tool) => new()
     {
         Name = server.Prefix + McpSettings.Separator + tool.Name,
@@ -193,10 +343,11 @@ public sealed class McpGateway : IHostedService, IAsyncDisposable
         Meta = tool.Meta,
     };
 
-    private McpCallOutcome Finish(McpAccess access, McpServerSettings settings, string tool, long started, McpCallOutcome outcome)
+    private McpOutcome<T> Finish<T>(McpAccess access, McpServerSettings settings, string tool, long started, McpOutcome<T> outcome)
+        where T : Result
     {
         var elapsed = _time.GetElapsedTime(started);
-        var result = outcome.Result is { IsError: true } ? "tool_error" : outcome.Code;
+        var result = outcome.Result is CallToolResult { IsError: true } ? "tool_error" : outcome.Code;
         Log.ToolCalled(_logger, tool, settings.Name, access.Caller, result, Math.Round(elapsed.TotalMilliseconds, 1));
         Count(settings.Name, tool, result, elapsed);
         Publish(access, settings, tool, elapsed, outcome);
@@ -214,9 +365,10 @@ public sealed class McpGateway : IHostedService, IAsyncDisposable
     }
 
     /// <summary>A spend-log row per call (model group <c>mcp/{server}</c>, deployment = tool, cost 0), without holding up the answer.</summary>
-    private void Publish(McpAccess access, McpServerSettings settings, string tool, TimeSpan elapsed, McpCallOutcome outcome)
+    private void Publish<T>(McpAccess access, McpServerSettings settings, string tool, TimeSpan elapsed, McpOutcome<T> outcome)
+        where T : Result
     {
-        var succeeded = outcome.Result is { IsError: not true };
+        var succeeded = outcome.Result is not null and not CallToolResult { IsError: true };
         var message = new UsageRecorded
         {
             RequestId = NewId.NextGuid(),

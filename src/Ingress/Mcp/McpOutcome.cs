@@ -2,8 +2,21 @@ using ModelContextProtocol.Protocol;
 
 namespace Broker.Ingress.Mcp;
 
-/// <summary>A tool call's result, or why there is none: <paramref name="Status"/> is the HTTP status /mcp-rest answers with.</summary>
-public sealed record McpCallOutcome(CallToolResult? Result, int Status, string? Error, string Code)
+/// <summary>
+/// The result of a call through the gateway (a tool call, a prompt, a resource read), or why there is none:
+/// <paramref name="Status"/> is the HTTP status /mcp-rest answers with.
+/// </summary>
+public sealed record McpOutcome<T>(T? Result, int Status, string? Error, string Code)
+    where T : Result
 {
-    public static McpCallOutcome Ok(CallToolResult result) => new(result, 200, null, "ok");
+    /// <summary>The same failure for another kind of result.</summary>
+    public McpOutcome<TOther> As<TOther>()
+        where TOther : Result => new(null, Status, Error, Code);
+}
+
+/// <summary>Makes <see cref="McpOutcome{T}"/> values.</summary>
+public static class McpOutcome
+{
+    public static McpOutcome<T> Ok<T>(T result)
+        where T : Result => new(result, 200, null, "ok");
 }

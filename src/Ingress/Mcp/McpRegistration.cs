@@ -22,7 +22,12 @@ public static class McpRegistration
                 o.ConfigureSessionOptions = McpEndpoints.ConfigureSession;
             })
             .WithListToolsHandler(McpEndpoints.Refuse<ListToolsRequestParams, ListToolsResult>)
-            .WithCallToolHandler(McpEndpoints.Refuse<CallToolRequestParams, CallToolResult>);
+            .WithCallToolHandler(McpEndpoints.Refuse<CallToolRequestParams, CallToolResult>)
+            .WithListPromptsHandler(McpEndpoints.Refuse<ListPromptsRequestParams, ListPromptsResult>)
+            .WithGetPromptHandler(McpEndpoints.Refuse<GetPromptRequestParams, GetPromptResult>)
+            .WithListResourcesHandler(McpEndpoints.Refuse<ListResourcesRequestParams, ListResourcesResult>)
+            .WithListResourceTemplatesHandler(McpEndpoints.Refuse<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>)
+            .WithReadResourceHandler(McpEndpoints.Refuse<ReadResourceRequestParams, ReadResourceResult>);
         return builder;
     }
 }

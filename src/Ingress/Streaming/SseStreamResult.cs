@@ -98,7 +98,11 @@ public static class SseStreamResult
 
                         return failed.Error;
                     case StreamFailed failed:
-                        if (failed.Error.MayHaveRun)
+                        if (OutcomeUnknown.StopsTheCall(failed.Error.Error.Error.Code))
+                        {
+                            OutcomeUnknown.MarkStopped(http);
+                        }
+                        else if (failed.Error.MayHaveRun)
                         {
                             OutcomeUnknown.Mark(http);
                         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -127,12 +128,15 @@ public sealed class WorkerKillTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
 
         // the interrupted requests ran (and may be charged): a repeat under the same key calls no provider. It gets the
         // stream a worker kept for the request (the redelivered attempt's, when it ended before the Ingress stopped it:
-        // one whole generation, never spliced), else 409 once the request's deadline has passed
+        // one whole generation, never spliced), else 409 at once: the Ingress stopped the call, so it does not wait for
+        // the call's deadline (the router timeout, 120 s) for an answer that cannot come
         var calls = upstream.Requests.Count;
         foreach (var read in streaming)
         {
             var repeat = new StreamRead(read.Api);
+            var asked = Stopwatch.StartNew();
             await StreamAsync(setup.Broker.Http, repeat, keys[read]);
+            Assert.True(asked.Elapsed < TimeSpan.FromSeconds(30), $"the repeat of an interrupted {read.Api} stream took {asked.Elapsed}");
             Assert.True(repeat.Status is HttpStatusCode.Conflict || (repeat.Error is null && repeat.WordCount == Words),
                 $"repeat of an interrupted {read.Api} stream: {repeat.Status} {repeat.WordCount} words {repeat.Error?.ToJsonString()}");
             if (repeat.Status == HttpStatusCode.OK)

@@ -126,6 +126,57 @@ public sealed class McpGatewayTests
     }
 
     [Fact]
+    public async Task Mcp_PromptsAndResources_ListedPrefixedRoutedToTheirServerAndKeyLimited()
+    {
+        var servers = McpTestServers.TestServerEntry("open", ", env: { SERVER_NAME: open }") + "\n" +
+                      McpTestServers.TestServerEntry("secret", ", env: { SERVER_NAME: secret }");
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(servers));
+
+        await using (var admin = await McpTestServers.ConnectAsync(broker.BaseUrl, MasterKey))
+        {
+            Assert.Equal(["open-greet", "secret-greet"], (await admin.ListPromptsAsync()).Select(p => p.Name).Order().ToArray());
+            var greeting = await admin.GetPromptAsync("secret-greet", new Dictionary<string, object?> { ["name"] = "Ada" });
+            Assert.Equal("Hello, Ada (from secret)", Assert.IsType<TextContentBlock>(Assert.Single(greeting.Messages).Content).Text);
+
+            // URIs as each server gave them, names prefixed; a read goes to the server that lists the URI or whose template matches it
+            var resources = await admin.ListResourcesAsync();
+            Assert.Equal(["open-readme test://open/readme", "secret-readme test://secret/readme"],
+                resources.Select(r => r.Name + " " + r.Uri).Order().ToArray());
+            Assert.Equal(["test://open/item/{id}", "test://secret/item/{id}"],
+                (await admin.ListResourceTemplatesAsync()).Select(t => t.UriTemplate).Order().ToArray());
+            Assert.Equal("readme of secret", Text(await admin.ReadResourceAsync("test://secret/readme")));
+            Assert.Equal("item 42 of open", Text(await admin.ReadResourceAsync("test://open/item/42")));
+
+            var unknownPrompt = await Assert.ThrowsAsync<McpProtocolException>(async () => await admin.GetPromptAsync("nosuch-greet"));
+            Assert.Contains("Unknown MCP prompt", unknownPrompt.Message, StringComparison.Ordinal);
+            var unknownResource = await Assert.ThrowsAsync<McpProtocolException>(async () => await admin.ReadResourceAsync("test://nowhere/readme"));
+            Assert.Equal(McpErrorCode.ResourceNotFound, unknownResource.ErrorCode);
+        }
+
+        // a key limited to one server sees and reaches only that server's prompts and resources (fail closed)
+        var openOnly = await GenerateKeyAsync(broker.Http, new { mcp_servers = new[] { "open" } });
+        await using var limited = await McpTestServers.ConnectAsync(broker.BaseUrl, openOnly);
+        Assert.Equal(["open-greet"], (await limited.ListPromptsAsync()).Select(p => p.Name).ToArray());
+        Assert.Equal(["test://open/readme"], (await limited.ListResourcesAsync()).Select(r => r.Uri).ToArray());
+        Assert.Equal("Hello, Bo (from open)",
+            Assert.IsType<TextContentBlock>(Assert.Single((await limited.GetPromptAsync("open-greet", new Dictionary<string, object?> { ["name"] = "Bo" })).Messages).Content).Text);
+        var refused = await Assert.ThrowsAsync<McpProtocolException>(async () =>
+            await limited.GetPromptAsync("secret-greet", new Dictionary<string, object?> { ["name"] = "x" }));
+        Assert.Contains("may not use MCP server 'secret'", refused.Message, StringComparison.Ordinal);
+        var hidden = await Assert.ThrowsAsync<McpProtocolException>(async () => await limited.ReadResourceAsync("test://secret/readme"));
+        Assert.Equal(McpErrorCode.ResourceNotFound, hidden.ErrorCode);
+
+        // each prompt and read is a spend-log row of the key, like a tool call
+        Assert.True(await EventuallyAsync(async () =>
+        {
+            var (status, rows) = await GetAsync(broker.Http, "spend/logs?api_key=" + openOnly, MasterKey);
+            return status == HttpStatusCode.OK && rows is JsonArray array && array.Any(r => r?["model"]?.GetValue<string>() == "mcp/open");
+        }, Patience), "the prompt call never showed in /spend/logs");
+
+        static string Text(ReadResourceResult result) => Assert.IsType<TextResourceContents>(Assert.Single(result.Contents)).Text;
+    }
+
+    [Fact]
     public async Task Mcp_ChildProcessKilled_IsRestartedAndCallableAgainThenStoppedWithTheHost()
     {
         var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(McpTestServers.TestServerEntry("tester")));
@@ -185,6 +236,16 @@ public sealed class McpGatewayTests
         var echo = await client.CallToolAsync("everything-echo", new Dictionary<string, object?> { ["message"] = "through broker" });
         Assert.NotEqual(true, echo.IsError);
         Assert.Contains("through broker", Assert.IsType<TextContentBlock>(echo.Content[0]).Text, StringComparison.Ordinal);
+
+        // its prompts and resources pass through too
+        var prompts = await client.ListPromptsAsync();
+        Assert.NotEmpty(prompts);
+        Assert.All(prompts, p => Assert.StartsWith("everything-", p.Name, StringComparison.Ordinal));
+        var simple = prompts.FirstOrDefault(p => p.ProtocolPrompt.Arguments is not { Count: > 0 } || p.ProtocolPrompt.Arguments.All(a => a.Required != true));
+        Assert.True(simple is not null, "server-everything lists no prompt without required arguments: " + string.Join(", ", prompts.Select(p => p.Name)));
+        Assert.NotEmpty((await client.GetPromptAsync(simple.Name)).Messages);
+        var resource = (await client.ListResourcesAsync()).First();
+        Assert.NotEmpty((await client.ReadResourceAsync(resource.Uri)).Contents);
     }
 
     [Fact]
