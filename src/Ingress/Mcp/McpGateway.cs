@@ -155,12 +155,12 @@ public sealed class McpGateway : IHostedService, IAsyncDisposable
     /// gave them (a read is routed by URI), their names prefixed like the tools.
     /// </summary>
     public Task<IReadOnlyList<Resource>> ListResourcesAsync(McpAccess access, CancellationToken cancellationToken) =>
-        CollectAsync(access, static c => c.ServerCapabilities.Resources is not null, static async (settings, client, ct) =>
+        CollectAsync(access, OffersResources, static async (settings, client, ct) =>
             (await client.ListResourcesAsync(cancellationToken: ct)).Select(r => Prefixed(settings, r.ProtocolResource)), cancellationToken);
 
     /// <summary>The resource templates of every server <paramref name="access"/> allows, their names prefixed.</summary>
     public Task<IReadOnlyList<ResourceTemplate>> ListResourceTemplatesAsync(McpAccess access, CancellationToken cancellationToken) =>
-        CollectAsync(access, static c => c.ServerCapabilities.Resources is not null, static async (settings, client, ct) =>
+        CollectAsync(access, OffersResources, static async (settings, client, ct) =>
             (await client.ListResourceTemplatesAsync(cancellationToken: ct)).Select(t => Prefixed(settings, t.ProtocolResourceTemplate)), cancellationToken);
 
     /// <summary>
@@ -171,14 +171,14 @@ public sealed class McpGateway : IHostedService, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(access);
         ArgumentNullException.ThrowIfNull(uri);
-        var owners = await CollectAsync(access, static c => c.ServerCapabilities.Resources is not null, async (settings, client, ct) =>
+        var owners = await CollectAsync(access, OffersResources, async (settings, client, ct) =>
         {
             var listed = (await client.ListResourcesAsync(cancellationToken: ct)).Any(r => r.Uri == uri);
-            var templated = listed || (await client.ListResourceTemplatesAsync(cancellationToken: ct))
+            var offered = listed || (await client.ListResourceTemplatesAsync(cancellationToken: ct))
                 .Any(t => McpUriTemplate.Matches(t.UriTemplate, uri));
-            return listed || templated ? [(settings, listed)] : Enumerable.Empty<(McpServerSettings, bool)>();
+            return offered ? [(Server: settings, Listed: listed)] : Enumerable.Empty<(McpServerSettings Server, bool Listed)>();
         }, cancellationToken);
-        if (owners.OrderByDescending(o => o.Item2).Select(o => o.Item1).FirstOrDefault() is not { } owner)
+        if (owners.OrderByDescending(o => o.Listed).Select(o => o.Server).FirstOrDefault() is not { } owner)
         {
             Count("unknown", ResourceLabel, "unknown_resource", TimeSpan.Zero);
             return new(null, StatusCodes.Status404NotFound, $"Unknown MCP resource '{uri}': no MCP server this key may use offers it", "mcp_resource_not_found");
@@ -276,6 +276,8 @@ public sealed class McpGateway : IHostedService, IAsyncDisposable
     }
 
     private const string ResourceLabel = "resources/read";
+
+    private static bool OffersResources(McpClient client) => client.ServerCapabilities.Resources is not null;
 
     private static string PromptLabel(string prompt) => "prompts/get:" + prompt;
 

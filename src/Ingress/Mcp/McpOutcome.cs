@@ -7,12 +7,7 @@ namespace Broker.Ingress.Mcp;
 /// <paramref name="Status"/> is the HTTP status /mcp-rest answers with.
 /// </summary>
 public sealed record McpOutcome<T>(T? Result, int Status, string? Error, string Code)
-    where T : Result
-{
-    /// <summary>The same failure for another kind of result.</summary>
-    public McpOutcome<TOther> As<TOther>()
-        where TOther : Result => new(null, Status, Error, Code);
-}
+    where T : Result;
 
 /// <summary>Makes <see cref="McpOutcome{T}"/> values.</summary>
 public static class McpOutcome
