@@ -207,8 +207,21 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fixture) : IAsyncLifetime
             await ShotAsync($"queues-in-memory-{width}", width);
 
             await _page.GotoAsync(Url("/ui/batches"));
-            await _page.GetByTestId("batches-table").WaitForAsync();
+            var batchRow = _page.GetByTestId("batches-table").Locator("tbody tr", new() { HasText = fixture.BatchId });
+            await batchRow.WaitForAsync();
+            Assert.Contains("completed", await batchRow.InnerTextAsync(), StringComparison.Ordinal);
+            Assert.Contains("2/2 (0 failed)", await batchRow.InnerTextAsync(), StringComparison.Ordinal);
+            Assert.Equal(2, await batchRow.Locator("progress").EvaluateAsync<int>("p => p.value"));
             await ShotAsync($"batches-{width}", width);
+            if (width == 1280)
+            {
+                // the output link downloads the batch's results with the session cookie (no key in the page)
+                var download = await _page.RunAndWaitForDownloadAsync(() => batchRow.GetByRole(AriaRole.Link, new() { Name = fixture.BatchOutputFileId }).ClickAsync());
+                var saved = await download.PathAsync();
+                var lines = (await File.ReadAllLinesAsync(saved)).Where(l => l.Length > 0).Select(l => JsonNode.Parse(l)!).ToList();
+                Assert.Equal(["ui-line-1", "ui-line-2"], lines.Select(l => l["custom_id"]!.GetValue<string>()).Order());
+                Assert.All(lines, l => Assert.Equal(200, l["response"]!["status_code"]!.GetValue<int>()));
+            }
 
             await _page.GotoAsync(Url("/ui/requests"));
             await _page.GetByLabel("Call id (x-litellm-call-id)").FillAsync(fixture.CallIds[0]);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Broker.Host.Tests.Batches;
 using Broker.Host.Tests.Infrastructure;
 using Broker.TestKit;
 
@@ -13,7 +14,7 @@ namespace Broker.Host.Tests.Ui;
 /// and one browser, shared by the admin UI browser tests of a class. Traffic: five chat completions with the master
 /// key (<see cref="CallIds"/>), two with a key of team <see cref="TeamId"/>, and one to group <c>flaky</c>, whose first
 /// deployment answers 429 and so is cooling down. A user <see cref="UserId"/> has two keys (<see cref="UserKey"/> and
-/// another); one more key belongs to nobody.
+/// another); one more key belongs to nobody. One batch of two chat lines has completed (<see cref="BatchId"/>).
 /// </summary>
 public sealed class AdminUiFixture : IAsyncLifetime
 {
@@ -35,6 +36,11 @@ public sealed class AdminUiFixture : IAsyncLifetime
     public string UpstreamUrl => _upstream.BaseUrl + "/v1";
 
     public List<string> CallIds { get; } = [];
+
+    /// <summary>A completed batch of two chat lines, and its output file.</summary>
+    public string BatchId { get; private set; } = "";
+
+    public string BatchOutputFileId { get; private set; } = "";
 
     /// <summary>A key of <see cref="UserId"/> (its alias <c>fixture-user-key-a</c>).</summary>
     public string UserKey { get; private set; } = "";
@@ -68,7 +74,7 @@ public sealed class AdminUiFixture : IAsyncLifetime
               database_url: "{{_db.Url}}"
               proxy_batch_write_at: 0.2
               store_model_in_db: true
-            """);
+            """, settings: new Dictionary<string, string?> { ["Ingress:BatchPollSeconds"] = "0.2" });
         for (var i = 0; i < 5; i++)
         {
             CallIds.Add(await ChatAsync(MasterKey, "chat", expectOk: true));
@@ -86,8 +92,16 @@ public sealed class AdminUiFixture : IAsyncLifetime
         // the first deployment of flaky answers 429: it cools down (600 s) and the request goes on to the second
         await ChatAsync(MasterKey, "flaky", expectOk: false);
 
+        var batches = new BatchTestClient(Broker, MasterKey);
+        var batchInput = await batches.UploadAsync(BatchTestClient.ChatLine("ui-line-1", "chat") + "\n" + BatchTestClient.ChatLine("ui-line-2", "chat") + "\n");
+        BatchId = (await batches.CreateAsync(batchInput))["id"]!.GetValue<string>();
+        var batch = await batches.WaitAsync(BatchId, TimeSpan.FromSeconds(60));
+        Assert.True(batch["status"]!.GetValue<string>() == "completed", batch.ToJsonString());
+        BatchOutputFileId = batch["output_file_id"]!.GetValue<string>();
+
+        // 7 chat completions with keys and the batch's 2 lines (the flaky request's row may come later)
         var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
-        while (await _db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs") < 7 && DateTimeOffset.UtcNow < deadline)
+        while (await _db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs") < 9 && DateTimeOffset.UtcNow < deadline)
         {
             await Task.Delay(200);
         }
