@@ -209,8 +209,9 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fixture) : IAsyncLifetime
             await _page.GotoAsync(Url("/ui/batches"));
             var batchRow = _page.GetByTestId("batches-table").Locator("tbody tr", new() { HasText = fixture.BatchId });
             await batchRow.WaitForAsync();
-            Assert.Contains("completed", await batchRow.InnerTextAsync(), StringComparison.Ordinal);
-            Assert.Contains("2/2 (0 failed)", await batchRow.InnerTextAsync(), StringComparison.Ordinal);
+            var batchText = await batchRow.InnerTextAsync();
+            Assert.Contains("completed", batchText, StringComparison.Ordinal);
+            Assert.Contains("2/2 (0 failed)", batchText, StringComparison.Ordinal);
             Assert.Equal(2, await batchRow.Locator("progress").EvaluateAsync<int>("p => p.value"));
             await ShotAsync($"batches-{width}", width);
             if (width == 1280)
