@@ -32,6 +32,7 @@ public static class ConfigFeatures
     {
         // model_list entries
         ["model_list[].model_info.max_output_tokens"] = "informational; requests are not capped by it",
+        ["model_list[].model_info.max_tokens"] = "informational: shown by /model/info; requests are not capped by it",
 
         // router_settings (model_group_alias, timeout, routing_strategy, cooldowns, redis_*, num_retries, retry_policy
         // and the fallbacks keys are active)
@@ -43,6 +44,10 @@ public static class ConfigFeatures
         // general_settings: the rest is active (keys, budgets, spend logs, alerting, JWT, IP and route rules, the
         // database settings, health checks)
         ["general_settings.proxy_batch_polling_interval"] = "batches are dispatched as their lines finish",
+        ["general_settings.key_management_settings.store_virtual_keys"] = "virtual keys stay in Broker's own store (SHA-256 hashed); secrets are only read from the manager",
+        ["general_settings.key_management_settings.prefix_for_stored_virtual_keys"] = "virtual keys are not written to the manager",
+        ["general_settings.key_management_settings.description"] = "virtual keys are not written to the manager",
+        ["general_settings.key_management_settings.tags"] = "virtual keys are not written to the manager",
         ["general_settings.enable_oauth2_auth"] = "SSO sign-in is on whenever a provider is configured (oauth2_providers or a *_CLIENT_ID variable)",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 

@@ -88,6 +88,8 @@ internal static class GuardrailsReader
             return null;
         }
 
+        // a guardrail that lacks a secret or an address fails closed at run time, as LiteLLM starts without one
+        using var unsetWarns = context.UnsetVariablesWarn($"guardrail '{name}' cannot check without it: requests it guards fail closed (503)");
         var p = new MapReader(convert, paramsNode, item.ChildPath("litellm_params"));
         var kindNode = p.Take("guardrail");
         var kindText = kindNode is null ? null : convert.String(kindNode, p.ChildPath("guardrail"));
@@ -196,7 +198,8 @@ internal static class GuardrailsReader
             case GuardrailTypes.GenericApi:
                 if (d.ApiBase is null)
                 {
-                    context.Error(node, path, $"guardrail '{d.Name}' (generic_guardrail_api) needs litellm_params.api_base");
+                    context.Warning(node, path,
+                        $"guardrail '{d.Name}' (generic_guardrail_api) needs litellm_params.api_base: requests it guards fail closed (503) until it is set");
                 }
 
                 break;

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Broker.Config.Model;
 using Broker.Config.Yaml;
 using YamlDotNet.RepresentationModel;
@@ -9,6 +10,7 @@ internal static class LitellmSettingsReader
 {
     public const string Section = "litellm_settings";
 
+    private static readonly FrozenSet<string> ServedCacheTypes = ConfigFeatures.ActiveOnlyWithValues["litellm_settings.cache_params.type"];
     private static readonly string[] CacheTypes = ["local", "redis", "redis-semantic", "qdrant-semantic", "s3", "disk", "azure-blob", "gcs"];
 
     /// <summary>Reads the section; <paramref name="genericCallbacks"/> are the names callback_settings declares with <c>callback_type: generic_api</c>.</summary>
@@ -98,6 +100,11 @@ internal static class LitellmSettingsReader
         {
             convert.Context.Warning(typeNode, r.ChildPath("type"),
                 $"unknown cache type '{type}' (known: {string.Join(", ", CacheTypes)}); Broker runs without a response cache");
+        }
+        else if (type is not null && !ServedCacheTypes.Contains(type))
+        {
+            convert.Context.Warning(typeNode, r.ChildPath("type"),
+                $"cache type '{type}' is not served by Broker; it runs without a response cache (served: {string.Join(", ", ServedCacheTypes.Order(StringComparer.Ordinal))})");
         }
 
         var cache = new CacheParams

@@ -14,6 +14,7 @@ internal sealed class LoadContext(string sourceName, Func<string, string?> getEn
     private readonly List<ConfigDiagnostic> _diagnostics = [];
     private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _overlay = new(StringComparer.Ordinal);
+    private string? _unsetIsWarningBecause;
 
     public string SourceName { get; } = sourceName;
 
@@ -28,6 +29,17 @@ internal sealed class LoadContext(string sourceName, Func<string, string?> getEn
     /// <summary>Looks a variable up: environment_variables first, then the environment.</summary>
     public string? GetEnv(string name) =>
         _overlay.TryGetValue(name, out var value) ? value : getEnvironmentVariable(name);
+
+    /// <summary>
+    /// Until the returned scope ends, a missing <c>os.environ/</c> variable is a warning ending in <paramref name="reason"/>
+    /// (what happens without it) instead of an error: for values Broker does not need to serve requests.
+    /// </summary>
+    public IDisposable UnsetVariablesWarn(string reason)
+    {
+        var previous = _unsetIsWarningBecause;
+        _unsetIsWarningBecause = reason;
+        return new Restore(this, previous);
+    }
 
     /// <summary>True the first time a token is seen (used to report one key pattern once).</summary>
     public bool FirstTime(string token) => _reported.Add("once|" + token);
@@ -74,7 +86,11 @@ internal sealed class LoadContext(string sourceName, Func<string, string?> getEn
         var value = name.Length == 0 ? null : GetEnv(name);
         if (value is null)
         {
-            if (ConfigFeatures.IsInsideNotActive(path))
+            if (_unsetIsWarningBecause is not null)
+            {
+                Warning(node, path, $"environment variable {name} is not set ({text}); {_unsetIsWarningBecause}");
+            }
+            else if (ConfigFeatures.IsInsideNotActive(path))
             {
                 Warning(node, path, $"environment variable {name} is not set ({text}); this key is not active yet, so nothing uses it");
             }
@@ -90,4 +106,9 @@ internal sealed class LoadContext(string sourceName, Func<string, string?> getEn
     /// <summary>True when the scalar is an <c>os.environ/</c> reference (its value is then typed like a plain scalar).</summary>
     public static bool IsEnvReference(YamlScalarNode node) =>
         node.Value?.StartsWith(EnvPrefix, StringComparison.Ordinal) == true;
+
+    private sealed class Restore(LoadContext context, string? previous) : IDisposable
+    {
+        public void Dispose() => context._unsetIsWarningBecause = previous;
+    }
 }

@@ -144,7 +144,11 @@ internal sealed class MapReader
                 _convert.Context.Warning(keyNode, path, "unknown key, ignored");
             }
 
-            extra[key] = _convert.ToObject(value, path);
+            using (warn ? _convert.Context.UnsetVariablesWarn("this key is not read by Broker, so nothing uses it") : null)
+            {
+                extra[key] = _convert.ToObject(value, path);
+            }
+
             _taken.Add(key);
         }
 

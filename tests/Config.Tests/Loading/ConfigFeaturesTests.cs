@@ -89,6 +89,53 @@ public sealed class ConfigFeaturesTests
         Assert.DoesNotContain(result.Diagnostics, d => d.Severity == ConfigSeverity.Error);
     }
 
+    [Fact]
+    public void Load_UnsetVariablesInSectionsBrokerDoesNotRead_WarningsNamingEachAndTheFileStarts()
+    {
+        const string yaml = """
+            model_list:
+              - model_name: a
+                litellm_params: {model: openai/a, api_key: sk-set}
+            files_settings:
+              - custom_llm_provider: azure
+                api_base: os.environ/UNSET_FILES_BASE
+            finetune_settings:
+              - custom_llm_provider: openai
+                api_key: os.environ/UNSET_FINETUNE_KEY
+            guardrails:
+              - guardrail_name: aporia-pre
+                litellm_params: {guardrail: aporia, mode: during_call, api_key: os.environ/UNSET_APORIA_KEY}
+              - guardrail_name: hook
+                litellm_params: {guardrail: generic_guardrail_api, mode: pre_call, api_base: os.environ/UNSET_HOOK_BASE}
+            litellm_settings:
+              cache: true
+              cache_params: {type: azure-blob, azure_account_url: os.environ/UNSET_BLOB_URL}
+            """;
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        Assert.True(result.IsUsable, ConfigReport.Render(result));
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == ConfigSeverity.Error);
+        var warnings = Fixtures.Lines(result, ConfigSeverity.Warning);
+        Assert.Contains("files_settings[0].api_base: environment variable UNSET_FILES_BASE is not set (os.environ/UNSET_FILES_BASE); this key is not read by Broker", warnings, StringComparison.Ordinal);
+        Assert.Contains("finetune_settings[0].api_key: environment variable UNSET_FINETUNE_KEY is not set", warnings, StringComparison.Ordinal);
+        Assert.Contains("guardrails[0].litellm_params.api_key: environment variable UNSET_APORIA_KEY is not set (os.environ/UNSET_APORIA_KEY); guardrail 'aporia-pre' cannot check without it: requests it guards fail closed (503)", warnings, StringComparison.Ordinal);
+        Assert.Contains("guardrails[1].litellm_params.api_base: environment variable UNSET_HOOK_BASE is not set", warnings, StringComparison.Ordinal);
+        Assert.Contains("litellm_settings.cache_params.azure_account_url: environment variable UNSET_BLOB_URL is not set", warnings, StringComparison.Ordinal);
+        Assert.Contains("litellm_settings.cache_params.type: cache type 'azure-blob' is not served by Broker; it runs without a response cache", warnings, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_UnsetVariableInADeployment_StillAnError()
+    {
+        const string yaml = "model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\n      api_key: os.environ/UNSET_DEPLOYMENT_KEY\nfiles_settings:\n  - api_key: os.environ/UNSET_FILES_KEY\n";
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        var error = Assert.Single(result.Diagnostics, d => d.Severity == ConfigSeverity.Error);
+        Assert.Equal("model_list[0].litellm_params.api_key", error.Path);
+    }
+
     [Theory]
     [InlineData("azure-blob")]
     [InlineData("some-new-backend")]

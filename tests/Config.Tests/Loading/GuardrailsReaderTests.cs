@@ -77,7 +77,7 @@ public sealed class GuardrailsReaderTests
         Assert.DoesNotContain("aporia", errors, StringComparison.Ordinal);
         Assert.Contains("unknown mode 'sometimes'", errors, StringComparison.Ordinal);
         Assert.Contains("cannot happen beside the call", errors, StringComparison.Ordinal);
-        Assert.Contains("needs litellm_params.api_base", errors, StringComparison.Ordinal);
+        Assert.Contains("needs litellm_params.api_base: requests it guards fail closed (503)", warnings, StringComparison.Ordinal);
         Assert.Contains("guardrails[3].guardrail_name", errors, StringComparison.Ordinal);
         Assert.Contains("guardrail 'c' is defined twice", errors, StringComparison.Ordinal);
     }

@@ -72,8 +72,8 @@ public sealed class KeyManagementAndCustomAuthTests
         Assert.Equal("litellm_secrets", km.PrimarySecretName);
         Assert.Equal(TimeSpan.FromMinutes(5), km.RefreshInterval);
         Assert.Equal("http://127.0.0.1:4566", km.Endpoint);
-        var store = Assert.Single(result.Diagnostics, d => d.Path == "general_settings.key_management_settings.store_virtual_keys");
-        Assert.Equal(ConfigSeverity.Warning, store.Severity);
+        var store = Assert.Single(result.Diagnostics, d => d.Path == "general_settings.key_management_settings.store_virtual_keys" && d.Severity == ConfigSeverity.Warning);
+        Assert.Contains("virtual keys are not written to aws_secret_manager", store.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(result.Diagnostics, d => d.Message.Contains("unknown key", StringComparison.Ordinal));
         Assert.DoesNotContain(result.Diagnostics, d => d.Path == "general_settings.key_management_system");
     }

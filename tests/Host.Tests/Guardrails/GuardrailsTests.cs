@@ -68,6 +68,8 @@ public sealed class GuardrailsTests : IAsyncLifetime
                   output_parse_pii: true
               - guardrail_name: webhook-during
                 litellm_params: {guardrail: generic_guardrail_api, mode: during_call, api_base: "{{Guards.BaseUrl}}", api_key: gk-test}
+              - guardrail_name: webhook-unset
+                litellm_params: {guardrail: generic_guardrail_api, mode: pre_call, api_base: os.environ/BROKER_TEST_GUARD_BASE_NEVER_SET}
               - guardrail_name: webhook-post
                 litellm_params:
                   guardrail: generic_guardrail_api
@@ -216,6 +218,19 @@ public sealed class GuardrailsTests : IAsyncLifetime
         var lakeraCall = Guards.Requests.First(r => r.Path == "/v2/guard");
         Assert.Equal("Bearer lk-test-key", lakeraCall.Authorization);
         Assert.Equal("what is the capital of France?", lakeraCall.Body["messages"]![0]!["content"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Chat_GuardrailWhoseAddressVariableIsUnset_StartsAndFailsClosedWith503()
+    {
+        var before = OpenAi.Requests.Count;
+
+        var (status, body, _) = await ChatAsync("hello", extra: new JsonObject { ["guardrails"] = new JsonArray("webhook-unset") });
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("guardrail_unavailable", body["error"]!["code"]!.GetValue<string>());
+        Assert.Contains("'webhook-unset'", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(before, OpenAi.Requests.Count);
     }
 
     [Fact]

@@ -7,6 +7,9 @@ namespace Broker.Host.Tests.Infrastructure;
 /// <summary>Runs Broker in-process exactly as the <c>broker</c> command composes it: embedded, or one host per role.</summary>
 public sealed class BrokerRunner : IAsyncDisposable
 {
+    private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan StopBound = TimeSpan.FromSeconds(30);
+
     private readonly List<IHost> _hosts = [];
     private readonly string _configPath;
     private ConfigLoadResult? _loaded;
@@ -83,7 +86,7 @@ public sealed class BrokerRunner : IAsyncDisposable
                     Concurrency = concurrency,
                 }, loaded);
                 runner._hosts.Add(host);
-                await host.StartAsync();
+                await StartBoundedAsync(host);
                 if (roles.HasFlag(BrokerRoles.Ingress))
                 {
                     runner.BaseUrl = BrokerApp.Addresses(host)[0];
@@ -125,7 +128,7 @@ public sealed class BrokerRunner : IAsyncDisposable
             Settings = merged,
         }, loaded);
         _hosts.Add(host);
-        await host.StartAsync();
+        await StartBoundedAsync(host);
         return host;
     }
 
@@ -144,26 +147,43 @@ public sealed class BrokerRunner : IAsyncDisposable
             Settings = _settings,
         }, _loaded!);
         _hosts.Add(host);
-        await host.StartAsync();
+        await StartBoundedAsync(host);
         return host;
     }
 
     /// <summary>Stops one of the hosts (e.g. a worker) while the others keep running.</summary>
     public async Task StopHostAsync(IHost host)
     {
-        await host.StopAsync();
-        host.Dispose();
         _hosts.Remove(host);
+        try
+        {
+            await StopBoundedAsync(host);
+        }
+        finally
+        {
+            host.Dispose();
+        }
     }
+
+    /// <summary>A host that cannot start fails its test within <see cref="StartBound"/> instead of hanging the run.</summary>
+    private static Task StartBoundedAsync(IHost host) => host.StartAsync().WaitAsync(StartBound);
+
+    /// <summary>Asks for a 10 s stop; a host that ignores it fails its test after <see cref="StopBound"/>.</summary>
+    private static Task StopBoundedAsync(IHost host) => host.StopAsync(TimeSpan.FromSeconds(10)).WaitAsync(StopBound);
 
     public async ValueTask DisposeAsync()
     {
         Http?.Dispose();
+        var failures = new List<Exception>();
         for (var i = _hosts.Count - 1; i >= 0; i--)
         {
             try
             {
-                await _hosts[i].StopAsync(TimeSpan.FromSeconds(10));
+                await StopBoundedAsync(_hosts[i]);
+            }
+            catch (Exception ex)
+            {
+                failures.Add(ex); // the other hosts are still stopped
             }
             finally
             {
@@ -181,6 +201,11 @@ public sealed class BrokerRunner : IAsyncDisposable
             {
                 File.Delete(_ownedDatabase + suffix);
             }
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new AggregateException("a Broker host did not stop", failures);
         }
     }
 }

@@ -106,6 +106,26 @@ public sealed class RuntimeModelsTests(RabbitMqFixture rabbit) : IClassFixture<R
     }
 
     [Fact]
+    [Trait("Category", "Integration")]
+    public async Task ModelNew_AfterRestartOnTheSamePostgresDatabase_StillServed()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using (var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, db.Url)))
+        {
+            using var created = await PostAsync(broker.Http, "model/new", NewModel("kept-model", upstream));
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        }
+
+        await using var restarted = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream, db.Url));
+        using var chat = await ChatAsync(restarted.Http, "kept-model");
+
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        Assert.Single(upstream.Requests);
+        Assert.Contains("kept-model", await ModelIdsAsync(restarted.Http));
+    }
+
+    [Fact]
     public async Task ModelWrites_StoreModelInDbOff_RefusedWhileModelInfoAnswers()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();

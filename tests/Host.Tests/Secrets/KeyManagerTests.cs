@@ -101,6 +101,37 @@ public sealed class KeyManagerTests
     }
 
     [Fact]
+    public async Task Load_HostedKeysNamed_OnlyThoseAreReadFromTheManagerTheRestFromTheEnvironment()
+    {
+        await using var aws = await FakeSecretManager.StartAsync();
+        aws.Secrets["UPSTREAM_KEY"] = "sk-from-aws-7777";
+        aws.Secrets["MASTER_KEY"] = "sk-master-from-aws";
+        var path = Path.Combine(Path.GetTempPath(), $"broker-hosted-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, Yaml("http://127.0.0.1:9", """
+              key_management_system: aws_secret_manager
+              key_management_settings:
+                hosted_keys: ["UPSTREAM_KEY"]
+              master_key: os.environ/MASTER_KEY
+            """));
+        var env = AwsEnv(aws);
+        env["MASTER_KEY"] = "sk-master-from-env";
+        try
+        {
+            var loaded = await SecretConfigLoader.LoadFileAsync(path, n => env.GetValueOrDefault(n), CancellationToken.None);
+
+            Assert.True(loaded.IsUsable, string.Join("\n", loaded.Diagnostics));
+            Assert.Equal("sk-from-aws-7777", loaded.GetEnvironmentVariable!("UPSTREAM_KEY"));
+            Assert.Equal("sk-master-from-env", loaded.Config!.GeneralSettings.MasterKey?.Value);
+            var read = Assert.Single(aws.Requests);
+            Assert.Equal("UPSTREAM_KEY", read.Json["SecretId"]!.GetValue<string>());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task Start_AwsPrimarySecretName_ReadsTheKeyFromOneJsonSecret()
     {
         await using var upstream = await FakeUpstream.StartOpenAiAsync();

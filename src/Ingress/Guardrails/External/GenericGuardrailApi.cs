@@ -18,7 +18,12 @@ public sealed class GenericGuardrailApi(IHttpClientFactory clients) : IGuardrail
     {
         ArgumentNullException.ThrowIfNull(call);
         var d = call.Definition;
-        var url = d.ApiBase!.TrimEnd('/').EndsWith(Path, StringComparison.Ordinal) ? d.ApiBase : GuardrailHttp.Join(d.ApiBase, Path);
+        if (d.ApiBase is null)
+        {
+            return GuardrailVerdict.Unavailable("generic_guardrail_api: litellm_params.api_base is not set");
+        }
+
+        var url = d.ApiBase.TrimEnd('/').EndsWith(Path, StringComparison.Ordinal) ? d.ApiBase : GuardrailHttp.Join(d.ApiBase, Path);
         var caller = call.Caller;
         var body = new JsonObject
         {
