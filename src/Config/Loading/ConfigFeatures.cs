@@ -48,6 +48,12 @@ public static class ConfigFeatures
         ["general_settings.key_management_settings.prefix_for_stored_virtual_keys"] = "virtual keys are not written to the manager",
         ["general_settings.key_management_settings.description"] = "virtual keys are not written to the manager",
         ["general_settings.key_management_settings.tags"] = "virtual keys are not written to the manager",
+        ["general_settings.litellm_jwtauth.user_email_jwt_field"] = "a JWT caller is known by its user_id_jwt_field claim; the email is not recorded",
+        ["general_settings.litellm_jwtauth.user_id_upsert"] = "JWT callers are identified from their claims on each request; no user record is created",
+        ["general_settings.litellm_jwtauth.team_id_upsert"] = "JWT callers are identified from their claims on each request; no team record is created",
+        ["general_settings.litellm_jwtauth.end_user_id_jwt_field"] = "the end user of a JWT request is not taken from the token",
+        ["general_settings.litellm_jwtauth.org_id_jwt_field"] = "organizations are not taken from the token",
+        ["general_settings.litellm_jwtauth.team_id_default"] = "a token without a team claim is a caller without a team",
         ["general_settings.enable_oauth2_auth"] = "SSO sign-in is on whenever a provider is configured (oauth2_providers or a *_CLIENT_ID variable)",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 

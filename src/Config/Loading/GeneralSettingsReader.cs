@@ -27,7 +27,7 @@ internal static class GeneralSettingsReader
             AdminOnlyRoutes = g.StringList("admin_only_routes") ?? [],
             UseXForwardedFor = g.Bool("use_x_forwarded_for") ?? false,
             TrustedProxies = g.StringList("trusted_proxies") ?? [],
-            LitellmJwtAuth = g.ObjectMap("litellm_jwtauth") ?? new Dictionary<string, object?>(),
+            LitellmJwtAuth = JwtAuthReader.Read(g),
             MaxParallelRequests = g.Int("max_parallel_requests", 1),
             GlobalMaxParallelRequests = g.Int("global_max_parallel_requests", 1),
             DisableRetryOnMaxParallelRequestLimitError = g.Bool("disable_retry_on_max_parallel_request_limit_error") ?? false,

@@ -25,7 +25,7 @@ internal static class LitellmSettingsReader
             ForceIpv4 = section.Bool("force_ipv4") ?? false,
             DropParams = section.Bool("drop_params") ?? false,
             Cache = section.Bool("cache") ?? false,
-            CacheParams = ReadCacheParams(section),
+            CacheParams = ReadCacheParams(section, section.Has("cache") && section.Bool("cache") == true),
             SuccessCallback = CallbackList(section, "success_callback", genericCallbacks),
             FailureCallback = CallbackList(section, "failure_callback", genericCallbacks),
             Callbacks = CallbackList(section, "callbacks", genericCallbacks),
@@ -84,7 +84,7 @@ internal static class LitellmSettingsReader
             : $"unknown callback '{value}'; nothing is sent there (known: {known}, or a callback_settings entry with callback_type: generic_api)";
     }
 
-    private static CacheParams? ReadCacheParams(MapReader section)
+    private static CacheParams? ReadCacheParams(MapReader section, bool cacheOn)
     {
         var map = section.Map("cache_params");
         if (map is null)
@@ -132,6 +132,16 @@ internal static class LitellmSettingsReader
             SupportedCallTypes = r.StringList("supported_call_types"),
             Mode = r.String("mode"),
         };
+        var context = convert.Context;
+        // the same order the Ingress looks for a Redis: sentinels, cluster nodes, host, then REDIS_HOST / REDIS_URL
+        if (cacheOn && cache.Type == "redis" && string.IsNullOrWhiteSpace(cache.Host) && cache.RedisStartupNodes.Count == 0 &&
+            (cache.SentinelNodes.Count == 0 || string.IsNullOrEmpty(cache.ServiceName)) &&
+            string.IsNullOrEmpty(context.GetEnv("REDIS_HOST")) && string.IsNullOrEmpty(context.GetEnv("REDIS_URL")))
+        {
+            context.Warning(map, r.Path,
+                "cache type redis names no Redis (host, redis_startup_nodes, sentinel_nodes with service_name, REDIS_HOST or REDIS_URL): Broker runs without a response cache");
+        }
+
         return cache with { Extra = r.Finish() };
     }
 

@@ -125,7 +125,8 @@ public static class BrokerApp
             }
         }
 
-        if (options.Roles.HasFlag(BrokerRoles.Ingress) && loaded.Config!.GeneralSettings.MasterKey is null)
+        // the same rule as the auth filter: without a master key, JWT auth or a custom_auth hook, nothing is checked
+        if (options.Roles.HasFlag(BrokerRoles.Ingress) && loaded.Config!.GeneralSettings is { MasterKey: null, EnableJwtAuth: false, CustomAuthHook: null })
         {
             Log.OpenGateway(logger);
         }

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text.Json.Nodes;
 using Broker.Config;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -9,17 +11,22 @@ namespace Broker.Ingress.Auth;
 
 /// <summary>
 /// <c>enable_jwt_auth</c>: validates a bearer JWT's signature (keys from the JWKS at <c>JWT_PUBLIC_KEY_URL</c> /
-/// <c>litellm_jwtauth.public_key_url</c>, or the PEM <c>litellm_jwtauth.public_key</c>), <c>exp</c>/<c>nbf</c>, and
+/// <c>litellm_jwtauth.public_key_url</c>: one URL or several separated by commas, each a JWKS or an OpenID discovery
+/// document whose <c>jwks_uri</c> is followed; or the PEM <c>litellm_jwtauth.public_key</c>), <c>exp</c>/<c>nbf</c>, and
 /// <c>aud</c> (<c>JWT_AUDIENCE</c> / <c>litellm_jwtauth.audience</c>) and <c>iss</c> (<c>JWT_ISSUER</c> /
 /// <c>litellm_jwtauth.issuer</c>) when set; maps <c>user_id_jwt_field</c> (default <c>sub</c>), <c>team_id_jwt_field</c>
-/// and the admin scope/role (<c>admin_jwt_scope</c>, default <c>litellm_proxy_admin</c>, in <c>scope</c> or
-/// <c>user_roles_jwt_field</c>) to the caller.
+/// (or the first of <c>team_ids_jwt_field</c>) and the admin scope/role (<c>admin_jwt_scope</c>, default
+/// <c>litellm_proxy_admin</c>, in <c>scope</c>, in the roles of <c>user_roles_jwt_field</c>/<c>roles_jwt_field</c>, or a
+/// role that <c>role_mappings</c> maps to <c>proxy_admin</c>) to the caller. With <c>enforce_rbac: true</c> or
+/// <c>user_allowed_roles</c>, a token without a recognised role is refused.
 /// </summary>
-public sealed class JwtAuthenticator(IProxyConfigProvider config, IConfiguration configuration, IHttpClientFactory httpClients, TimeProvider time) : IDisposable
+public sealed class JwtAuthenticator(
+    IProxyConfigProvider config, IConfiguration configuration, IHttpClientFactory httpClients, TimeProvider time, ILogger<JwtAuthenticator> logger) : IDisposable
 {
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private List<SecurityKey> _jwksKeys = [];
     private DateTimeOffset _jwksFetchedAt = DateTimeOffset.MinValue;
+    private string? _jwksError;
 
     public bool IsEnabled => config.Current.GeneralSettings.EnableJwtAuth;
 
@@ -39,7 +46,9 @@ public sealed class JwtAuthenticator(IProxyConfigProvider config, IConfiguration
         var keys = await KeysAsync(settings, ct);
         if (keys.Count == 0)
         {
-            return (null, "JWT auth is enabled but no signing key is configured (JWT_PUBLIC_KEY_URL or litellm_jwtauth.public_key_url / public_key)");
+            return (null, _jwksError is { } why
+                ? $"JWT auth is enabled but its signing keys could not be fetched ({why})"
+                : "JWT auth is enabled but no signing key is configured (JWT_PUBLIC_KEY_URL or litellm_jwtauth.public_key_url / public_key)");
         }
 
         var parameters = new TokenValidationParameters
@@ -75,15 +84,45 @@ public sealed class JwtAuthenticator(IProxyConfigProvider config, IConfiguration
         var claims = result.Claims;
         var userField = Setting(settings, "user_id_jwt_field") ?? "sub";
         var teamField = Setting(settings, "team_id_jwt_field");
-        var rolesField = Setting(settings, "user_roles_jwt_field") ?? "roles";
+        var teamsField = Setting(settings, "team_ids_jwt_field");
         var adminScope = Setting(settings, "admin_jwt_scope") ?? "litellm_proxy_admin";
         var scopes = claims.TryGetValue("scope", out var scope) ? (scope?.ToString() ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
-        var roles = claims.TryGetValue(rolesField, out var r) ? Strings(r) : [];
-        var isAdmin = scopes.Contains(adminScope, StringComparer.Ordinal) || roles.Contains(adminScope, StringComparer.Ordinal) ||
-                      roles.Contains("proxy_admin", StringComparer.Ordinal);
+        var roles = new[] { Setting(settings, "user_roles_jwt_field") ?? "roles", Setting(settings, "roles_jwt_field") }
+            .OfType<string>().Distinct(StringComparer.Ordinal)
+            .SelectMany(field => claims.TryGetValue(field, out var r) ? Strings(r) : [])
+            .ToHashSet(StringComparer.Ordinal);
+        var mapped = RoleMappings(settings).Where(m => roles.Contains(m.Role)).Select(m => m.InternalRole).ToHashSet(StringComparer.Ordinal);
+        var isAdmin = scopes.Contains(adminScope, StringComparer.Ordinal) || roles.Contains(adminScope) || roles.Contains("proxy_admin") ||
+                      mapped.Contains("proxy_admin");
+        var allowedRoles = Strings(settings.GetValueOrDefault("user_allowed_roles"));
+        var enforceRbac = string.Equals(Setting(settings, "enforce_rbac"), "true", StringComparison.OrdinalIgnoreCase);
+        // fail closed: when roles are enforced, a token must carry one the config recognises
+        if (!isAdmin && (enforceRbac || allowedRoles.Count > 0) && mapped.Count == 0 && !allowedRoles.Exists(roles.Contains))
+        {
+            return (null, "the token carries no role this gateway recognises (enforce_rbac / user_allowed_roles / role_mappings)");
+        }
+
         var user = claims.TryGetValue(userField, out var u) ? Strings(u).FirstOrDefault() : null;
-        var team = teamField is not null && claims.TryGetValue(teamField, out var t) ? Strings(t).FirstOrDefault() : null;
+        var team = teamField is not null && claims.TryGetValue(teamField, out var t) ? Strings(t).FirstOrDefault()
+            : teamsField is not null && claims.TryGetValue(teamsField, out var ts) ? Strings(ts).FirstOrDefault()
+            : null;
         return (new JwtIdentity(user, team, isAdmin), null);
+    }
+
+    private static IEnumerable<(string Role, string InternalRole)> RoleMappings(IReadOnlyDictionary<string, object?> settings)
+    {
+        if (settings.GetValueOrDefault("role_mappings") is not IEnumerable<object?> list)
+        {
+            yield break;
+        }
+
+        foreach (var item in list)
+        {
+            if (item is IReadOnlyDictionary<string, object?> map && Setting(map, "role") is { } role && Setting(map, "internal_role") is { } internalRole)
+            {
+                yield return (role, internalRole);
+            }
+        }
     }
 
     private async Task<IReadOnlyList<SecurityKey>> KeysAsync(IReadOnlyDictionary<string, object?> settings, CancellationToken ct)
@@ -115,21 +154,51 @@ public sealed class JwtAuthenticator(IProxyConfigProvider config, IConfiguration
                 return _jwksKeys;
             }
 
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
-            var json = await httpClients.CreateClient(nameof(JwtAuthenticator)).GetStringAsync(new Uri(url), timeout.Token);
-            _jwksKeys = new JsonWebKeySet(json).GetSigningKeys().ToList();
-            _jwksFetchedAt = time.GetUtcNow();
-            return _jwksKeys;
-        }
-        catch (Exception ex) when ((ex is HttpRequestException or OperationCanceledException or ArgumentException) && !ct.IsCancellationRequested)
-        {
+            var keys = new List<SecurityKey>();
+            string? error = null;
+            foreach (var one in url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                try
+                {
+                    keys.AddRange(await FetchKeysAsync(one, ct));
+                }
+                catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or ArgumentException or UriFormatException or
+                                               System.Text.Json.JsonException or InvalidOperationException && !ct.IsCancellationRequested)
+                {
+                    error = ex is OperationCanceledException ? "no answer within 5 s" : ex.Message;
+                    Log.JwksFetchFailed(logger, one, error);
+                }
+            }
+
+            _jwksError = keys.Count == 0 ? error ?? "no signing key in the key set" : null;
+            if (keys.Count > 0)
+            {
+                _jwksKeys = keys;
+                _jwksFetchedAt = time.GetUtcNow();
+            }
+
+            // keys fetched before stay in use while the key server is unreachable
             return _jwksKeys;
         }
         finally
         {
             _refresh.Release();
         }
+    }
+
+    /// <summary>The signing keys of a JWKS, or of the <c>jwks_uri</c> an OpenID discovery document names.</summary>
+    private async Task<IReadOnlyList<SecurityKey>> FetchKeysAsync(string url, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        var client = httpClients.CreateClient(nameof(JwtAuthenticator));
+        var json = await client.GetStringAsync(new Uri(url), timeout.Token);
+        if (JsonNode.Parse(json) is JsonObject document && document["keys"] is null && document["jwks_uri"]?.GetValue<string>() is { } jwksUri)
+        {
+            json = await client.GetStringAsync(new Uri(jwksUri), timeout.Token);
+        }
+
+        return new JsonWebKeySet(json).GetSigningKeys().ToList();
     }
 
     public void Dispose() => _refresh.Dispose();

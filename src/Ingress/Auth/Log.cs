@@ -13,4 +13,8 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "custom_auth hook {Url} {Why}: request refused (fail closed)")]
     public static partial void CustomAuthUnavailable(ILogger logger, string url, string why);
+
+    [LoggerMessage(EventId = 1304, Level = LogLevel.Warning,
+        Message = "JWT signing keys could not be fetched from {Url} ({Why}): tokens are refused until they can be")]
+    public static partial void JwksFetchFailed(ILogger logger, string url, string why);
 }

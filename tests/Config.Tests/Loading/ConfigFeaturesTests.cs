@@ -137,6 +137,59 @@ public sealed class ConfigFeaturesTests
     }
 
     [Theory]
+    [InlineData("", true)]
+    [InlineData("    host: 127.0.0.1\n", false)]
+    [InlineData("    redis_startup_nodes: [{host: 127.0.0.1, port: 7001}]\n", false)]
+    public void Load_RedisCacheNamingNoRedis_WarnsItRunsWithoutACache(string where, bool warned)
+    {
+        var yaml = $"model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\nlitellm_settings:\n  cache: true\n  cache_params:\n    type: redis\n{where}";
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        Assert.True(result.IsUsable, ConfigReport.Render(result));
+        Assert.Equal(warned, Fixtures.Lines(result, ConfigSeverity.Warning).Contains("cache type redis names no Redis", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_RedisCacheWithRedisHostInEnvironmentVariables_NoWarning()
+    {
+        const string yaml = "environment_variables:\n  REDIS_HOST: 127.0.0.1\nmodel_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\nlitellm_settings:\n  cache: true\n  cache_params: {type: redis}\n";
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        Assert.DoesNotContain("names no Redis", Fixtures.Lines(result, ConfigSeverity.Warning), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_JwtAuthInOktaShape_EveryKeyKnownTheUnusedOnesNamedNotActive()
+    {
+        var result = Fixtures.Load(Path.Combine("litellm-examples", "jwt-okta.yaml"), LiteLlmExamplesTests.Environment);
+
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= ConfigSeverity.Warning && d.Path.Contains("litellm_jwtauth", StringComparison.Ordinal));
+        var notActive = Fixtures.Lines(result, ConfigSeverity.Info);
+        Assert.Contains("general_settings.litellm_jwtauth.user_id_upsert", notActive, StringComparison.Ordinal);
+        Assert.Contains("general_settings.litellm_jwtauth.user_email_jwt_field", notActive, StringComparison.Ordinal);
+        Assert.DoesNotContain("general_settings.litellm_jwtauth.role_mappings", notActive, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("user_allowed_email_domain: example.com", true)]
+    [InlineData("enforce_scope_based_access: true", true)]
+    [InlineData("enforce_scope_based_access: false", false)]
+    [InlineData("admin_allowed_routes: [\"/key/generate\"]", true)]
+    [InlineData("some_future_field: x", false)]
+    public void Load_JwtRestrictionBrokerDoesNotEnforce_RefusedNamingTheKey(string line, bool refused)
+    {
+        var yaml = $"model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\ngeneral_settings:\n  enable_jwt_auth: true\n  litellm_jwtauth:\n    public_key_url: https://idp.example/jwks\n    {line}\n";
+
+        var result = ProxyConfigLoader.LoadText(yaml, "config.yaml", _ => null);
+
+        var key = "general_settings.litellm_jwtauth." + line[..line.IndexOf(':', StringComparison.Ordinal)];
+        Assert.Equal(refused, result.Diagnostics.Any(d => d.Severity == ConfigSeverity.Error && d.Path == key));
+        Assert.Equal(!refused, result.IsUsable);
+    }
+
+    [Theory]
     [InlineData("azure-blob")]
     [InlineData("some-new-backend")]
     public void Load_CacheTypeBrokerDoesNotServe_StartsWithoutCache(string type)

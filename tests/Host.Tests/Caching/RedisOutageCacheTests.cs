@@ -87,8 +87,10 @@ public sealed class RedisOutageCacheTests : IAsyncLifetime
             Assert.False(answer.Hit);
         }
 
-        Assert.True(slowest < TimeSpan.FromSeconds(1), $"slowest request took {slowest}");
-        Assert.True(total.Elapsed < TimeSpan.FromSeconds(4), $"20 requests took {total.Elapsed}");
+        // each cache call gives up after 200 ms; a loaded CI machine once added over a second to that, so the bound leaves
+        // room for it while still failing a request that waits on the frozen server (or reconnects in line with it)
+        Assert.True(slowest < TimeSpan.FromSeconds(3), $"slowest request took {slowest}");
+        Assert.True(total.Elapsed < TimeSpan.FromSeconds(10), $"20 requests took {total.Elapsed}");
     }
 
     private void Signal(string signal)

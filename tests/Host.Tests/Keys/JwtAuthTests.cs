@@ -92,6 +92,75 @@ public sealed class JwtAuthTests
         Assert.True(fetched >= 1);
     }
 
+    [Fact]
+    public async Task Jwt_DiscoveryUrlWithRoleMappingsAndEnforcedRbac_KeysFromJwksUriGroupsMapToRoles()
+    {
+        using var rsa = RSA.Create(2048);
+        var parameters = rsa.ExportParameters(false);
+        var jwks = $$"""{"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"k1","n":"{{Base64UrlEncoder.Encode(parameters.Modulus)}}","e":"{{Base64UrlEncoder.Encode(parameters.Exponent)}}"}]}""";
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        await using var server = builder.Build();
+        var jwksFetched = 0;
+        server.MapGet("/oauth2/default/.well-known/openid-configuration", (HttpContext http) =>
+            Results.Json(new { issuer = "https://issuer.test", jwks_uri = $"http://{http.Request.Host}/oauth2/default/v1/keys" }));
+        server.MapGet("/oauth2/default/v1/keys", () =>
+        {
+            Interlocked.Increment(ref jwksFetched);
+            return Results.Text(jwks, "application/json");
+        });
+        await server.StartAsync();
+        var baseUrl = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        // the shape of LiteLLM's okta_jwt_auth_config.yaml, with enforce_rbac on
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, null, $$"""
+              enable_jwt_auth: true
+              litellm_jwtauth:
+                public_key_url: "{{baseUrl}}/oauth2/default/.well-known/openid-configuration"
+                user_id_jwt_field: sub
+                user_email_jwt_field: email
+                audience: broker-test
+                issuer: https://issuer.test
+                roles_jwt_field: groups
+                role_mappings:
+                  - {role: broker-admins, internal_role: proxy_admin}
+                  - {role: broker-users, internal_role: internal_user}
+                user_id_upsert: true
+                enforce_rbac: true
+            """));
+
+        var admin = Token(rsa, new() { ["sub"] = "ann", ["groups"] = new[] { "staff", "broker-admins" } });
+        var user = Token(rsa, new() { ["sub"] = "bob", ["groups"] = new[] { "broker-users" } });
+        var stranger = Token(rsa, new() { ["sub"] = "eve", ["groups"] = new[] { "staff" } });
+
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(broker.Http, "key/list", admin)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, user, "o1")).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(broker.Http, "key/list", user)).Status);
+        var refused = await ChatAsync(broker.Http, stranger, "o1");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.Status);
+        Assert.Contains("no role", AssertOpenAiError(refused.Body)["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.True(jwksFetched >= 1);
+    }
+
+    [Fact]
+    public async Task Jwt_KeyServerUnreachable_RefusedSayingTheKeysCouldNotBeFetched()
+    {
+        using var rsa = RSA.Create(2048);
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, null, """
+              enable_jwt_auth: true
+              litellm_jwtauth:
+                public_key_url: "http://127.0.0.1:9/jwks.json"
+            """));
+
+        var (status, body, _) = await ChatAsync(broker.Http, Token(rsa, new() { ["sub"] = "bob" }, audience: null, issuer: null), "o1");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Contains("could not be fetched", AssertOpenAiError(body)["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, MasterKey, "o1")).Status);
+    }
+
     private static string Token(
         RSA rsa, Dictionary<string, object> claims, TimeSpan? expiresIn = null, string? audience = "broker-test", string? issuer = "https://issuer.test", string keyId = "k1")
     {

@@ -264,7 +264,8 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fixture) : IAsyncLifetime
         await _page.GetByRole(AriaRole.Link, new() { Name = "Models" }).FocusAsync();
         await _page.Keyboard.PressAsync("Enter");
 
-        await _page.GetByRole(AriaRole.Heading, new() { Name = "Models" }).WaitForAsync();
+        // the view loads /model/info and /cooldowns before its heading shows: on a loaded CI machine that took over 20 s once
+        await _page.GetByRole(AriaRole.Heading, new() { Name = "Models" }).WaitForAsync(new() { Timeout = 60_000 });
         Assert.Equal("Models", await _page.EvaluateAsync<string>("document.activeElement.textContent"));
         Assert.Equal("page", await _page.GetByRole(AriaRole.Link, new() { Name = "Models" }).GetAttributeAsync("aria-current"));
     }
