@@ -50,6 +50,8 @@ internal static class GeneralSettingsReader
             MaximumSpendLogsRetentionPeriod = g.String("maximum_spend_logs_retention_period"),
             AllowRequestsOnDbUnavailable = g.Bool("allow_requests_on_db_unavailable") ?? false,
             EnforceUserParam = g.Bool("enforce_user_param") ?? false,
+            // reject_metadata_tags: the name an earlier LiteLLM gave the same setting (either one turns it on)
+            RejectClientsideMetadataTags = (g.Bool("reject_clientside_metadata_tags") ?? false) | (g.Bool("reject_metadata_tags") ?? false),
             PassThroughEndpoints = PassThroughEndpointsReader.Read(g),
             // LiteLLM also reads STORE_MODEL_IN_DB=True from the environment
             StoreModelInDb = g.Bool("store_model_in_db") ?? string.Equals(context.GetEnv("STORE_MODEL_IN_DB"), "true", StringComparison.OrdinalIgnoreCase),

@@ -90,6 +90,9 @@ public sealed record GeneralSettings
 
     public bool EnforceUserParam { get; init; }
 
+    /// <summary>reject_clientside_metadata_tags: a caller's request may not carry its own tags; they come from its key and team.</summary>
+    public bool RejectClientsideMetadataTags { get; init; }
+
     public IReadOnlyList<PassThroughEndpoint> PassThroughEndpoints { get; init; } = [];
 
     public bool StoreModelInDb { get; init; }

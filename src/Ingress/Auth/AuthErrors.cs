@@ -47,6 +47,10 @@ public static class AuthErrors
     public static OpenAiErrorResult UserParamRequired() =>
         new(StatusCodes.Status400BadRequest, "BadRequest please pass param=user in request body. This is a required param", "invalid_request_error", "user", "400");
 
+    public static OpenAiErrorResult ClientTagsRejected(string param) =>
+        OpenAiErrorResult.BadRequest(
+            $"Client-side '{param}' not allowed in request. 'reject_clientside_metadata_tags'=True. Tags can only be set via API key metadata.", param);
+
     public static OpenAiErrorResult DatabaseUnavailable() =>
         new(StatusCodes.Status503ServiceUnavailable,
             "Authentication Error: the keys database is unavailable, so this key cannot be checked (general_settings.allow_requests_on_db_unavailable is off, or the key was not seen before). Retry shortly.",

@@ -246,6 +246,11 @@ public sealed class AuthFilter(
             return AuthErrors.UserParamRequired();
         }
 
+        if (general.RejectClientsideMetadataTags && RequestTags.ClientSide(body) is { } clientTags)
+        {
+            return AuthErrors.ClientTagsRejected(clientTags);
+        }
+
         var tags = RequestTags.Of(body, key, team);
         var caller = new Caller
         {

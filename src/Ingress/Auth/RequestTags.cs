@@ -21,6 +21,14 @@ internal static class RequestTags
         return tags;
     }
 
+    /// <summary>Where the body carries tags of its own (<c>metadata.tags</c> or <c>tags</c>), or null when it carries none.</summary>
+    public static string? ClientSide(JsonObject? body) =>
+        (body?["metadata"] as JsonObject)?["tags"] is { } metadataTags && HasAny(metadataTags) ? "metadata.tags"
+        : body?["tags"] is { } tags && HasAny(tags) ? "tags"
+        : null;
+
+    private static bool HasAny(JsonNode node) => node is not JsonArray { Count: 0 } && !(node is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Length == 0);
+
     private static JsonNode? MetadataTags(string? metadata)
     {
         if (string.IsNullOrEmpty(metadata))

@@ -61,6 +61,31 @@ public sealed class ModelScopingTests
         Assert.NotNull(aliasedBody?["choices"]);
     }
 
+    [Theory]
+    [InlineData("reject_clientside_metadata_tags")]
+    [InlineData("reject_metadata_tags")]
+    public async Task Chat_ClientTagsWhenRejected_400NamingWhereTheyWere(string setting)
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, $"  {setting}: true"));
+        var key = await GenerateKeyAsync(broker.Http, new { metadata = new { tags = new[] { "team-a" } } });
+
+        var inMetadata = await PostAsync(broker.Http, "v1/chat/completions", key,
+            new { model = "gpt-4o", messages = new[] { new { role = "user", content = "hi" } }, metadata = new { tags = new[] { "free-tier" } } });
+        var topLevel = await PostAsync(broker.Http, "v1/chat/completions", key,
+            new { model = "gpt-4o", messages = new[] { new { role = "user", content = "hi" } }, tags = "free-tier" });
+        var plain = await PostAsync(broker.Http, "v1/chat/completions", key,
+            new { model = "gpt-4o", messages = new[] { new { role = "user", content = "hi" } } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, inMetadata.Status);
+        Assert.Equal("metadata.tags", AssertOpenAiError(inMetadata.Body)["param"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.BadRequest, topLevel.Status);
+        Assert.Equal("tags", AssertOpenAiError(topLevel.Body)["param"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, plain.Status);
+        Assert.Single(upstream.Requests);
+    }
+
     [Fact]
     public async Task Chat_BodyFallbackOutsideKeyModels_SkippedAndLogged()
     {
