@@ -126,7 +126,9 @@ internal static class ModelListReader
             apiVersion ??= NullIfEmpty(context.GetEnv("AZURE_API_VERSION"));
             if (apiBase is null)
             {
-                context.Error(paramsMap, p.ChildPath("api_base"), "required for azure deployments (or set AZURE_API_BASE)");
+                // LiteLLM starts with such an entry and fails only the calls to it
+                context.Warning(paramsMap, p.ChildPath("api_base"),
+                    "not set for an azure deployment (nor AZURE_API_BASE): calls to this deployment fail until it is");
             }
 
             if (apiVersion is null)

@@ -188,6 +188,13 @@ public static class InferenceSteps
     public static ProviderError Unsupported(ModelDeployment deployment, string what)
     {
         ArgumentNullException.ThrowIfNull(deployment);
+        if (deployment.Provider == BuiltInProviders.Azure.Name && deployment.ApiBase is null)
+        {
+            return new ProviderError(ProviderErrorClass.BadRequest, 400,
+                $"Azure deployment '{deployment.Model}' (model group '{deployment.ModelName}') has no api_base (nor AZURE_API_BASE): Broker cannot call it; " +
+                "set litellm_params.api_base to the resource's endpoint", "deployment_not_configured");
+        }
+
         return ProviderCatalog.IsKnown(deployment.Provider)
             ? new ProviderError(ProviderErrorClass.BadRequest, 400,
                 $"Provider '{deployment.Provider}' ({deployment.Model}) does not support {what} here yet; set api_base to call it as an OpenAI-compatible API")

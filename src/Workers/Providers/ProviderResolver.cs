@@ -40,7 +40,7 @@ public sealed class ProviderResolver
         }
 
         var descriptor = ProviderCatalog.Find(deployment.Provider);
-        if (descriptor is null)
+        if (descriptor is null || (descriptor.Name == BuiltInProviders.Azure.Name && deployment.ApiBase is null))
         {
             return null;
         }

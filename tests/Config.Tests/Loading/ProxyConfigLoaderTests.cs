@@ -379,7 +379,7 @@ public sealed class ProxyConfigLoaderTests
     }
 
     [Fact]
-    public void Load_AzureWithoutApiBaseOrVersion_ErrorsAndWarns()
+    public void Load_AzureWithoutApiBaseOrVersion_UsableWithWarnings()
     {
         var result = Fixtures.Text("""
             model_list:
@@ -388,8 +388,9 @@ public sealed class ProxyConfigLoaderTests
                   model: azure/my-deployment
             """, new Dictionary<string, string> { ["AZURE_API_KEY"] = "azure-key-from-env-0000" });
 
-        Assert.Equal("required for azure deployments (or set AZURE_API_BASE)",
-            Single(result, ConfigSeverity.Error, "model_list[0].litellm_params.api_base").Message);
+        Assert.True(result.IsUsable);
+        Assert.Equal("not set for an azure deployment (nor AZURE_API_BASE): calls to this deployment fail until it is",
+            Single(result, ConfigSeverity.Warning, "model_list[0].litellm_params.api_base").Message);
         Assert.Single(result.Diagnostics, d => d.Severity == ConfigSeverity.Warning && d.Path == "model_list[0].litellm_params.api_version");
     }
 

@@ -125,14 +125,21 @@ public sealed class ProviderParamsTests : IAsyncLifetime
         Assert.False(sent.ContainsKey("drop_params"));
     }
 
-    [Fact]
-    public async Task Start_UnknownProviderPrefix_ServesTheOthersAndFailsOnlyThatDeployment()
+    /// <summary>
+    /// A deployment Broker cannot call (an unknown provider prefix, as in LiteLLM's load_balancer.yaml; an azure entry
+    /// without api_base, as in its azure_config.yaml) does not stop the rest: LiteLLM starts and fails only its calls.
+    /// </summary>
+    [Theory]
+    [InlineData("mistralai/mistral-7b-instruct", "unknown_provider", "Unknown provider 'mistralai' in 'mistralai/mistral-7b-instruct'")]
+    [InlineData("azure/gpt-4", "deployment_not_configured", "Azure deployment 'azure/gpt-4' (model group 'broken') has no api_base")]
+    public async Task Start_DeploymentBrokerCannotCall_ServesTheOthersAndFailsOnlyThatDeployment(string model, string code, string message)
     {
         await using var broker = await BrokerRunner.StartEmbeddedAsync($$"""
             model_list:
-              - model_name: mistral-7b
+              - model_name: broken
                 litellm_params:
-                  model: mistralai/mistral-7b-instruct
+                  model: {{model}}
+                  api_key: sk-123
               - model_name: gpt
                 litellm_params:
                   model: openai/gpt-4o-mini
@@ -140,13 +147,13 @@ public sealed class ProviderParamsTests : IAsyncLifetime
             """);
 
         var (okStatus, _) = await ChatAsync(broker, """{"model":"gpt","messages":[{"role":"user","content":"hi"}]}""");
-        var (status, body) = await ChatAsync(broker, """{"model":"mistral-7b","messages":[{"role":"user","content":"hi"}]}""");
+        var (status, body) = await ChatAsync(broker, """{"model":"broken","messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.Equal(HttpStatusCode.OK, okStatus);
         Assert.Equal(HttpStatusCode.BadRequest, status);
         var error = body["error"]!;
-        Assert.Equal("unknown_provider", error["code"]!.GetValue<string>());
-        Assert.StartsWith("Unknown provider 'mistralai' in 'mistralai/mistral-7b-instruct'", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(code, error["code"]!.GetValue<string>());
+        Assert.StartsWith(message, error["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Single(_openAi.Requests);
     }
 

@@ -63,20 +63,14 @@ public sealed class JwtAuthTests
     public async Task Jwt_JwksUrl_KeysFetchedFromTheJwksServer()
     {
         using var rsa = RSA.Create(2048);
-        var parameters = rsa.ExportParameters(false);
-        var jwks = $$"""{"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"k1","n":"{{Base64UrlEncoder.Encode(parameters.Modulus)}}","e":"{{Base64UrlEncoder.Encode(parameters.Exponent)}}"}]}""";
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        await using var server = builder.Build();
+        var jwks = Jwks(rsa);
         var fetched = 0;
-        server.MapGet("/jwks.json", () =>
+        await using var server = await StartKeyServerAsync(app => app.MapGet("/jwks.json", () =>
         {
             Interlocked.Increment(ref fetched);
             return Results.Text(jwks, "application/json");
-        });
-        await server.StartAsync();
-        var jwksUrl = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/jwks.json";
+        }));
+        var jwksUrl = AddressOf(server) + "/jwks.json";
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
         await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, null, $$"""
               enable_jwt_auth: true
@@ -96,22 +90,19 @@ public sealed class JwtAuthTests
     public async Task Jwt_DiscoveryUrlWithRoleMappingsAndEnforcedRbac_KeysFromJwksUriGroupsMapToRoles()
     {
         using var rsa = RSA.Create(2048);
-        var parameters = rsa.ExportParameters(false);
-        var jwks = $$"""{"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"k1","n":"{{Base64UrlEncoder.Encode(parameters.Modulus)}}","e":"{{Base64UrlEncoder.Encode(parameters.Exponent)}}"}]}""";
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        await using var server = builder.Build();
+        var jwks = Jwks(rsa);
         var jwksFetched = 0;
-        server.MapGet("/oauth2/default/.well-known/openid-configuration", (HttpContext http) =>
-            Results.Json(new { issuer = "https://issuer.test", jwks_uri = $"http://{http.Request.Host}/oauth2/default/v1/keys" }));
-        server.MapGet("/oauth2/default/v1/keys", () =>
+        await using var server = await StartKeyServerAsync(app =>
         {
-            Interlocked.Increment(ref jwksFetched);
-            return Results.Text(jwks, "application/json");
+            app.MapGet("/oauth2/default/.well-known/openid-configuration", (HttpContext http) =>
+                Results.Json(new { issuer = "https://issuer.test", jwks_uri = $"http://{http.Request.Host}/oauth2/default/v1/keys" }));
+            app.MapGet("/oauth2/default/v1/keys", () =>
+            {
+                Interlocked.Increment(ref jwksFetched);
+                return Results.Text(jwks, "application/json");
+            });
         });
-        await server.StartAsync();
-        var baseUrl = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var baseUrl = AddressOf(server);
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
         // the shape of LiteLLM's okta_jwt_auth_config.yaml, with enforce_rbac on
         await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, null, $$"""
@@ -160,6 +151,28 @@ public sealed class JwtAuthTests
         Assert.Contains("could not be fetched", AssertOpenAiError(body)["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, MasterKey, "o1")).Status);
     }
+
+    /// <summary>The JWKS of <paramref name="rsa"/>'s public key, key id k1.</summary>
+    private static string Jwks(RSA rsa)
+    {
+        var parameters = rsa.ExportParameters(false);
+        return $$"""{"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"k1","n":"{{Base64UrlEncoder.Encode(parameters.Modulus)}}","e":"{{Base64UrlEncoder.Encode(parameters.Exponent)}}"}]}""";
+    }
+
+    /// <summary>A local identity provider on a free loopback port, serving the routes <paramref name="map"/> adds.</summary>
+    private static async Task<WebApplication> StartKeyServerAsync(Action<WebApplication> map)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var server = builder.Build();
+        map(server);
+        await server.StartAsync();
+        return server;
+    }
+
+    private static string AddressOf(WebApplication server) =>
+        server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
     private static string Token(
         RSA rsa, Dictionary<string, object> claims, TimeSpan? expiresIn = null, string? audience = "broker-test", string? issuer = "https://issuer.test", string keyId = "k1")
