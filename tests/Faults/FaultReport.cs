@@ -32,6 +32,9 @@ public sealed class FaultReport(
             Outcome.QueueUnavailable => fault == "rabbitmq-stop",
             // an Ingress that lost its RabbitMQ connection with requests in flight: 502 answer_lost (they may have run)
             Outcome.AnswerLost => fault == "rabbitmq-stop",
+            // PostgreSQL, where the suite's retry sagas keep their state, stopped: a retry or fallback is answered with a
+            // documented error instead of running (docs/guarantees.md, "Saga state")
+            Outcome.StoreUnavailable => fault == "postgres-stop",
             // the client's own connection to the killed Ingress
             Outcome.Cut => fault == "ingress-kill" && record.Ingress == 0,
             _ => false,

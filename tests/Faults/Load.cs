@@ -26,6 +26,12 @@ public enum Outcome
     /// <summary>The connection broke after the request was sent (its Ingress died).</summary>
     Cut,
 
+    /// <summary>
+    /// The retry saga's store was unreachable: 503 <c>state_store_unavailable</c> (a retry or fallback could not take its
+    /// ticket), or a failed attempt's own error saying no retry or fallback was tried.
+    /// </summary>
+    StoreUnavailable,
+
     /// <summary>Any other error status or error event.</summary>
     Error,
 
@@ -262,6 +268,8 @@ public sealed class LoadGenerator(IReadOnlyList<int> ingressPorts, string master
             "stream_interrupted" => Outcome.Interrupted,
             "queue_unavailable" => Outcome.QueueUnavailable,
             "answer_lost" => Outcome.AnswerLost,
+            "state_store_unavailable" => Outcome.StoreUnavailable,
+            _ when body.Contains("where retries and fallbacks keep their state, is unreachable", StringComparison.Ordinal) => Outcome.StoreUnavailable,
             _ => Outcome.Error,
         };
         record.Detail = $"{record.Status} {Short(body)}";

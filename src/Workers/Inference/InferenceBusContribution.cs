@@ -35,6 +35,8 @@ public sealed class InferenceBusContribution(ProxyConfig config, IReadOnlyCollec
         e.ConfigureConsumer<CreateChatCompletionConsumer>(context);
         e.ConfigureConsumer<CreateEmbeddingConsumer>(context);
         e.ConfigureConsumer<CreateRerankConsumer>(context);
+        // an attempt whose ticket the saga's store refused is answered with 503, not left to the request's timeout
+        e.ConfigureError(x => x.UseFilter(new AttemptStoreFailureAnswer(context)));
         e.UseBrokerDeadLetters(context);
     }
 

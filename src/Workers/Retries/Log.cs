@@ -30,4 +30,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2310, Level = LogLevel.Error, Message = "Request {RequestId}: the retry saga could not store its state, nor answer the caller ({Reason}); its report is dead-lettered")]
     public static partial void AnswerWithoutSagaFailed(ILogger logger, Guid requestId, string reason);
+
+    [LoggerMessage(EventId = 2311, Level = LogLevel.Warning, Message = "Request {RequestId}: attempt {Attempt} on {Queue} could not take its ticket ({Reason}); answered with {StatusCode}, the attempt did not run")]
+    public static partial void AttemptAnsweredWithoutTicket(ILogger logger, Guid requestId, int attempt, string queue, int statusCode, string reason);
 }

@@ -30,12 +30,7 @@ public sealed class SagaStoreFailureAnswer(IServiceProvider services) : IFilter<
             failed.Command.Deadline > time.GetUtcNow())
         {
             var logger = services.GetRequiredService<ILogger<SagaStoreFailureAnswer>>();
-            var store = services.GetRequiredService<RetrySagaStore>().Kind switch
-            {
-                RetrySagaStoreKind.PostgreSql => "PostgreSQL",
-                RetrySagaStoreKind.Redis => "Redis",
-                var other => other.ToString(),
-            };
+            var store = StoreName(services);
             var answer = failed.Error with
             {
                 Message = failed.Error.Message +
@@ -80,8 +75,16 @@ public sealed class SagaStoreFailureAnswer(IServiceProvider services) : IFilter<
         }
     }
 
+    /// <summary>Where retries and fallbacks keep their state, as the client is told.</summary>
+    internal static string StoreName(IServiceProvider services) => services.GetRequiredService<RetrySagaStore>().Kind switch
+    {
+        RetrySagaStoreKind.PostgreSql => "PostgreSQL",
+        RetrySagaStoreKind.Redis => "Redis",
+        var other => other.ToString(),
+    };
+
     /// <summary>The saga's store failed (not a fault of the message itself): PostgreSQL, Redis, a timeout, a lost race.</summary>
-    private static bool IsStoreFailure(Exception? exception)
+    internal static bool IsStoreFailure(Exception? exception)
     {
         for (var ex = exception; ex is not null; ex = ex.InnerException)
         {

@@ -16,6 +16,7 @@ public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsB
 {
     private readonly List<string> _virtualHosts = [];
     private readonly List<TestDatabase> _databases = [];
+    private Uri? _rabbitMq;
 
     protected override Task<BrokerRunner> StartBrokerAsync(string yaml) =>
         StartAsync(yaml, [(BrokerRoles.Workers, []), (BrokerRoles.Workers, []), (BrokerRoles.Ingress, [])], redisUrl: "");
@@ -113,6 +114,40 @@ public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsB
     }
 
     [Fact]
+    public async Task CompleteChat_PostgresDownWhenFallbackTakesItsTicket_Answered503NotLeftToTheTimeout()
+    {
+        var primary = await Fake();
+        var backup = await Fake();
+        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
+        var server = new Uri(TestDatabase.ServerUrl);
+        await using var proxy = TcpProxy.Start(server.Host, server.Port > 0 ? server.Port : 5432);
+        // only the primary group has a worker at first: the fallback waits in its queue
+        await using var broker = await StartAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              num_retries: 0
+              fallbacks: [{primary: [backup]}]
+            """), [(BrokerRoles.Workers, ["primary"]), (BrokerRoles.Ingress, [])], redisUrl: "", databasePort: proxy.Port);
+        var database = _databases[^1];
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var answer = broker.Http.SendAsync(Chat("primary"));
+        // the saga has stored the request's state and sent the fallback; then PostgreSQL goes away and a worker for the
+        // backup group starts, so the fallback's ticket cannot be taken
+        await WaitUntil(() => database.ScalarAsync<long>("select count(*) from broker_retry_sagas").GetAwaiter().GetResult() > 0, TimeSpan.FromSeconds(15));
+        proxy.Cut();
+        await broker.AddHostAsync(BrokerRoles.Workers, _rabbitMq!);
+        using var response = await answer;
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("state_store_unavailable", body, StringComparison.Ordinal);
+        Assert.Contains("PostgreSQL, where retries and fallbacks keep their state, is unreachable", body, StringComparison.Ordinal);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(25), $"answered after {watch.Elapsed}");
+        Assert.Empty(backup.Requests);
+    }
+
+    [Fact]
     public async Task Start_DistributedWithNeitherDatabaseNorRedis_RefusedNamingWhatToSet()
     {
         var upstream = await Fake();
@@ -134,6 +169,7 @@ public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsB
         _databases.Add(database);
         var (url, vhost) = await rabbit.CreateVirtualHostAsync();
         _virtualHosts.Add(vhost);
+        _rabbitMq = url;
         // databasePort: reach the database through a proxy on that port (to cut it)
         var databaseUrl = databasePort is { } port ? new UriBuilder(database.Url) { Port = port }.Uri.ToString() : database.Url;
         var withDatabase = yaml.Replace("general_settings:\n", $"general_settings:\n  database_url: \"{databaseUrl}\"\n", StringComparison.Ordinal);
