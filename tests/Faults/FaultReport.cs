@@ -74,7 +74,7 @@ public sealed class FaultReport(
             "answers with a success spend row / success spend rows of the phase's requests; 'no spend' = successful answers without one; " +
             "'charged+failed' = requests with a success spend row whose client got an error; 'recover' = from the end of the fault to the first " +
             "success of a request sent after it; p99 over requests sent from the injection to the recovery. Mode: " +
-            (options.Strict ? "--strict (docs/guarantees.md and issue #15's targets)" : "docs/guarantees.md (--strict adds issue #15's targets)"));
+            (options.Strict ? "--strict (docs/guarantees.md and its limits)" : "docs/guarantees.md (--strict adds its limits)"));
         table.AppendLine();
         table.Append(details);
         return table.ToString();
@@ -176,7 +176,7 @@ public sealed class FaultReport(
         var verdict = broken.Count > 0 ? "BROKEN: " + string.Join(", ", broken) : "ok";
         if (known.Count > 0)
         {
-            verdict += (broken.Count > 0 ? "; " : " (") + "known #15: " + string.Join(", ", known) + (broken.Count > 0 ? "" : ")");
+            verdict += (broken.Count > 0 ? "; " : " (") + "documented limit: " + string.Join(", ", known) + (broken.Count > 0 ? "" : ")");
         }
 
         details.AppendLine($"== {name}{(phase is null ? "" : ": " + phase.Note)}");

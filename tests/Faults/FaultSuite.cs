@@ -22,7 +22,7 @@ public sealed class FaultOptions
           --recovery-timeout S     a fault not recovered from within S seconds is a failure (default 60)
           --client-timeout S       a client waits at most S seconds for an answer (default 60; router timeout is 30)
           --redis-timeout-ms MS    the broker processes' Redis command timeout (default 1000; production default 100)
-          --strict                 also fail on what docs/guarantees.md lists as not yet guaranteed (issue #15): lost requests
+          --strict                 also fail on what docs/guarantees.md lists as limits: lost requests
                                    in saga-kill, requests charged but reported failed, recovery slower than 5 s
           --keep                   keep the private PostgreSQL/RabbitMQ/Redis data directories
         """;
@@ -339,7 +339,7 @@ public sealed class FaultSuite(FaultOptions options, string root) : IAsyncDispos
         }
 
         Say($"{fault}: injected; fault over after {(phase.Ended - phase.Injected).TotalSeconds:0.0} s; waiting for recovery");
-        // after a RabbitMQ outage every role must consume again (issue #15: within 5 s), not only some of them
+        // after a RabbitMQ outage every role must consume again (within 5 s), not only some of them
         var consumersBack = fault == "rabbitmq-stop" ? WaitConsumersAsync(fleet, phase, cancel) : Task.CompletedTask;
         var recoveryWait = System.Diagnostics.Stopwatch.StartNew();
         while (recoveryWait.Elapsed < options.RecoveryTimeout)

@@ -2,7 +2,7 @@ using Broker.Faults;
 
 // The fault suite: Broker distributed (2 Ingress, 2 workers, 1 Billing as real processes) on private RabbitMQ, PostgreSQL
 // and Redis instances, under steady load; one fault at a time; one row per fault; exit code 1 when a guarantee the
-// docs/guarantees.md states is broken (with --strict: also the targets of issue #15 it lists as not yet guaranteed).
+// docs/guarantees.md states is broken (with --strict: also the limits it lists).
 var options = FaultOptions.Parse(args);
 if (options is null)
 {
