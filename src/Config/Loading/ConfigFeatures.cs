@@ -53,7 +53,9 @@ public static class ConfigFeatures
         ["general_settings.litellm_jwtauth.team_id_upsert"] = "JWT callers are identified from their claims on each request; no team record is created",
         ["general_settings.litellm_jwtauth.end_user_id_jwt_field"] = "the end user of a JWT request is not taken from the token",
         ["general_settings.litellm_jwtauth.org_id_jwt_field"] = "organizations are not taken from the token",
-        ["general_settings.litellm_jwtauth.team_id_default"] = "a token without a team claim is a caller without a team",
+        ["general_settings.litellm_jwtauth.upsert_sso_user_to_team"] = "no team membership is written from a token",
+        ["general_settings.litellm_jwtauth.sync_user_role_and_teams"] = "no user record is kept in step with a token",
+        ["general_settings.litellm_jwtauth.jwt_litellm_role_map"] = "roles come from role_mappings; this map grants nothing",
         ["general_settings.enable_oauth2_auth"] = "SSO sign-in is on whenever a provider is configured (oauth2_providers or a *_CLIENT_ID variable)",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 

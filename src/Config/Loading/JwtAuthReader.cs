@@ -1,3 +1,4 @@
+using Broker.Config.Yaml;
 using YamlDotNet.RepresentationModel;
 
 namespace Broker.Config.Loading;
@@ -13,7 +14,7 @@ internal static class JwtAuthReader
     private static readonly string[] Active =
     [
         "public_key_url", "public_key", "public_key_ttl", "audience", "issuer", "user_id_jwt_field", "team_id_jwt_field",
-        "team_ids_jwt_field", "user_roles_jwt_field", "roles_jwt_field", "role_mappings", "admin_jwt_scope", "enforce_rbac",
+        "team_ids_jwt_field", "user_roles_jwt_field", "roles_jwt_field", "role_mappings", "admin_jwt_scope",
         "user_allowed_roles",
     ];
 
@@ -22,6 +23,8 @@ internal static class JwtAuthReader
     [
         "user_allowed_email_domain", "admin_allowed_routes", "team_allowed_routes", "public_allowed_routes", "scope_mappings",
         "enforce_scope_based_access", "enforce_team_based_model_access", "custom_validate", "issuers",
+        // a default team's models and budget for tokens without a team; the team of a token with internal_role: team
+        "team_id_default", "object_id_jwt_field",
     ];
 
     public static Dictionary<string, object?> Read(MapReader g)
@@ -42,6 +45,12 @@ internal static class JwtAuthReader
             {
                 settings[key] = g.Convert.ToObject(value, r.ChildPath(key));
             }
+        }
+
+        // read as a boolean (1, yes, "true" ... as YAML and LiteLLM take them); anything else is an error, not "off"
+        if (r.Take("enforce_rbac") is { } enforce)
+        {
+            settings["enforce_rbac"] = g.Convert.Bool(enforce, r.ChildPath("enforce_rbac"));
         }
 
         foreach (var key in Restricting)
@@ -66,7 +75,8 @@ internal static class JwtAuthReader
     /// <summary>false, null, or an empty list or map: the restriction is not asked for.</summary>
     private static bool IsOff(YamlNode value) => value switch
     {
-        YamlScalarNode { Value: null or "" or "false" or "False" or "null" or "~" } => true,
+        YamlScalarNode scalar when YamlScalars.IsNull(scalar) => true,
+        YamlScalarNode { Value: { } text } when YamlScalars.TryParseBool(text, out var on) => !on,
         YamlSequenceNode { Children.Count: 0 } => true,
         YamlMappingNode { Children.Count: 0 } => true,
         _ => false,

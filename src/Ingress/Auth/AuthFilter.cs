@@ -95,7 +95,29 @@ public sealed class AuthFilter(
                 return await next(context);
             }
 
-            return await CallerAsync(context, next, current, route, access.Value, key: null, identity.UserId, identity.TeamId);
+            var teamId = identity.TeamId;
+            foreach (var candidate in identity.TeamCandidates)
+            {
+                var found = await cache.GetTeamAsync(candidate, http.RequestAborted);
+                if (found.DatabaseDown && !general.AllowRequestsOnDbUnavailable)
+                {
+                    return AuthErrors.DatabaseUnavailable();
+                }
+
+                if (found.Record is not null)
+                {
+                    teamId = candidate;
+                    break;
+                }
+            }
+
+            // fail closed: a token whose teams are all unknown here is not a caller without a team
+            if (teamId is null && identity.TeamCandidates.Count > 0)
+            {
+                return AuthErrors.Jwt($"none of the teams in the token's '{identity.TeamCandidatesClaim}' claim is a team of this gateway");
+            }
+
+            return await CallerAsync(context, next, current, route, access.Value, key: null, identity.UserId, teamId);
         }
 
         if (!cache.IsConfigured)

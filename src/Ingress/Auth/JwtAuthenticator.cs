@@ -23,10 +23,11 @@ namespace Broker.Ingress.Auth;
 public sealed class JwtAuthenticator(
     IProxyConfigProvider config, IConfiguration configuration, IHttpClientFactory httpClients, TimeProvider time, ILogger<JwtAuthenticator> logger) : IDisposable
 {
+    /// <summary>After a failed fetch, a key URL is not asked again for this long (its last good keys stay in use).</summary>
+    private static readonly TimeSpan FailureBackoff = TimeSpan.FromSeconds(30);
+
     private readonly SemaphoreSlim _refresh = new(1, 1);
-    private List<SecurityKey> _jwksKeys = [];
-    private DateTimeOffset _jwksFetchedAt = DateTimeOffset.MinValue;
-    private string? _jwksError;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, UrlKeys> _byUrl = new(StringComparer.Ordinal);
 
     public bool IsEnabled => config.Current.GeneralSettings.EnableJwtAuth;
 
@@ -43,11 +44,12 @@ public sealed class JwtAuthenticator(
         var settings = config.Current.GeneralSettings.LitellmJwtAuth;
         var audience = Setting(settings, "audience") ?? configuration["JWT_AUDIENCE"];
         var issuer = Setting(settings, "issuer") ?? configuration["JWT_ISSUER"];
-        var keys = await KeysAsync(settings, ct);
+        var (keys, fetchFailed) = await KeysAsync(settings, ct);
         if (keys.Count == 0)
         {
-            return (null, _jwksError is { } why
-                ? $"JWT auth is enabled but its signing keys could not be fetched ({why})"
+            // the reason is in the gateway's log, not told to a caller who is not authenticated yet
+            return (null, fetchFailed
+                ? "JWT auth is enabled but its signing keys could not be fetched (the gateway's log says why)"
                 : "JWT auth is enabled but no signing key is configured (JWT_PUBLIC_KEY_URL or litellm_jwtauth.public_key_url / public_key)");
         }
 
@@ -87,27 +89,34 @@ public sealed class JwtAuthenticator(
         var teamsField = Setting(settings, "team_ids_jwt_field");
         var adminScope = Setting(settings, "admin_jwt_scope") ?? "litellm_proxy_admin";
         var scopes = claims.TryGetValue("scope", out var scope) ? (scope?.ToString() ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
-        var roles = new[] { Setting(settings, "user_roles_jwt_field") ?? "roles", Setting(settings, "roles_jwt_field") }
-            .OfType<string>().Distinct(StringComparer.Ordinal)
-            .SelectMany(field => claims.TryGetValue(field, out var r) ? Strings(r) : [])
-            .ToHashSet(StringComparer.Ordinal);
-        var mapped = RoleMappings(settings).Where(m => roles.Contains(m.Role)).Select(m => m.InternalRole).ToHashSet(StringComparer.Ordinal);
-        var isAdmin = scopes.Contains(adminScope, StringComparer.Ordinal) || roles.Contains(adminScope) || roles.Contains("proxy_admin") ||
-                      mapped.Contains("proxy_admin");
+        var userRoles = ClaimValues(claims, Setting(settings, "user_roles_jwt_field") ?? "roles");
+        var mappedRoles = ClaimValues(claims, Setting(settings, "roles_jwt_field") ?? Setting(settings, "user_roles_jwt_field") ?? "roles");
+        var mappings = RoleMappings(settings).ToList();
+        var mapped = mappings.Where(m => mappedRoles.Contains(m.Role)).Select(m => m.InternalRole).ToHashSet(StringComparer.Ordinal);
+        // with role_mappings, a role is only what a mapping makes it: a group that happens to be called proxy_admin is not
+        var isAdmin = scopes.Contains(adminScope, StringComparer.Ordinal) || mapped.Contains("proxy_admin") ||
+                      (mappings.Count == 0 && (userRoles.Contains(adminScope) || userRoles.Contains("proxy_admin")));
         var allowedRoles = Strings(settings.GetValueOrDefault("user_allowed_roles"));
-        var enforceRbac = string.Equals(Setting(settings, "enforce_rbac"), "true", StringComparison.OrdinalIgnoreCase);
-        // fail closed: when roles are enforced, a token must carry one the config recognises
-        if (!isAdmin && (enforceRbac || allowedRoles.Count > 0) && mapped.Count == 0 && !allowedRoles.Exists(roles.Contains))
+        // fail closed: user_allowed_roles is a strict allow-list, and enforce_rbac wants a role the config recognises
+        if (!isAdmin && allowedRoles.Count > 0 && !allowedRoles.Exists(userRoles.Contains))
         {
-            return (null, "the token carries no role this gateway recognises (enforce_rbac / user_allowed_roles / role_mappings)");
+            return (null, "the token carries none of the roles user_allowed_roles allows");
+        }
+
+        if (!isAdmin && settings.GetValueOrDefault("enforce_rbac") is true && mapped.Count == 0 && allowedRoles.Count == 0)
+        {
+            return (null, "the token carries no role this gateway recognises (enforce_rbac with role_mappings / user_allowed_roles)");
         }
 
         var user = claims.TryGetValue(userField, out var u) ? Strings(u).FirstOrDefault() : null;
-        var team = teamField is not null && claims.TryGetValue(teamField, out var t) ? Strings(t).FirstOrDefault()
-            : teamsField is not null && claims.TryGetValue(teamsField, out var ts) ? Strings(ts).FirstOrDefault()
-            : null;
-        return (new JwtIdentity(user, team, isAdmin), null);
+        var team = teamField is not null && claims.TryGetValue(teamField, out var t) ? Strings(t).FirstOrDefault() : null;
+        // team_ids_jwt_field names candidates: the caller's team is the first one this gateway knows (AuthFilter)
+        var candidates = team is null && teamsField is not null && claims.TryGetValue(teamsField, out var ts) ? Strings(ts) : [];
+        return (new JwtIdentity(user, team, isAdmin) { TeamCandidates = candidates, TeamCandidatesClaim = teamsField }, null);
     }
+
+    private static HashSet<string> ClaimValues(IDictionary<string, object> claims, string field) =>
+        claims.TryGetValue(field, out var value) ? Strings(value).ToHashSet(StringComparer.Ordinal) : [];
 
     private static IEnumerable<(string Role, string InternalRole)> RoleMappings(IReadOnlyDictionary<string, object?> settings)
     {
@@ -125,65 +134,61 @@ public sealed class JwtAuthenticator(
         }
     }
 
-    private async Task<IReadOnlyList<SecurityKey>> KeysAsync(IReadOnlyDictionary<string, object?> settings, CancellationToken ct)
+    /// <summary>
+    /// The signing keys: the PEM's, or those of every configured key URL (each cached for <c>public_key_ttl</c>; a URL
+    /// whose fetch fails keeps its last good keys and is not asked again for <see cref="FailureBackoff"/>). FetchFailed
+    /// when some URL has no keys because its fetch failed.
+    /// </summary>
+    private async Task<(IReadOnlyList<SecurityKey> Keys, bool FetchFailed)> KeysAsync(IReadOnlyDictionary<string, object?> settings, CancellationToken ct)
     {
         if (Setting(settings, "public_key") is { } pem)
         {
             var rsa = RSA.Create();
             rsa.ImportFromPem(pem);
-            return [new RsaSecurityKey(rsa)];
+            return ([new RsaSecurityKey(rsa)], false);
         }
 
-        var url = Setting(settings, "public_key_url") ?? configuration["JWT_PUBLIC_KEY_URL"];
-        if (url is null)
+        var urls = (Setting(settings, "public_key_url") ?? configuration["JWT_PUBLIC_KEY_URL"] ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (urls.Length == 0)
         {
-            return [];
+            return ([], false);
         }
 
         var ttl = TimeSpan.FromSeconds(double.TryParse(Setting(settings, "public_key_ttl"), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) ? s : 600);
-        if (_jwksKeys.Count > 0 && time.GetUtcNow() - _jwksFetchedAt < ttl)
-        {
-            return _jwksKeys;
-        }
+        var now = time.GetUtcNow();
+        bool Due(string url) => !_byUrl.TryGetValue(url, out var known) ||
+            (known.FailedAt is { } failed ? now - failed >= FailureBackoff : now - known.FetchedAt >= ttl);
 
-        await _refresh.WaitAsync(ct);
-        try
+        // a refresh under way elsewhere does not hold this request up when keys are at hand
+        if (urls.Any(Due) && (await _refresh.WaitAsync(urls.Any(u => _byUrl.ContainsKey(u)) ? TimeSpan.Zero : Timeout.InfiniteTimeSpan, ct)))
         {
-            if (_jwksKeys.Count > 0 && time.GetUtcNow() - _jwksFetchedAt < ttl)
+            try
             {
-                return _jwksKeys;
-            }
-
-            var keys = new List<SecurityKey>();
-            string? error = null;
-            foreach (var one in url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                try
+                foreach (var url in urls.Where(Due))
                 {
-                    keys.AddRange(await FetchKeysAsync(one, ct));
-                }
-                catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or ArgumentException or UriFormatException or
-                                               System.Text.Json.JsonException or InvalidOperationException && !ct.IsCancellationRequested)
-                {
-                    error = ex is OperationCanceledException ? "no answer within 5 s" : ex.Message;
-                    Log.JwksFetchFailed(logger, one, error);
+                    var known = _byUrl.GetValueOrDefault(url);
+                    try
+                    {
+                        _byUrl[url] = new UrlKeys(await FetchKeysAsync(url, ct), time.GetUtcNow(), null);
+                    }
+                    catch (Exception ex) when (!ct.IsCancellationRequested && ex is HttpRequestException or OperationCanceledException or ArgumentException or
+                                                   FormatException or NotSupportedException or InvalidOperationException or System.Text.Json.JsonException)
+                    {
+                        Log.JwksFetchFailed(logger, url, ex is OperationCanceledException ? "no answer within 5 s" : ex.Message);
+                        _byUrl[url] = new UrlKeys(known?.Keys ?? [], known?.FetchedAt ?? DateTimeOffset.MinValue, time.GetUtcNow());
+                    }
                 }
             }
-
-            _jwksError = keys.Count == 0 ? error ?? "no signing key in the key set" : null;
-            if (keys.Count > 0)
+            finally
             {
-                _jwksKeys = keys;
-                _jwksFetchedAt = time.GetUtcNow();
+                _refresh.Release();
             }
+        }
 
-            // keys fetched before stay in use while the key server is unreachable
-            return _jwksKeys;
-        }
-        finally
-        {
-            _refresh.Release();
-        }
+        // only the URLs configured now: a key server removed from the config no longer signs anything
+        var keys = urls.SelectMany(u => _byUrl.TryGetValue(u, out var k) ? k.Keys : []).ToList();
+        return (keys, urls.Any(u => _byUrl.TryGetValue(u, out var k) && k.FailedAt is not null && k.Keys.Count == 0));
     }
 
     /// <summary>The signing keys of a JWKS, or of the <c>jwks_uri</c> an OpenID discovery document names.</summary>
@@ -192,14 +197,34 @@ public sealed class JwtAuthenticator(
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(5));
         var client = httpClients.CreateClient(nameof(JwtAuthenticator));
-        var json = await client.GetStringAsync(new Uri(url), timeout.Token);
+        var address = HttpAddress(url, null);
+        var json = await client.GetStringAsync(address, timeout.Token);
         if (JsonNode.Parse(json) is JsonObject document && document["keys"] is null && document["jwks_uri"]?.GetValue<string>() is { } jwksUri)
         {
-            json = await client.GetStringAsync(new Uri(jwksUri), timeout.Token);
+            // the keys must come over https (or from this machine), as OpenID libraries require: an http jwks_uri would
+            // let anyone on the network hand over signing keys of their own
+            var keysAddress = HttpAddress(jwksUri, address);
+            if (keysAddress.Scheme != Uri.UriSchemeHttps && !keysAddress.IsLoopback)
+            {
+                throw new InvalidOperationException($"the discovery document's jwks_uri {keysAddress} is not https");
+            }
+
+            json = await client.GetStringAsync(keysAddress, timeout.Token);
         }
 
         return new JsonWebKeySet(json).GetSigningKeys().ToList();
     }
+
+    /// <summary>An absolute http(s) address (a relative one resolved against <paramref name="relativeTo"/>), else FormatException.</summary>
+    private static Uri HttpAddress(string text, Uri? relativeTo)
+    {
+        var address = relativeTo is not null && Uri.TryCreate(relativeTo, text, out var resolved) && !text.Contains("://", StringComparison.Ordinal) && !text.StartsWith("file:", StringComparison.Ordinal)
+            ? resolved
+            : Uri.TryCreate(text, UriKind.Absolute, out var absolute) ? absolute : null;
+        return address is { Scheme: "http" or "https" } ? address : throw new FormatException($"'{text}' is not an http(s) address");
+    }
+
+    private sealed record UrlKeys(IReadOnlyList<SecurityKey> Keys, DateTimeOffset FetchedAt, DateTimeOffset? FailedAt);
 
     public void Dispose() => _refresh.Dispose();
 

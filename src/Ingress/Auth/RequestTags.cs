@@ -21,9 +21,13 @@ internal static class RequestTags
         return tags;
     }
 
-    /// <summary>Where the body carries tags of its own (<c>metadata.tags</c> or <c>tags</c>), or null when it carries none.</summary>
+    /// <summary>
+    /// Where the body carries tags of its own (<c>metadata.tags</c>, <c>litellm_metadata.tags</c> or <c>tags</c>, each
+    /// of which routing reads), or null when it carries none.
+    /// </summary>
     public static string? ClientSide(JsonObject? body) =>
         (body?["metadata"] as JsonObject)?["tags"] is { } metadataTags && HasAny(metadataTags) ? "metadata.tags"
+        : (body?["litellm_metadata"] as JsonObject)?["tags"] is { } litellmTags && HasAny(litellmTags) ? "litellm_metadata.tags"
         : body?["tags"] is { } tags && HasAny(tags) ? "tags"
         : null;
 

@@ -10,7 +10,8 @@ namespace Broker.Workers.Retries;
 
 /// <summary>
 /// First step of a model group queue's error pipe: a chat attempt that could not take or commit its ticket because the
-/// retry saga's store (PostgreSQL or Redis) failed is answered here with 503 <c>state_store_unavailable</c>, instead of
+/// retry saga's store (PostgreSQL or Redis) could not be reached (<see cref="AttemptTicketUnavailableException"/>, after
+/// a few short tries) is answered here with 503 <c>state_store_unavailable</c>, instead of
 /// being dead-lettered while its client waits for the request's timeout. The attempt did not run (or its answer was not
 /// sent and not billed), so the command is discarded, not moved to <c>_error</c>: a replay would run an attempt nobody
 /// waits for. Other messages, other failures, and commands past their deadline go on to the usual dead-lettering.
@@ -24,7 +25,7 @@ public sealed class AttemptStoreFailureAnswer(IServiceProvider services) : IFilt
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
         var time = services.GetRequiredService<TimeProvider>();
-        if (SagaStoreFailureAnswer.IsStoreFailure(context.Exception) &&
+        if (TicketUnavailable(context.Exception) &&
             Command(context) is ({ } command, { } responseAddress) &&
             command.Deadline > time.GetUtcNow())
         {
@@ -49,11 +50,25 @@ public sealed class AttemptStoreFailureAnswer(IServiceProvider services) : IFilt
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                Log.AnswerWithoutSagaFailed(logger, command.RequestId, ex.GetType().Name + ": " + ex.Message);
+                Log.AttemptAnswerFailed(logger, command.RequestId, ex.GetType().Name + ": " + ex.Message);
             }
         }
 
         await next.Send(context);
+    }
+
+    /// <summary>Only a ticket the store could not be reached for: any other failure (after the answer, too) is dead-lettered.</summary>
+    private static bool TicketUnavailable(Exception? exception)
+    {
+        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is AttemptTicketUnavailableException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The chat command in this message's envelope and where its answer goes, or nulls for anything else.</summary>

@@ -33,4 +33,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2311, Level = LogLevel.Warning, Message = "Request {RequestId}: attempt {Attempt} on {Queue} could not take its ticket ({Reason}); answered with {StatusCode}, the attempt did not run")]
     public static partial void AttemptAnsweredWithoutTicket(ILogger logger, Guid requestId, int attempt, string queue, int statusCode, string reason);
+
+    [LoggerMessage(EventId = 2312, Level = LogLevel.Error, Message = "Request {RequestId}: an attempt whose ticket could not be taken could not be answered either ({Reason}); the command is dead-lettered")]
+    public static partial void AttemptAnswerFailed(ILogger logger, Guid requestId, string reason);
 }

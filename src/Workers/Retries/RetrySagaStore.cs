@@ -318,7 +318,7 @@ public sealed class RetrySagaStore(BrokerRedis redis, BrokerDatabase database, B
     /// </summary>
     public async Task<bool> StartAttemptAsync(Guid requestId, int attempt, Guid messageId, DateTimeOffset deadline)
     {
-        var started = await TryStartAttemptAsync(requestId, attempt, messageId.ToString("N"), deadline);
+        var started = await TicketAsync(() => TryStartAttemptAsync(requestId, attempt, messageId.ToString("N"), deadline), "take", attempt);
         if (started)
         {
             Interlocked.Increment(ref _attemptsStarted);
@@ -361,9 +361,35 @@ public sealed class RetrySagaStore(BrokerRedis redis, BrokerDatabase database, B
     /// The worker running an attempt is about to answer: true when the attempt is still its own (it answers), false when
     /// the saga gave up on it meanwhile (the answer is late: another attempt answers the caller).
     /// </summary>
-    public async Task<bool> CommitAttemptAsync(Guid requestId, int attempt, Guid messageId, DateTimeOffset deadline)
+    public Task<bool> CommitAttemptAsync(Guid requestId, int attempt, Guid messageId, DateTimeOffset deadline) =>
+        TicketAsync(() => TryCommitAttemptAsync(requestId, attempt, messageId.ToString("N"), deadline), "commit", attempt);
+
+    /// <summary>
+    /// A ticket operation, tried three times over about a second when the store cannot be reached; then
+    /// <see cref="AttemptTicketUnavailableException"/>. Other failures (the store's data, a bug) are thrown as they are.
+    /// </summary>
+    private static async Task<bool> TicketAsync(Func<Task<bool>> operation, string what, int attempt)
     {
-        var owner = messageId.ToString("N");
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                return await operation();
+            }
+            catch (Exception ex) when (AttemptTicketUnavailableException.IsUnreachable(ex))
+            {
+                if (tries == 3)
+                {
+                    throw new AttemptTicketUnavailableException($"could not {what} the ticket of attempt {attempt}: {ex.Message}", ex);
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * tries * tries));
+            }
+        }
+    }
+
+    private async Task<bool> TryCommitAttemptAsync(Guid requestId, int attempt, string owner, DateTimeOffset deadline)
+    {
         if (Rows() is { } rows)
         {
             return await rows.CommitAsync(requestId, attempt, owner, StoredExpiry(deadline), Now());

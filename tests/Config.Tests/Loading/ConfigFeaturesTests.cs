@@ -177,6 +177,11 @@ public sealed class ConfigFeaturesTests
     [InlineData("enforce_scope_based_access: true", true)]
     [InlineData("enforce_scope_based_access: false", false)]
     [InlineData("admin_allowed_routes: [\"/key/generate\"]", true)]
+    [InlineData("enforce_scope_based_access: no", false)]
+    [InlineData("team_id_default: t-default", true)]
+    [InlineData("object_id_jwt_field: oid", true)]
+    [InlineData("enforce_rbac: maybe", true)]
+    [InlineData("enforce_rbac: yes", false)]
     [InlineData("some_future_field: x", false)]
     public void Load_JwtRestrictionBrokerDoesNotEnforce_RefusedNamingTheKey(string line, bool refused)
     {

@@ -95,7 +95,7 @@ public sealed class JwtAuthTests
         await using var server = await StartKeyServerAsync(app =>
         {
             app.MapGet("/oauth2/default/.well-known/openid-configuration", (HttpContext http) =>
-                Results.Json(new { issuer = "https://issuer.test", jwks_uri = $"http://{http.Request.Host}/oauth2/default/v1/keys" }));
+                Results.Json(new { issuer = "https://issuer.test", jwks_uri = "/oauth2/default/v1/keys" }));
             app.MapGet("/oauth2/default/v1/keys", () =>
             {
                 Interlocked.Increment(ref jwksFetched);
@@ -124,6 +124,8 @@ public sealed class JwtAuthTests
         var admin = Token(rsa, new() { ["sub"] = "ann", ["groups"] = new[] { "staff", "broker-admins" } });
         var user = Token(rsa, new() { ["sub"] = "bob", ["groups"] = new[] { "broker-users" } });
         var stranger = Token(rsa, new() { ["sub"] = "eve", ["groups"] = new[] { "staff" } });
+        // with role_mappings, a group that happens to be called proxy_admin is not a role of its own
+        var namedLikeAdmin = Token(rsa, new() { ["sub"] = "mal", ["groups"] = new[] { "proxy_admin", "broker-users" } });
 
         Assert.Equal(HttpStatusCode.OK, (await GetAsync(broker.Http, "key/list", admin)).Status);
         Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, user, "o1")).Status);
@@ -131,7 +133,41 @@ public sealed class JwtAuthTests
         var refused = await ChatAsync(broker.Http, stranger, "o1");
         Assert.Equal(HttpStatusCode.Unauthorized, refused.Status);
         Assert.Contains("no role", AssertOpenAiError(refused.Body)["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(broker.Http, "key/list", namedLikeAdmin)).Status);
         Assert.True(jwksFetched >= 1);
+    }
+
+    [Fact]
+    public async Task Jwt_TeamIdsAndAllowedRoles_FirstKnownTeamAppliesUnknownTeamsAndOtherRolesRefused()
+    {
+        using var rsa = RSA.Create(2048);
+        var pem = rsa.ExportSubjectPublicKeyInfoPem().Replace("\n", "\\n", StringComparison.Ordinal);
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, $$"""
+              enable_jwt_auth: true
+              litellm_jwtauth:
+                public_key: "{{pem}}"
+                audience: broker-test
+                issuer: https://issuer.test
+                team_ids_jwt_field: groups
+                user_allowed_roles: [llm-users]
+            """));
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(broker.Http, "team/new", MasterKey, new { team_id = "t-known", models = new[] { "o1" } })).Status);
+
+        // an IdP lists groups the gateway has never heard of first ("Everyone"): the known team is the caller's
+        var member = Token(rsa, new() { ["sub"] = "alice", ["roles"] = new[] { "llm-users" }, ["groups"] = new[] { "Everyone", "t-known" } });
+        var noKnownTeam = Token(rsa, new() { ["sub"] = "bob", ["roles"] = new[] { "llm-users" }, ["groups"] = new[] { "Everyone" } });
+        var otherRole = Token(rsa, new() { ["sub"] = "carol", ["roles"] = new[] { "guests" }, ["groups"] = new[] { "t-known" } });
+
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, member, "o1")).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await ChatAsync(broker.Http, member, "gpt-4o")).Status);
+        var unknown = await ChatAsync(broker.Http, noKnownTeam, "o1");
+        Assert.Equal(HttpStatusCode.Unauthorized, unknown.Status);
+        Assert.Contains("none of the teams", AssertOpenAiError(unknown.Body)["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        var refused = await ChatAsync(broker.Http, otherRole, "o1");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.Status);
+        Assert.Contains("user_allowed_roles", AssertOpenAiError(refused.Body)["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]

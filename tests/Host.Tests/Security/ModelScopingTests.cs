@@ -75,6 +75,8 @@ public sealed class ModelScopingTests
             new { model = "gpt-4o", messages = new[] { new { role = "user", content = "hi" } }, metadata = new { tags = new[] { "free-tier" } } });
         var topLevel = await PostAsync(broker.Http, "v1/chat/completions", key,
             new { model = "gpt-4o", messages = new[] { new { role = "user", content = "hi" } }, tags = "free-tier" });
+        var litellmMetadata = await PostAsync(broker.Http, "v1/chat/completions", key,
+            new { model = "gpt-4o", messages = new[] { new { role = "user", content = "hi" } }, litellm_metadata = new { tags = new[] { "premium" } } });
         var plain = await PostAsync(broker.Http, "v1/chat/completions", key,
             new { model = "gpt-4o", messages = new[] { new { role = "user", content = "hi" } } });
 
@@ -82,8 +84,54 @@ public sealed class ModelScopingTests
         Assert.Equal("metadata.tags", AssertOpenAiError(inMetadata.Body)["param"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.BadRequest, topLevel.Status);
         Assert.Equal("tags", AssertOpenAiError(topLevel.Body)["param"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.BadRequest, litellmMetadata.Status);
+        Assert.Equal("litellm_metadata.tags", AssertOpenAiError(litellmMetadata.Body)["param"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, plain.Status);
         Assert.Single(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Batch_LineWithClientTagsWhenRejected_BatchRefusedNamingTheLine()
+    {
+        await using var upstream = await FakeUpstream.StartOpenAiAsync();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, "  reject_clientside_metadata_tags: true"));
+        var key = await GenerateKeyAsync(broker.Http, new { metadata = new { tags = new[] { "team-a" } } });
+        var line = new JsonObject
+        {
+            ["custom_id"] = "1", ["method"] = "POST", ["url"] = "/v1/chat/completions",
+            ["body"] = new JsonObject
+            {
+                ["model"] = "gpt-4o", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }),
+                ["metadata"] = new JsonObject { ["tags"] = new JsonArray("premium") },
+            },
+        };
+        using var form = new MultipartFormDataContent { { new StringContent("batch"), "purpose" } };
+        var file = new ByteArrayContent(Encoding.UTF8.GetBytes(line.ToJsonString() + "\n"));
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/jsonl");
+        form.Add(file, "file", "lines.jsonl");
+        using var upload = new HttpRequestMessage(HttpMethod.Post, "v1/files") { Content = form };
+        upload.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var uploaded = await broker.Http.SendAsync(upload);
+        var fileId = JsonNode.Parse(await uploaded.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+
+        var batch = await PostAsync(broker.Http, "v1/batches", key, new { input_file_id = fileId, endpoint = "/v1/chat/completions", completion_window = "24h" });
+
+        // as OpenAI validates a batch: created, then failed with each bad line's error
+        Assert.True(batch.Status == HttpStatusCode.OK, batch.Body?.ToJsonString());
+        var id = batch.Body!["id"]!.GetValue<string>();
+        var validated = batch.Body;
+        for (var i = 0; i < 100 && validated?["status"]?.GetValue<string>() == "validating"; i++)
+        {
+            await Task.Delay(200);
+            validated = (await GetAsync(broker.Http, $"v1/batches/{id}", key)).Body;
+        }
+
+        Assert.Equal("failed", validated!["status"]!.GetValue<string>());
+        var error = validated["errors"]!["data"]![0]!;
+        Assert.Equal("body.metadata.tags", error["param"]!.GetValue<string>());
+        Assert.Contains("reject_clientside_metadata_tags", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(upstream.Requests);
     }
 
     [Fact]

@@ -402,6 +402,14 @@ public sealed class BatchValidator(
                 "Guardrails do not run on batch lines; send requests that need guardrails to the live endpoint.", "body.guardrails", null));
         }
 
+        // reject_clientside_metadata_tags holds for batch lines as for live requests of a key (tags route, and bill)
+        if (config.Current.GeneralSettings.RejectClientsideMetadataTags && scope.Key is not null && RequestTags.ClientSide(body) is { } tagsAt)
+        {
+            return (null, Error("invalid_request_error",
+                $"Client-side '{tagsAt}' not allowed in request. 'reject_clientside_metadata_tags'=True. Tags can only be set via API key metadata.",
+                "body." + tagsAt, null));
+        }
+
         var model = m.GetValue<string>();
         if (balancer.Resolve(config.Current, model) is not { } group)
         {
