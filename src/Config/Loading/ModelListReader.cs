@@ -11,6 +11,9 @@ namespace Broker.Config.Loading;
 /// <summary>model_list → deployments. Entries missing model_name or model are reported and left out.</summary>
 internal static class ModelListReader
 {
+    /// <summary>The words of every warning about a deployment Broker keeps but cannot call (a runtime model is refused for it).</summary>
+    internal const string CallsFail = "calls to this deployment fail";
+
     private const string Section = "model_list";
 
     public static List<ModelDeployment> Read(NodeConverter convert, YamlNode? node)
@@ -128,7 +131,7 @@ internal static class ModelListReader
             {
                 // LiteLLM starts with such an entry and fails only the calls to it
                 context.Warning(paramsMap, p.ChildPath("api_base"),
-                    "not set for an azure deployment (nor AZURE_API_BASE): calls to this deployment fail until it is");
+                    $"not set for an azure deployment (nor AZURE_API_BASE): {CallsFail} until it is");
             }
 
             if (apiVersion is null)
@@ -225,7 +228,7 @@ internal static class ModelListReader
         // LiteLLM starts with such an entry and fails only the calls to it: the deployment is kept, and its calls are
         // answered with an error naming the provider
         context.Warning(node, path,
-            $"unknown provider '{prefix}' in '{model}': calls to this deployment will fail; set api_base to call it as an OpenAI-compatible model " +
+            $"unknown provider '{prefix}' in '{model}': {CallsFail}; set api_base to call it as an OpenAI-compatible model " +
             $"(known: {string.Join(", ", ProviderCatalog.Known)})");
         unknownPrefix = true;
         return true;

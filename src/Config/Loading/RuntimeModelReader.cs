@@ -120,11 +120,16 @@ public static class RuntimeModelReader
         }
 
         var deployments = ModelListReader.Read(new NodeConverter(context), stream.Documents[0].RootNode);
+        // a model added at run time that could never be called is refused, not kept with a warning nobody sees: an
+        // unknown provider without api_base, an azure entry without api_base
         var errors = context.Diagnostics
-            .Where(d => d.Severity == ConfigSeverity.Error)
+            .Where(d => d.Severity == ConfigSeverity.Error || (d.Severity == ConfigSeverity.Warning && CannotBeCalled(d)))
             .Select(d => (d.Path.StartsWith("model_list[0].", StringComparison.Ordinal) ? d.Path["model_list[0].".Length..] : d.Path) + ": " + d.Message)
             .ToList();
         var deployment = deployments.Count == 1 ? deployments[0] with { DbModel = true } : null;
         return (deployment, errors);
     }
+
+    private static bool CannotBeCalled(ConfigDiagnostic diagnostic) =>
+        diagnostic.Message.Contains(ModelListReader.CallsFail, StringComparison.Ordinal);
 }

@@ -93,7 +93,7 @@ public sealed class ProxyConfigLoaderTests
 
         Assert.Empty(result.Errors);
         var unknown = Single(result, ConfigSeverity.Warning, "model_list[0].litellm_params.model");
-        Assert.StartsWith("unknown provider 'foo' in 'foo/bar': calls to this deployment will fail; set api_base", unknown.Message, StringComparison.Ordinal);
+        Assert.StartsWith("unknown provider 'foo' in 'foo/bar': calls to this deployment fail; set api_base", unknown.Message, StringComparison.Ordinal);
         Assert.Contains("(known: openai, azure, ", unknown.Message, StringComparison.Ordinal);
         Assert.Equal((4, 14), (unknown.Line, unknown.Column));
         var warning = Single(result, ConfigSeverity.Warning, "model_list[1].litellm_params.model");

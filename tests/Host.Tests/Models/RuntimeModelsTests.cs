@@ -162,6 +162,11 @@ public sealed class RuntimeModelsTests(RabbitMqFixture rabbit) : IClassFixture<R
         missingEnv["litellm_params"]!["api_key"] = "os.environ/BROKER_TEST_NOT_SET_" + Guid.NewGuid().ToString("N");
         using var badEnv = await PostAsync(broker.Http, "model/new", missingEnv);
         using var noModel = await PostAsync(broker.Http, "model/new", new JsonObject { ["model_name"] = "x", ["litellm_params"] = new JsonObject() });
+        // a model that could never be called (config.yaml keeps such an entry with a warning; a runtime model is refused)
+        using var azureWithoutBase = await PostAsync(broker.Http, "model/new", new JsonObject
+        {
+            ["model_name"] = "azure-model", ["litellm_params"] = new JsonObject { ["model"] = "azure/gpt-4", ["api_key"] = "sk-123" },
+        });
         using var deleteMissing = await PostAsync(broker.Http, "model/delete", new JsonObject { ["id"] = "no-such-model" });
         using var anonymous = await SendAsync(broker.Http, HttpMethod.Post, "model/new", NewModel("anon-model", upstream), key: "sk-not-the-master");
 
@@ -172,6 +177,8 @@ public sealed class RuntimeModelsTests(RabbitMqFixture rabbit) : IClassFixture<R
         Assert.Contains("BROKER_TEST_NOT_SET_", await badEnv.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, noModel.StatusCode);
         Assert.Contains("model: required", await noModel.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, azureWithoutBase.StatusCode);
+        Assert.Contains("calls to this deployment fail", await azureWithoutBase.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, deleteMissing.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         Assert.Equal(["config-model"], await ModelIdsAsync(broker.Http));
