@@ -85,17 +85,9 @@ public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsB
     [Fact]
     public async Task CompleteChat_PostgresDownWhenAttemptFails_AnsweredWithItsOwnErrorBeforeTheTimeout()
     {
-        var primary = await Fake();
-        var backup = await Fake();
-        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
-        var server = new Uri(TestDatabase.ServerUrl);
-        await using var proxy = TcpProxy.Start(server.Host, server.Port > 0 ? server.Port : 5432);
-        await using var broker = await StartAsync(Config(
-            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
-            """
-              num_retries: 0
-              fallbacks: [{primary: [backup]}]
-            """), [(BrokerRoles.Workers, []), (BrokerRoles.Ingress, [])], redisUrl: "", databasePort: proxy.Port);
+        var (primary, backup) = (await Fake(), await Fake());
+        await using var proxy = DatabaseProxy();
+        await using var broker = await StartFailingPrimaryAsync(primary, backup, proxy, workerGroups: []);
         Assert.All(Stores(broker), s => Assert.Equal(RetrySagaStoreKind.PostgreSql, s.Kind));
         // PostgreSQL, where the saga keeps its state, goes away
         proxy.Cut();
@@ -116,18 +108,10 @@ public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsB
     [Fact]
     public async Task CompleteChat_PostgresDownWhenFallbackTakesItsTicket_Answered503NotLeftToTheTimeout()
     {
-        var primary = await Fake();
-        var backup = await Fake();
-        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
-        var server = new Uri(TestDatabase.ServerUrl);
-        await using var proxy = TcpProxy.Start(server.Host, server.Port > 0 ? server.Port : 5432);
+        var (primary, backup) = (await Fake(), await Fake());
+        await using var proxy = DatabaseProxy();
         // only the primary group has a worker at first: the fallback waits in its queue
-        await using var broker = await StartAsync(Config(
-            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
-            """
-              num_retries: 0
-              fallbacks: [{primary: [backup]}]
-            """), [(BrokerRoles.Workers, ["primary"]), (BrokerRoles.Ingress, [])], redisUrl: "", databasePort: proxy.Port);
+        await using var broker = await StartFailingPrimaryAsync(primary, backup, proxy, workerGroups: ["primary"]);
         var database = _databases[^1];
 
         var answer = broker.Http.SendAsync(Chat("primary"));
@@ -159,6 +143,25 @@ public sealed class PostgresRetriesTests(RabbitMqFixture rabbit) : RetriesTestsB
 
         Assert.Contains("database_url", refused.Message, StringComparison.Ordinal);
         Assert.Contains("REDIS_URL", refused.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A proxy to the test PostgreSQL server, to cut it.</summary>
+    private static TcpProxy DatabaseProxy()
+    {
+        var server = new Uri(TestDatabase.ServerUrl);
+        return TcpProxy.Start(server.Host, server.Port > 0 ? server.Port : 5432);
+    }
+
+    /// <summary>Group primary (always 500) falls back to backup; a worker for <paramref name="workerGroups"/> (all when empty) and an Ingress, the database behind <paramref name="proxy"/>.</summary>
+    private Task<BrokerRunner> StartFailingPrimaryAsync(FakeUpstream primary, FakeUpstream backup, TcpProxy proxy, string[] workerGroups)
+    {
+        primary.Failure = (500, """{"error":{"message":"primary exploded","type":"server_error"}}""", null);
+        return StartAsync(Config(
+            Deployment("primary", "p1", primary) + Deployment("backup", "b1", backup),
+            """
+              num_retries: 0
+              fallbacks: [{primary: [backup]}]
+            """), [(BrokerRoles.Workers, workerGroups), (BrokerRoles.Ingress, [])], redisUrl: "", databasePort: proxy.Port);
     }
 
     private async Task<BrokerRunner> StartAsync(

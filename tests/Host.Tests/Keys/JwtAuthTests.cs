@@ -24,17 +24,9 @@ public sealed class JwtAuthTests
     {
         using var rsa = RSA.Create(2048);
         using var other = RSA.Create(2048);
-        var pem = rsa.ExportSubjectPublicKeyInfoPem().Replace("\n", "\\n", StringComparison.Ordinal);
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
         await using var db = await TestDatabase.CreateAsync();
-        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, $$"""
-              enable_jwt_auth: true
-              litellm_jwtauth:
-                public_key: "{{pem}}"
-                audience: broker-test
-                issuer: https://issuer.test
-                team_id_jwt_field: team
-            """));
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, PemSettings(rsa, "team_id_jwt_field: team")));
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(broker.Http, "team/new", MasterKey, new { team_id = "t-jwt", models = new[] { "o1" } })).Status);
 
         var member = Token(rsa, new() { ["sub"] = "alice", ["team"] = "t-jwt" });
@@ -141,18 +133,10 @@ public sealed class JwtAuthTests
     public async Task Jwt_TeamIdsAndAllowedRoles_FirstKnownTeamAppliesUnknownTeamsAndOtherRolesRefused()
     {
         using var rsa = RSA.Create(2048);
-        var pem = rsa.ExportSubjectPublicKeyInfoPem().Replace("\n", "\\n", StringComparison.Ordinal);
         await using var upstream = await FakeUpstream.StartOpenAiAsync();
         await using var db = await TestDatabase.CreateAsync();
-        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url, $$"""
-              enable_jwt_auth: true
-              litellm_jwtauth:
-                public_key: "{{pem}}"
-                audience: broker-test
-                issuer: https://issuer.test
-                team_ids_jwt_field: groups
-                user_allowed_roles: [llm-users]
-            """));
+        await using var broker = await BrokerRunner.StartEmbeddedAsync(Yaml(upstream.BaseUrl, db.Url,
+            PemSettings(rsa, "team_ids_jwt_field: groups", "user_allowed_roles: [llm-users]")));
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(broker.Http, "team/new", MasterKey, new { team_id = "t-known", models = new[] { "o1" } })).Status);
 
         // an IdP lists groups the gateway has never heard of first ("Everyone"): the known team is the caller's
@@ -186,6 +170,14 @@ public sealed class JwtAuthTests
         Assert.Equal(HttpStatusCode.Unauthorized, status);
         Assert.Contains("could not be fetched", AssertOpenAiError(body)["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await ChatAsync(broker.Http, MasterKey, "o1")).Status);
+    }
+
+    /// <summary>general_settings lines for JWT auth by <paramref name="rsa"/>'s PEM public key, audience and issuer, plus <paramref name="more"/>.</summary>
+    private static string PemSettings(RSA rsa, params string[] more)
+    {
+        var pem = rsa.ExportSubjectPublicKeyInfoPem().Replace("\n", "\\n", StringComparison.Ordinal);
+        var lines = new[] { $"public_key: \"{pem}\"", "audience: broker-test", "issuer: https://issuer.test" }.Concat(more);
+        return "  enable_jwt_auth: true\n  litellm_jwtauth:\n" + string.Concat(lines.Select(l => "    " + l + "\n"));
     }
 
     /// <summary>The JWKS of <paramref name="rsa"/>'s public key, key id k1.</summary>
