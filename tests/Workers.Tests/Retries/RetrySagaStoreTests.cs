@@ -91,7 +91,9 @@ public sealed class RetrySagaStoreTests
 
         await Assert.ThrowsAnyAsync<RedisException>(() => store.InsertAsync(instance));
         await Assert.ThrowsAnyAsync<RedisException>(() => store.LoadAsync(instance.CorrelationId));
-        await Assert.ThrowsAnyAsync<RedisException>(() => store.StartAttemptAsync(instance.CorrelationId, 1, Guid.NewGuid(), instance.Deadline));
+        // a ticket the store cannot be reached for, after a few short tries: the worker's error pipe answers the client
+        var ticket = await Assert.ThrowsAsync<AttemptTicketUnavailableException>(() => store.StartAttemptAsync(instance.CorrelationId, 1, Guid.NewGuid(), instance.Deadline));
+        Assert.IsAssignableFrom<RedisException>(ticket.InnerException);
         Assert.Equal(0, store.LocalCount);
     }
 }
