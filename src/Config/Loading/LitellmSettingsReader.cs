@@ -18,14 +18,15 @@ internal static class LitellmSettingsReader
     {
         var section = new MapReader(convert, node is null ? null : convert.Map(node, Section), Section);
         var shared = RoutingKeysReader.Read(section, "request_timeout");
+        var cache = section.Bool("cache") ?? false;
         var settings = new LitellmSettings
         {
             RequestTimeout = shared.Timeout,
             NumRetries = shared.NumRetries,
             ForceIpv4 = section.Bool("force_ipv4") ?? false,
             DropParams = section.Bool("drop_params") ?? false,
-            Cache = section.Bool("cache") ?? false,
-            CacheParams = ReadCacheParams(section, section.Has("cache") && section.Bool("cache") == true),
+            Cache = cache,
+            CacheParams = ReadCacheParams(section, cache),
             SuccessCallback = CallbackList(section, "success_callback", genericCallbacks),
             FailureCallback = CallbackList(section, "failure_callback", genericCallbacks),
             Callbacks = CallbackList(section, "callbacks", genericCallbacks),

@@ -188,7 +188,7 @@ public static class InferenceSteps
     public static ProviderError Unsupported(ModelDeployment deployment, string what)
     {
         ArgumentNullException.ThrowIfNull(deployment);
-        if (deployment.Provider == BuiltInProviders.Azure.Name && deployment.ApiBase is null)
+        if (ProviderResolver.AzureWithoutBase(deployment))
         {
             return new ProviderError(ProviderErrorClass.BadRequest, 400,
                 $"Azure deployment '{deployment.Model}' (model group '{deployment.ModelName}') has no api_base (nor AZURE_API_BASE): Broker cannot call it; " +

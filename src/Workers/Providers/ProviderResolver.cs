@@ -40,7 +40,7 @@ public sealed class ProviderResolver
         }
 
         var descriptor = ProviderCatalog.Find(deployment.Provider);
-        if (descriptor is null || (descriptor.Name == BuiltInProviders.Azure.Name && deployment.ApiBase is null))
+        if (descriptor is null || AzureWithoutBase(deployment))
         {
             return null;
         }
@@ -51,6 +51,13 @@ public sealed class ProviderResolver
         }
 
         return descriptor.OpenAiCompatible || deployment.ApiBase is not null ? _openAi : null;
+    }
+
+    /// <summary>An azure deployment with neither api_base nor AZURE_API_BASE: kept by the loader, never callable.</summary>
+    public static bool AzureWithoutBase(ModelDeployment deployment)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        return deployment.Provider == BuiltInProviders.Azure.Name && deployment.ApiBase is null;
     }
 
     /// <summary>The chat implementation for a deployment; null when its provider is not supported.</summary>

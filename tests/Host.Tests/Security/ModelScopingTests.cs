@@ -106,27 +106,12 @@ public sealed class ModelScopingTests
                 ["metadata"] = new JsonObject { ["tags"] = new JsonArray("premium") },
             },
         };
-        using var form = new MultipartFormDataContent { { new StringContent("batch"), "purpose" } };
-        var file = new ByteArrayContent(Encoding.UTF8.GetBytes(line.ToJsonString() + "\n"));
-        file.Headers.ContentType = new MediaTypeHeaderValue("application/jsonl");
-        form.Add(file, "file", "lines.jsonl");
-        using var upload = new HttpRequestMessage(HttpMethod.Post, "v1/files") { Content = form };
-        upload.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var uploaded = await broker.Http.SendAsync(upload);
-        var fileId = JsonNode.Parse(await uploaded.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var client = new Broker.Host.Tests.Batches.BatchTestClient(broker, key);
 
-        var batch = await PostAsync(broker.Http, "v1/batches", key, new { input_file_id = fileId, endpoint = "/v1/chat/completions", completion_window = "24h" });
+        var created = await client.CreateAsync(await client.UploadAsync(line.ToJsonString() + "\n"));
 
         // as OpenAI validates a batch: created, then failed with each bad line's error
-        Assert.True(batch.Status == HttpStatusCode.OK, batch.Body?.ToJsonString());
-        var id = batch.Body!["id"]!.GetValue<string>();
-        var validated = batch.Body;
-        for (var i = 0; i < 100 && validated?["status"]?.GetValue<string>() == "validating"; i++)
-        {
-            await Task.Delay(200);
-            validated = (await GetAsync(broker.Http, $"v1/batches/{id}", key)).Body;
-        }
-
+        var validated = await client.WaitAsync(created["id"]!.GetValue<string>(), TimeSpan.FromSeconds(20));
         Assert.Equal("failed", validated!["status"]!.GetValue<string>());
         var error = validated["errors"]!["data"]![0]!;
         Assert.Equal("body.metadata.tags", error["param"]!.GetValue<string>());

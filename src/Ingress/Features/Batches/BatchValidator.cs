@@ -405,9 +405,8 @@ public sealed class BatchValidator(
         // reject_clientside_metadata_tags holds for batch lines as for live requests of a key (tags route, and bill)
         if (config.Current.GeneralSettings.RejectClientsideMetadataTags && scope.Key is not null && RequestTags.ClientSide(body) is { } tagsAt)
         {
-            return (null, Error("invalid_request_error",
-                $"Client-side '{tagsAt}' not allowed in request. 'reject_clientside_metadata_tags'=True. Tags can only be set via API key metadata.",
-                "body." + tagsAt, null));
+            var refused = AuthErrors.ClientTagsRejected(tagsAt).Error.Error;
+            return (null, Error(refused.Type, refused.Message, "body." + tagsAt, null));
         }
 
         var model = m.GetValue<string>();
