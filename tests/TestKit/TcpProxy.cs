@@ -86,6 +86,11 @@ public sealed class TcpProxy : IAsyncDisposable
         {
             await upstream.ConnectAsync(_targetHost, _targetPort, _stop.Token);
             _pairs[client] = upstream;
+            if (_cut)
+            {
+                return; // cut while this pair was connecting: it would have outlived the cut
+            }
+
             var a = client.GetStream().CopyToAsync(upstream.GetStream(), _stop.Token);
             var b = PumpAsync(upstream.GetStream(), client.GetStream(), _stop.Token);
             await Task.WhenAny(a, b);

@@ -51,6 +51,12 @@ public sealed class BrokerRunner : IAsyncDisposable
         merged.TryAdd("Redis:KeyPrefix", $"broker-test-{Guid.NewGuid():N}");
         // the suite runs several test hosts at once on two cores: allow Redis more than production's 100 ms
         merged.TryAdd("Redis:CommandTimeoutMs", "2000");
+        // a host's bus stop waits for its consumers for the drain plus 10 s whatever the stop token says (40 s by
+        // default): with a 10 s drain a stop that has to wait for them still ends within StopBound
+        if (!merged.ContainsKey("Bus:ConsumerStopTimeoutSeconds"))
+        {
+            merged.TryAdd("Workers:DrainSeconds", "10");
+        }
         // with no database_url the embedded store is a SQLite file of this broker's own (deleted on dispose), not ./broker.db shared by tests
         string? ownedDatabase = null;
         if (!merged.ContainsKey("Database:EmbeddedPath"))
