@@ -28,7 +28,7 @@ public sealed class CooldownAlertsConsumer(AlertingOptions options, TimeProvider
             {
                 ["model_group"] = c.ModelGroup,
                 ["deployment_id"] = c.DeploymentId,
-                ["error_class"] = c.ErrorClass,
+                ["error_class"] = c.ErrorClass.ToString(),
                 ["status_code"] = c.StatusCode.ToString(CultureInfo.InvariantCulture),
                 ["cooldown_seconds"] = c.CooldownSeconds.ToString(CultureInfo.InvariantCulture),
                 ["until"] = c.Until.ToString("O", CultureInfo.InvariantCulture),

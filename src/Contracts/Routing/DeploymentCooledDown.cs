@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using Broker.Contracts.Inference;
+
 namespace Broker.Contracts.Routing;
 
 /// <summary>
@@ -10,8 +13,12 @@ public sealed record DeploymentCooledDown
 
     public required string DeploymentId { get; init; }
 
-    /// <summary>The failure class that tipped it over (e.g. <c>InternalServerError</c>, <c>RateLimit</c>).</summary>
-    public required string ErrorClass { get; init; }
+    /// <summary>
+    /// The failure class that tipped it over, on the wire by name (<c>"InternalServerError"</c>, <c>"RateLimit"</c>) as
+    /// when this field was a string, so processes of both releases read each other's events during an upgrade.
+    /// </summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<ProviderErrorClass>))]
+    public required ProviderErrorClass ErrorClass { get; init; }
 
     public required int StatusCode { get; init; }
 

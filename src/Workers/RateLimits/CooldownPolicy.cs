@@ -24,7 +24,7 @@ public sealed class CooldownPolicy(RouterSettings settings)
     public TimeSpan CooldownTime => settings.CooldownTime is { } t && t > TimeSpan.Zero ? t : DefaultCooldownTime;
 
     /// <summary>The failure class to count for <paramref name="error"/>, or null when it says nothing about the deployment's health.</summary>
-    public string? CountedClass(ProviderError? error)
+    public ProviderErrorClass? CountedClass(ProviderError? error)
     {
         if (error is null || Disabled || error.StatusCode == 499)
         {
@@ -33,7 +33,7 @@ public sealed class CooldownPolicy(RouterSettings settings)
 
         var byDefault = error.StatusCode is 429 or 401 or 408 or 404 or >= 500 ||
                         error.Class is ProviderErrorClass.RateLimit or ProviderErrorClass.Authentication or ProviderErrorClass.Timeout or ProviderErrorClass.InternalServerError;
-        return byDefault || AllowedFor(error.Class) is not null ? error.Class.ToString() : null;
+        return byDefault || AllowedFor(error.Class) is not null ? error.Class : null;
     }
 
     /// <summary>True when the minute's counts after this failure call for a cooldown.</summary>

@@ -1,4 +1,5 @@
 using Broker.Config.Model;
+using Broker.Contracts.Inference;
 using Broker.ServiceDefaults.Redis;
 
 namespace Broker.Workers.RateLimits;
@@ -210,7 +211,7 @@ public sealed class LocalRoutingStore(TimeProvider timeProvider) : IRoutingStore
 
         public long Failures { get; set; }
 
-        public Dictionary<string, long> FailuresByClass { get; } = [];
+        public Dictionary<ProviderErrorClass, long> FailuresByClass { get; } = [];
 
         public double? LatencyMs { get; set; }
 

@@ -149,7 +149,7 @@ public sealed class RedisRoutingStore(IDatabase db, string prefix, TimeProvider 
         var kind = outcome.Succeeded ? "0" : outcome.FailureClass is null ? "2" : "1";
         var result = await db.ScriptEvaluateAsync(ReleaseScript,
             [Key(group, id, "inflight"), Key(group, id, $"tpm:{minute}"), Key(group, id, "latency"),
-             Key(group, id, $"ok:{minute}"), Key(group, id, $"fail:{minute}"), Key(group, id, $"fail:{outcome.FailureClass ?? "none"}:{minute}")],
+             Key(group, id, $"ok:{minute}"), Key(group, id, $"fail:{minute}"), Key(group, id, $"fail:{outcome.FailureClass?.ToString() ?? "none"}:{minute}")],
             [leaseId, Math.Max(0, outcome.Tokens), outcome.LatencyMs ?? -1, kind, WindowTtlSeconds, LocalRoutingStore.LatencySmoothing]).WaitAsync(cancellationToken);
         var values = (RedisResult[])result!;
         return new FailureCounts((long)values[0], (long)values[1], (long)values[2]);

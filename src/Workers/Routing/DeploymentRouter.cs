@@ -160,7 +160,7 @@ public sealed class DeploymentRouter(
         }
 
         var counts = await state.ReleaseAsync(lease.ModelGroup, lease.Deployment, lease.LeaseId, outcome, CancellationToken.None);
-        if (error is null || failureClass is null)
+        if (error is null || failureClass is not { } counted)
         {
             return null;
         }
@@ -178,12 +178,12 @@ public sealed class DeploymentRouter(
             return null;
         }
 
-        Log.CooledDown(logger, lease.ModelGroup, lease.Deployment.Id, duration.TotalSeconds, counts.Failures, failureClass, error.StatusCode);
+        Log.CooledDown(logger, lease.ModelGroup, lease.Deployment.Id, duration.TotalSeconds, counts.Failures, counted, error.StatusCode);
         return new DeploymentCooledDown
         {
             ModelGroup = lease.ModelGroup,
             DeploymentId = lease.Deployment.Id,
-            ErrorClass = failureClass,
+            ErrorClass = counted,
             StatusCode = error.StatusCode,
             FailuresThisMinute = (int)Math.Min(int.MaxValue, counts.Failures),
             CooldownSeconds = duration.TotalSeconds,

@@ -1,3 +1,4 @@
+using Broker.Contracts.Inference;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Workers.Routing;
@@ -5,7 +6,7 @@ namespace Broker.Workers.Routing;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Cooling down {ModelGroup}/{DeploymentId} for {CooldownSeconds} s after {Failures} failures this minute ({ErrorClass} {StatusCode})")]
-    public static partial void CooledDown(ILogger logger, string modelGroup, string deploymentId, double cooldownSeconds, long failures, string errorClass, int statusCode);
+    public static partial void CooledDown(ILogger logger, string modelGroup, string deploymentId, double cooldownSeconds, long failures, ProviderErrorClass errorClass, int statusCode);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Debug, Message = "{RequestId} waits for a slot in {ModelGroup}: every deployment is at its limit")]
     public static partial void Waiting(ILogger logger, Guid requestId, string modelGroup);

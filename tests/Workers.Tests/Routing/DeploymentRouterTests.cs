@@ -133,7 +133,7 @@ public sealed class DeploymentRouterTests
 
         Assert.Null(events[0]);
         var cooled = Assert.IsType<Contracts.Routing.DeploymentCooledDown>(events[1]);
-        Assert.Equal(("g", "a", "InternalServerError", 30.0), (cooled.ModelGroup, cooled.DeploymentId, cooled.ErrorClass, cooled.CooldownSeconds));
+        Assert.Equal(("g", "a", ProviderErrorClass.InternalServerError, 30.0), (cooled.ModelGroup, cooled.DeploymentId, cooled.ErrorClass, cooled.CooldownSeconds));
         for (var i = 0; i < 20; i++)
         {
             var r = (await h.Router.AcquireAsync(group, null, Guid.NewGuid(), Start.AddMinutes(5), default)).Lease!;

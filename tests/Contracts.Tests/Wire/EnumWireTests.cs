@@ -1,0 +1,45 @@
+using System.Text.Json;
+using Broker.Contracts.Inference;
+using Broker.Contracts.Routing;
+using MassTransit.Serialization;
+
+namespace Broker.Contracts.Tests.Wire;
+
+/// <summary>
+/// Contract fields typed as enums travel by name, so a process of the previous release (which published the cooldown's
+/// failure class as a string) and one of this release read each other's messages during a rolling upgrade.
+/// </summary>
+public sealed class EnumWireTests
+{
+    [Fact]
+    public void Serialize_DeploymentCooledDown_ErrorClassByName()
+    {
+        var json = JsonSerializer.Serialize(Cooled(ProviderErrorClass.RateLimit), SystemTextJsonMessageSerializer.Options);
+
+        Assert.Equal("RateLimit", JsonDocument.Parse(json).RootElement.GetProperty("errorClass").GetString());
+    }
+
+    [Fact]
+    public void Deserialize_ErrorClassStringFromThePreviousRelease_ReadsTheEnum()
+    {
+        const string previous = """
+            {"modelGroup":"g","deploymentId":"d","errorClass":"InternalServerError","statusCode":500,
+             "failuresThisMinute":3,"cooldownSeconds":5,"until":"2026-12-05T00:00:00+00:00"}
+            """;
+
+        var message = JsonSerializer.Deserialize<DeploymentCooledDown>(previous, SystemTextJsonMessageSerializer.Options)!;
+
+        Assert.Equal(ProviderErrorClass.InternalServerError, message.ErrorClass);
+    }
+
+    private static DeploymentCooledDown Cooled(ProviderErrorClass errorClass) => new()
+    {
+        ModelGroup = "g",
+        DeploymentId = "d",
+        ErrorClass = errorClass,
+        StatusCode = 429,
+        FailuresThisMinute = 1,
+        CooldownSeconds = 5,
+        Until = DateTimeOffset.UnixEpoch,
+    };
+}
