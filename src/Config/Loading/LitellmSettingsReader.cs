@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using Broker.Config.Model;
 using Broker.Config.Yaml;
 using YamlDotNet.RepresentationModel;
@@ -10,8 +9,6 @@ internal static class LitellmSettingsReader
 {
     public const string Section = "litellm_settings";
 
-    private static readonly FrozenSet<string> ServedCacheTypes = ConfigFeatures.ActiveOnlyWithValues["litellm_settings.cache_params.type"];
-    private static readonly string[] CacheTypes = ["local", "redis", "redis-semantic", "qdrant-semantic", "s3", "disk", "azure-blob", "gcs"];
 
     /// <summary>Reads the section; <paramref name="genericCallbacks"/> are the names callback_settings declares with <c>callback_type: generic_api</c>.</summary>
     public static (LitellmSettings Settings, RoutingValues Shared) Read(NodeConverter convert, YamlNode? node, IReadOnlySet<string> genericCallbacks)
@@ -97,20 +94,20 @@ internal static class LitellmSettingsReader
         var r = new MapReader(convert, map, section.ChildPath("cache_params"));
         var typeNode = r.Take("type");
         var type = typeNode is null ? null : convert.String(typeNode, r.ChildPath("type"));
-        if (type is not null && !CacheTypes.Contains(type, StringComparer.Ordinal))
+        if (type is not null && !CacheTypeNames.Known.Contains(type, StringComparer.Ordinal))
         {
             convert.Context.Warning(typeNode, r.ChildPath("type"),
-                $"unknown cache type '{type}' (known: {string.Join(", ", CacheTypes)}); Broker runs without a response cache");
+                $"unknown cache type '{type}' (known: {string.Join(", ", CacheTypeNames.Known)}); Broker runs without a response cache");
         }
-        else if (type is not null && !ServedCacheTypes.Contains(type))
+        else if (type is not null && !CacheTypeNames.IsServed(type))
         {
             convert.Context.Warning(typeNode, r.ChildPath("type"),
-                $"cache type '{type}' is not served by Broker; it runs without a response cache (served: {string.Join(", ", ServedCacheTypes.Order(StringComparer.Ordinal))})");
+                $"cache type '{type}' is not served by Broker; it runs without a response cache (served: {string.Join(", ", CacheTypeNames.Served.Order(StringComparer.Ordinal))})");
         }
 
         var cache = new CacheParams
         {
-            Type = type ?? "local",
+            Type = type ?? CacheTypeNames.Local,
             Host = r.String("host"),
             Port = r.Int("port"),
             Password = r.Secret("password"),
@@ -135,7 +132,7 @@ internal static class LitellmSettingsReader
         };
         var context = convert.Context;
         // the same order the Ingress looks for a Redis: sentinels, cluster nodes, host, then REDIS_HOST / REDIS_URL
-        if (cacheOn && cache.Type == "redis" && string.IsNullOrWhiteSpace(cache.Host) && cache.RedisStartupNodes.Count == 0 &&
+        if (cacheOn && cache.Type == CacheTypeNames.Redis && string.IsNullOrWhiteSpace(cache.Host) && cache.RedisStartupNodes.Count == 0 &&
             (cache.SentinelNodes.Count == 0 || string.IsNullOrEmpty(cache.ServiceName)) &&
             string.IsNullOrEmpty(context.GetEnv("REDIS_HOST")) && string.IsNullOrEmpty(context.GetEnv("REDIS_URL")))
         {

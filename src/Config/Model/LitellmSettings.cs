@@ -60,7 +60,7 @@ public sealed record LitellmSettings
 public sealed record CacheParams
 {
     /// <summary>redis, redis-semantic, qdrant-semantic, s3, local.</summary>
-    public string Type { get; init; } = "local";
+    public string Type { get; init; } = CacheTypeNames.Local;
 
     public string? Host { get; init; }
 

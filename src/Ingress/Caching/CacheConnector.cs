@@ -1,4 +1,5 @@
 using Broker.Config;
+using Broker.Config.Model;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -24,27 +25,15 @@ public sealed class CacheConnector(ResponseCache cache, IProxyConfigProvider con
             return;
         }
 
-        if (!CacheSettings.IsServedType(settings.Type))
+        if (CacheBackends.Find(settings.Type) is not { } backend)
         {
-            Log.TypeNotActive(logger, settings.Type);
+            Log.TypeNotActive(logger, settings.Type, string.Join(", ", CacheTypeNames.Served));
             return;
         }
 
         if (cache.Store is null)
         {
-            if (settings.Type == "s3")
-            {
-                Log.NoBucket(logger);
-            }
-            else if (settings.Type is "redis-semantic" or "qdrant-semantic")
-            {
-                Log.SemanticNotConfigured(logger, settings.Type);
-            }
-            else
-            {
-                Log.NoRedis(logger);
-            }
-
+            Log.NotConfigured(logger, settings.Type, backend.NotConfigured);
             return;
         }
 

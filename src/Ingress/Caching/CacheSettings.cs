@@ -8,11 +8,11 @@ public sealed record CacheSettings
     /// <summary>LiteLLM's in-memory default; also used for Redis when cache_params.ttl is not set, so entries never live forever.</summary>
     public static readonly TimeSpan DefaultTtl = TimeSpan.FromSeconds(600);
 
-    /// <summary>cache: true with a backend this release serves (local, redis, s3, redis-semantic, qdrant-semantic).</summary>
+    /// <summary>cache: true with a backend this release serves (<see cref="CacheBackends"/>).</summary>
     public bool Enabled { get; init; }
 
     /// <summary>cache_params.type as configured (local, redis, s3, ...).</summary>
-    public string Type { get; init; } = "local";
+    public string Type { get; init; } = CacheTypeNames.Local;
 
     public string? Namespace { get; init; }
 
@@ -25,8 +25,6 @@ public sealed record CacheSettings
 
     private static readonly HashSet<CacheCallType> AllCallTypes = [.. Enum.GetValues<CacheCallType>()];
 
-    /// <summary>The backends this release serves.</summary>
-    public static bool IsServedType(string type) => type is "local" or "redis" or "s3" or "redis-semantic" or "qdrant-semantic";
 
     public static CacheSettings From(LitellmSettings settings)
     {
@@ -38,7 +36,7 @@ public sealed record CacheSettings
             : p.SupportedCallTypes.Select(CallTypeOf).OfType<CacheCallType>().ToHashSet();
         return new CacheSettings
         {
-            Enabled = settings.Cache && IsServedType(p.Type),
+            Enabled = settings.Cache && CacheBackends.Find(p.Type) is not null,
             Type = p.Type,
             Namespace = string.IsNullOrWhiteSpace(p.Namespace) ? null : p.Namespace,
             Ttl = p.Ttl is { } ttl && ttl > TimeSpan.Zero ? ttl : DefaultTtl,
