@@ -137,8 +137,8 @@ public sealed class SpendEndToEndTests(RabbitMqFixture rabbit) : IClassFixture<R
         await WaitForMigrationAsync(db);
         await db.ExecuteAsync("INSERT INTO broker_keys (token_hash, key_name) VALUES ('kdup', 'sk-...kdup')");
         var bus = broker.Hosts[0].Services.GetRequiredService<IBus>();
-        var usage = SpendWriterTests.Usage(0.125m, key: "kdup");
-        var other = SpendWriterTests.Usage(0.5m, key: "kdup");
+        var usage = SpendSamples.Usage(0.125m, key: "kdup");
+        var other = SpendSamples.Usage(0.5m, key: "kdup");
 
         await bus.Publish(usage);
         await bus.Publish(usage);
@@ -183,7 +183,7 @@ public sealed class SpendEndToEndTests(RabbitMqFixture rabbit) : IClassFixture<R
 
         for (var i = 0; i < 12; i++)
         {
-            await bus.Publish(SpendWriterTests.Usage(0.25m, key: "kb", user: "ub"));
+            await bus.Publish(SpendSamples.Usage(0.25m, key: "kb", user: "ub"));
             await Task.Delay(50);
         }
 

@@ -100,8 +100,8 @@ public sealed class SpendPoisonTests(RabbitMqFixture rabbit) : IClassFixture<Rab
             await handle.Ready;
 
             var bus = billing.Services.GetRequiredService<IBus>();
-            var poison = SpendWriterTests.Usage(0.5m, key: null) with { ModelGroup = "poison" };
-            var good = Enumerable.Range(0, 4).Select(_ => SpendWriterTests.Usage(0.25m, key: null)).ToList();
+            var poison = SpendSamples.Usage(0.5m, key: null) with { ModelGroup = "poison" };
+            var good = Enumerable.Range(0, 4).Select(_ => SpendSamples.Usage(0.25m, key: null)).ToList();
             // in one go, so that they share a batch
             await bus.PublishBatch<UsageRecorded>([good[0], good[1], poison, good[2], good[3]]);
 
@@ -116,7 +116,7 @@ public sealed class SpendPoisonTests(RabbitMqFixture rabbit) : IClassFixture<Rab
             Assert.Contains("billing.usage-recorded_error", logs.All, StringComparison.Ordinal);
 
             // later events are not held back by the one set aside
-            var later = SpendWriterTests.Usage(0.125m, key: null);
+            var later = SpendSamples.Usage(0.125m, key: null);
             await bus.Publish(later);
             await WaitForAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs") == 5, "a later row");
 
@@ -166,7 +166,7 @@ public sealed class SpendPoisonTests(RabbitMqFixture rabbit) : IClassFixture<Rab
                 await channel.BasicPublishAsync("", SpendQueue, false, properties, Encoding.UTF8.GetBytes("{\"message\": [not json"));
             }
 
-            var good = SpendWriterTests.Usage(0.25m, key: null);
+            var good = SpendSamples.Usage(0.25m, key: null);
             await billing.Services.GetRequiredService<IBus>().Publish(good);
 
             await WaitForAsync(async () => await ErrorQueueDepthAsync(url) == 1, "the unreadable message in billing.usage-recorded_error");

@@ -128,8 +128,8 @@ public abstract class StoreContractTests : IAsyncLifetime
     {
         var key = "k-" + Guid.NewGuid().ToString("N");
         await Identity.InsertKeyAsync(key, "sk-...k", null, [], CancellationToken.None);
-        var first = Billing.SpendWriterTests.Usage(0.1m, key: key, endUser: "eu-" + key, tags: ["x", "x"]);
-        var second = Billing.SpendWriterTests.Usage(0.2m, key: key);
+        var first = SpendSamples.Usage(0.1m, key: key, endUser: "eu-" + key, tags: ["x", "x"]);
+        var second = SpendSamples.Usage(0.2m, key: key);
 
         var written = await Spend.WriteAsync([first, second, first], disableSpendLogs: false, CancellationToken.None);
         var again = await Spend.WriteAsync([first], disableSpendLogs: false, CancellationToken.None);
@@ -229,7 +229,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         var day1 = new DateTimeOffset(2026, 1, 10, 10, 0, 0, TimeSpan.Zero);
         var day2 = new DateTimeOffset(2026, 1, 11, 23, 59, 59, TimeSpan.Zero);
         UsageRecorded At(decimal cost, string key, string? team, string model, DateTimeOffset at) =>
-            Billing.SpendWriterTests.Usage(cost, key: key, team: team) with { ModelGroup = model, CompletedAt = at };
+            SpendSamples.Usage(cost, key: key, team: team) with { ModelGroup = model, CompletedAt = at };
         await Spend.WriteAsync(
         [
             At(0.1m, "kA", "t-b", "m-1", day1), At(0.25m, "kA", "t-b", "m-2", day1), At(0.5m, "kB", null, "m-1", day1),
@@ -268,8 +268,8 @@ public abstract class StoreContractTests : IAsyncLifetime
     public async Task Retention_ExpiredSpendLogsAndAttempts_DeletedInChunksRecentKept()
     {
         var now = DateTimeOffset.UtcNow;
-        var old = Enumerable.Range(0, 25).Select(i => Billing.SpendWriterTests.Usage(0.01m) with { CompletedAt = now.AddDays(-40).AddSeconds(-i) });
-        var recent = Enumerable.Range(0, 2).Select(_ => Billing.SpendWriterTests.Usage(0.01m) with { CompletedAt = now.AddDays(-1) });
+        var old = Enumerable.Range(0, 25).Select(i => SpendSamples.Usage(0.01m) with { CompletedAt = now.AddDays(-40).AddSeconds(-i) });
+        var recent = Enumerable.Range(0, 2).Select(_ => SpendSamples.Usage(0.01m) with { CompletedAt = now.AddDays(-1) });
         await Spend.WriteAsync([.. old, .. recent], disableSpendLogs: false, CancellationToken.None);
         await Attempts.AddAsync(
         [
@@ -290,7 +290,7 @@ public abstract class StoreContractTests : IAsyncLifetime
     [Fact]
     public async Task AddGuardrails_BeforeTheRowAfterItAndRedelivered_KeptOncePerRequest()
     {
-        var usage = Billing.SpendWriterTests.Usage(0.01m);
+        var usage = SpendSamples.Usage(0.01m);
         GuardrailsDecided Decided(Guid requestId) => new()
         {
             RequestId = requestId,
@@ -360,7 +360,7 @@ public abstract class StoreContractTests : IAsyncLifetime
     public async Task WriteSpend_UnknownKeyAndDisabledLogs_NoTotalForTheKeyAndStillOnce()
     {
         var missingKey = "gone-" + Guid.NewGuid().ToString("N");
-        var usage = Billing.SpendWriterTests.Usage(0.5m, key: missingKey);
+        var usage = SpendSamples.Usage(0.5m, key: missingKey);
 
         var written = await Spend.WriteAsync([usage], disableSpendLogs: true, CancellationToken.None);
         var again = await Spend.WriteAsync([usage], disableSpendLogs: true, CancellationToken.None);
@@ -381,7 +381,7 @@ public sealed class PostgresStoreContractTests : StoreContractTests
     public override async Task InitializeAsync()
     {
         _db = await TestDatabase.CreateAsync();
-        _database = await Billing.SpendWriterTests.MigratedAsync(_db);
+        _database = await SpendSamples.MigratedAsync(_db);
         Identity = new IdentityRepository(_database);
         Spend = new SpendWriter(_database);
         Files = new FileStore(_database, TimeProvider.System);

@@ -1,6 +1,6 @@
 using Broker.ServiceDefaults.Database;
 
-namespace Broker.Host.Tests.Database;
+namespace Broker.ServiceDefaults.Tests.Database;
 
 public sealed class PgTextTests
 {

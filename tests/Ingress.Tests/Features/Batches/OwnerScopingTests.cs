@@ -6,7 +6,7 @@ using Broker.ServiceDefaults.Database;
 using Broker.TestKit;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Broker.Host.Tests.Batches;
+namespace Broker.Ingress.Tests.Features.Batches;
 
 /// <summary>
 /// Files and batches belong to the key that created them (its hash, or <c>master</c>): for another key they do not

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Broker.Ingress.Features.Batches;
 
-namespace Broker.Host.Tests.Batches;
+namespace Broker.Ingress.Tests.Features.Batches;
 
 public sealed class BatchShapesTests
 {

@@ -1,37 +1,17 @@
 using Broker.Billing.Persistence;
-using Broker.Contracts.Identity;
 using Broker.Contracts.Usage;
 using Broker.ServiceDefaults.Database;
 using Broker.TestKit;
-using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Broker.Host.Tests.Billing;
+namespace Broker.Billing.Tests.Persistence;
 
 [Trait("Category", "Integration")]
 public sealed class SpendWriterTests
 {
-    internal static UsageRecorded Usage(decimal cost, string? key = "k1", string? user = null, string? team = null, Guid? id = null,
-        string? endUser = null, IReadOnlyList<string>? tags = null, bool succeeded = true) => new()
-    {
-        RequestId = id ?? Guid.NewGuid(),
-        ModelGroup = "gpt-4o",
-        DeploymentId = "d1",
-        Provider = "openai",
-        PromptTokens = 10,
-        CompletionTokens = 5,
-        LatencyMs = 12.5,
-        Succeeded = succeeded,
-        CompletedAt = DateTimeOffset.UtcNow,
-        Cost = cost,
-        Caller = new Caller { KeyHash = key, UserId = user, TeamId = team, EndUser = endUser, Tags = tags ?? [] },
-    };
+    private static UsageRecorded Usage(decimal cost, string? key = "k1", string? user = null, string? team = null, Guid? id = null,
+        string? endUser = null, IReadOnlyList<string>? tags = null, bool succeeded = true) => SpendSamples.Usage(cost, key, user, team, id, endUser, tags, succeeded);
 
-    internal static async Task<BrokerDatabase> MigratedAsync(TestDatabase db)
-    {
-        var database = new BrokerDatabase(db.ConnectionString);
-        await new DatabaseMigrator(database, NullLogger<DatabaseMigrator>.Instance, TimeProvider.System).MigrateAsync(CancellationToken.None);
-        return database;
-    }
+    private static Task<BrokerDatabase> MigratedAsync(TestDatabase db) => SpendSamples.MigratedAsync(db);
 
     [Fact]
     public async Task Write_NulAndLoneSurrogatesInClientText_StoredCleanedNotRefused()

@@ -1,8 +1,7 @@
-using Broker.Billing;
 using Broker.Billing.Alerts;
 using Broker.Config.Loading;
 
-namespace Broker.Host.Tests.Alerts;
+namespace Broker.Billing.Tests.Alerts;
 
 public sealed class AlertingOptionsTests
 {

@@ -6,7 +6,7 @@ using Broker.ServiceDefaults.Database;
 using Broker.TestKit;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Broker.Host.Tests.Billing;
+namespace Broker.Billing.Tests.Budgets;
 
 [Trait("Category", "Integration")]
 public sealed class BudgetAndRetentionTests
@@ -34,7 +34,7 @@ public sealed class BudgetAndRetentionTests
     public async Task ResetDue_PeriodEnded_ZeroesSpendAndMovesResetTime()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using var database = await SpendWriterTests.MigratedAsync(db);
+        await using var database = await SpendSamples.MigratedAsync(db);
         var now = new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
         await db.ExecuteAsync("""
             INSERT INTO broker_keys (token_hash, key_name, spend, budget_duration, budget_reset_at) VALUES
@@ -116,7 +116,7 @@ public sealed class BudgetAndRetentionTests
     public async Task ResetDue_ProxyBudgetConfigured_CreatesProxyRowWithResetTime()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using var database = await SpendWriterTests.MigratedAsync(db);
+        await using var database = await SpendSamples.MigratedAsync(db);
         var now = new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
 
         var changed = await new BudgetResetter(database, Config(Yaml)).ResetDueAsync(now, CancellationToken.None);
@@ -129,7 +129,7 @@ public sealed class BudgetAndRetentionTests
     public async Task DeleteOlderThan_ManyExpiredRows_DeletesInBoundedChunksAndKeepsRecentOnes()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using var database = await SpendWriterTests.MigratedAsync(db);
+        await using var database = await SpendSamples.MigratedAsync(db);
         await db.ExecuteAsync("""
             INSERT INTO broker_spend_logs (request_id, model_group, deployment_id, provider, prompt_tokens, completion_tokens, total_tokens,
                 cost, start_time, end_time, latency_ms, status)
@@ -149,7 +149,7 @@ public sealed class BudgetAndRetentionTests
     public async Task DeleteOlderThan_ExpiredAttempts_DeletedLikeSpendLogsRecentOnesKept()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using var database = await SpendWriterTests.MigratedAsync(db);
+        await using var database = await SpendSamples.MigratedAsync(db);
         await db.ExecuteAsync("""
             INSERT INTO broker_request_attempts (attempt_id, request_id, attempt, original_model_group, model_group, status_code, started_at, latency_ms)
             SELECT gen_random_uuid(), gen_random_uuid(), 1, 'm', 'm', 200, t, 1
@@ -166,7 +166,7 @@ public sealed class BudgetAndRetentionTests
     public async Task DeleteOlderThan_ExpiredLateGuardrailDecisions_DeletedLikeSpendLogsRecentOnesKept()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using var database = await SpendWriterTests.MigratedAsync(db);
+        await using var database = await SpendSamples.MigratedAsync(db);
         await db.ExecuteAsync("""
             INSERT INTO broker_spend_guardrails (request_id, guardrails, decided_at)
             SELECT gen_random_uuid(), '[{"guardrail":"g","mode":"post_call","decision":"allowed","latency_ms":1}]', t
