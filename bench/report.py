@@ -176,22 +176,23 @@ def main(run_dir):
 
     requests = {t: sum(w(t, s, "requests") or 0 for s in ("c1-0ms", "c1-50ms", "c64-0ms", "c64-50ms")) for t in present}
 
+    def cpu_us(t, n):
+        """CPU of process n per non-streaming request of target t, or None without both samples."""
+        if n in end.get(t, {}) and n in start.get(t, {}) and requests[t]:
+            return (end[t][n]["cpu_s"] - start[t][n]["cpu_s"]) * 1e6 / requests[t]
+        return None
+
     def cpu_total(t):
-        parts = [(end[t][n]["cpu_s"] - start[t][n]["cpu_s"]) * 1e6 / requests[t]
-                 for n in PROCS[t] if n in end.get(t, {}) and n in start.get(t, {}) and requests[t]]
-        return sum(parts) if parts else None
+        """Summed over every process of t; None when one of them has no figure (a partial sum could pass wrongly)."""
+        parts = [cpu_us(t, n) for n in PROCS[t]]
+        return None if any(p is None for p in parts) else sum(parts)
 
     def cpu_ok(t):
         total = cpu_total(t) if t in present else None
         return "–" if total is None else ("PASS" if total <= CPU_LIMIT_US[t] else "MISS")
 
     def cpu_cell(t):
-        parts = []
-        for n in PROCS[t]:
-            if n in end.get(t, {}) and n in start.get(t, {}) and requests[t]:
-                us = (end[t][n]["cpu_s"] - start[t][n]["cpu_s"]) * 1e6 / requests[t]
-                parts.append(f"{n} {us:.0f}")
-        return ", ".join(parts) or "–"
+        return ", ".join(f"{n} {us:.0f}" for n in PROCS[t] if (us := cpu_us(t, n)) is not None) or "–"
 
     rows.append(["peak RSS, VmHWM (MiB) per process", rss_cell("direct") if "direct" in present else "–",
                  rss_cell("embedded") if "embedded" in present else "–", "",

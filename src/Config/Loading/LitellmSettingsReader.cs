@@ -9,7 +9,6 @@ internal static class LitellmSettingsReader
 {
     public const string Section = "litellm_settings";
 
-
     /// <summary>Reads the section; <paramref name="genericCallbacks"/> are the names callback_settings declares with <c>callback_type: generic_api</c>.</summary>
     public static (LitellmSettings Settings, RoutingValues Shared) Read(NodeConverter convert, YamlNode? node, IReadOnlySet<string> genericCallbacks)
     {

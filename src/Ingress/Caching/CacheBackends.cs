@@ -43,7 +43,7 @@ public static class CacheBackends
             c => S3CacheStore.Create(c.Params, c.Timeout, c.TimeProvider)),
         // a semantic lookup embeds the prompt first (a model call): two seconds before it counts as a miss
         new(CacheTypeNames.RedisSemantic, 2000, "names no redis_semantic_cache_embedding_model or no Redis", RedisSemantic),
-        new(CacheTypeNames.QdrantSemantic, 2000, "names no qdrant_semantic_cache_embedding_model or no qdrant_api_base (QDRANT_API_BASE)", QdrantSemantic),
+        new(CacheTypeNames.QdrantSemantic, 2000, "names no qdrant_semantic_cache_embedding_model or no qdrant_api_base (QDRANT_API_BASE, QDRANT_URL)", QdrantSemantic),
     ];
 
     private static readonly FrozenDictionary<string, CacheBackend> ByName = BuiltIn.ToFrozenDictionary(b => b.Name, StringComparer.Ordinal);

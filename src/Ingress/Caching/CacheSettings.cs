@@ -25,7 +25,6 @@ public sealed record CacheSettings
 
     private static readonly HashSet<CacheCallType> AllCallTypes = [.. Enum.GetValues<CacheCallType>()];
 
-
     public static CacheSettings From(LitellmSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);

@@ -1,6 +1,4 @@
 using Broker.Billing.Persistence;
-using Broker.Contracts.Usage;
-using Broker.ServiceDefaults.Database;
 using Broker.TestKit;
 
 namespace Broker.Billing.Tests.Persistence;
@@ -8,24 +6,19 @@ namespace Broker.Billing.Tests.Persistence;
 [Trait("Category", "Integration")]
 public sealed class SpendWriterTests
 {
-    private static UsageRecorded Usage(decimal cost, string? key = "k1", string? user = null, string? team = null, Guid? id = null,
-        string? endUser = null, IReadOnlyList<string>? tags = null, bool succeeded = true) => SpendSamples.Usage(cost, key, user, team, id, endUser, tags, succeeded);
-
-    private static Task<BrokerDatabase> MigratedAsync(TestDatabase db) => SpendSamples.MigratedAsync(db);
-
     [Fact]
     public async Task Write_NulAndLoneSurrogatesInClientText_StoredCleanedNotRefused()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using var database = await MigratedAsync(db);
+        await using var database = await SpendSamples.MigratedAsync(db);
         var writer = new SpendWriter(database);
-        var poisoned = Usage(0.25m, key: "k\0nul", endUser: "bad\0user\ud800", tags: ["t\0ag", "\udc00x"]) with
+        var poisoned = SpendSamples.Usage(0.25m, key: "k\0nul", endUser: "bad\0user\ud800", tags: ["t\0ag", "\udc00x"]) with
         {
             Messages = """[{"role":"user","content":"a\u0000b \ud800 \\u0000 ok"}]""",
             Response = "\"x\\u0000\"",
         };
 
-        var result = await writer.WriteAsync([poisoned, Usage(0.5m, endUser: "fine")], disableSpendLogs: false, CancellationToken.None);
+        var result = await writer.WriteAsync([poisoned, SpendSamples.Usage(0.5m, endUser: "fine")], disableSpendLogs: false, CancellationToken.None);
 
         Assert.Equal(2, result.Inserted);
         Assert.Equal("baduser\uFFFD", await db.ScalarAsync<string>($"SELECT end_user FROM broker_spend_logs WHERE request_id = '{poisoned.RequestId}'"));
@@ -41,18 +34,18 @@ public sealed class SpendWriterTests
     public async Task Write_BatchWithDuplicates_CountsEachRequestOnceAndAggregatesPerEntity()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using var database = await MigratedAsync(db);
+        await using var database = await SpendSamples.MigratedAsync(db);
         await db.ExecuteAsync("""
             INSERT INTO broker_keys (token_hash, key_name, user_id, team_id, max_budget) VALUES ('k1', 'sk-...k1', 'u1', 't1', 10), ('k2', 'sk-...k2', 'u1', NULL, NULL);
             INSERT INTO broker_users (user_id) VALUES ('u1');
             INSERT INTO broker_teams (team_id) VALUES ('t1');
             """);
         var writer = new SpendWriter(database);
-        var repeated = Usage(0.25m, user: "u1", team: "t1", endUser: "alice", tags: ["a", "b"]);
+        var repeated = SpendSamples.Usage(0.25m, user: "u1", team: "t1", endUser: "alice", tags: ["a", "b"]);
         var first = new[]
         {
-            repeated, repeated, Usage(0.5m, user: "u1", team: "t1"), Usage(1.125m, key: "k2", user: "u1"),
-            Usage(3m, key: "k2", succeeded: false), Usage(0.0000001m, key: "unknown-key"),
+            repeated, repeated, SpendSamples.Usage(0.5m, user: "u1", team: "t1"), SpendSamples.Usage(1.125m, key: "k2", user: "u1"),
+            SpendSamples.Usage(3m, key: "k2", succeeded: false), SpendSamples.Usage(0.0000001m, key: "unknown-key"),
         };
 
         var result = await writer.WriteAsync(first, disableSpendLogs: false, CancellationToken.None);
@@ -77,12 +70,12 @@ public sealed class SpendWriterTests
     public async Task Write_DisableSpendLogs_KeepsNoLogRowsButCountsOnce()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using var database = await MigratedAsync(db);
+        await using var database = await SpendSamples.MigratedAsync(db);
         await db.ExecuteAsync("INSERT INTO broker_keys (token_hash, key_name) VALUES ('k1', 'sk-...k1')");
         var writer = new SpendWriter(database);
-        var usage = Usage(2m);
+        var usage = SpendSamples.Usage(2m);
 
-        await writer.WriteAsync([usage, Usage(1m)], disableSpendLogs: true, CancellationToken.None);
+        await writer.WriteAsync([usage, SpendSamples.Usage(1m)], disableSpendLogs: true, CancellationToken.None);
         await writer.WriteAsync([usage], disableSpendLogs: true, CancellationToken.None);
 
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM broker_spend_logs"));

@@ -6,8 +6,9 @@ using MassTransit.Serialization;
 namespace Broker.Contracts.Tests.Wire;
 
 /// <summary>
-/// Contract fields typed as enums travel by name, so a process of the previous release (which published the cooldown's
-/// failure class as a string) and one of this release read each other's messages during a rolling upgrade.
+/// <see cref="DeploymentCooledDown.ErrorClass"/> was a string and is now an enum that travels by name, so a process of
+/// the previous release and one of this release read each other's cooldown events during a rolling upgrade. (Other enum
+/// fields, such as <c>InferenceFailed.ErrorClass</c>, have always travelled as numbers and stay so.)
 /// </summary>
 public sealed class EnumWireTests
 {

@@ -52,10 +52,11 @@ public sealed class BrokerRunner : IAsyncDisposable
         // the suite runs several test hosts at once on two cores: allow Redis more than production's 100 ms
         merged.TryAdd("Redis:CommandTimeoutMs", "2000");
         // a host's bus stop waits for its consumers for the drain plus 10 s whatever the stop token says (40 s by
-        // default): with a 10 s drain a stop that has to wait for them still ends within StopBound
-        if (!merged.ContainsKey("Bus:ConsumerStopTimeoutSeconds"))
+        // default): with a 10 s drain a stop that has to wait for them still ends within StopBound. Set under the older
+        // name, which a test's own Workers:DrainSeconds or Bus:ConsumerStopTimeoutSeconds overrides.
+        if (!merged.ContainsKey("Workers:DrainSeconds"))
         {
-            merged.TryAdd("Workers:DrainSeconds", "10");
+            merged.TryAdd("Bus:ConsumerStopTimeoutSeconds", "10");
         }
         // with no database_url the embedded store is a SQLite file of this broker's own (deleted on dispose), not ./broker.db shared by tests
         string? ownedDatabase = null;
