@@ -90,11 +90,40 @@ def cache_section(raw, direct):
     print()
 
 
+def keyed_section(raw, direct, embedded):
+    """As users run it (embedded, bench/config-keyed.yaml): master key on, a virtual key, rpm/tpm on the deployment."""
+    c1, c64 = parse_wrk(raw / "keyed-c1-0ms.txt"), parse_wrk(raw / "keyed-c64-0ms.txt")
+    if not c1 and not c64:
+        return
+    d1, d64 = direct.get("c1-0ms"), direct.get("c64-0ms")
+    e1, e64 = embedded.get("c1-0ms"), embedded.get("c64-0ms")
+    start = parse_stats(raw / "keyed-stats-start.txt").get("keyed", {})
+    end = parse_stats(raw / "keyed-stats.txt").get("keyed", {})
+    print("## With a virtual key and rpm/tpm (embedded, `bench/config-keyed.yaml`)\n")
+    print("The same fast group behind a master key, called with a virtual key from `/key/generate` (embedded store, "
+          "cached by the Ingress), with rpm and tpm on the deployment set far above the load, so both are counted on "
+          "every request. Open = the embedded target of this run (no key, no rpm/tpm).\n")
+    print("| scenario | keyed | open embedded | direct (0 ms provider) |\n|---|---:|---:|---:|")
+    for label, k, e, d, key in (("c=1: p50 latency (ms)", c1, e1, d1, "p50"), ("c=1: p99 latency (ms)", c1, e1, d1, "p99"),
+                                ("c=64: **req/s**", c64, e64, d64, "rps"), ("c=64: p99 latency (ms)", c64, e64, d64, "p99")):
+        print(f"| {label} | {fmt(k.get(key) if k else None)} | {fmt(e.get(key) if e else None)} | {fmt(d.get(key) if d else None)} |")
+    if c1 and d1 and c1.get("p50") is not None and d1.get("p50") is not None:
+        print(f"| c=1: **added p50** (ms) | {c1['p50'] - d1['p50']:.2f} | "
+              f"{fmt(e1['p50'] - d1['p50']) if e1 and e1.get('p50') is not None else '–'} | |")
+    requests = sum(r["requests"] for r in (c1, c64) if r)
+    if start and end and requests:
+        print(f"| CPU per request (µs) | {(end['cpu_s'] - start['cpu_s']) * 1e6 / requests:.0f} | | |")
+        print(f"| peak RSS, VmHWM (MiB) | {end['hwm_kb'] / 1024:.0f} | | |")
+    errors = sum(r["errors"] for r in (c1, c64) if r)
+    print(f"| failed requests | {errors} | | |")
+    print()
+
+
 def main(run_dir):
     run = pathlib.Path(run_dir)
     raw = run / "raw"
     present = [t for t in TARGETS if (raw / f"{t}-c1-0ms.txt").exists()]
-    if not present and not (raw / "cache-c1-hit.txt").exists():
+    if not present and not (raw / "cache-c1-hit.txt").exists() and not (raw / "keyed-c1-0ms.txt").exists():
         sys.exit(f"no measurements in {raw}")
     wrk = {t: {s: parse_wrk(raw / f"{t}-{s}.txt") for s in ("c1-0ms", "c1-50ms", "c64-0ms", "c64-50ms", "c1-fallback")} for t in present}
     ttfb = {t: parse_ttfb(raw / f"{t}-ttfb.txt") for t in present}
@@ -232,6 +261,7 @@ def main(run_dir):
     print(f"\n**{verdicts.count('PASS')} PASS, {verdicts.count('MISS')} MISS.**\n")
 
     cache_section(raw, wrk.get("direct", {}))
+    keyed_section(raw, wrk.get("direct", {}), wrk.get("embedded", {}))
 
     print("## Run\n\n```\n" + meta.strip() + "\n```\n")
     print("## Logs written by Broker during the run\n")

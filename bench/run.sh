@@ -6,13 +6,14 @@
 # request a cache hit (c=1 latency, c=64 requests/s). For Broker it also times requests that fall back
 # once (mock_testing_fallbacks: the retry saga's path). (e) "spend": spend events written per second by one
 # Billing process into PostgreSQL (bench/SpendBench: a queued backlog of UsageRecorded drained with batched COPY),
-# against one transaction per event in the same run.
+# against one transaction per event in the same run. (f) "keyed": Broker embedded as users run it, behind a master key,
+# called with a virtual key, with rpm/tpm on the deployment (bench/config-keyed.yaml), beside the open embedded figures.
 #
 #   bench/run.sh                  # about 3 minutes; results in bench/results/<timestamp>.md and latest.md
 #
 # Tunables (environment): BENCH_DURATION (seconds per measurement, 5), BENCH_WARMUP (seconds of warm-up
 # load per group and target, 2), BENCH_TTFB_N (streamed requests timed per target, 50),
-# BENCH_TARGETS (subset of "direct embedded distributed cache"), BENCH_KEEP_SERVICES=1 (leave RabbitMQ & co.
+# BENCH_TARGETS (subset of "direct embedded distributed cache keyed spend"), BENCH_KEEP_SERVICES=1 (leave RabbitMQ & co.
 # running even when this script started them).
 # Everything listens on 127.0.0.1 only; every process this script starts is stopped on exit.
 set -euo pipefail
@@ -25,9 +26,9 @@ cd "$ROOT"
 DUR="${BENCH_DURATION:-5}"
 WARM="${BENCH_WARMUP:-2}"
 TTFB_N="${BENCH_TTFB_N:-50}"
-TARGETS="${BENCH_TARGETS:-direct embedded distributed cache spend}"
+TARGETS="${BENCH_TARGETS:-direct embedded distributed cache keyed spend}"
 SPEND_N="${BENCH_SPEND_N:-20000}"
-FAST_PORT=9101 SLOW_PORT=9102 EMBEDDED_PORT=4101 INGRESS_PORT=4102 CACHE_PORT=4103
+FAST_PORT=9101 SLOW_PORT=9102 EMBEDDED_PORT=4101 INGRESS_PORT=4102 CACHE_PORT=4103 KEYED_PORT=4104
 CONFIG=bench/config.yaml
 BROKER_DLL=src/Host/bin/Release/net10.0/broker.dll
 FAKE_DLL=bench/FakeProvider/bin/Release/net10.0/fake-provider.dll
@@ -224,6 +225,33 @@ for target in $TARGETS; do
       proc_stats cache "$(cat "$RAW/cache.pid")" "$RAW/cache-stats.txt"
       stop_pids "$(cat "$RAW/cache.pid")"
       ;;
+    keyed)
+      say "keyed: starting broker with a master key, a virtual key and rpm/tpm (bench/config-keyed.yaml)"
+      ( unset RABBITMQ_URL; export Database__EmbeddedPath="$RAW/keyed.db"
+        exec dotnet "$BROKER_DLL" --config bench/config-keyed.yaml --host 127.0.0.1 --port "$KEYED_PORT" ) \
+        >"$OUT/logs/keyed.log" 2>&1 &
+      STARTED=$!; ALL_PIDS+=("$STARTED"); echo "$STARTED" >"$RAW/keyed.pid"
+      base="http://127.0.0.1:$KEYED_PORT"
+      t0=$SECONDS
+      until curl -fsS -m 5 -o "$RAW/keyed-key.json" "$base/key/generate" -H 'Authorization: Bearer sk-bench-master' \
+          -H 'Content-Type: application/json' -d '{"models":["fast"]}' 2>/dev/null; do
+        (( SECONDS - t0 < 60 )) || die "keyed: /key/generate did not answer within 60 s; see $OUT/logs/keyed.log"
+        sleep 0.5
+      done
+      BENCH_KEY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$RAW/keyed-key.json")"
+      export BENCH_KEY
+      url="$base/v1/chat/completions"
+      curl -fsS -m 5 -o /dev/null "$url" -H "Authorization: Bearer $BENCH_KEY" -H 'Content-Type: application/json' \
+        -d '{"model":"fast","messages":[{"role":"user","content":"hi"}]}' || die "keyed: the virtual key's first request failed"
+      say "keyed: warm-up (${WARM}s)"
+      BENCH_MODEL=fast wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$url" >"$RAW/keyed-warmup.txt" 2>&1
+      proc_stats keyed "$(cat "$RAW/keyed.pid")" "$RAW/keyed-stats-start.txt"
+      say "keyed: c=1, 0 ms";  wrk_run "$RAW/keyed-c1-0ms.txt" 1 fast "$url"
+      say "keyed: c=64, 0 ms"; wrk_run "$RAW/keyed-c64-0ms.txt" 64 fast "$url"
+      proc_stats keyed "$(cat "$RAW/keyed.pid")" "$RAW/keyed-stats.txt"
+      unset BENCH_KEY
+      stop_pids "$(cat "$RAW/keyed.pid")"
+      ;;
     spend)
       if ! { command -v rabbitmq-diagnostics >/dev/null 2>&1 && rabbitmq-diagnostics -q ping >/dev/null 2>&1; }; then
         SERVICES_STARTED=1
@@ -240,7 +268,7 @@ for target in $TARGETS; do
       rabbitmqctl -q delete_vhost "$SPEND_VHOST" >/dev/null 2>&1 || true
       SPEND_VHOST=""
       ;;
-    *) die "unknown target '$target' (direct, embedded, distributed, cache, spend)" ;;
+    *) die "unknown target '$target' (direct, embedded, distributed, cache, keyed, spend)" ;;
   esac
 done
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/meta.txt"
