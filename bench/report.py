@@ -108,7 +108,7 @@ def keyed_section(raw, direct, embedded):
                                 ("c=64: **req/s**", c64, e64, d64, "rps"), ("c=64: p99 latency (ms)", c64, e64, d64, "p99")):
         print(f"| {label} | {fmt(k.get(key) if k else None)} | {fmt(e.get(key) if e else None)} | {fmt(d.get(key) if d else None)} |")
     if c1 and d1 and c1.get("p50") is not None and d1.get("p50") is not None:
-        print(f"| c=1: **added p50** (ms) | {c1['p50'] - d1['p50']:.2f} | "
+        print(f"| c=1: **added p50** (ms) | {fmt(c1['p50'] - d1['p50'])} | "
               f"{fmt(e1['p50'] - d1['p50']) if e1 and e1.get('p50') is not None else '–'} | |")
     requests = sum(r["requests"] for r in (c1, c64) if r)
     if start and end and requests:

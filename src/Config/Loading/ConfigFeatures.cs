@@ -24,7 +24,7 @@ public static class ConfigFeatures
             // the response cache runs in memory, in Redis, in S3 or as a Redis or Qdrant semantic cache; disk is read but not served yet
             // secrets are read from these managers; the other known names load, and os.environ/ reads the environment
             ["general_settings.key_management_system"] = KeyManagementSystems.Active,
-            ["litellm_settings.cache_params.type"] = CacheTypeNames.Served.ToFrozenSet(StringComparer.Ordinal),
+            ["litellm_settings.cache_params.type"] = CacheTypeNames.ServedSet,
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The keys this release loads but does not act on, each with what happens instead (shown in docs/compatibility.md).</summary>

@@ -27,7 +27,8 @@ public static class CacheTypeNames
     /// <summary>Every type config.yaml may name without an "unknown" warning.</summary>
     public static IEnumerable<string> Known => Served.Concat(NotServed);
 
-    private static readonly FrozenSet<string> ServedSet = Served.ToFrozenSet(StringComparer.Ordinal);
+    /// <summary><see cref="Served"/> as a set, for lookups.</summary>
+    public static FrozenSet<string> ServedSet { get; } = Served.ToFrozenSet(StringComparer.Ordinal);
 
     public static bool IsServed(string type) => ServedSet.Contains(type);
 }

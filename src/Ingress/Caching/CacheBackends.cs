@@ -10,7 +10,7 @@ public sealed record CacheBackendContext(CacheParams Params, CacheOptions Option
 {
     public TimeProvider TimeProvider => Services.GetRequiredService<TimeProvider>();
 
-    /// <summary>How long one cache call may take, in milliseconds (Cache:TimeoutMilliseconds, else the backend's default).</summary>
+    /// <summary>How long one cache call may take (Cache:TimeoutMilliseconds, else the backend's default).</summary>
     public TimeSpan Timeout => TimeSpan.FromMilliseconds(Options.TimeoutMilliseconds);
 }
 
