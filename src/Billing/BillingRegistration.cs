@@ -4,6 +4,7 @@ using Broker.Billing.Callbacks;
 using Broker.Billing.History;
 using Broker.Billing.Persistence;
 using Broker.Billing.Usage;
+using Broker.Config.Model;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
 using MassTransit;
@@ -15,10 +16,14 @@ namespace Broker.Billing;
 
 public static class BillingRegistration
 {
-    /// <summary>The Billing role: usage events into spend and budgets in PostgreSQL, budget resets, spend log retention. Call before <c>AddBrokerBus</c>.</summary>
-    public static IHostApplicationBuilder AddBilling(this IHostApplicationBuilder builder)
+    /// <summary>
+    /// The Billing role: usage events into spend and budgets in PostgreSQL, budget resets, spend log retention, alerts
+    /// and callbacks, as <paramref name="config"/> (the config.yaml loaded at start) turns them on. Call before <c>AddBrokerBus</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddBilling(this IHostApplicationBuilder builder, ProxyConfig config)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(config);
         builder.Services.AddSingleton<UsageLedger>();
         builder.Services.AddSingleton<SpendWriter>();
         // spend: PostgreSQL, or the embedded SQLite file (one behaviour, one contract test suite)
@@ -38,8 +43,8 @@ public static class BillingRegistration
             : ActivatorUtilities.CreateInstance<PostgresRequestAttemptStore>(sp));
         builder.Services.AddHostedService<SpendRetentionService>();
         builder.AddBusContribution(new BillingBusContribution());
-        builder.AddAlerting();
-        builder.AddCallbacks();
+        builder.AddAlerting(config);
+        builder.AddCallbacks(config);
         return builder;
     }
 

@@ -39,6 +39,9 @@ public static class AlertKinds
     public const string InternalUserDeleted = "internal_user_deleted";
 
     /// <summary>The alert_to_webhook_url keys LiteLLM's docs use for a kind, besides the kind itself.</summary>
+    /// <summary>The kinds raised from finished requests (<see cref="UsageAlertsConsumer"/>).</summary>
+    public static IReadOnlyList<string> FromUsage { get; } = [LlmExceptions, LlmTooSlow, OutageAlerts, RegionOutageAlerts];
+
     public static IEnumerable<string> WebhookKeys(string kind)
     {
         yield return kind;

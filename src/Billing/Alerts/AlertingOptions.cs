@@ -47,6 +47,9 @@ public sealed record AlertingOptions
 
     public bool AnyChannel => Slack || Email || Webhook;
 
+    /// <summary>Whether any kind raised from finished requests is on: llm_exceptions, llm_too_slow, outage_alerts, region_outage_alerts.</summary>
+    public bool WatchesUsage => AlertKinds.FromUsage.Any(IsOn);
+
     /// <summary>Whether alerts of <paramref name="kind"/> are sent at all (some channel on, kind in alert_types).</summary>
     public bool IsOn(string kind) => AnyChannel && (Types is null || Types.Contains(kind));
 

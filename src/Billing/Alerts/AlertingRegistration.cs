@@ -1,4 +1,5 @@
 using Broker.Config;
+using Broker.Config.Model;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Redis;
 using MassTransit;
@@ -16,11 +17,19 @@ public static class AlertingRegistration
 
     /// <summary>
     /// Alert detection (failed, slow requests; cooldowns; spend reports) and delivery (Slack, email, webhook) in the
-    /// Billing role, each on its own receive endpoint.
+    /// Billing role, each on its own receive endpoint. Finished requests are watched (<see cref="UsageAlertsConsumer"/>, a
+    /// copy of every <c>UsageRecorded</c>) only when <paramref name="config"/> sends an alert kind that comes from them.
     /// </summary>
-    public static IHostApplicationBuilder AddAlerting(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddAlerting(this IHostApplicationBuilder builder, ProxyConfig config)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(config);
+        var watchesUsage = AlertingOptions.From(config, new ConfigEnvironment(config)).WatchesUsage;
+        if (!watchesUsage)
+        {
+            builder.Services.AddRetiredQueue(UsageAlertsConsumerDefinition.QueueName, "no alert kind that comes from finished requests is on");
+        }
+
         builder.AddBrokerRedis();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton(sp => new ConfigEnvironment(sp.GetRequiredService<IProxyConfigProvider>().Current));
@@ -42,16 +51,20 @@ public static class AlertingRegistration
         builder.Services.AddSingleton<IAlertChannel, WebhookAlertChannel>();
         builder.Services.AddHostedService<SpendReportService>();
         builder.Services.AddHostedService<AlertingStartup>();
-        builder.AddBusContribution(new AlertingBusContribution());
+        builder.AddBusContribution(new AlertingBusContribution(watchesUsage));
         return builder;
     }
 
-    private sealed class AlertingBusContribution : IBusContribution
+    private sealed class AlertingBusContribution(bool watchesUsage) : IBusContribution
     {
         public void AddConsumers(IBusRegistrationConfigurator configurator)
         {
             configurator.AddConsumer<AlertRaisedConsumer, AlertRaisedConsumerDefinition>();
-            configurator.AddConsumer<UsageAlertsConsumer, UsageAlertsConsumerDefinition>();
+            if (watchesUsage)
+            {
+                configurator.AddConsumer<UsageAlertsConsumer, UsageAlertsConsumerDefinition>();
+            }
+
             configurator.AddConsumer<CooldownAlertsConsumer, CooldownAlertsConsumerDefinition>();
         }
 

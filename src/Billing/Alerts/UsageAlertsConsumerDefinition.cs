@@ -4,9 +4,11 @@ namespace Broker.Billing.Alerts;
 
 public sealed class UsageAlertsConsumerDefinition : ConsumerDefinition<UsageAlertsConsumer>
 {
+    public const string QueueName = "billing.usage-alerts";
+
     public UsageAlertsConsumerDefinition()
     {
-        EndpointName = "billing.usage-alerts";
+        EndpointName = QueueName;
     }
 
     protected override void ConfigureConsumer(

@@ -17,6 +17,13 @@ public sealed record CallbackOptions
 
     public IReadOnlyList<string> LangfuseDefaultTags { get; init; } = [];
 
+    /// <summary>
+    /// Whether a name is listed that Billing may deliver finished requests to: a registered integration, or a
+    /// callback_settings entry (any name config.yaml's loader does not know). otel and prometheus act on the process instead.
+    /// </summary>
+    public bool DeliversAny => Success.Concat(Failure).Any(name =>
+        !CallbackNames.Known.TryGetValue(CallbackNames.Normalize(name), out var kind) || kind == CallbackKind.Delivered);
+
     public static CallbackOptions From(LitellmSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);

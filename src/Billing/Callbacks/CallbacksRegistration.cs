@@ -1,4 +1,5 @@
 using Broker.Config;
+using Broker.Config.Model;
 using Broker.ServiceDefaults.Bus;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,10 +10,20 @@ namespace Broker.Billing.Callbacks;
 
 public static class CallbacksRegistration
 {
-    /// <summary>litellm_settings success/failure callbacks (langfuse, datadog, sentry, openmeter, s3, langsmith, generic APIs) in the Billing role. Call after <c>AddAlerting</c>.</summary>
-    public static IHostApplicationBuilder AddCallbacks(this IHostApplicationBuilder builder)
+    /// <summary>
+    /// litellm_settings success/failure callbacks (langfuse, datadog, sentry, openmeter, s3, langsmith, generic APIs) in
+    /// the Billing role, on their own endpoint only when <paramref name="config"/> names one. Call after <c>AddAlerting</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddCallbacks(this IHostApplicationBuilder builder, ProxyConfig config)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(config);
+        var delivers = CallbackOptions.From(config.LitellmSettings).DeliversAny;
+        if (!delivers)
+        {
+            builder.Services.AddRetiredQueue(UsageCallbacksConsumerDefinition.QueueName, "no callback that receives finished requests is configured");
+        }
+
         builder.Services.TryAddSingleton(sp => CallbackOptions.From(sp.GetRequiredService<IProxyConfigProvider>().Current.LitellmSettings));
         builder.Services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<CallbackSinks>(sp, sp.GetRequiredService<IProxyConfigProvider>().Current));
         builder.Services.AddCallbackSink("langfuse", "LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY", LangfuseSink.Create);
@@ -23,7 +34,11 @@ public static class CallbacksRegistration
         builder.Services.AddCallbackSink("langsmith", "LANGSMITH_API_KEY", LangSmithSink.Create);
         builder.Services.AddCallbackSink("generic", "GENERIC_LOGGER_ENDPOINT", c => GenericApiSink.FromEnvironment("generic", c));
         builder.Services.AddCallbackSink("generic_api", "GENERIC_LOGGER_ENDPOINT", c => GenericApiSink.FromEnvironment("generic_api", c));
-        builder.AddBusContribution(new CallbacksBusContribution());
+        if (delivers)
+        {
+            builder.AddBusContribution(new CallbacksBusContribution());
+        }
+
         return builder;
     }
 

@@ -4,9 +4,11 @@ namespace Broker.Billing.Callbacks;
 
 public sealed class UsageCallbacksConsumerDefinition : ConsumerDefinition<UsageCallbacksConsumer>
 {
+    public const string QueueName = "billing.callbacks";
+
     public UsageCallbacksConsumerDefinition()
     {
-        EndpointName = "billing.callbacks";
+        EndpointName = QueueName;
         ConcurrentMessageLimit = 16;
     }
 }

@@ -75,7 +75,7 @@ public static class BrokerApp
 
         if (options.Roles.HasFlag(BrokerRoles.Billing))
         {
-            builder.AddBilling();
+            builder.AddBilling(config);
         }
 
         builder.AddBrokerBus(new BusOptions { RabbitMqUrl = options.RabbitMqUrl });

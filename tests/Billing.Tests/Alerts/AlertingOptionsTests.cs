@@ -62,6 +62,16 @@ public sealed class AlertingOptionsTests
         Assert.False(options.IsOn("llm_exceptions"));
     }
 
+    [Theory]
+    [InlineData("general_settings: {alerting: [slack]}", true)]
+    [InlineData("general_settings: {alerting: [webhook], alert_types: [llm_too_slow]}", true)]
+    [InlineData("general_settings: {alerting: [webhook], alert_types: [region_outage_alerts]}", true)]
+    [InlineData("general_settings: {alerting: [webhook], alert_types: [budget_alerts, spend_reports, cooldown_deployment]}", false)]
+    [InlineData("general_settings: {alert_types: [llm_exceptions]}", false)]
+    [InlineData("general_settings: {}", false)]
+    public void WatchesUsage_AlertKindsFromFinishedRequests_OnlyWhenOneIsSent(string yaml, bool expected) =>
+        Assert.Equal(expected, Load(yaml, []).WatchesUsage);
+
     private static AlertingOptions Load(string yaml, Dictionary<string, string> processEnv)
     {
         var loaded = ProxyConfigLoader.LoadText("model_list: [{model_name: a, litellm_params: {model: gpt-4o}}]\n" + yaml, "config.yaml", _ => null);

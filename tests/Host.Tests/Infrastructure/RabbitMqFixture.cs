@@ -78,6 +78,14 @@ public sealed class RabbitMqFixture : IAsyncLifetime
         return System.Text.Json.Nodes.JsonNode.Parse(text)!.AsArray();
     }
 
+    /// <summary>The names of a virtual host's exchanges (management API).</summary>
+    public async Task<IReadOnlyList<string>> GetExchangeNamesAsync(string virtualHost)
+    {
+        using var http = ManagementClient();
+        var text = await http.GetStringAsync($"api/exchanges/{Uri.EscapeDataString(virtualHost)}?columns=name");
+        return System.Text.Json.Nodes.JsonNode.Parse(text)!.AsArray().Select(e => e!["name"]!.GetValue<string>()).ToList();
+    }
+
     public async Task DeleteVirtualHostAsync(string name)
     {
         using var http = ManagementClient();
