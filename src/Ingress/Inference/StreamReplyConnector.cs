@@ -16,29 +16,29 @@ public sealed class StreamReplyConnector(InstanceEndpoint instance, InferenceCli
     public Task StartAsync(CancellationToken cancellationToken)
     {
         instance.ReceivingLost += inference.FailOutstanding;
-        _handles.Add(instance.ConnectHandler<ChatCompletionChunksStreamed>(context =>
+        _handles.Add(instance.ConnectHandler<ChatCompletionChunksStreamed>(message =>
         {
-            inference.Deliver(context.Message);
+            inference.Deliver(message);
             return Task.CompletedTask;
         }));
-        _handles.Add(instance.ConnectHandler<ChatCompletionSucceeded>(context =>
+        _handles.Add(instance.ConnectHandler<ChatCompletionSucceeded>(message =>
         {
-            inference.Reply(context.Message.RequestId, context.Message);
+            inference.Reply(message.RequestId, message);
             return Task.CompletedTask;
         }));
-        _handles.Add(instance.ConnectHandler<EmbeddingSucceeded>(context =>
+        _handles.Add(instance.ConnectHandler<EmbeddingSucceeded>(message =>
         {
-            inference.Reply(context.Message.RequestId, context.Message);
+            inference.Reply(message.RequestId, message);
             return Task.CompletedTask;
         }));
-        _handles.Add(instance.ConnectHandler<RerankSucceeded>(context =>
+        _handles.Add(instance.ConnectHandler<RerankSucceeded>(message =>
         {
-            inference.Reply(context.Message.RequestId, context.Message);
+            inference.Reply(message.RequestId, message);
             return Task.CompletedTask;
         }));
-        _handles.Add(instance.ConnectHandler<InferenceFailed>(context =>
+        _handles.Add(instance.ConnectHandler<InferenceFailed>(message =>
         {
-            inference.Reply(context.Message.RequestId, context.Message);
+            inference.Reply(message.RequestId, message);
             return Task.CompletedTask;
         }));
         return Task.CompletedTask;

@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Collections.Specialized;
 using System.Web;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 
 namespace Broker.ServiceDefaults.Bus;
@@ -16,11 +18,16 @@ namespace Broker.ServiceDefaults.Bus;
 /// dead ingress used to break the answers to every live one. So instances are addressed through one durable direct
 /// exchange (<see cref="ExchangeName"/>) with the instance's key as routing key; each instance binds its temporary
 /// queue under its key, and a message for an instance that is gone is simply unroutable and dropped. In memory
-/// (one process) the bus's own address is used.
+/// (one process) the bus's own address is used, and a message sent to it is handed to this process's handlers
+/// directly: no serialisation, no trip through the in-memory transport (<see cref="SendAsync{T}"/>).
 /// </para>
 /// </summary>
-public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedService, IReceiveEndpointObserver
+public sealed class InstanceEndpoint(IBus bus, BusOptions options, ILogger<InstanceEndpoint> logger) : IHostedService, IReceiveEndpointObserver
 {
+    // in memory: the instances of this process by address, for sends that need not cross the bus (weak: a host that is
+    // disposed without being stopped is not kept alive by it)
+    private static readonly ConcurrentDictionary<Uri, WeakReference<InstanceEndpoint>> Local = new();
+
     /// <summary>The direct exchange every instance's queue is bound to under its own key.</summary>
     public const string ExchangeName = "broker.instances";
 
@@ -29,6 +36,8 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
 
     private readonly Lock _lock = new();
     private readonly List<Subscription> _subscriptions = [];
+    // in memory: the handlers of each message type, called in place of a trip through the bus
+    private volatile Dictionary<Type, Subscription[]> _localHandlers = [];
     // set once the endpoint is up and every handler connected to it
     private volatile HostReceiveEndpointHandle? _endpoint;
     private Uri? _address;
@@ -57,16 +66,19 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
     public bool IsReceiving => !options.IsDistributed || _receiving;
 
     /// <summary>Handles messages of type <typeparamref name="T"/> sent to <see cref="Address"/>.</summary>
-    public ConnectHandle ConnectHandler<T>(MessageHandler<T> handler)
+    public ConnectHandle ConnectHandler<T>(Func<T, Task> handler)
         where T : class
     {
-        var subscription = new Subscription(connector => connector.ConnectHandler(handler));
+        ArgumentNullException.ThrowIfNull(handler);
+        var subscription = new Subscription(connector => connector.ConnectHandler<T>(context => handler(context.Message)), typeof(T),
+            message => handler((T)message), RemoveLocal) { Logger = logger };
         lock (_lock)
         {
             _subscriptions.Add(subscription);
             if (!options.IsDistributed)
             {
                 subscription.Connect(bus);
+                AddLocal(subscription);
             }
             else if (_endpoint is { } endpoint)
             {
@@ -152,7 +164,80 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
     }
 
     /// <summary>The bus stops the endpoint with the others, after the consumers in flight have drained.</summary>
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        // in memory: from here on what is sent to this process goes through the bus again, until the bus stops
+        if (!options.IsDistributed)
+        {
+            Local.TryRemove(new KeyValuePair<Uri, WeakReference<InstanceEndpoint>>(bus.Address, LocalReference));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private WeakReference<InstanceEndpoint> LocalReference => field ??= new WeakReference<InstanceEndpoint>(this);
+
+    private void AddLocal(Subscription subscription)
+    {
+        lock (_lock)
+        {
+            var handlers = new Dictionary<Type, Subscription[]>(_localHandlers);
+            handlers[subscription.MessageType] = [.. handlers.GetValueOrDefault(subscription.MessageType, []), subscription];
+            _localHandlers = handlers;
+            Local[bus.Address] = LocalReference;
+        }
+    }
+
+    private void RemoveLocal(Subscription subscription)
+    {
+        lock (_lock)
+        {
+            if (!_localHandlers.TryGetValue(subscription.MessageType, out var list))
+            {
+                return;
+            }
+
+            var handlers = new Dictionary<Type, Subscription[]>(_localHandlers);
+            var rest = list.Where(s => s != subscription).ToArray();
+            if (rest.Length == 0)
+            {
+                handlers.Remove(subscription.MessageType);
+            }
+            else
+            {
+                handlers[subscription.MessageType] = rest;
+            }
+
+            _localHandlers = handlers;
+        }
+    }
+
+    /// <summary>
+    /// The handlers of this process for a message sent to <paramref name="address"/>, when that is this process's own
+    /// address in memory and something here handles <typeparamref name="T"/>; else null (it goes through the bus).
+    /// </summary>
+    internal static Subscription[]? LocalHandlersOf<T>(Uri address)
+    {
+        return Local.TryGetValue(address, out var reference) && reference.TryGetTarget(out var instance) &&
+            instance._localHandlers.TryGetValue(typeof(T), out var handlers) ? handlers : null;
+    }
+
+    /// <summary>Calls this process's handlers as the bus would: the sender never sees how a handler fared.</summary>
+    internal static async Task DeliverLocallyAsync<T>(Subscription[] handlers, T message)
+        where T : class
+    {
+        foreach (var handler in handlers)
+        {
+            try
+            {
+                await handler.Deliver(message);
+            }
+            catch (Exception ex)
+            {
+                handler.Fail(ex);
+            }
+        }
+    }
 
     /// <summary>
     /// Sends <paramref name="message"/> to an instance address (or any other address); nothing happens when that
@@ -163,6 +248,13 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
         where T : class
     {
         ArgumentNullException.ThrowIfNull(provider);
+        ArgumentNullException.ThrowIfNull(address);
+        if (LocalHandlersOf<T>(address) is { } local)
+        {
+            await DeliverLocallyAsync(local, message);
+            return;
+        }
+
         var target = await ResolveAsync(provider, address);
         await target.SendAsync(message, configure, cancellationToken);
     }
@@ -173,7 +265,7 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(address);
         var (exchange, key) = Split(address);
-        return new InstanceTarget(await provider.GetSendEndpoint(exchange), key);
+        return new InstanceTarget(await provider.GetSendEndpoint(exchange), key) { LocalAddress = Local.ContainsKey(address) ? address : null };
     }
 
     /// <summary>An instance address → the exchange address MassTransit knows and the routing key; other addresses unchanged.</summary>
@@ -196,10 +288,25 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
         return (builder.Uri, key);
     }
 
-    private sealed class Subscription(Func<IConsumePipeConnector, ConnectHandle> connect) : ConnectHandle
+    internal sealed class Subscription(
+        Func<IConsumePipeConnector, ConnectHandle> connect, Type messageType, Func<object, Task> deliver, Action<Subscription> disconnected) : ConnectHandle
     {
         private readonly List<ConnectHandle> _handles = [];
         private bool _disconnected;
+
+        public Type MessageType => messageType;
+
+        public ILogger? Logger { get; init; }
+
+        public Task Deliver(object message) => deliver(message);
+
+        public void Fail(Exception exception)
+        {
+            if (Logger is { } logger)
+            {
+                Log.LocalHandlerFailed(logger, messageType.Name, exception);
+            }
+        }
 
         public void Connect(IConsumePipeConnector connector)
         {
@@ -223,6 +330,7 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
                 }
 
                 _handles.Clear();
+                disconnected(this);
             }
         }
 
@@ -233,9 +341,17 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options) : IHostedServ
 /// <summary>A resolved destination: its send endpoint and, for an instance on RabbitMQ, the routing key.</summary>
 public readonly record struct InstanceTarget(ISendEndpoint Endpoint, string? RoutingKey)
 {
+    /// <summary>In memory, an address of this process: its handlers are called directly when they take the message.</summary>
+    public Uri? LocalAddress { get; init; }
+
     public Task SendAsync<T>(T message, Action<SendContext<T>>? configure = null, CancellationToken cancellationToken = default)
         where T : class
     {
+        if (LocalAddress is { } local && InstanceEndpoint.LocalHandlersOf<T>(local) is { } handlers)
+        {
+            return InstanceEndpoint.DeliverLocallyAsync(handlers, message);
+        }
+
         var key = RoutingKey;
         return Endpoint.Send(message, context =>
         {

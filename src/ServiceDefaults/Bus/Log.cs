@@ -30,4 +30,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5409, Level = LogLevel.Warning, Message = "Queues this process no longer needs were not removed from RabbitMQ (the next start tries again): {Reason}")]
     public static partial void RetiredQueuesSkipped(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 5410, Level = LogLevel.Error, Message = "A handler of this process failed on a {MessageType} sent to it in memory; the sender goes on")]
+    public static partial void LocalHandlerFailed(ILogger logger, string messageType, Exception exception);
 }

@@ -12,9 +12,9 @@ public sealed class CancelChatCompletionConnector(InstanceEndpoint instance, Str
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _handle = instance.ConnectHandler<CancelChatCompletion>(context =>
+        _handle = instance.ConnectHandler<CancelChatCompletion>(message =>
         {
-            cancellations.Cancel(context.Message.RequestId, context.Message.AttemptId);
+            cancellations.Cancel(message.RequestId, message.AttemptId);
             return Task.CompletedTask;
         });
         return Task.CompletedTask;
