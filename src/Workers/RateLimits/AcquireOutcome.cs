@@ -7,4 +7,10 @@ public enum AcquireOutcome
     MaxParallelReached = 1,
     RpmReached = 2,
     TpmReached = 3,
+
+    /// <summary>The deployment is cooling down after failures (only from <see cref="IRoutingStore.TryAcquireSoleAsync"/>).</summary>
+    CoolingDown = 4,
 }
+
+/// <summary>The answer of <see cref="IRoutingStore.TryAcquireSoleAsync"/>: the outcome, and how long a cooldown has left.</summary>
+public readonly record struct SoleAcquire(AcquireOutcome Outcome, TimeSpan? CooldownRemaining);

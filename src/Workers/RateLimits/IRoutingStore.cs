@@ -14,6 +14,27 @@ public interface IRoutingStore
     /// <summary>Takes a slot when the deployment's limits allow it (atomically).</summary>
     Task<AcquireOutcome> TryAcquireAsync(string group, ModelDeployment deployment, DeploymentLimits limits, string leaseId, DateTimeOffset expires, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// For a group of one deployment: what <see cref="ReadAsync"/> then <see cref="TryAcquireAsync"/> decide for it, in one
+    /// step (one Redis round trip): its cooldown first (when <paramref name="honourCooldown"/>), else a slot when its
+    /// limits allow it.
+    /// </summary>
+    async Task<SoleAcquire> TryAcquireSoleAsync(
+        ModelGroup group, DeploymentLimits limits, string leaseId, DateTimeOffset expires, bool honourCooldown, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(limits);
+        var load = (await ReadAsync(group, cancellationToken)).Single();
+        if (honourCooldown && load.IsCoolingDown)
+        {
+            return new SoleAcquire(AcquireOutcome.CoolingDown, load.CooldownRemaining);
+        }
+
+        return limits.Admits(load)
+            ? new SoleAcquire(await TryAcquireAsync(group.Name, load.Deployment, limits, leaseId, expires, cancellationToken), null)
+            : new SoleAcquire(AcquireOutcome.MaxParallelReached, null);
+    }
+
     Task<bool> TryAcquireGlobalAsync(int limit, string leaseId, DateTimeOffset expires, CancellationToken cancellationToken);
 
     Task ReleaseGlobalAsync(string leaseId, CancellationToken cancellationToken);

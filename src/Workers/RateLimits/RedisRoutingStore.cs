@@ -7,7 +7,8 @@ namespace Broker.Workers.RateLimits;
 
 /// <summary>
 /// The routing state every worker process shares, in Redis. One script per deployment per step, each atomic and on
-/// one hash slot: read (all deployments of a group, pipelined), acquire, release. Minutes come from the caller's
+/// one hash slot: read (all deployments of a group, pipelined), acquire, release; for a group of one deployment, read
+/// and acquire are one script. Minutes come from the caller's
 /// <see cref="TimeProvider"/>; counters expire two minutes after their minute; in-flight entries expire at the
 /// request's deadline, so a crashed worker's slots come back on their own.
 /// Throws <see cref="RedisException"/> / <see cref="TimeoutException"/>; <see cref="RoutingState"/> handles them.
@@ -37,6 +38,27 @@ public sealed class RedisRoutingStore(IDatabase db, string prefix, TimeProvider 
         redis.call('INCR', KEYS[2])
         redis.call('EXPIRE', KEYS[2], ARGV[7])
         return 0
+        """;
+
+    // a group of one deployment: its cooldown, then AcquireScript, in one round trip; answers {outcome, cooldown ms left}
+    // KEYS: inflight, rpm, tpm, cooldown. ARGV: as AcquireScript's, then 1 = honour the cooldown
+    private const string AcquireSoleScript = """
+        if ARGV[8] == '1' then
+          local left = redis.call('PTTL', KEYS[4])
+          if left > 0 then return {4, left} end
+        end
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+        local p = tonumber(ARGV[4])
+        if p > 0 and redis.call('ZCARD', KEYS[1]) >= p then return {1, 0} end
+        local r = tonumber(ARGV[5])
+        if r > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= r then return {2, 0} end
+        local t = tonumber(ARGV[6])
+        if t > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= t then return {3, 0} end
+        redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+        redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[3]) - tonumber(ARGV[1]), 0) + 60000)
+        redis.call('INCR', KEYS[2])
+        redis.call('EXPIRE', KEYS[2], ARGV[7])
+        return {0, 0}
         """;
 
     // KEYS: global inflight. ARGV: now ms, lease, expires ms, limit
@@ -128,6 +150,24 @@ public sealed class RedisRoutingStore(IDatabase db, string prefix, TimeProvider 
             [now.ToUnixTimeMilliseconds(), leaseId, expires.ToUnixTimeMilliseconds(),
              limits.MaxParallel ?? 0, limits.Rpm ?? 0, limits.Tpm ?? 0, WindowTtlSeconds]).WaitAsync(cancellationToken);
         return (AcquireOutcome)(int)result;
+    }
+
+    public async Task<SoleAcquire> TryAcquireSoleAsync(
+        ModelGroup group, DeploymentLimits limits, string leaseId, DateTimeOffset expires, bool honourCooldown, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(limits);
+        var id = group.Deployments.Single().Id;
+        var now = timeProvider.GetUtcNow();
+        var minute = LocalRoutingStore.MinuteOf(now);
+        var result = await db.ScriptEvaluateAsync(AcquireSoleScript,
+            [Key(group.Name, id, "inflight"), Key(group.Name, id, $"rpm:{minute}"), Key(group.Name, id, $"tpm:{minute}"),
+             RoutingKeys.Cooldown(prefix, group.Name, id)],
+            [now.ToUnixTimeMilliseconds(), leaseId, expires.ToUnixTimeMilliseconds(),
+             limits.MaxParallel ?? 0, limits.Rpm ?? 0, limits.Tpm ?? 0, WindowTtlSeconds, honourCooldown ? 1 : 0]).WaitAsync(cancellationToken);
+        var values = (RedisResult[])result!;
+        var left = (long)values[1];
+        return new SoleAcquire((AcquireOutcome)(int)values[0], left > 0 ? TimeSpan.FromMilliseconds(left) : null);
     }
 
     public async Task<bool> TryAcquireGlobalAsync(int limit, string leaseId, DateTimeOffset expires, CancellationToken cancellationToken)

@@ -22,6 +22,10 @@ public sealed class RoutingState(BrokerRedis redis, TimeProvider timeProvider) :
         string group, ModelDeployment deployment, DeploymentLimits limits, string leaseId, DateTimeOffset expires, CancellationToken cancellationToken) =>
         Run(s => s.TryAcquireAsync(group, deployment, limits, leaseId, expires, cancellationToken));
 
+    public Task<SoleAcquire> TryAcquireSoleAsync(
+        ModelGroup group, DeploymentLimits limits, string leaseId, DateTimeOffset expires, bool honourCooldown, CancellationToken cancellationToken) =>
+        Run(s => s.TryAcquireSoleAsync(group, limits, leaseId, expires, honourCooldown, cancellationToken));
+
     public Task<bool> TryAcquireGlobalAsync(int limit, string leaseId, DateTimeOffset expires, CancellationToken cancellationToken) =>
         Run(s => s.TryAcquireGlobalAsync(limit, leaseId, expires, cancellationToken));
 

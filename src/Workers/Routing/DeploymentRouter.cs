@@ -54,16 +54,23 @@ public sealed class DeploymentRouter(
         var expires = deadline + TimeSpan.FromSeconds(5);
         var backoff = FirstBackoff;
         var waited = false;
-        while (true)
+        RouteResult CoolingDown(int count, TimeSpan soonest)
         {
+            var retryAfter = Math.Ceiling(soonest.TotalSeconds);
+            var message = $"No deployments available for model group '{group.Name}': all {count} are cooling down after failures. " +
+                          $"Try again in {retryAfter.ToString(CultureInfo.InvariantCulture)} seconds.";
+            Log.Refused(logger, requestId, group.Name, "all deployments cooling down");
+            return new RouteResult(null, new ProviderError(ProviderErrorClass.RateLimit, 429, message, "no_deployments_available", retryAfter));
+        }
+
+        var globalFull = false;
+        async Task<RouteResult?> TryAcquireAnyAsync()
+        {
+            globalFull = false;
             var loads = await state.ReadAsync(group, cancellationToken);
             if (!cooldowns.Disabled && loads.Count > 0 && loads.All(l => l.IsCoolingDown))
             {
-                var retryAfter = Math.Ceiling(loads.Min(l => l.CooldownRemaining!.Value.TotalSeconds));
-                var message = $"No deployments available for model group '{group.Name}': all {loads.Count} are cooling down after failures. " +
-                              $"Try again in {retryAfter.ToString(CultureInfo.InvariantCulture)} seconds.";
-                Log.Refused(logger, requestId, group.Name, "all deployments cooling down");
-                return new RouteResult(null, new ProviderError(ProviderErrorClass.RateLimit, 429, message, "no_deployments_available", retryAfter));
+                return CoolingDown(loads.Count, loads.Min(l => l.CooldownRemaining!.Value));
             }
 
             var candidates = loads
@@ -83,7 +90,6 @@ public sealed class DeploymentRouter(
                 candidates.RemoveAll(c => avoidDeploymentIds.Contains(c.Deployment.Id));
             }
 
-            var globalFull = false;
             while (candidates.Count > 0)
             {
                 if (globalLimit is { } limit && !await state.TryAcquireGlobalAsync(limit, leaseId, expires, cancellationToken))
@@ -105,6 +111,32 @@ public sealed class DeploymentRouter(
                 }
 
                 candidates.RemoveAll(c => c.Deployment.Id == pick.Id);
+            }
+
+            return null;
+        }
+
+        while (true)
+        {
+            if (group.Deployments.Count == 1 && globalLimit is null)
+            {
+                // one deployment: nothing to choose, and health or a retry's avoid list never rules out the only one, so
+                // its cooldown and a slot are decided in one step (one Redis round trip instead of two)
+                var sole = group.Deployments[0];
+                var answer = await state.TryAcquireSoleAsync(group, DeploymentLimits.For(sole, general), leaseId, expires, !cooldowns.Disabled, cancellationToken);
+                if (answer.Outcome == AcquireOutcome.CoolingDown)
+                {
+                    return CoolingDown(1, answer.CooldownRemaining!.Value);
+                }
+
+                if (answer.Outcome == AcquireOutcome.Acquired)
+                {
+                    return new RouteResult(new RoutingLease(group.Name, sole, leaseId, false, true), null);
+                }
+            }
+            else if (await TryAcquireAnyAsync() is { } routed)
+            {
+                return routed;
             }
 
             var what = globalFull

@@ -66,6 +66,50 @@ public sealed class RedisRoutingStateTests
     }
 
     [Fact]
+    public async Task Acquire_SingleDeploymentAcrossTwoProcesses_LimitsAndCooldownHeldInOneStep()
+    {
+        const string single = """
+            model_list:
+              - model_name: solo
+                litellm_params: {model: openai/a, mock_response: hi, rpm: 4, max_parallel_requests: 3}
+                model_info: {id: a}
+            router_settings: {cooldown_time: 20}
+            general_settings: {disable_retry_on_max_parallel_request_limit_error: true}
+            """;
+        var redis = LocalRedis();
+        await using var one = await RouterHarness.StartAsync(single, TimeProvider.System, redis);
+        await using var two = await RouterHarness.StartAsync(single, TimeProvider.System, redis);
+        Assert.NotNull(one.Redis.Available());
+        await WaitForFreshMinute();
+        var deadline = TimeProvider.System.GetUtcNow().AddSeconds(30);
+
+        // held leases count in both processes: three in flight at most, then a fourth once one is released
+        var held = await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
+            (i % 2 == 0 ? one : two).Router.AcquireAsync(one.Group("solo"), null, Guid.NewGuid(), deadline, default)));
+        Assert.Equal(3, held.Count(r => r.Lease is not null));
+        Assert.All(held.Where(r => r.Lease is null), r => Assert.Equal(429, r.Error!.StatusCode));
+        await one.Router.ReleaseAsync(held.First(r => r.Lease is not null).Lease!, null, 10, null);
+        Assert.NotNull((await two.Router.AcquireAsync(one.Group("solo"), null, Guid.NewGuid(), deadline, default)).Lease);
+
+        // rpm 4 reached this minute, whatever is in flight
+        foreach (var lease in held.Where(r => r.Lease is not null).Skip(1))
+        {
+            await two.Router.ReleaseAsync(lease.Lease!, null, 10, null);
+        }
+
+        var fifth = await one.Router.AcquireAsync(one.Group("solo"), null, Guid.NewGuid(), deadline, default);
+        Assert.Null(fifth.Lease);
+        Assert.Contains("max_parallel_requests, rpm or tpm", fifth.Error!.Message, StringComparison.Ordinal);
+
+        // a cooldown started by one process refuses in the other, with how long it has left
+        await one.State.StartCooldownAsync("solo", "a", TimeSpan.FromSeconds(9), "test", default);
+        var cooling = await two.Router.AcquireAsync(two.Group("solo"), null, Guid.NewGuid(), deadline, default);
+        Assert.Equal(429, cooling.Error!.StatusCode);
+        Assert.Equal(9, cooling.Error.RetryAfterSeconds);
+        Assert.Contains("all 1 are cooling down", cooling.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Release_FailuresInOneProcess_CoolDownInTheOther()
     {
         var redis = LocalRedis();

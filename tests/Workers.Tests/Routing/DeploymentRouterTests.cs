@@ -165,6 +165,26 @@ public sealed class DeploymentRouterTests
     }
 
     [Fact]
+    public async Task Acquire_SingleDeploymentCoolingDown_FailsFastWith429AndRetryAfter()
+    {
+        var time = new FakeTimeProvider(Start);
+        await using var h = await RouterHarness.StartAsync("""
+            model_list:
+              - model_name: solo
+                litellm_params: {model: openai/a, mock_response: hi}
+                model_info: {id: a}
+            """, time);
+        await h.State.StartCooldownAsync("solo", "a", TimeSpan.FromSeconds(7), "test", default);
+
+        var refused = await h.Router.AcquireAsync(h.Group("solo"), null, Guid.NewGuid(), Start.AddMinutes(5), default);
+
+        Assert.Equal(429, refused.Error!.StatusCode);
+        Assert.Equal(7, refused.Error.RetryAfterSeconds);
+        time.Advance(TimeSpan.FromSeconds(8));
+        Assert.NotNull((await h.Router.AcquireAsync(h.Group("solo"), null, Guid.NewGuid(), Start.AddMinutes(5), default)).Lease);
+    }
+
+    [Fact]
     public async Task Release_SingleDeploymentGroupDefaultRules_NeverCoolsDown()
     {
         var yaml = """
