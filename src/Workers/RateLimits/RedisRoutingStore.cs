@@ -47,18 +47,10 @@ public sealed class RedisRoutingStore(IDatabase db, string prefix, TimeProvider 
           local left = redis.call('PTTL', KEYS[4])
           if left > 0 then return {4, left} end
         end
-        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-        local p = tonumber(ARGV[4])
-        if p > 0 and redis.call('ZCARD', KEYS[1]) >= p then return {1, 0} end
-        local r = tonumber(ARGV[5])
-        if r > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= r then return {2, 0} end
-        local t = tonumber(ARGV[6])
-        if t > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= t then return {3, 0} end
-        redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
-        redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[3]) - tonumber(ARGV[1]), 0) + 60000)
-        redis.call('INCR', KEYS[2])
-        redis.call('EXPIRE', KEYS[2], ARGV[7])
-        return {0, 0}
+        local outcome = (function()
+        """ + "\n" + AcquireScript + "\n" + """
+        end)()
+        return {outcome, 0}
         """;
 
     // KEYS: global inflight. ARGV: now ms, lease, expires ms, limit
