@@ -38,10 +38,10 @@ public static class AlertKinds
     public const string InternalUserUpdated = "internal_user_updated";
     public const string InternalUserDeleted = "internal_user_deleted";
 
-    /// <summary>The alert_to_webhook_url keys LiteLLM's docs use for a kind, besides the kind itself.</summary>
     /// <summary>The kinds raised from finished requests (<see cref="UsageAlertsConsumer"/>).</summary>
     public static IReadOnlyList<string> FromUsage { get; } = [LlmExceptions, LlmTooSlow, OutageAlerts, RegionOutageAlerts];
 
+    /// <summary>The alert_to_webhook_url keys LiteLLM's docs use for a kind, besides the kind itself.</summary>
     public static IEnumerable<string> WebhookKeys(string kind)
     {
         yield return kind;

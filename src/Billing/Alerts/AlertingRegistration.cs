@@ -24,7 +24,9 @@ public static class AlertingRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(config);
-        var watchesUsage = AlertingOptions.From(config, new ConfigEnvironment(config)).WatchesUsage;
+        // read once at start (alerting needs a restart to change): what is registered here is what runs
+        var alerting = AlertingOptions.From(config, new ConfigEnvironment(config));
+        var watchesUsage = alerting.WatchesUsage;
         if (!watchesUsage)
         {
             builder.Services.AddRetiredQueue(UsageAlertsConsumerDefinition.QueueName, "no alert kind that comes from finished requests is on");
@@ -33,7 +35,7 @@ public static class AlertingRegistration
         builder.AddBrokerRedis();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton(sp => new ConfigEnvironment(sp.GetRequiredService<IProxyConfigProvider>().Current));
-        builder.Services.TryAddSingleton(sp => AlertingOptions.From(sp.GetRequiredService<IProxyConfigProvider>().Current, sp.GetRequiredService<ConfigEnvironment>()));
+        builder.Services.TryAddSingleton(alerting);
         builder.Services.AddHttpClient(HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
         builder.Services.TryAddSingleton(sp =>
         {

@@ -18,13 +18,15 @@ public static class CallbacksRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(config);
-        var delivers = CallbackOptions.From(config.LitellmSettings).DeliversAny;
+        // read once at start (callbacks need a restart to change): what is registered here is what runs
+        var callbacks = CallbackOptions.From(config.LitellmSettings);
+        var delivers = callbacks.DeliversAny;
         if (!delivers)
         {
             builder.Services.AddRetiredQueue(UsageCallbacksConsumerDefinition.QueueName, "no callback that receives finished requests is configured");
         }
 
-        builder.Services.TryAddSingleton(sp => CallbackOptions.From(sp.GetRequiredService<IProxyConfigProvider>().Current.LitellmSettings));
+        builder.Services.TryAddSingleton(callbacks);
         builder.Services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<CallbackSinks>(sp, sp.GetRequiredService<IProxyConfigProvider>().Current));
         builder.Services.AddCallbackSink("langfuse", "LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY", LangfuseSink.Create);
         builder.Services.AddCallbackSink("datadog", "DD_API_KEY", DatadogSink.Create);

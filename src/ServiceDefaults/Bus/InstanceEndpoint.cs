@@ -65,7 +65,11 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options, ILogger<Insta
     /// </summary>
     public bool IsReceiving => !options.IsDistributed || _receiving;
 
-    /// <summary>Handles messages of type <typeparamref name="T"/> sent to <see cref="Address"/>.</summary>
+    /// <summary>
+    /// Handles messages of type <typeparamref name="T"/> sent to <see cref="Address"/>. In memory the handler runs on the
+    /// sender's thread, inside its send: it must be quick and never block (hand longer work to a task of its own), and it
+    /// sees only the message, not the headers the sender set.
+    /// </summary>
     public ConnectHandle ConnectHandler<T>(Func<T, Task> handler)
         where T : class
     {
@@ -190,6 +194,11 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options, ILogger<Insta
 
     private void RemoveLocal(Subscription subscription)
     {
+        if (options.IsDistributed)
+        {
+            return;
+        }
+
         lock (_lock)
         {
             if (!_localHandlers.TryGetValue(subscription.MessageType, out var list))
@@ -330,8 +339,10 @@ public sealed class InstanceEndpoint(IBus bus, BusOptions options, ILogger<Insta
                 }
 
                 _handles.Clear();
-                disconnected(this);
             }
+
+            // outside this lock: the instance's own lock is taken while it holds this one (StartAsync connects under it)
+            disconnected(this);
         }
 
         public void Dispose() => Disconnect();

@@ -22,7 +22,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 5406, Level = LogLevel.Debug, Message = "A consumer released after its RabbitMQ connection closed ended with an error")]
     public static partial void ReleasedConsumerFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 5407, Level = LogLevel.Information, Message = "RabbitMQ queue {Queue} removed ({Reason}); {Dropped} message(s) it held were for that and are dropped")]
+    [LoggerMessage(EventId = 5407, Level = LogLevel.Information, Message = "RabbitMQ queue {Queue} removed ({Reason}), with the {Dropped} message(s) it held")]
     public static partial void RetiredQueueRemoved(ILogger logger, string queue, string reason, uint dropped);
 
     [LoggerMessage(EventId = 5408, Level = LogLevel.Warning, Message = "RabbitMQ queue {Queue} is not needed here ({Reason}) but another process still consumes it, so it stays; it is removed at the next start once nothing consumes it")]

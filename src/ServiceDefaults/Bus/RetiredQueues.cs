@@ -1,18 +1,9 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
 namespace Broker.ServiceDefaults.Bus;
-
-/// <summary>
-/// A durable queue a role declares only while a feature is configured (usage alerts, callbacks), and that this process
-/// does not declare because the feature is off.
-/// </summary>
-/// <param name="Name">The queue, and the exchange of the same name MassTransit binds its message types to.</param>
-/// <param name="Reason">Why it is not needed, for the log.</param>
-public sealed record RetiredQueue(string Name, string Reason);
 
 /// <summary>
 /// On RabbitMQ, before the bus starts: removes each <see cref="RetiredQueue"/> and its exchange, so that the events
@@ -37,7 +28,15 @@ public sealed class RetiredQueues(IEnumerable<RetiredQueue> queues, BusOptions o
             await using var connection = await RabbitConnections.CreateAsync(url, options.ClusterNodes, "broker retired-queues", cancellationToken);
             foreach (var queue in retired)
             {
-                await RemoveAsync(connection, queue, cancellationToken);
+                try
+                {
+                    await RemoveAsync(connection, queue, cancellationToken);
+                }
+                catch (OperationInterruptedException ex)
+                {
+                    // refused for this queue (access, a lock): the others are still removed
+                    Log.RetiredQueuesSkipped(logger, $"{queue.Name}: {ex.Message}");
+                }
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -56,6 +55,8 @@ public sealed class RetiredQueues(IEnumerable<RetiredQueue> queues, BusOptions o
         try
         {
             await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+            // a consumer that attaches between this check and the delete (a process starting right now with the feature
+            // on) loses the queue; MassTransit declares it again when that consumer reconnects
             var state = await channel.QueueDeclarePassiveAsync(queue.Name, cancellationToken);
             if (state.ConsumerCount > 0)
             {
@@ -80,20 +81,5 @@ public sealed class RetiredQueues(IEnumerable<RetiredQueue> queues, BusOptions o
         catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == NotFound)
         {
         }
-    }
-}
-
-public static class RetiredQueueServiceCollectionExtensions
-{
-    /// <summary>Declares that this process does not run <paramref name="queue"/>'s consumer, so the queue is removed on RabbitMQ (<see cref="RetiredQueues"/>).</summary>
-    public static IServiceCollection AddRetiredQueue(this IServiceCollection services, string queue, string reason)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        if (!services.Any(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(RetiredQueues)))
-        {
-            services.AddHostedService<RetiredQueues>();
-        }
-
-        return services.AddSingleton(new RetiredQueue(queue, reason));
     }
 }

@@ -11,6 +11,3 @@ public enum AcquireOutcome
     /// <summary>The deployment is cooling down after failures (only from <see cref="IRoutingStore.TryAcquireSoleAsync"/>).</summary>
     CoolingDown = 4,
 }
-
-/// <summary>The answer of <see cref="IRoutingStore.TryAcquireSoleAsync"/>: the outcome, and how long a cooldown has left.</summary>
-public readonly record struct SoleAcquire(AcquireOutcome Outcome, TimeSpan? CooldownRemaining);

@@ -9,7 +9,10 @@ namespace Broker.ServiceDefaults.Tests.Bus;
 public sealed class InstanceEndpointTests : IAsyncLifetime
 {
     private readonly ServiceProvider _services = new ServiceCollection()
-        .AddMassTransit(x => x.UsingInMemory())
+        .AddMassTransit(x => x.UsingInMemory((_, cfg) =>
+            // answers each Ping at the address the sender named, as a worker answers a command
+            cfg.ReceiveEndpoint("echo", e => e.Handler<Ping>(context =>
+                InstanceEndpoint.SendAsync(context, context.ResponseAddress!, new Pong(context.Message.Text))))))
         .BuildServiceProvider();
 
     private readonly Received _received = new();
@@ -46,6 +49,23 @@ public sealed class InstanceEndpointTests : IAsyncLifetime
 
         Assert.Equal(["one", "two"], handled);
         Assert.Equal(0, _received.Count);
+    }
+
+    [Fact]
+    public async Task SendAsync_ToAResponseAddressThatCameThroughTheBus_CalledDirectly()
+    {
+        var receivedWhenAnswered = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var handle = _instance.ConnectHandler<Pong>(message =>
+        {
+            receivedWhenAnswered.TrySetResult(_received.Count);
+            return Task.CompletedTask;
+        });
+
+        var echo = await _bus.GetSendEndpoint(new Uri("queue:echo"));
+        await echo.Send(new Ping("there"), context => context.ResponseAddress = _instance.Address);
+
+        // only the Ping crossed the bus: through it, the Pong would have been received before its handler ran
+        Assert.Equal(1, await receivedWhenAnswered.Task.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]

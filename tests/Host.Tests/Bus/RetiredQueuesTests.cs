@@ -13,7 +13,7 @@ namespace Broker.Host.Tests.Bus;
 /// that the copies do not pile up with nobody consuming them.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class RetiredQueueTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
+public sealed class RetiredQueuesTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private const string UsageAlerts = "billing.usage-alerts";
     private const string Callbacks = "billing.callbacks";
