@@ -10,3 +10,11 @@ local key = os.getenv("BENCH_KEY")
 if key and key ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. key
 end
+-- $BENCH_PORTKEY_FAST / $BENCH_PORTKEY_SLOW: the fake provider's base URL for each group, sent the way Portkey's
+-- gateway is told where to call (the "portkey" target)
+local portkey = (model == "slow50") and os.getenv("BENCH_PORTKEY_SLOW") or os.getenv("BENCH_PORTKEY_FAST")
+if portkey and portkey ~= "" then
+  wrk.headers["x-portkey-provider"] = "openai"
+  wrk.headers["x-portkey-custom-host"] = portkey
+  wrk.headers["Authorization"] = "Bearer sk-fake"
+end

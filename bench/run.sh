@@ -13,7 +13,7 @@
 #
 # Tunables (environment): BENCH_DURATION (seconds per measurement, 5), BENCH_WARMUP (seconds of warm-up
 # load per group and target, 2), BENCH_TTFB_N (streamed requests timed per target, 50),
-# BENCH_TARGETS (subset of "direct embedded distributed cache keyed spend"), BENCH_KEEP_SERVICES=1 (leave RabbitMQ & co.
+# BENCH_TARGETS (subset of "direct embedded distributed portkey cache keyed spend"; portkey needs node and npm), BENCH_KEEP_SERVICES=1 (leave RabbitMQ & co.
 # running even when this script started them).
 # Everything listens on 127.0.0.1 only; every process this script starts is stopped on exit.
 set -euo pipefail
@@ -26,9 +26,10 @@ cd "$ROOT"
 DUR="${BENCH_DURATION:-5}"
 WARM="${BENCH_WARMUP:-2}"
 TTFB_N="${BENCH_TTFB_N:-50}"
-TARGETS="${BENCH_TARGETS:-direct embedded distributed cache keyed spend}"
+TARGETS="${BENCH_TARGETS:-direct embedded distributed portkey cache keyed spend}"
 SPEND_N="${BENCH_SPEND_N:-20000}"
-FAST_PORT=9101 SLOW_PORT=9102 EMBEDDED_PORT=4101 INGRESS_PORT=4102 CACHE_PORT=4103 KEYED_PORT=4104
+FAST_PORT=9101 SLOW_PORT=9102 EMBEDDED_PORT=4101 INGRESS_PORT=4102 CACHE_PORT=4103 KEYED_PORT=4104 PORTKEY_PORT=8787
+PORTKEY_VERSION="${BENCH_PORTKEY_VERSION:-1.15.2}"
 CONFIG=bench/config.yaml
 BROKER_DLL=src/Host/bin/Release/net10.0/broker.dll
 FAKE_DLL=bench/FakeProvider/bin/Release/net10.0/fake-provider.dll
@@ -206,6 +207,43 @@ for target in $TARGETS; do
       wait_chat "$url" fast; wait_chat "$url" slow50
       measure distributed "$url" "$url" dist-ingress dist-workers dist-billing
       stop_pids "$(cat "$RAW/dist-ingress.pid")" "$(cat "$RAW/dist-workers.pid")" "$(cat "$RAW/dist-billing.pid")"
+      ;;
+    portkey)
+      # the peer gateway of issue 19, as its users run it: Portkey's open-source gateway from npm (Node), told per
+      # request where the fake provider is; measured like the others but without the streamed TTFB and the fallback
+      pk_dir="bench/.portkey-$PORTKEY_VERSION"
+      if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        say "portkey: skipped (node/npm not installed)"
+        continue
+      fi
+      if [ ! -f "$pk_dir/node_modules/@portkey-ai/gateway/build/start-server.js" ]; then
+        say "portkey: installing @portkey-ai/gateway@$PORTKEY_VERSION into $pk_dir"
+        mkdir -p "$pk_dir"
+        if ! npm install --prefix "$pk_dir" --no-audit --no-fund "@portkey-ai/gateway@$PORTKEY_VERSION" >"$OUT/logs/portkey-install.log" 2>&1; then
+          say "portkey: skipped (npm install failed, see $OUT/logs/portkey-install.log)"
+          continue
+        fi
+      fi
+      start portkey node "$pk_dir/node_modules/@portkey-ai/gateway/build/start-server.js" "--port=$PORTKEY_PORT" --headless
+      url="http://127.0.0.1:$PORTKEY_PORT/v1/chat/completions"
+      export BENCH_PORTKEY_FAST="http://127.0.0.1:$FAST_PORT/v1" BENCH_PORTKEY_SLOW="http://127.0.0.1:$SLOW_PORT/v1"
+      t0=$SECONDS
+      until curl -fsS -m 5 -o /dev/null "$url" -H 'Content-Type: application/json' -H 'x-portkey-provider: openai' \
+          -H "x-portkey-custom-host: $BENCH_PORTKEY_FAST" -H 'Authorization: Bearer sk-fake' \
+          -d '{"model":"fast","messages":[{"role":"user","content":"hi"}]}' 2>/dev/null; do
+        (( SECONDS - t0 < 60 )) || die "Portkey did not answer 200 within 60 s; see $OUT/logs/portkey.log"
+        sleep 0.5
+      done
+      say "portkey: warm-up"
+      BENCH_MODEL=fast wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$url" >"$RAW/portkey-warmup-fast.txt" 2>&1
+      BENCH_MODEL=slow50 wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$url" >"$RAW/portkey-warmup-slow50.txt" 2>&1
+      proc_stats portkey "$(cat "$RAW/portkey.pid")" "$RAW/portkey-stats-start.txt"
+      say "portkey: c=1, 0 ms";   wrk_run "$RAW/portkey-c1-0ms.txt" 1 fast "$url"
+      say "portkey: c=64, 0 ms";  wrk_run "$RAW/portkey-c64-0ms.txt" 64 fast "$url"
+      say "portkey: c=64, 50 ms"; wrk_run "$RAW/portkey-c64-50ms.txt" 64 slow50 "$url"
+      proc_stats portkey "$(cat "$RAW/portkey.pid")" "$RAW/portkey-stats.txt"
+      unset BENCH_PORTKEY_FAST BENCH_PORTKEY_SLOW
+      stop_pids "$(cat "$RAW/portkey.pid")"
       ;;
     cache)
       say "cache: starting broker with the response cache (bench/config-cache.yaml)"
