@@ -69,6 +69,13 @@ def fmt(v, digits=2):
     return f"{v:.{digits}f}"
 
 
+def cpu_per_request(start, end, requests):
+    """µs of CPU per request between two samples of one process (parse_stats), or None without both or any request."""
+    if not start or not end or not requests:
+        return None
+    return (end["cpu_s"] - start["cpu_s"]) * 1e6 / requests
+
+
 def cache_section(raw, direct):
     """Response cache hits (embedded broker, bench/config-cache.yaml): latency at c=1 and req/s at c=64."""
     c1, c64 = parse_wrk(raw / "cache-c1-hit.txt"), parse_wrk(raw / "cache-c64-hit.txt")
@@ -111,8 +118,8 @@ def keyed_section(raw, direct, embedded):
         print(f"| c=1: **added p50** (ms) | {fmt(c1['p50'] - d1['p50'])} | "
               f"{fmt(e1['p50'] - d1['p50']) if e1 and e1.get('p50') is not None else '–'} | |")
     requests = sum(r["requests"] for r in (c1, c64) if r)
-    if start and end and requests:
-        print(f"| CPU per request (µs) | {(end['cpu_s'] - start['cpu_s']) * 1e6 / requests:.0f} | | |")
+    if (cpu := cpu_per_request(start, end, requests)) is not None:
+        print(f"| CPU per request (µs) | {cpu:.0f} | | |")
         print(f"| peak RSS, VmHWM (MiB) | {end['hwm_kb'] / 1024:.0f} | | |")
     errors = sum(r["errors"] for r in (c1, c64) if r)
     print(f"| failed requests | {errors} | | |")
@@ -147,8 +154,8 @@ def peer_section(raw, wrk):
         print("| c=1, 0 ms: added p50 (ms) | " + " | ".join(
             fmt(get(t, "c1-0ms", "p50") - d1) if t != "direct" and get(t, "c1-0ms", "p50") is not None else "–" for t in cols) + " |")
     requests = sum(r["requests"] for r in pk.values() if r)
-    if pk_start and pk_end and requests:
-        print(f"| CPU per request (µs), the gateway's process | {(pk_end['cpu_s'] - pk_start['cpu_s']) * 1e6 / requests:.0f} | "
+    if (cpu := cpu_per_request(pk_start, pk_end, requests)) is not None:
+        print(f"| CPU per request (µs), the gateway's process | {cpu:.0f} | "
               + " | ".join("in the table above" for t in cols[1:]) + " |")
         print(f"| peak RSS, VmHWM (MiB) | {pk_end['hwm_kb'] / 1024:.0f} | " + " | ".join("in the table above" for t in cols[1:]) + " |")
     errors = sum(r["errors"] for r in pk.values() if r)
@@ -255,9 +262,7 @@ def main(run_dir):
 
     def cpu_us(t, n):
         """CPU of process n per non-streaming request of target t, or None without both samples."""
-        if n in end.get(t, {}) and n in start.get(t, {}) and requests[t]:
-            return (end[t][n]["cpu_s"] - start[t][n]["cpu_s"]) * 1e6 / requests[t]
-        return None
+        return cpu_per_request(start.get(t, {}).get(n), end.get(t, {}).get(n), requests[t])
 
     def cpu_total(t):
         """Summed over every process of t; None when one of them has no figure (a partial sum could pass wrongly)."""

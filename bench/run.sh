@@ -88,10 +88,11 @@ start() {
   echo "$STARTED" >"$RAW/$name.pid"
 }
 
-# wait_chat URL MODEL : until one chat completion answers 200 (60 s at most)
+# wait_chat URL MODEL [curl args...] : until one chat completion answers 200 (60 s at most)
 wait_chat() {
   local url="$1" model="$2" t0=$SECONDS
-  until curl -fsS -m 5 -o /dev/null "$url" -H 'Content-Type: application/json' \
+  shift 2
+  until curl -fsS -m 5 -o /dev/null "$url" -H 'Content-Type: application/json' "$@" \
       -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" 2>/dev/null; do
     (( SECONDS - t0 < 60 )) || die "$url ($model) did not answer 200 within 60 s; see $OUT/logs/"
     sleep 0.5
@@ -227,13 +228,7 @@ for target in $TARGETS; do
       start portkey node "$pk_dir/node_modules/@portkey-ai/gateway/build/start-server.js" "--port=$PORTKEY_PORT" --headless
       url="http://127.0.0.1:$PORTKEY_PORT/v1/chat/completions"
       export BENCH_PORTKEY_FAST="http://127.0.0.1:$FAST_PORT/v1" BENCH_PORTKEY_SLOW="http://127.0.0.1:$SLOW_PORT/v1"
-      t0=$SECONDS
-      until curl -fsS -m 5 -o /dev/null "$url" -H 'Content-Type: application/json' -H 'x-portkey-provider: openai' \
-          -H "x-portkey-custom-host: $BENCH_PORTKEY_FAST" -H 'Authorization: Bearer sk-fake' \
-          -d '{"model":"fast","messages":[{"role":"user","content":"hi"}]}' 2>/dev/null; do
-        (( SECONDS - t0 < 60 )) || die "Portkey did not answer 200 within 60 s; see $OUT/logs/portkey.log"
-        sleep 0.5
-      done
+      wait_chat "$url" fast -H 'x-portkey-provider: openai' -H "x-portkey-custom-host: $BENCH_PORTKEY_FAST" -H 'Authorization: Bearer sk-fake'
       say "portkey: warm-up"
       BENCH_MODEL=fast wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$url" >"$RAW/portkey-warmup-fast.txt" 2>&1
       BENCH_MODEL=slow50 wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$url" >"$RAW/portkey-warmup-slow50.txt" 2>&1

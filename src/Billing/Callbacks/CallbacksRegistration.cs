@@ -20,12 +20,6 @@ public static class CallbacksRegistration
         ArgumentNullException.ThrowIfNull(config);
         // read once at start (callbacks need a restart to change): what is registered here is what runs
         var callbacks = CallbackOptions.From(config.LitellmSettings);
-        var delivers = callbacks.DeliversAny;
-        if (!delivers)
-        {
-            builder.Services.AddRetiredQueue(UsageCallbacksConsumerDefinition.QueueName, "no callback that receives finished requests is configured");
-        }
-
         builder.Services.TryAddSingleton(callbacks);
         builder.Services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<CallbackSinks>(sp, sp.GetRequiredService<IProxyConfigProvider>().Current));
         builder.Services.AddCallbackSink("langfuse", "LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY", LangfuseSink.Create);
@@ -36,9 +30,13 @@ public static class CallbacksRegistration
         builder.Services.AddCallbackSink("langsmith", "LANGSMITH_API_KEY", LangSmithSink.Create);
         builder.Services.AddCallbackSink("generic", "GENERIC_LOGGER_ENDPOINT", c => GenericApiSink.FromEnvironment("generic", c));
         builder.Services.AddCallbackSink("generic_api", "GENERIC_LOGGER_ENDPOINT", c => GenericApiSink.FromEnvironment("generic_api", c));
-        if (delivers)
+        if (callbacks.DeliversAny)
         {
             builder.AddBusContribution(new CallbacksBusContribution());
+        }
+        else
+        {
+            builder.Services.AddRetiredQueue(UsageCallbacksConsumerDefinition.QueueName, "no callback that receives finished requests is configured");
         }
 
         return builder;

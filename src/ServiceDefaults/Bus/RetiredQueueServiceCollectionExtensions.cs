@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace Broker.ServiceDefaults.Bus;
 
@@ -9,11 +8,8 @@ public static class RetiredQueueServiceCollectionExtensions
     public static IServiceCollection AddRetiredQueue(this IServiceCollection services, string queue, string reason)
     {
         ArgumentNullException.ThrowIfNull(services);
-        if (!services.Any(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(RetiredQueues)))
-        {
-            services.AddHostedService<RetiredQueues>();
-        }
-
+        // once however many queues are retired: AddHostedService adds a hosted service type only once
+        services.AddHostedService<RetiredQueues>();
         return services.AddSingleton(new RetiredQueue(queue, reason));
     }
 }

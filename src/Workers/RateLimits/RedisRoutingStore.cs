@@ -135,12 +135,8 @@ public sealed class RedisRoutingStore(IDatabase db, string prefix, TimeProvider 
     {
         ArgumentNullException.ThrowIfNull(deployment);
         ArgumentNullException.ThrowIfNull(limits);
-        var now = timeProvider.GetUtcNow();
-        var minute = LocalRoutingStore.MinuteOf(now);
-        var result = await db.ScriptEvaluateAsync(AcquireScript,
-            [Key(group, deployment.Id, "inflight"), Key(group, deployment.Id, $"rpm:{minute}"), Key(group, deployment.Id, $"tpm:{minute}")],
-            [now.ToUnixTimeMilliseconds(), leaseId, expires.ToUnixTimeMilliseconds(),
-             limits.MaxParallel ?? 0, limits.Rpm ?? 0, limits.Tpm ?? 0, WindowTtlSeconds]).WaitAsync(cancellationToken);
+        var (keys, args) = AcquireCall(group, deployment.Id, limits, leaseId, expires);
+        var result = await db.ScriptEvaluateAsync(AcquireScript, keys, args).WaitAsync(cancellationToken);
         return (AcquireOutcome)(int)result;
     }
 
@@ -150,13 +146,9 @@ public sealed class RedisRoutingStore(IDatabase db, string prefix, TimeProvider 
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(limits);
         var id = group.Deployments.Single().Id;
-        var now = timeProvider.GetUtcNow();
-        var minute = LocalRoutingStore.MinuteOf(now);
+        var (keys, args) = AcquireCall(group.Name, id, limits, leaseId, expires);
         var result = await db.ScriptEvaluateAsync(AcquireSoleScript,
-            [Key(group.Name, id, "inflight"), Key(group.Name, id, $"rpm:{minute}"), Key(group.Name, id, $"tpm:{minute}"),
-             RoutingKeys.Cooldown(prefix, group.Name, id)],
-            [now.ToUnixTimeMilliseconds(), leaseId, expires.ToUnixTimeMilliseconds(),
-             limits.MaxParallel ?? 0, limits.Rpm ?? 0, limits.Tpm ?? 0, WindowTtlSeconds, honourCooldown ? 1 : 0]).WaitAsync(cancellationToken);
+            [.. keys, RoutingKeys.Cooldown(prefix, group.Name, id)], [.. args, honourCooldown ? 1 : 0]).WaitAsync(cancellationToken);
         var values = (RedisResult[])result!;
         var left = (long)values[1];
         return new SoleAcquire((AcquireOutcome)(int)values[0], left > 0 ? TimeSpan.FromMilliseconds(left) : null);
@@ -193,6 +185,17 @@ public sealed class RedisRoutingStore(IDatabase db, string prefix, TimeProvider 
     public Task<IReadOnlyList<ActiveCooldown>> ListCooldownsAsync(
         IReadOnlyCollection<(string ModelGroup, string DeploymentId)> deployments, CancellationToken cancellationToken) =>
         throw new NotSupportedException("RoutingState lists cooldowns through RedisCooldownView");
+
+    /// <summary>AcquireScript's keys and arguments for one deployment, now.</summary>
+    private (RedisKey[] Keys, RedisValue[] Args) AcquireCall(string group, string deploymentId, DeploymentLimits limits, string leaseId, DateTimeOffset expires)
+    {
+        var now = timeProvider.GetUtcNow();
+        var minute = LocalRoutingStore.MinuteOf(now);
+        return (
+            [Key(group, deploymentId, "inflight"), Key(group, deploymentId, $"rpm:{minute}"), Key(group, deploymentId, $"tpm:{minute}")],
+            [now.ToUnixTimeMilliseconds(), leaseId, expires.ToUnixTimeMilliseconds(),
+             limits.MaxParallel ?? 0, limits.Rpm ?? 0, limits.Tpm ?? 0, WindowTtlSeconds]);
+    }
 
     private RedisKey Key(string group, string deploymentId, string suffix) => RoutingKeys.Deployment(prefix, group, deploymentId, suffix);
 }

@@ -63,14 +63,14 @@ public sealed class DeploymentRouter(
             return new RouteResult(null, new ProviderError(ProviderErrorClass.RateLimit, 429, message, "no_deployments_available", retryAfter));
         }
 
-        var globalFull = false;
-        async Task<RouteResult?> TryAcquireAnyAsync()
+        // the group's loads, then a slot on the deployment the strategy picks; null with whether the gateway's own
+        // limit was what stood in the way when nothing was free
+        async Task<(RouteResult? Routed, bool GlobalFull)> TryAcquireAnyAsync()
         {
-            globalFull = false;
             var loads = await state.ReadAsync(group, cancellationToken);
             if (!cooldowns.Disabled && loads.Count > 0 && loads.All(l => l.IsCoolingDown))
             {
-                return CoolingDown(loads.Count, loads.Min(l => l.CooldownRemaining!.Value));
+                return (CoolingDown(loads.Count, loads.Min(l => l.CooldownRemaining!.Value)), false);
             }
 
             var candidates = loads
@@ -94,15 +94,14 @@ public sealed class DeploymentRouter(
             {
                 if (globalLimit is { } limit && !await state.TryAcquireGlobalAsync(limit, leaseId, expires, cancellationToken))
                 {
-                    globalFull = true;
-                    break;
+                    return (null, true);
                 }
 
                 var pick = selector.Select(candidates, strategy)!;
                 var outcome = await state.TryAcquireAsync(group.Name, pick, DeploymentLimits.For(pick, general), leaseId, expires, cancellationToken);
                 if (outcome == AcquireOutcome.Acquired)
                 {
-                    return new RouteResult(new RoutingLease(group.Name, pick, leaseId, globalLimit is not null, true), null);
+                    return (new RouteResult(new RoutingLease(group.Name, pick, leaseId, globalLimit is not null, true), null), false);
                 }
 
                 if (globalLimit is not null)
@@ -113,11 +112,12 @@ public sealed class DeploymentRouter(
                 candidates.RemoveAll(c => c.Deployment.Id == pick.Id);
             }
 
-            return null;
+            return (null, false);
         }
 
         while (true)
         {
+            var globalFull = false;
             if (group.Deployments.Count == 1 && globalLimit is null)
             {
                 // one deployment: nothing to choose, and health or a retry's avoid list never rules out the only one, so
@@ -134,9 +134,13 @@ public sealed class DeploymentRouter(
                     return new RouteResult(new RoutingLease(group.Name, sole, leaseId, false, true), null);
                 }
             }
-            else if (await TryAcquireAnyAsync() is { } routed)
+            else
             {
-                return routed;
+                (var routed, globalFull) = await TryAcquireAnyAsync();
+                if (routed is not null)
+                {
+                    return routed;
+                }
             }
 
             var what = globalFull
