@@ -10,12 +10,23 @@ import pathlib
 import re
 import sys
 
-TARGETS = ("direct", "embedded", "distributed")
+TARGETS = ("direct", "embedded", "distributed", "keyed", "keyed-distributed")
 PROCS = {
     "direct": ("fake-0ms", "fake-50ms"),
     "embedded": ("embedded",),
     "distributed": ("dist-ingress", "dist-workers", "dist-billing"),
+    "keyed": ("keyed",),
+    "keyed-distributed": ("keyed-ingress", "keyed-workers", "keyed-billing"),
 }
+# the two tables: each pair is measured against the same targets (embedded / distributed)
+TABLES = (
+    (("embedded", "distributed"), "Open gateway (`bench/config.yaml`)",
+     "No master key, no rpm/tpm: the gateway at its lightest."),
+    (("keyed", "keyed-distributed"), "As users run it: a virtual key and rpm/tpm (`bench/config-keyed.yaml`)",
+     "The same groups behind a master key, every request carrying a virtual key from `/key/generate` (kept in "
+     "PostgreSQL, cached by the Ingress; its spend written by Billing), rpm and tpm on every deployment set far above "
+     "the load, so both are counted on every request (in Redis when distributed) and never refuse one."),
+)
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 RSS_LIMIT_MIB = 120  # issue 19: peak RSS per process after the c=64 run
 CPU_LIMIT_US = {"embedded": 150, "distributed": 400}  # issue 19: CPU per request, all Broker processes together
@@ -97,35 +108,7 @@ def cache_section(raw, direct):
     print()
 
 
-def keyed_section(raw, direct, embedded):
-    """As users run it (embedded, bench/config-keyed.yaml): master key on, a virtual key, rpm/tpm on the deployment."""
-    c1, c64 = parse_wrk(raw / "keyed-c1-0ms.txt"), parse_wrk(raw / "keyed-c64-0ms.txt")
-    if not c1 and not c64:
-        return
-    d1, d64 = direct.get("c1-0ms"), direct.get("c64-0ms")
-    e1, e64 = embedded.get("c1-0ms"), embedded.get("c64-0ms")
-    start = parse_stats(raw / "keyed-stats-start.txt").get("keyed", {})
-    end = parse_stats(raw / "keyed-stats.txt").get("keyed", {})
-    print("## With a virtual key and rpm/tpm (embedded, `bench/config-keyed.yaml`)\n")
-    print("The same fast group behind a master key, called with a virtual key from `/key/generate` (embedded store, "
-          "cached by the Ingress), with rpm and tpm on the deployment set far above the load, so both are counted on "
-          "every request. Open = the embedded target of this run (no key, no rpm/tpm).\n")
-    print("| scenario | keyed | open embedded | direct (0 ms provider) |\n|---|---:|---:|---:|")
-    for label, k, e, d, key in (("c=1: p50 latency (ms)", c1, e1, d1, "p50"), ("c=1: p99 latency (ms)", c1, e1, d1, "p99"),
-                                ("c=64: **req/s**", c64, e64, d64, "rps"), ("c=64: p99 latency (ms)", c64, e64, d64, "p99")):
-        print(f"| {label} | {fmt(k.get(key) if k else None)} | {fmt(e.get(key) if e else None)} | {fmt(d.get(key) if d else None)} |")
-    if c1 and d1 and c1.get("p50") is not None and d1.get("p50") is not None:
-        print(f"| c=1: **added p50** (ms) | {fmt(c1['p50'] - d1['p50'])} | "
-              f"{fmt(e1['p50'] - d1['p50']) if e1 and e1.get('p50') is not None else '–'} | |")
-    requests = sum(r["requests"] for r in (c1, c64) if r)
-    if (cpu := cpu_per_request(start, end, requests)) is not None:
-        print(f"| CPU per request (µs) | {cpu:.0f} | | |")
-        print(f"| peak RSS, VmHWM (MiB) | {end['hwm_kb'] / 1024:.0f} | | |")
-    errors = sum(r["errors"] for r in (c1, c64) if r)
-    print(f"| failed requests | {errors} | | |")
-    print()
-
-
+KIND = {"embedded": "embedded", "distributed": "distributed", "keyed": "embedded", "keyed-distributed": "distributed"}
 PEER_RPS_TARGET = {"embedded": 3.0, "distributed": 1.0}  # issue 19: c=64, 0 ms req/s against Portkey in the same run
 
 
@@ -141,7 +124,7 @@ def peer_section(raw, wrk):
         r = pk.get(s) if t == "portkey" else wrk.get(t, {}).get(s)
         return r.get(key) if r else None
 
-    cols = [t for t in ("portkey", "embedded", "distributed", "direct") if t == "portkey" or t in wrk]
+    cols = [t for t in ("portkey", "embedded", "distributed", "keyed", "keyed-distributed", "direct") if t == "portkey" or t in wrk]
     print("## Beside a peer gateway (Portkey, `@portkey-ai/gateway` from npm)\n")
     print("Portkey's open-source gateway as its users run it (`node build/start-server.js --headless`), told per request "
           "to call the same fake provider; measured in this run with the same wrk load (no streamed TTFB, no fallback).\n")
@@ -162,7 +145,7 @@ def peer_section(raw, wrk):
     print(f"| failed requests, Portkey | {errors} | " + " | ".join("" for t in cols[1:]) + " |")
     peer = get("portkey", "c64-0ms", "rps")
     verdicts = []
-    for t, goal in PEER_RPS_TARGET.items():
+    for t, goal in ((t, PEER_RPS_TARGET[KIND[t]]) for t in cols if t in KIND):
         mine = get(t, "c64-0ms", "rps")
         if peer and mine is not None:
             ratio = mine / peer
@@ -172,17 +155,10 @@ def peer_section(raw, wrk):
     print()
 
 
-def main(run_dir):
-    run = pathlib.Path(run_dir)
-    raw = run / "raw"
-    present = [t for t in TARGETS if (raw / f"{t}-c1-0ms.txt").exists()]
-    if not present and not (raw / "cache-c1-hit.txt").exists() and not (raw / "keyed-c1-0ms.txt").exists() \
-            and not (raw / "portkey-c1-0ms.txt").exists():
-        sys.exit(f"no measurements in {raw}")
-    wrk = {t: {s: parse_wrk(raw / f"{t}-{s}.txt") for s in ("c1-0ms", "c1-50ms", "c64-0ms", "c64-50ms", "c1-fallback")} for t in present}
-    ttfb = {t: parse_ttfb(raw / f"{t}-ttfb.txt") for t in present}
-    start = {t: parse_stats(raw / f"{t}-stats-start.txt") for t in present}
-    end = {t: parse_stats(raw / f"{t}-stats.txt") for t in present}
+def scenario_table(pair, present, wrk, ttfb, start, end, peer_ran):
+    """The rows of one table: direct, then the pair's embedded-kind and distributed-kind targets against direct and
+    against issue 19's targets (PASS/MISS)."""
+    emb, dist = pair
 
     def w(t, s, key):
         r = wrk.get(t, {}).get(s)
@@ -200,7 +176,7 @@ def main(run_dir):
         d = values.get("direct")
         cells = [label, fmt(d)]
         verdicts = []
-        for t in ("embedded", "distributed"):
+        for t in pair:
             v = values.get(t)
             cells.append(fmt(v))
             if v is None or d is None or kind in ("added", "info"):
@@ -210,7 +186,7 @@ def main(run_dir):
             else:
                 cells.append(f"+{v - d:.2f} ms" if v >= d else f"{v - d:.2f} ms")
             if targets:
-                goal = targets[t]
+                goal = targets[KIND[t]]
                 if v is None or (kind == "rps" and d is None):
                     verdicts.append("–")
                 else:
@@ -238,7 +214,7 @@ def main(run_dir):
     add("c=1, 50 ms: p99 latency (ms)", lambda t: w(t, "c1-50ms", "p99"), "lat")
     add("c=1, 50 ms: added p50 (ms)", lambda t: added(t, lambda x: w(x, "c1-50ms", "p50")), "added")
     # issue 19 sets this one against a peer gateway (≥ 3× / ≥ 1× Portkey in the same run): the portkey target's section
-    peer = "see the Portkey section below" if (raw / "portkey-c64-0ms.txt").exists() else "vs a peer gateway, not run here"
+    peer = "see the Portkey section below" if peer_ran else "vs a peer gateway, not run here"
     add(f"c=64, 0 ms: **req/s** (target: {peer})", lambda t: w(t, "c64-0ms", "rps"), "rps")
     add("c=64, 0 ms: p99 latency (ms)", lambda t: w(t, "c64-0ms", "p99"), "lat")
     add("c=64, 50 ms: **req/s**", lambda t: w(t, "c64-50ms", "rps"), "rps", {"embedded": 0.95, "distributed": 0.9})
@@ -252,10 +228,12 @@ def main(run_dir):
 
     # peak RSS and CPU per process
     def rss_cell(t):
+        if t not in present:
+            return "–"
         return ", ".join(f"{n} {end[t][n]['hwm_kb'] / 1024:.0f}" for n in PROCS[t] if n in end.get(t, {})) or "–"
 
     def rss_ok(t):
-        procs = [end[t][n]["hwm_kb"] / 1024 for n in PROCS[t] if n in end.get(t, {})]
+        procs = [end[t][n]["hwm_kb"] / 1024 for n in PROCS[t] if n in end.get(t, {})] if t in present else []
         return ("PASS" if max(procs) <= RSS_LIMIT_MIB else "MISS") if procs else "–"
 
     requests = {t: sum(w(t, s, "requests") or 0 for s in ("c1-0ms", "c1-50ms", "c64-0ms", "c64-50ms")) for t in present}
@@ -266,33 +244,45 @@ def main(run_dir):
 
     def cpu_total(t):
         """Summed over every process of t; None when one of them has no figure (a partial sum could pass wrongly)."""
+        if t not in present:
+            return None
         parts = [cpu_us(t, n) for n in PROCS[t]]
         return None if any(p is None for p in parts) else sum(parts)
 
     def cpu_ok(t):
-        total = cpu_total(t) if t in present else None
-        return "–" if total is None else ("PASS" if total <= CPU_LIMIT_US[t] else "MISS")
+        total = cpu_total(t)
+        return "–" if total is None else ("PASS" if total <= CPU_LIMIT_US[KIND[t]] else "MISS")
 
     def cpu_cell(t):
+        if t not in present:
+            return "–"
         return ", ".join(f"{n} {us:.0f}" for n in PROCS[t] if (us := cpu_us(t, n)) is not None) or "–"
 
-    rows.append(["peak RSS, VmHWM (MiB) per process", rss_cell("direct") if "direct" in present else "–",
-                 rss_cell("embedded") if "embedded" in present else "–", "",
-                 rss_cell("distributed") if "distributed" in present else "–", "",
-                 f"≤ {RSS_LIMIT_MIB} MiB each",
-                 rss_ok("embedded") if "embedded" in present else "–",
-                 rss_ok("distributed") if "distributed" in present else "–"])
-    rows.append(["CPU per non-streaming request (µs) per process",
-                 *[x for t in TARGETS for x in ([cpu_cell(t) if t in present else "–"] + ([""] if t != "direct" else []))],
+    def errors(t):
+        return str(sum(wrk[t][s]["errors"] for s in wrk[t] if wrk[t][s])) if t in present else "–"
+
+    rows.append(["peak RSS, VmHWM (MiB) per process", rss_cell("direct"), rss_cell(emb), "", rss_cell(dist), "",
+                 f"≤ {RSS_LIMIT_MIB} MiB each", rss_ok(emb), rss_ok(dist)])
+    rows.append(["CPU per non-streaming request (µs) per process", cpu_cell("direct"), cpu_cell(emb), "", cpu_cell(dist), "",
                  "", "", ""])
     rows.append(["**CPU per request, all Broker processes** (µs)", "",
-                 f"{cpu_total('embedded'):.0f}" if "embedded" in present and cpu_total("embedded") is not None else "–", "",
-                 f"{cpu_total('distributed'):.0f}" if "distributed" in present and cpu_total("distributed") is not None else "–", "",
-                 f"≤ {CPU_LIMIT_US['embedded']} / ≤ {CPU_LIMIT_US['distributed']} µs", cpu_ok("embedded"), cpu_ok("distributed")])
-    rows.append(["failed requests (non-2xx + socket errors)",
-                 *[x for t in TARGETS for x in ([str(sum(wrk[t][s]["errors"] for s in wrk[t] if wrk[t][s])) if t in present else "–"]
-                                                + ([""] if t != "direct" else []))],
-                 "", "", ""])
+                 fmt(cpu_total(emb), 0), "", fmt(cpu_total(dist), 0), "",
+                 f"≤ {CPU_LIMIT_US['embedded']} / ≤ {CPU_LIMIT_US['distributed']} µs", cpu_ok(emb), cpu_ok(dist)])
+    rows.append(["failed requests (non-2xx + socket errors)", errors("direct"), errors(emb), "", errors(dist), "", "", "", ""])
+    return rows
+
+
+def main(run_dir):
+    run = pathlib.Path(run_dir)
+    raw = run / "raw"
+    present = [t for t in TARGETS if (raw / f"{t}-c1-0ms.txt").exists()]
+    if not present and not (raw / "cache-c1-hit.txt").exists() and not (raw / "portkey-c1-0ms.txt").exists():
+        sys.exit(f"no measurements in {raw}")
+    wrk = {t: {s: parse_wrk(raw / f"{t}-{s}.txt") for s in ("c1-0ms", "c1-50ms", "c64-0ms", "c64-50ms", "c1-fallback")} for t in present}
+    ttfb = {t: parse_ttfb(raw / f"{t}-ttfb.txt") for t in present}
+    start = {t: parse_stats(raw / f"{t}-stats-start.txt") for t in present}
+    end = {t: parse_stats(raw / f"{t}-stats.txt") for t in present}
+    peer_ran = (raw / "portkey-c64-0ms.txt").exists()
 
     meta = (raw / "meta.txt").read_text() if (raw / "meta.txt").exists() else ""
     m = re.search(r"duration_s=(\S+)", meta)
@@ -300,22 +290,27 @@ def main(run_dir):
     print(f"# Broker benchmark — {run.name}\n")
     print("Produced by `bench/run.sh`. Each measurement is "
           f"{duration} s of `wrk` after a warm-up; "
-          "the three targets ran one after another on the same machine, so compare each Broker figure with "
+          "the targets ran one after another on the same machine, so compare each Broker figure with "
           "**direct** from this same run, not with another run. c = concurrent connections; 0 ms / 50 ms = "
           "the fake provider's fixed delay. Added = Broker minus direct. TTFB = time from sending a "
           "`stream: true` request to the first `data:` line (median of sequential requests on one connection). "
           "Differences of about 1 ms, including negative ones, are noise: the 50 ms delay is a timer with "
           "millisecond jitter, and the machine is shared (load average in Run below).\n")
-    print("| scenario | direct | embedded | vs direct | distributed | vs direct | target (embedded / distributed) | embedded | distributed |")
-    print("|---|---:|---:|---:|---:|---:|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
-    verdicts = [c for r in rows for c in r[7:9] if c in ("PASS", "MISS")]
-    print(f"\n**{verdicts.count('PASS')} PASS, {verdicts.count('MISS')} MISS.**\n")
+    for pair, title, about in TABLES:
+        if not any(t in present for t in pair):
+            continue
+        emb, dist = pair
+        print(f"## {title}\n\n{about}\n")
+        print(f"| scenario | direct | {emb} | vs direct | {dist} | vs direct | target (embedded / distributed) | {emb} | {dist} |")
+        print("|---|---:|---:|---:|---:|---:|---|---|---|")
+        rows = scenario_table(pair, present, wrk, ttfb, start, end, peer_ran)
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+        verdicts = [c for r in rows for c in r[7:9] if c in ("PASS", "MISS")]
+        print(f"\n**{verdicts.count('PASS')} PASS, {verdicts.count('MISS')} MISS.**\n")
 
     peer_section(raw, wrk)
     cache_section(raw, wrk.get("direct", {}))
-    keyed_section(raw, wrk.get("direct", {}), wrk.get("embedded", {}))
 
     print("## Run\n\n```\n" + meta.strip() + "\n```\n")
     print("## Logs written by Broker during the run\n")

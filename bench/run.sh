@@ -6,14 +6,16 @@
 # request a cache hit (c=1 latency, c=64 requests/s). For Broker it also times requests that fall back
 # once (mock_testing_fallbacks: the retry saga's path). (e) "spend": spend events written per second by one
 # Billing process into PostgreSQL (bench/SpendBench: a queued backlog of UsageRecorded drained with batched COPY),
-# against one transaction per event in the same run. (f) "keyed": Broker embedded as users run it, behind a master key,
-# called with a virtual key, with rpm/tpm on the deployment (bench/config-keyed.yaml), beside the open embedded figures.
+# against one transaction per event in the same run. (f) "keyed" and "keyed-distributed": Broker as users run it, behind
+# a master key, called with a virtual key kept in PostgreSQL, with rpm/tpm on every deployment (bench/config-keyed.yaml),
+# embedded and distributed, every scenario of (b) and (c) again. (g) "portkey": Portkey's gateway from npm, the peer.
 #
 #   bench/run.sh                  # about 3 minutes; results in bench/results/<timestamp>.md and latest.md
 #
 # Tunables (environment): BENCH_DURATION (seconds per measurement, 5), BENCH_WARMUP (seconds of warm-up
 # load per group and target, 2), BENCH_TTFB_N (streamed requests timed per target, 50),
-# BENCH_TARGETS (subset of "direct embedded distributed portkey cache keyed spend"; portkey needs node and npm), BENCH_KEEP_SERVICES=1 (leave RabbitMQ & co.
+# BENCH_TARGETS (subset of "direct embedded distributed portkey cache keyed keyed-distributed spend"; portkey needs
+# node and npm), BENCH_KEEP_SERVICES=1 (leave RabbitMQ & co.
 # running even when this script started them).
 # Everything listens on 127.0.0.1 only; every process this script starts is stopped on exit.
 set -euo pipefail
@@ -26,11 +28,13 @@ cd "$ROOT"
 DUR="${BENCH_DURATION:-5}"
 WARM="${BENCH_WARMUP:-2}"
 TTFB_N="${BENCH_TTFB_N:-50}"
-TARGETS="${BENCH_TARGETS:-direct embedded distributed portkey cache keyed spend}"
+TARGETS="${BENCH_TARGETS:-direct embedded distributed portkey cache keyed keyed-distributed spend}"
 SPEND_N="${BENCH_SPEND_N:-20000}"
-FAST_PORT=9101 SLOW_PORT=9102 EMBEDDED_PORT=4101 INGRESS_PORT=4102 CACHE_PORT=4103 KEYED_PORT=4104 PORTKEY_PORT=8787
+FAST_PORT=9101 SLOW_PORT=9102 EMBEDDED_PORT=4101 INGRESS_PORT=4102 CACHE_PORT=4103 KEYED_PORT=4104 KEYED_INGRESS_PORT=4105
+PORTKEY_PORT=8787
 PORTKEY_VERSION="${BENCH_PORTKEY_VERSION:-1.15.2}"
 CONFIG=bench/config.yaml
+CONFIG_KEYED=bench/config-keyed.yaml
 BROKER_DLL=src/Host/bin/Release/net10.0/broker.dll
 FAKE_DLL=bench/FakeProvider/bin/Release/net10.0/fake-provider.dll
 TTFB_DLL=bench/TtfbClient/bin/Release/net10.0/ttfb-client.dll
@@ -43,10 +47,10 @@ mkdir -p "$RAW" "$OUT/logs"
 say() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-# ---- cleanup: every process we started, by pid; the RabbitMQ vhost; services if we started them ----
+# ---- cleanup: every process we started, by pid; the RabbitMQ vhosts and PostgreSQL databases; services if we started them
 ALL_PIDS=()
-VHOST=""
-SPEND_VHOST=""
+VHOSTS=()
+DATABASES=()
 SERVICES_STARTED=0
 stop_pids() {
   local pid
@@ -69,8 +73,9 @@ cleanup() {
   local rc=$?
   trap - EXIT
   [ "${#ALL_PIDS[@]}" -gt 0 ] && stop_pids "${ALL_PIDS[@]}"
-  if [ -n "$VHOST" ]; then rabbitmqctl -q delete_vhost "$VHOST" >/dev/null 2>&1 || true; fi
-  if [ -n "$SPEND_VHOST" ]; then rabbitmqctl -q delete_vhost "$SPEND_VHOST" >/dev/null 2>&1 || true; fi
+  local v
+  for v in "${VHOSTS[@]}"; do rabbitmqctl -q delete_vhost "$v" >/dev/null 2>&1 || true; done
+  for v in "${DATABASES[@]}"; do psql "$PG_URL" -qAtc "DROP DATABASE IF EXISTS \"$v\" WITH (FORCE)" >/dev/null 2>&1 || true; done
   if [ "$SERVICES_STARTED" = 1 ] && [ "${BENCH_KEEP_SERVICES:-0}" != 1 ]; then
     scripts/services.sh down >/dev/null 2>&1 || true
   fi
@@ -88,11 +93,47 @@ start() {
   echo "$STARTED" >"$RAW/$name.pid"
 }
 
+# services: RabbitMQ, Redis and PostgreSQL on 127.0.0.1 (scripts/services.sh, idempotent), their URLs exported here
+services() {
+  if ! { command -v rabbitmq-diagnostics >/dev/null 2>&1 && rabbitmq-diagnostics -q ping >/dev/null 2>&1; }; then
+    SERVICES_STARTED=1
+  fi
+  eval "$(scripts/services.sh 2>>"$OUT/logs/services.log")"
+}
+
+# new_vhost NAME : an empty RabbitMQ vhost of that name (deleted on exit); its AMQP URL in $VHOST_URL
+# (these helpers set variables rather than print: in a $(...) subshell the cleanup lists would not grow)
+new_vhost() {
+  VHOSTS+=("$1")
+  rabbitmqctl -q add_vhost "$1" >/dev/null
+  rabbitmqctl -q set_permissions -p "$1" guest '.*' '.*' '.*' >/dev/null
+  VHOST_URL="amqp://guest:guest@127.0.0.1:5672/$1"
+}
+
+# new_database NAME : an empty PostgreSQL database of that name (dropped on exit); its URL in $DATABASE_URL_NEW
+new_database() {
+  DATABASES+=("$1")
+  psql "$PG_URL" -qAtc "CREATE DATABASE \"$1\"" >/dev/null
+  DATABASE_URL_NEW="${PG_URL%/*}/$1"
+}
+
+# new_key BASE_URL : a virtual key for the three groups from BASE_URL/key/generate (60 s at most), exported as BENCH_KEY
+new_key() {
+  local base="$1" t0=$SECONDS
+  until curl -fsS -m 5 -o "$RAW/key.json" "$base/key/generate" -H 'Authorization: Bearer sk-bench-master' \
+      -H 'Content-Type: application/json' -d '{"models":["fast","slow50","fast-fallback"]}' 2>/dev/null; do
+    (( SECONDS - t0 < 60 )) || die "$base/key/generate did not answer within 60 s; see $OUT/logs/"
+    sleep 0.5
+  done
+  BENCH_KEY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$RAW/key.json")"
+  export BENCH_KEY
+}
+
 # wait_chat URL MODEL [curl args...] : until one chat completion answers 200 (60 s at most)
 wait_chat() {
   local url="$1" model="$2" t0=$SECONDS
   shift 2
-  until curl -fsS -m 5 -o /dev/null "$url" -H 'Content-Type: application/json' "$@" \
+  until curl -fsS -m 5 -o /dev/null "$url" -H 'Content-Type: application/json' ${BENCH_KEY:+-H "Authorization: Bearer $BENCH_KEY"} "$@" \
       -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" 2>/dev/null; do
     (( SECONDS - t0 < 60 )) || die "$url ($model) did not answer 200 within 60 s; see $OUT/logs/"
     sleep 0.5
@@ -125,7 +166,7 @@ measure() {
   say "$target: warm-up (${WARM}s per group, non-streaming and streaming)"
   BENCH_MODEL=fast wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$fast" >"$RAW/$target-warmup-fast.txt" 2>&1
   BENCH_MODEL=slow50 wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$slow" >"$RAW/$target-warmup-slow50.txt" 2>&1
-  dotnet "$TTFB_DLL" --url "$fast" --model fast --n 10 --warmup 10 >/dev/null
+  dotnet "$TTFB_DLL" --url "$fast" --model fast --n 10 --warmup 10 ${BENCH_KEY:+--key "$BENCH_KEY"} >/dev/null
   for name in "$@"; do proc_stats "$name" "$(cat "$RAW/$name.pid")" "$RAW/$target-stats-start.txt"; done
 
   say "$target: c=1, 0 ms";   wrk_run "$RAW/$target-c1-0ms.txt" 1 fast "$fast"
@@ -139,9 +180,56 @@ measure() {
     BENCH_EXTRA=',"mock_testing_fallbacks":true' wrk_run "$RAW/$target-c1-fallback.txt" 1 fast "$fast"
   fi
   say "$target: streaming time to first data line ($TTFB_N requests)"
-  dotnet "$TTFB_DLL" --url "$fast" --model fast --n "$TTFB_N" --warmup 10 >"$RAW/$target-ttfb.txt" 2>&1 \
+  dotnet "$TTFB_DLL" --url "$fast" --model fast --n "$TTFB_N" --warmup 10 ${BENCH_KEY:+--key "$BENCH_KEY"} >"$RAW/$target-ttfb.txt" 2>&1 \
     || die "ttfb-client failed: $(cat "$RAW/$target-ttfb.txt")"
   for name in "$@"; do proc_stats "$name" "$(cat "$RAW/$name.pid")" "$RAW/$target-stats.txt"; done
+}
+
+# run_embedded TARGET CONFIG PORT open|keyed : one broker process, every role, on the in-memory bus; measured as TARGET.
+# keyed: DATABASE_URL is a fresh PostgreSQL database and every request carries a virtual key made for the run.
+run_embedded() {
+  local target="$1" config="$2" port="$3" mode="$4" db="" url
+  if [ "$mode" = keyed ]; then
+    services
+    new_database "broker_bench_${target//-/_}_$$"
+    db="$DATABASE_URL_NEW"
+  fi
+  say "$target: starting broker, every role in one process ($config${db:+, keys in PostgreSQL})"
+  ( unset RABBITMQ_URL
+    if [ -n "$db" ]; then export DATABASE_URL="$db"; fi
+    exec dotnet "$BROKER_DLL" --config "$config" --host 127.0.0.1 --port "$port" ) >"$OUT/logs/$target.log" 2>&1 &
+  STARTED=$!; ALL_PIDS+=("$STARTED"); echo "$STARTED" >"$RAW/$target.pid"
+  if [ "$mode" = keyed ]; then new_key "http://127.0.0.1:$port"; fi
+  url="http://127.0.0.1:$port/v1/chat/completions"
+  wait_chat "$url" fast; wait_chat "$url" slow50
+  measure "$target" "$url" "$url" "$target"
+  stop_pids "$(cat "$RAW/$target.pid")"
+  unset BENCH_KEY
+}
+
+# run_distributed TARGET PREFIX CONFIG PORT open|keyed : workers, billing and ingress as three processes (PREFIX-workers, ...)
+# over a fresh vhost of the local RabbitMQ, sharing routing state in the local Redis; measured as TARGET.
+run_distributed() {
+  local target="$1" prefix="$2" config="$3" port="$4" mode="$5" db="" url
+  services
+  if [ "$mode" = keyed ]; then
+    new_database "broker_bench_${target//-/_}_$$"
+    db="$DATABASE_URL_NEW"
+  fi
+  new_vhost "broker-bench-$target-$$"
+  export RABBITMQ_URL="$VHOST_URL"
+  if [ -n "$db" ]; then export DATABASE_URL="$db"; fi
+  say "$target: starting workers, billing, ingress ($config, $RABBITMQ_URL${db:+, keys in PostgreSQL})"
+  start "$prefix-workers" dotnet "$BROKER_DLL" --role workers --config "$config"
+  start "$prefix-billing" dotnet "$BROKER_DLL" --role billing --config "$config"
+  start "$prefix-ingress" dotnet "$BROKER_DLL" --role ingress --config "$config" --host 127.0.0.1 --port "$port"
+  unset DATABASE_URL
+  if [ "$mode" = keyed ]; then new_key "http://127.0.0.1:$port"; fi
+  url="http://127.0.0.1:$port/v1/chat/completions"
+  wait_chat "$url" fast; wait_chat "$url" slow50
+  measure "$target" "$url" "$url" "$prefix-ingress" "$prefix-workers" "$prefix-billing"
+  stop_pids "$(cat "$RAW/$prefix-ingress.pid")" "$(cat "$RAW/$prefix-workers.pid")" "$(cat "$RAW/$prefix-billing.pid")"
+  unset BENCH_KEY
 }
 
 # ---- tools and builds ----------------------------------------------------------------------------
@@ -181,33 +269,16 @@ for target in $TARGETS; do
       measure direct "http://127.0.0.1:$FAST_PORT/v1/chat/completions" "http://127.0.0.1:$SLOW_PORT/v1/chat/completions" fake-0ms fake-50ms
       ;;
     embedded)
-      say "embedded: starting broker (in-memory bus)"
-      ( unset RABBITMQ_URL; exec dotnet "$BROKER_DLL" --config "$CONFIG" --host 127.0.0.1 --port "$EMBEDDED_PORT" ) \
-        >"$OUT/logs/embedded.log" 2>&1 &
-      STARTED=$!; ALL_PIDS+=("$STARTED"); echo "$STARTED" >"$RAW/embedded.pid"
-      url="http://127.0.0.1:$EMBEDDED_PORT/v1/chat/completions"
-      wait_chat "$url" fast; wait_chat "$url" slow50
-      measure embedded "$url" "$url" embedded
-      stop_pids "$(cat "$RAW/embedded.pid")"
+      run_embedded embedded "$CONFIG" "$EMBEDDED_PORT" open
       ;;
     distributed)
-      if ! { command -v rabbitmq-diagnostics >/dev/null 2>&1 && rabbitmq-diagnostics -q ping >/dev/null 2>&1; }; then
-        SERVICES_STARTED=1
-      fi
-      say "distributed: local services (scripts/services.sh)"
-      eval "$(scripts/services.sh 2>>"$OUT/logs/services.log")"
-      VHOST="broker-bench-$$"
-      rabbitmqctl -q add_vhost "$VHOST" >/dev/null
-      rabbitmqctl -q set_permissions -p "$VHOST" guest '.*' '.*' '.*' >/dev/null
-      export RABBITMQ_URL="amqp://guest:guest@127.0.0.1:5672/$VHOST"
-      say "distributed: starting workers, billing, ingress (vhost $VHOST)"
-      start dist-workers dotnet "$BROKER_DLL" --role workers --config "$CONFIG"
-      start dist-billing dotnet "$BROKER_DLL" --role billing --config "$CONFIG"
-      start dist-ingress dotnet "$BROKER_DLL" --role ingress --config "$CONFIG" --host 127.0.0.1 --port "$INGRESS_PORT"
-      url="http://127.0.0.1:$INGRESS_PORT/v1/chat/completions"
-      wait_chat "$url" fast; wait_chat "$url" slow50
-      measure distributed "$url" "$url" dist-ingress dist-workers dist-billing
-      stop_pids "$(cat "$RAW/dist-ingress.pid")" "$(cat "$RAW/dist-workers.pid")" "$(cat "$RAW/dist-billing.pid")"
+      run_distributed distributed dist "$CONFIG" "$INGRESS_PORT" open
+      ;;
+    keyed)
+      run_embedded keyed "$CONFIG_KEYED" "$KEYED_PORT" keyed
+      ;;
+    keyed-distributed)
+      run_distributed keyed-distributed keyed "$CONFIG_KEYED" "$KEYED_INGRESS_PORT" keyed
       ;;
     portkey)
       # the peer gateway of issue 19, as its users run it: Portkey's open-source gateway from npm (Node), told per
@@ -258,50 +329,16 @@ for target in $TARGETS; do
       proc_stats cache "$(cat "$RAW/cache.pid")" "$RAW/cache-stats.txt"
       stop_pids "$(cat "$RAW/cache.pid")"
       ;;
-    keyed)
-      say "keyed: starting broker with a master key, a virtual key and rpm/tpm (bench/config-keyed.yaml)"
-      ( unset RABBITMQ_URL; export Database__EmbeddedPath="$RAW/keyed.db"
-        exec dotnet "$BROKER_DLL" --config bench/config-keyed.yaml --host 127.0.0.1 --port "$KEYED_PORT" ) \
-        >"$OUT/logs/keyed.log" 2>&1 &
-      STARTED=$!; ALL_PIDS+=("$STARTED"); echo "$STARTED" >"$RAW/keyed.pid"
-      base="http://127.0.0.1:$KEYED_PORT"
-      t0=$SECONDS
-      until curl -fsS -m 5 -o "$RAW/keyed-key.json" "$base/key/generate" -H 'Authorization: Bearer sk-bench-master' \
-          -H 'Content-Type: application/json' -d '{"models":["fast"]}' 2>/dev/null; do
-        (( SECONDS - t0 < 60 )) || die "keyed: /key/generate did not answer within 60 s; see $OUT/logs/keyed.log"
-        sleep 0.5
-      done
-      BENCH_KEY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$RAW/keyed-key.json")"
-      export BENCH_KEY
-      url="$base/v1/chat/completions"
-      curl -fsS -m 5 -o /dev/null "$url" -H "Authorization: Bearer $BENCH_KEY" -H 'Content-Type: application/json' \
-        -d '{"model":"fast","messages":[{"role":"user","content":"hi"}]}' || die "keyed: the virtual key's first request failed"
-      say "keyed: warm-up (${WARM}s)"
-      BENCH_MODEL=fast wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$url" >"$RAW/keyed-warmup.txt" 2>&1
-      proc_stats keyed "$(cat "$RAW/keyed.pid")" "$RAW/keyed-stats-start.txt"
-      say "keyed: c=1, 0 ms";  wrk_run "$RAW/keyed-c1-0ms.txt" 1 fast "$url"
-      say "keyed: c=64, 0 ms"; wrk_run "$RAW/keyed-c64-0ms.txt" 64 fast "$url"
-      proc_stats keyed "$(cat "$RAW/keyed.pid")" "$RAW/keyed-stats.txt"
-      unset BENCH_KEY
-      stop_pids "$(cat "$RAW/keyed.pid")"
-      ;;
     spend)
-      if ! { command -v rabbitmq-diagnostics >/dev/null 2>&1 && rabbitmq-diagnostics -q ping >/dev/null 2>&1; }; then
-        SERVICES_STARTED=1
-      fi
-      eval "$(scripts/services.sh 2>>"$OUT/logs/services.log")"
-      SPEND_VHOST="broker-bench-spend-$$"
-      rabbitmqctl -q add_vhost "$SPEND_VHOST" >/dev/null
-      rabbitmqctl -q set_permissions -p "$SPEND_VHOST" guest '.*' '.*' '.*' >/dev/null
+      services
+      new_vhost "broker-bench-spend-$$"
       say "spend: $SPEND_N usage events through one billing process into PostgreSQL, and the per-event baseline"
       dotnet bench/SpendBench/bin/Release/net10.0/spend-bench.dll --broker "$BROKER_DLL" \
-        --rabbitmq "amqp://guest:guest@127.0.0.1:5672/$SPEND_VHOST" --pg "$PG_URL" --n "$SPEND_N" \
+        --rabbitmq "$VHOST_URL" --pg "$PG_URL" --n "$SPEND_N" \
         --billing-log "$OUT/logs/spend-billing.log" >"$RAW/spend.md" 2>"$OUT/logs/spend-bench.log" \
         || die "spend-bench failed: see $OUT/logs/spend-bench.log"
-      rabbitmqctl -q delete_vhost "$SPEND_VHOST" >/dev/null 2>&1 || true
-      SPEND_VHOST=""
       ;;
-    *) die "unknown target '$target' (direct, embedded, distributed, cache, keyed, spend)" ;;
+    *) die "unknown target '$target' (direct, embedded, distributed, portkey, cache, keyed, keyed-distributed, spend)" ;;
   esac
 done
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/meta.txt"

@@ -1,13 +1,14 @@
 // Streaming time to first token, as a client sees it.
 //
-//   ttfb-client --url http://127.0.0.1:4000/v1/chat/completions --model fast [--n 50] [--warmup 20]
+//   ttfb-client --url http://127.0.0.1:4000/v1/chat/completions --model fast [--n 50] [--warmup 20] [--key sk-...]
 //
 // Sends --warmup then --n sequential `stream: true` chat completions on one kept-alive connection and
 // times, for each, from the start of the send to the first `data:` line of the body (so a gateway that
 // sends headers or keep-alive comments early gets no credit for them). Every stream is read to its end.
-// Prints one line: `ttfb_ms p50=<ms> p90=<ms> min=<ms> max=<ms> n=<n>`; exit code 1 when a request fails.
+// --key is sent as a bearer token (a virtual key). Prints one line: `ttfb_ms p50=<ms> p90=<ms> min=<ms> max=<ms> n=<n>`; exit code 1 when a request fails.
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Http.Headers;
 using System.Text;
 
 string Arg(string name, string fallback)
@@ -20,6 +21,7 @@ var url = new Uri(Arg("--url", "http://127.0.0.1:4000/v1/chat/completions"));
 var model = Arg("--model", "fast");
 var n = int.Parse(Arg("--n", "50"), CultureInfo.InvariantCulture);
 var warmup = int.Parse(Arg("--warmup", "20"), CultureInfo.InvariantCulture);
+var key = Arg("--key", "");
 var body = $$"""{"model":"{{model}}","stream":true,"messages":[{"role":"user","content":"Say hello"}]}""";
 
 using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 1 })
@@ -34,6 +36,11 @@ for (var i = 0; i < warmup + n; i++)
     {
         Content = new StringContent(body, Encoding.UTF8, "application/json"),
     };
+    if (key.Length > 0)
+    {
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+    }
+
     var sw = Stopwatch.StartNew();
     using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     if (!response.IsSuccessStatusCode)
