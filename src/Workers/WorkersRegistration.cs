@@ -2,6 +2,7 @@ using Broker.Config;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Health;
 using Broker.ServiceDefaults.Models;
+using Broker.ServiceDefaults.Options;
 using Broker.ServiceDefaults.Redis;
 using Broker.Workers.Health;
 using Broker.Workers.Inference;
@@ -62,6 +63,7 @@ public static class WorkersRegistration
             sp.GetRequiredService<DeploymentHealthBoard>(), sp.GetRequiredService<DeploymentProbe>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<BackgroundHealthChecks>>()));
         builder.Services.AddSingleton<StreamCancellations>();
+        builder.AddValidatedOptions<AttemptReporting>("Workers");
         builder.Services.AddSingleton<RetrySagaStore>();
         builder.Services.AddHostedService<RetrySagaStoreCheck>();
         builder.Services.AddHostedService<CancelChatCompletionConnector>();

@@ -24,4 +24,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Debug, Message = "Guardrail decisions of {Count} request(s) after queuing: {Inserted} new")]
     public static partial void GuardrailsKept(ILogger logger, int count, int inserted);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Attempt history of {Count} usage event(s) refused by the database, their spend is written: {Reason}")]
+    public static partial void AttemptsRefused(ILogger logger, int count, string reason);
 }

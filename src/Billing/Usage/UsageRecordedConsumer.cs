@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Broker.Billing.Alerts;
 using Broker.Billing.Budgets;
+using Broker.Billing.History;
 using Broker.Billing.Persistence;
 using Broker.Config;
 using Broker.Contracts.Billing;
+using Broker.Contracts.Inference;
 using Broker.Contracts.Usage;
 using Broker.ServiceDefaults.Bus;
 using Broker.ServiceDefaults.Database;
@@ -18,11 +20,13 @@ namespace Broker.Billing.Usage;
 /// right now throws: its messages are not acknowledged and are retried until the database answers again. A batch the
 /// database refuses as data is written event by event, and the events it still refuses go to the error queue with a
 /// <c>failed_tracking_spend</c> alert, so one bad event never holds back the others. Without a database_url
-/// usage is only counted in memory (<see cref="UsageLedger"/>).
+/// usage is only counted in memory (<see cref="UsageLedger"/>). The attempt an event carries (<see cref="UsageRecorded.Attempt"/>)
+/// goes to the attempt history after the spend (<see cref="StoreAttemptsAsync"/>).
 /// </summary>
 public sealed class UsageRecordedConsumer(
     UsageLedger ledger,
     ISpendWriter writer,
+    IRequestAttemptStore attempts,
     BrokerDatabase database,
     IProxyConfigProvider config,
     DatabaseAlerts databaseAlerts,
@@ -40,6 +44,7 @@ public sealed class UsageRecordedConsumer(
         {
             Count(events);
             Log.NoDatabase(logger, events.Count);
+            await StoreAttemptsAsync(events, context.CancellationToken);
             return;
         }
 
@@ -68,6 +73,14 @@ public sealed class UsageRecordedConsumer(
 
         Count(events);
         Log.SpendWritten(logger, result.Received, result.Inserted, result.Totals.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        await PublishTotalsAsync(context, result);
+        // last: a store that is down fails the batch after the totals went out
+        await StoreAttemptsAsync(events, context.CancellationToken);
+    }
+
+    /// <summary>Tells every Ingress the new totals (<see cref="SpendTotalsChanged"/>) and raises budget alerts.</summary>
+    private async Task PublishTotalsAsync(ConsumeContext context, SpendWriteResult result)
+    {
         if (result.Totals.Count == 0)
         {
             return;
@@ -146,6 +159,34 @@ public sealed class UsageRecordedConsumer(
         }));
         Log.SpendEventDeadLettered(logger, message.Message.RequestId, letter.MessageId, DeadLetter.ErrorQueueOf(queue), reason);
         await deadLetterAlerts.HandleAsync(letter, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Stores the attempts the events carry, as <see cref="InferenceAttemptedConsumer"/> stores those sent on their own.
+    /// After the spend: a store that is down throws, the batch is redelivered, and its spend (written already) is not
+    /// added twice. A store that refuses the rows themselves loses only this history, never the batch's spend.
+    /// </summary>
+    private async Task StoreAttemptsAsync(List<UsageRecorded> events, CancellationToken cancellationToken)
+    {
+        if (!attempts.IsConfigured)
+        {
+            return;
+        }
+
+        var carried = events.Select(e => e.Attempt).OfType<InferenceAttempted>().ToList();
+        if (carried.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await attempts.AddAsync(carried, cancellationToken);
+        }
+        catch (Exception ex) when (!DatabaseErrors.IsTransient(ex) && ex is not OperationCanceledException)
+        {
+            Log.AttemptsRefused(logger, carried.Count, ex.Message);
+        }
     }
 
     private void Count(List<UsageRecorded> events)

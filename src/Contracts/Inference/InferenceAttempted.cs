@@ -5,6 +5,8 @@ namespace Broker.Contracts.Inference;
 /// <summary>
 /// Workers → Billing: one attempt of a request finished, successful or not (the first attempt, and every retry or
 /// fallback the retry saga sent). Billing keeps them as the request's attempt history (<c>GET /request/{id}</c>).
+/// The attempt that answers usually travels inside its <see cref="Usage.UsageRecorded"/> instead (one event less per
+/// request); this event carries the others.
 /// </summary>
 public sealed record InferenceAttempted
 {

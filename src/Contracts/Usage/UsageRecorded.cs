@@ -1,4 +1,5 @@
 using Broker.Contracts.Identity;
+using Broker.Contracts.Inference;
 
 namespace Broker.Contracts.Usage;
 
@@ -55,4 +56,12 @@ public sealed record UsageRecorded
     /// during_call and post_call ones come later, in <see cref="GuardrailsDecided"/>.
     /// </summary>
     public IReadOnlyList<GuardrailOutcome>? Guardrails { get; init; }
+
+    /// <summary>
+    /// The attempt that produced this usage, for the attempt history, when it travels in this event instead of its own
+    /// <see cref="InferenceAttempted"/> (Workers do so unless <c>Workers:AttemptWithUsage</c> is false); Billing stores
+    /// it as it stores an <see cref="InferenceAttempted"/>, and reads both forms. Null from earlier Workers, the cache
+    /// and the Ingress's own events.
+    /// </summary>
+    public InferenceAttempted? Attempt { get; init; }
 }

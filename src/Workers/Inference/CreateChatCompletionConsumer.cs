@@ -29,6 +29,7 @@ public sealed class CreateChatCompletionConsumer(
     RetrySagaStore retries,
     TimeProvider timeProvider,
     KeptAnswers answers,
+    AttemptReporting reporting,
     ILogger<CreateChatCompletionConsumer> logger) : IConsumer<CreateChatCompletion>
 {
     /// <summary>A command this little early is waited for in the consumer rather than sent back to a wait queue.</summary>
@@ -311,12 +312,16 @@ public sealed class CreateChatCompletionConsumer(
         TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, decimal? cost,
         (string? Messages, string? Response) stored, string? responseModel = null)
     {
-        await PublishAttempt(context, groupName, deploymentId, error, elapsedMs);
-        if (!context.Message.HealthCheck)
+        if (context.Message.HealthCheck)
         {
-            await InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
-                usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored, responseModel: responseModel, guardrails: context.Message.Guardrails);
+            return;
         }
+
+        var attempt = await AttemptReport.ForUsageAsync(context, reporting, AttemptReport.Create(context.Message.RequestId, context.Message.Retry,
+            groupName, deploymentId, error, elapsedMs, healthCheck: false, context.Message.Caller, timeProvider.GetUtcNow()));
+        await InferenceSteps.PublishUsage(context, context.Message.RequestId, groupName, deploymentId, providerName,
+            usage, elapsedMs, timeToFirstTokenMs, error, timeProvider.GetUtcNow(), context.Message.Caller, cost, stored, responseModel: responseModel,
+            guardrails: context.Message.Guardrails, attempt: attempt);
     }
 
     /// <summary>The attempt history's event for this attempt (<see cref="AttemptReport"/>).</summary>

@@ -16,6 +16,7 @@ public sealed class CreateEmbeddingConsumer(
     ProviderResolver providers,
     TimeProvider timeProvider,
     KeptAnswers answers,
+    AttemptReporting reporting,
     ILogger<CreateEmbeddingConsumer> logger) : IConsumer<CreateEmbedding>
 {
     public async Task Consume(ConsumeContext<CreateEmbedding> context)
@@ -108,11 +109,11 @@ public sealed class CreateEmbeddingConsumer(
             return;
         }
 
-        await AttemptReport.PublishAsync(context, message.RequestId, null, group.Name, deployment.Id, result.Error, latencyMs, false, message.Caller,
-            timeProvider.GetUtcNow());
+        var attempt = await AttemptReport.ForUsageAsync(context, reporting, AttemptReport.Create(message.RequestId, null, group.Name, deployment.Id,
+            result.Error, latencyMs, healthCheck: false, message.Caller, timeProvider.GetUtcNow()));
         await InferenceSteps.PublishUsage(context, message.RequestId, group.Name, deployment.Id, deployment.Provider,
             usage, latencyMs, null, result.Error, timeProvider.GetUtcNow(), message.Caller, cost,
             // the input only: vectors are not worth a spend log row
-            config.Current.GeneralSettings.StorePromptsInSpendLogs ? (request["input"]?.ToJsonString(), null) : default, "embeddings", guardrails: message.Guardrails);
+            config.Current.GeneralSettings.StorePromptsInSpendLogs ? (request["input"]?.ToJsonString(), null) : default, "embeddings", guardrails: message.Guardrails, attempt: attempt);
     }
 }

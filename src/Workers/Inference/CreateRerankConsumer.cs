@@ -19,6 +19,7 @@ public sealed class CreateRerankConsumer(
     ProviderResolver providers,
     TimeProvider timeProvider,
     KeptAnswers answers,
+    AttemptReporting reporting,
     ILogger<CreateRerankConsumer> logger) : IConsumer<CreateRerank>
 {
     public async Task Consume(ConsumeContext<CreateRerank> context)
@@ -103,10 +104,11 @@ public sealed class CreateRerankConsumer(
             }, answers, message.KeepAnswerSeconds);
         }
 
-        await AttemptReport.PublishAsync(context, message.RequestId, null, group.Name, deployment.Id, result.Error, latencyMs, false, message.Caller,
-            timeProvider.GetUtcNow());
+        var attempt = await AttemptReport.ForUsageAsync(context, reporting, AttemptReport.Create(message.RequestId, null, group.Name, deployment.Id,
+            result.Error, latencyMs, healthCheck: false, message.Caller, timeProvider.GetUtcNow()));
         await InferenceSteps.PublishUsage(context, message.RequestId, group.Name, deployment.Id, deployment.Provider,
             usage, latencyMs, null, result.Error, timeProvider.GetUtcNow(), message.Caller, cost,
-            config.Current.GeneralSettings.StorePromptsInSpendLogs ? (request["query"]?.ToJsonString(), result.Completion?.ToJsonString()) : default);
+            config.Current.GeneralSettings.StorePromptsInSpendLogs ? (request["query"]?.ToJsonString(), result.Completion?.ToJsonString()) : default,
+            attempt: attempt);
     }
 }

@@ -138,12 +138,15 @@ public static class InferenceSteps
         }
     }
 
-    /// <summary>The usage event for one finished call (Workers → Billing), attributed to the command's caller.</summary>
+    /// <summary>
+    /// The usage event for one finished call (Workers → Billing), attributed to the command's caller, with the attempt
+    /// that made it when that travels along (<see cref="AttemptReport.ForUsageAsync"/>).
+    /// </summary>
     public static Task PublishUsage(
         ConsumeContext context, Guid requestId, string groupName, string deploymentId, string providerName,
         TokenUsage usage, double elapsedMs, double? timeToFirstTokenMs, ProviderError? error, DateTimeOffset completedAt,
         Caller? caller, decimal? cost, (string? Messages, string? Response) stored = default, string operation = "chat", string? responseModel = null,
-        IReadOnlyList<GuardrailOutcome>? guardrails = null)
+        IReadOnlyList<GuardrailOutcome>? guardrails = null, InferenceAttempted? attempt = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(usage);
@@ -181,6 +184,7 @@ public static class InferenceSteps
             Messages = stored.Messages,
             Response = stored.Response,
             Guardrails = guardrails,
+            Attempt = attempt,
         }, context.CancellationToken);
     }
 
