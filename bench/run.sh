@@ -171,7 +171,11 @@ measure() {
 
   say "$target: c=1, 0 ms";   wrk_run "$RAW/$target-c1-0ms.txt" 1 fast "$fast"
   say "$target: c=1, 50 ms";  wrk_run "$RAW/$target-c1-50ms.txt" 1 slow50 "$slow"
+  # CPU is also sampled around the c=64, 0 ms run alone: the cost per request of a saturated gateway, without the c=1
+  # phases' idle spinning and single-event batches or the fallback and streamed requests (not in the request count)
+  for name in "$@"; do proc_stats "$name" "$(cat "$RAW/$name.pid")" "$RAW/$target-stats-c64-0ms-start.txt"; done
   say "$target: c=64, 0 ms";  wrk_run "$RAW/$target-c64-0ms.txt" 64 fast "$fast"
+  for name in "$@"; do proc_stats "$name" "$(cat "$RAW/$name.pid")" "$RAW/$target-stats-c64-0ms.txt"; done
   say "$target: c=64, 50 ms"; wrk_run "$RAW/$target-c64-50ms.txt" 64 slow50 "$slow"
   if [ "$target" != direct ]; then
     # the cost of one fallback: the first group fails at once (mock_testing_fallbacks), the retry saga sends the
@@ -305,7 +309,9 @@ for target in $TARGETS; do
       BENCH_MODEL=slow50 wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$url" >"$RAW/portkey-warmup-slow50.txt" 2>&1
       proc_stats portkey "$(cat "$RAW/portkey.pid")" "$RAW/portkey-stats-start.txt"
       say "portkey: c=1, 0 ms";   wrk_run "$RAW/portkey-c1-0ms.txt" 1 fast "$url"
+      proc_stats portkey "$(cat "$RAW/portkey.pid")" "$RAW/portkey-stats-c64-0ms-start.txt"
       say "portkey: c=64, 0 ms";  wrk_run "$RAW/portkey-c64-0ms.txt" 64 fast "$url"
+      proc_stats portkey "$(cat "$RAW/portkey.pid")" "$RAW/portkey-stats-c64-0ms.txt"
       say "portkey: c=64, 50 ms"; wrk_run "$RAW/portkey-c64-50ms.txt" 64 slow50 "$url"
       proc_stats portkey "$(cat "$RAW/portkey.pid")" "$RAW/portkey-stats.txt"
       unset BENCH_PORTKEY_FAST BENCH_PORTKEY_SLOW
