@@ -10,10 +10,10 @@
 # a master key, called with a virtual key kept in PostgreSQL, with rpm/tpm on every deployment (bench/config-keyed.yaml),
 # embedded and distributed, every scenario of (b) and (c) again. (g) "portkey": Portkey's gateway from npm, the peer.
 #
-#   bench/run.sh                  # about 3 minutes; results in bench/results/<timestamp>.md and latest.md
+#   bench/run.sh                  # about 6 minutes; results in bench/results/<timestamp>.md and latest.md
 #
 # Tunables (environment): BENCH_DURATION (seconds per measurement, 5), BENCH_WARMUP (seconds of warm-up
-# load per group and target, 2), BENCH_TTFB_N (streamed requests timed per target, 50),
+# load per group and target, 5: long enough for tiered JIT to settle at c=64), BENCH_TTFB_N (streamed requests timed per target, 50),
 # BENCH_TARGETS (subset of "direct embedded distributed portkey cache keyed keyed-distributed spend"; portkey needs
 # node and npm), BENCH_KEEP_SERVICES=1 (leave RabbitMQ & co.
 # running even when this script started them).
@@ -26,7 +26,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 DUR="${BENCH_DURATION:-5}"
-WARM="${BENCH_WARMUP:-2}"
+WARM="${BENCH_WARMUP:-5}"
 TTFB_N="${BENCH_TTFB_N:-50}"
 TARGETS="${BENCH_TARGETS:-direct embedded distributed portkey cache keyed keyed-distributed spend}"
 SPEND_N="${BENCH_SPEND_N:-20000}"
