@@ -140,14 +140,19 @@ wait_chat() {
   done
 }
 
-# proc_stats NAME PID FILE : VmHWM, VmRSS (kB) and CPU seconds so far, one line appended to FILE
+# proc_stats FILE NAME... : for each process started as NAME (its pid in $RAW/NAME.pid), VmHWM, VmRSS (kB) and CPU
+# seconds so far, one line each appended to FILE
 proc_stats() {
-  local name="$1" pid="$2" file="$3" hwm rss ticks
-  hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")"
-  rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")"
-  # utime + stime: fields 14 and 15, counted after the ")" that ends the command name
-  ticks="$(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')"
-  echo "$name hwm_kb=$hwm rss_kb=$rss cpu_s=$(awk -v t="$ticks" -v h="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / h}')" >>"$file"
+  local file="$1" name pid hwm rss ticks
+  shift
+  for name in "$@"; do
+    pid="$(cat "$RAW/$name.pid")"
+    hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")"
+    rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")"
+    # utime + stime: fields 14 and 15, counted after the ")" that ends the command name
+    ticks="$(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')"
+    echo "$name hwm_kb=$hwm rss_kb=$rss cpu_s=$(awk -v t="$ticks" -v h="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / h}')" >>"$file"
+  done
 }
 
 # wrk_run FILE CONNS MODEL URL [extra wrk args]
@@ -162,20 +167,19 @@ wrk_run() {
 # measure TARGET FAST_URL SLOW_URL PID_NAMES... : warm-up, the five measurements, per-process stats
 measure() {
   local target="$1" fast="$2" slow="$3"; shift 3
-  local name
   say "$target: warm-up (${WARM}s per group, non-streaming and streaming)"
   BENCH_MODEL=fast wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$fast" >"$RAW/$target-warmup-fast.txt" 2>&1
   BENCH_MODEL=slow50 wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$slow" >"$RAW/$target-warmup-slow50.txt" 2>&1
   dotnet "$TTFB_DLL" --url "$fast" --model fast --n 10 --warmup 10 ${BENCH_KEY:+--key "$BENCH_KEY"} >/dev/null
-  for name in "$@"; do proc_stats "$name" "$(cat "$RAW/$name.pid")" "$RAW/$target-stats-start.txt"; done
+  proc_stats "$RAW/$target-stats-start.txt" "$@"
 
   say "$target: c=1, 0 ms";   wrk_run "$RAW/$target-c1-0ms.txt" 1 fast "$fast"
   say "$target: c=1, 50 ms";  wrk_run "$RAW/$target-c1-50ms.txt" 1 slow50 "$slow"
   # CPU is also sampled around the c=64, 0 ms run alone: the cost per request of a saturated gateway, without the c=1
   # phases' idle spinning and single-event batches or the fallback and streamed requests (not in the request count)
-  for name in "$@"; do proc_stats "$name" "$(cat "$RAW/$name.pid")" "$RAW/$target-stats-c64-0ms-start.txt"; done
+  proc_stats "$RAW/$target-stats-c64-0ms-start.txt" "$@"
   say "$target: c=64, 0 ms";  wrk_run "$RAW/$target-c64-0ms.txt" 64 fast "$fast"
-  for name in "$@"; do proc_stats "$name" "$(cat "$RAW/$name.pid")" "$RAW/$target-stats-c64-0ms.txt"; done
+  proc_stats "$RAW/$target-stats-c64-0ms.txt" "$@"
   say "$target: c=64, 50 ms"; wrk_run "$RAW/$target-c64-50ms.txt" 64 slow50 "$slow"
   if [ "$target" != direct ]; then
     # the cost of one fallback: the first group fails at once (mock_testing_fallbacks), the retry saga sends the
@@ -186,7 +190,7 @@ measure() {
   say "$target: streaming time to first data line ($TTFB_N requests)"
   dotnet "$TTFB_DLL" --url "$fast" --model fast --n "$TTFB_N" --warmup 10 ${BENCH_KEY:+--key "$BENCH_KEY"} >"$RAW/$target-ttfb.txt" 2>&1 \
     || die "ttfb-client failed: $(cat "$RAW/$target-ttfb.txt")"
-  for name in "$@"; do proc_stats "$name" "$(cat "$RAW/$name.pid")" "$RAW/$target-stats.txt"; done
+  proc_stats "$RAW/$target-stats.txt" "$@"
 }
 
 # run_embedded TARGET CONFIG PORT open|keyed : one broker process, every role, on the in-memory bus; measured as TARGET.
@@ -307,13 +311,13 @@ for target in $TARGETS; do
       say "portkey: warm-up"
       BENCH_MODEL=fast wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$url" >"$RAW/portkey-warmup-fast.txt" 2>&1
       BENCH_MODEL=slow50 wrk -t2 -c16 -d"${WARM}s" -s bench/chat.lua "$url" >"$RAW/portkey-warmup-slow50.txt" 2>&1
-      proc_stats portkey "$(cat "$RAW/portkey.pid")" "$RAW/portkey-stats-start.txt"
+      proc_stats "$RAW/portkey-stats-start.txt" portkey
       say "portkey: c=1, 0 ms";   wrk_run "$RAW/portkey-c1-0ms.txt" 1 fast "$url"
-      proc_stats portkey "$(cat "$RAW/portkey.pid")" "$RAW/portkey-stats-c64-0ms-start.txt"
+      proc_stats "$RAW/portkey-stats-c64-0ms-start.txt" portkey
       say "portkey: c=64, 0 ms";  wrk_run "$RAW/portkey-c64-0ms.txt" 64 fast "$url"
-      proc_stats portkey "$(cat "$RAW/portkey.pid")" "$RAW/portkey-stats-c64-0ms.txt"
+      proc_stats "$RAW/portkey-stats-c64-0ms.txt" portkey
       say "portkey: c=64, 50 ms"; wrk_run "$RAW/portkey-c64-50ms.txt" 64 slow50 "$url"
-      proc_stats portkey "$(cat "$RAW/portkey.pid")" "$RAW/portkey-stats.txt"
+      proc_stats "$RAW/portkey-stats.txt" portkey
       unset BENCH_PORTKEY_FAST BENCH_PORTKEY_SLOW
       stop_pids "$(cat "$RAW/portkey.pid")"
       ;;
@@ -329,10 +333,10 @@ for target in $TARGETS; do
       curl -sS -m 5 -o /dev/null -D "$RAW/cache-check.txt" "$url" -H 'Content-Type: application/json' \
         -d '{"model":"fast","messages":[{"role":"user","content":"Say hello"}]}'
       grep -qi '^x-litellm-cache-hit: true' "$RAW/cache-check.txt" || die "the cache did not answer: see $RAW/cache-check.txt"
-      proc_stats cache "$(cat "$RAW/cache.pid")" "$RAW/cache-stats-start.txt"
+      proc_stats "$RAW/cache-stats-start.txt" cache
       say "cache: c=1, hits";  wrk_run "$RAW/cache-c1-hit.txt" 1 fast "$url"
       say "cache: c=64, hits"; wrk_run "$RAW/cache-c64-hit.txt" 64 fast "$url"
-      proc_stats cache "$(cat "$RAW/cache.pid")" "$RAW/cache-stats.txt"
+      proc_stats "$RAW/cache-stats.txt" cache
       stop_pids "$(cat "$RAW/cache.pid")"
       ;;
     spend)
